@@ -1,0 +1,38 @@
+//! tongban (通办): the gateway between Zhejiang's and Shanghai's 一网通办 platforms for
+//! cross-province licensing (异地代收代办).
+//!
+//! # Layout
+//! Pure logic (no I/O, no async):
+//! - [`codes`] — the code tables under `schemas/` (items, id types, entity types, main formats,
+//!   business items, materials, GB/T 2260 divisions), embedded and loaded once.
+//! - [`model`] — the canonical application and decision, checked identifiers (GB 32100,
+//!   GB 11643, GB/T 2260), money in fen, instants with offsets, and the [`model::Problems`]
+//!   every reader reports in its caller's own vocabulary.
+//! - [`platform`] — one adapter per platform ([`platform::zhejiang`] JSON,
+//!   [`platform::shanghai`] XML): bytes → model → bytes, and each platform's reply convention.
+//! - [`signing`] — Ed25519 keys, C2SP key ids, signed notes.
+//! - [`ledger`] — RFC 6962 Merkle log, C2SP checkpoints, proofs, audit bundles; storage behind
+//!   a small trait.
+//!
+//! I/O shells:
+//! - [`store`] — the only module that names sled (plus an in-memory store for tests).
+//! - [`cli`] — the `tongban` subcommands; `main.rs` only maps their errors to exit codes.
+//!
+//! # The life of an application
+//! 1. A platform sends a document in its own format; its adapter reads it into the model,
+//!    collecting every problem with the platform's own field names.
+//! 2. The exact bytes received are stored and a RECEIVED entry (hashes only, no personal
+//!    data) is appended to the ledger; the receipt carries the ledger index.
+//! 3. The other platform's adapter writes the model in that platform's format; the bytes are
+//!    signed and forwarded; FORWARDED commits to the hash of the bytes sent.
+//! 4. The deciding platform's decision comes back the same way: DECIDED, then DELIVERED.
+//! 5. An auditor exports a bundle and verifies it offline with the public keys alone.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod codes;
+pub mod ledger;
+pub mod model;
+pub mod platform;
+pub mod signing;
+pub mod store;

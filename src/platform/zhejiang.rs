@@ -181,6 +181,19 @@ impl Reader {
         self.check(o.at(key), f(s))
     }
 
+    /// An optional field: `Some(None)` when absent, `None` when present but invalid.
+    fn optional<T>(
+        &mut self,
+        o: &mut Obj,
+        key: &str,
+        f: impl FnOnce(&str) -> Result<T, Invalid>,
+    ) -> Option<Option<T>> {
+        match self.str(o, key, false) {
+            None => Some(None),
+            Some(s) => self.check(o.at(key), f(s)).map(Some),
+        }
+    }
+
     fn code<K: Kind>(&mut self, o: &mut Obj, key: &str) -> Option<Code<K>> {
         let s = self.str(o, key, true)?;
         let code = Code::<K>::from_zj(s);
@@ -315,10 +328,7 @@ impl Reader {
         let operator = self.object(&mut root, "jyz", true).and_then(|mut o| {
             let name = self.text(&mut o, "mc");
             facts.has_uscc = o.has("tyshxydm");
-            let uscc = match self.str(&mut o, "tyshxydm", false) {
-                Some(s) => Some(self.check(o.at("tyshxydm"), Uscc::parse(s))),
-                None => None,
-            };
+            let uscc = self.optional(&mut o, "tyshxydm", Uscc::parse);
             let entity_type = self.code::<codes::EntityType>(&mut o, "ztlx");
             facts.entity_type = entity_type;
             let legal_rep = self.object(&mut o, "fddbr", true).and_then(|mut p| {
@@ -329,18 +339,15 @@ impl Reader {
                     id: id?,
                 })
             });
-            let capital = match self.str(&mut o, "zczb", false) {
-                Some(s) => Some(self.check(o.at("zczb"), parse_wan_yuan(s))),
-                None => None,
-            };
+            let capital = self.optional(&mut o, "zczb", parse_wan_yuan);
             let residence = self.text(&mut o, "zs");
             self.finish(o);
             Some(Operator {
                 name: name?,
-                uscc: uscc.map_or(Some(None), |u| u.map(Some))?,
+                uscc: uscc?,
                 entity_type: entity_type?,
                 legal_rep: legal_rep?,
-                registered_capital: capital.map_or(Some(None), |c| c.map(Some))?,
+                registered_capital: capital?,
                 residence: residence?,
             })
         });
@@ -539,10 +546,7 @@ impl Reader {
                 facts.validity = valid_from.zip(valid_to);
                 let issued_by = self.text(&mut o, "fzjg");
                 let issued_on = self.date(&mut o, "fzrq");
-                let uscc = match self.str(&mut o, "tyshxydm", false) {
-                    Some(s) => Some(self.check(o.at("tyshxydm"), Uscc::parse(s))),
-                    None => None,
-                };
+                let uscc = self.optional(&mut o, "tyshxydm", Uscc::parse);
                 let file = self.object(&mut o, "dzzz", true).and_then(|mut f| {
                     let file = self.file(&mut f, "wjm", "wjlx");
                     self.finish(f);
@@ -557,7 +561,7 @@ impl Reader {
                         valid_to: valid_to?,
                         issued_by: issued_by?,
                         issued_on: issued_on?,
-                        uscc: uscc.map_or(Some(None), |u| u.map(Some))?,
+                        uscc: uscc?,
                         file: file?,
                     }))
                 })()

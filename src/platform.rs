@@ -137,6 +137,19 @@ pub fn translate(from: Platform, to: Platform, bytes: &[u8]) -> Result<Translati
     })
 }
 
+/// Like [`translate`], but takes the input by value and frees it before writing, so a
+/// large document is held at most twice at any moment (input + model, then model + output).
+pub fn translate_owned(from: Platform, to: Platform, bytes: Vec<u8>) -> Result<Written, Problems> {
+    let read = read(from, &bytes);
+    drop(bytes);
+    let read = read?;
+    let mut written = write(to, &read.document);
+    let mut warnings = read.warnings;
+    warnings.extend(std::mem::take(&mut written.warnings));
+    written.warnings = warnings;
+    Ok(written)
+}
+
 /// What a platform's reply to a forwarded document means, classified once by its adapter;
 /// the forwarder only ever looks at this.
 #[derive(Debug, Clone, PartialEq, Eq)]

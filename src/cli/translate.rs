@@ -41,21 +41,13 @@ pub fn translate(from: Platform, to: Platform, file: Option<&Path>) -> Result<Ou
             "--from and --to are both {from}: nothing to translate"
         )));
     }
-    let bytes = input(file)?;
-    // The input is dropped before the output is written, so a large document is held at
-    // most twice (input + model, then model + output).
-    let read = platform::read(from, &bytes);
-    drop(bytes);
-    let read = match read {
-        Ok(r) => r,
+    let written = match platform::translate_owned(from, to, input(file)?) {
+        Ok(w) => w,
         Err(problems) => {
             report(&problems);
             return Ok(Outcome::Invalid);
         }
     };
-    let written = platform::write(to, &read.document);
-    drop(read.document);
-    report(&read.warnings);
     report(&written.warnings);
     std::io::stdout()
         .lock()

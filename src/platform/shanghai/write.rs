@@ -37,7 +37,7 @@ pub(super) fn write(doc: &Document) -> Written {
 }
 
 /// The output size, dominated by the base64 content copied once from the model.
-fn capacity(doc: &Document) -> usize {
+pub(super) fn capacity(doc: &Document) -> usize {
     match doc {
         Document::Application(a) => {
             let files: usize = a

@@ -59,6 +59,101 @@ fn the_sample_reads_into_the_model() {
 }
 
 #[test]
+fn the_result_text_is_the_outcome_note_both_ways() {
+    let doc = SAMPLE_DECISION.replace(
+        "<Result code=\"GRANTED\"/>",
+        "<Result code=\"GRANTED\">准予 &amp; 发证</Result>",
+    );
+    let d = read(doc.as_bytes()).unwrap().document;
+    let Document::Decision(d) = &d else {
+        panic!("a decision")
+    };
+    assert_eq!(d.outcome_note.as_deref(), Some("准予 & 发证"));
+    let w = write(&Document::Decision(d.clone()));
+    assert!(String::from_utf8(w.bytes)
+        .unwrap()
+        .contains("<Result code=\"GRANTED\">准予 &amp; 发证</Result>"));
+}
+
+#[test]
+fn gb18030_four_byte_characters_survive() {
+    let bytes = std::fs::read(dir().join("ok_gb18030_four_byte_rare_character.xml")).unwrap();
+    assert!(
+        std::str::from_utf8(&bytes).is_err(),
+        "the case must really be GB18030"
+    );
+    let Document::Application(a) = read(&bytes).unwrap().document else {
+        panic!("an application")
+    };
+    assert_eq!(a.applicant.name, "吉\u{20BB7}怡");
+    assert_eq!(a.operator.name, "平湖市广陈镇\u{20BB7}记面馆");
+    let w = write(&Document::Application(a));
+    assert!(String::from_utf8(w.bytes)
+        .unwrap()
+        .contains("<Name>吉𠮷怡</Name>"));
+}
+
+#[test]
+fn encodings_other_than_utf8_and_gb18030_are_refused() {
+    for decl in ["ISO-8859-1", "GBK", "UTF-16", "Big5"] {
+        let doc = SAMPLE_APPLY.replace("encoding=\"UTF-8\"", &format!("encoding=\"{decl}\""));
+        let found = errors(doc.as_bytes());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].path, "/");
+        assert!(found[0].message.contains(decl), "{}", found[0].message);
+    }
+    let gb = SAMPLE_APPLY.replace("encoding=\"UTF-8\"", "encoding=\"gb18030\"");
+    let (bytes, _, _) = encoding_rs::GB18030.encode(&gb);
+    assert!(read(&bytes).is_ok());
+    let found = errors(b"\xFF\xFE<\x00R\x00");
+    assert!(found[0].message.contains("UTF-16"));
+}
+
+#[test]
+fn malformed_xml_and_wrong_roots_are_refused_at_the_document() {
+    for (doc, why) in [
+        ("", "no root element"),
+        (
+            "<RemoteApply xmlns=\"urn:sh-ywtb:remote-accept:1.3\">",
+            "ends before",
+        ),
+        (
+            "<RemoteApply xmlns=\"urn:sh-ywtb:remote-accept:1.3\"></Other>",
+            "not well-formed",
+        ),
+        ("<Other/>", "RemoteApply or RemoteDecision"),
+        ("<a/><b/>", "after the root"),
+    ] {
+        let found = errors(doc.as_bytes());
+        assert!(
+            found.iter().any(|p| p.message.contains(why)),
+            "{doc}: {found:?}"
+        );
+    }
+    let deep = format!("{}{}", "<a>".repeat(100), "</a>".repeat(100));
+    assert!(errors(deep.as_bytes())
+        .iter()
+        .any(|p| p.message.contains("nested more than")));
+}
+
+#[test]
+fn non_resident_id_numbers_keep_their_case_and_resident_ids_get_uppercase_x() {
+    let doc = SAMPLE_APPLY.replacen(
+        "<IdType>01</IdType>\n    <IdNumber>310116199203041217</IdNumber>",
+        "<IdType>03</IdType>\n    <IdNumber>e1234567a</IdNumber>",
+        1,
+    );
+    let r = read(doc.as_bytes()).unwrap();
+    let text = String::from_utf8(write(&r.document).bytes).unwrap();
+    assert!(text.contains("<IdNumber>e1234567a</IdNumber>"), "{text}");
+    let x = "11010519491231002x";
+    let doc = SAMPLE_APPLY.replace("310116199203041217", x);
+    let r = read(doc.as_bytes()).unwrap();
+    let text = String::from_utf8(write(&r.document).bytes).unwrap();
+    assert!(text.contains("<IdNumber>11010519491231002X</IdNumber>"));
+}
+
+#[test]
 fn times_need_an_offset_and_keep_the_instant() {
     let beijing = read::time("2026-11-20T09:30:00+08:00").unwrap();
     assert_eq!(read::time("2026-11-20T01:30:00Z").unwrap(), beijing);

@@ -189,8 +189,8 @@ impl Writer {
 
     fn id(&mut self, depth: usize, path: &str, id: &IdDocument) {
         self.leaf(depth, path, "IdType", id.kind.sh());
-        // The model stores resident ids with an uppercase X already.
-        self.leaf(depth, path, "IdNumber", &id.number().to_ascii_uppercase());
+        // The model stores a resident id with an uppercase X; other documents keep their case.
+        self.leaf(depth, path, "IdNumber", id.number());
     }
 
     fn application(&mut self, a: &Application) {

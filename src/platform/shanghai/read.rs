@@ -667,6 +667,12 @@ impl Reader<'_> {
                 ok = false;
                 continue;
             };
+            if name.starts_with("sh:") {
+                self.p.warn(
+                    format!("{}/@name", f.path),
+                    format!("Field names starting 'sh:' are reserved for Shanghai content carried through Zhejiang; '{name}' will not be sent back to Shanghai"),
+                );
+            }
             if map.contains_key(&name) {
                 self.p.error(
                     format!("{}/@name", f.path),

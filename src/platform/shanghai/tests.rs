@@ -512,9 +512,12 @@ fn conformance_fail_cases_report_what_their_expect_files_say() {
 }
 
 #[test]
-fn the_schema_refuses_what_the_reader_refuses() {
-    // A few fail cases are structurally invalid, so the schema must refuse them as well:
-    // it is the contract the partner can check against.
+fn the_schema_accepts_every_ok_case_and_refuses_structural_failures() {
+    // The schema is the contract the partner can check against: every valid input must pass
+    // it, and the structurally invalid fail cases must fail it too.
+    if let Some((ok, log)) = xmllint(&cases("ok_")) {
+        assert!(ok, "ok cases do not validate:\n{log}");
+    }
     let structural = [
         "fail_out_of_order_elements.xml",
         "fail_missing_required_element.xml",

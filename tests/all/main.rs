@@ -1,3 +1,5 @@
 //! The one integration-test binary: each module tests one part of tongban from outside.
 
+mod cli;
+mod conformance;
 mod schemas;

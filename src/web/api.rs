@@ -304,13 +304,25 @@ mod tests {
 
     #[test]
     fn division_check_names_the_county_and_suggests_the_authority() {
-        let a = check_value("division", "330482", None, Some("premises"), Platform::Shanghai)
-            .unwrap();
+        let a = check_value(
+            "division",
+            "330482",
+            None,
+            Some("premises"),
+            Platform::Shanghai,
+        )
+        .unwrap();
         assert!(a.ok);
         assert_eq!(a.name.as_deref(), Some("浙江省嘉兴市平湖市"));
         assert_eq!(a.authority.as_deref(), Some("平湖市市场监督管理局"));
-        let own = check_value("division", "310116", None, Some("premises"), Platform::Shanghai)
-            .unwrap();
+        let own = check_value(
+            "division",
+            "310116",
+            None,
+            Some("premises"),
+            Platform::Shanghai,
+        )
+        .unwrap();
         assert!(!own.ok && own.message.contains("跨省"), "{}", own.message);
     }
 
@@ -318,10 +330,32 @@ mod tests {
     fn checks_use_the_models_checkers() {
         let a = check_value("uscc", "92330482MA2JD0C80E", None, None, Platform::Zhejiang).unwrap();
         assert!(!a.ok && a.message.contains("expected 'D'"), "{}", a.message);
-        assert!(check_value("id", "310116199203041217", Some("111"), None, Platform::Zhejiang).unwrap().ok);
-        assert!(!check_value("id", "310116199203041218", None, None, Platform::Zhejiang).unwrap().ok);
-        assert!(check_value("id", "E12345678", Some("414"), None, Platform::Zhejiang).unwrap().ok);
-        assert!(!check_value("mobile", "1381234567", None, None, Platform::Zhejiang).unwrap().ok);
+        assert!(
+            check_value(
+                "id",
+                "310116199203041217",
+                Some("111"),
+                None,
+                Platform::Zhejiang
+            )
+            .unwrap()
+            .ok
+        );
+        assert!(
+            !check_value("id", "310116199203041218", None, None, Platform::Zhejiang)
+                .unwrap()
+                .ok
+        );
+        assert!(
+            check_value("id", "E12345678", Some("414"), None, Platform::Zhejiang)
+                .unwrap()
+                .ok
+        );
+        assert!(
+            !check_value("mobile", "1381234567", None, None, Platform::Zhejiang)
+                .unwrap()
+                .ok
+        );
         assert!(check_value("nope", "x", None, None, Platform::Zhejiang).is_none());
     }
 

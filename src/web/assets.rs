@@ -6,7 +6,11 @@ use axum::response::{IntoResponse, Response};
 
 /// Every asset: name, content type, content.
 const ASSETS: [(&str, &str, &str); 2] = [
-    ("app.css", "text/css; charset=utf-8", include_str!("assets/app.css")),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("assets/app.css"),
+    ),
     (
         "app.js",
         "text/javascript; charset=utf-8",

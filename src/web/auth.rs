@@ -199,16 +199,33 @@ pub fn csrf_refused() -> Response {
 fn login_form(web: &Web, message: Option<&str>, username: &str) -> Response {
     let form_token = token();
     {
-        let mut forms = web.auth.login_forms.lock().unwrap_or_else(|e| e.into_inner());
+        let mut forms = web
+            .auth
+            .login_forms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         forms.retain(|_, t| now.duration_since(*t) < LOGIN_FORM_TTL);
         forms.insert(form_token.clone(), now);
     }
     let error = message
-        .map(|m| format!(r#"<p class="alert alert-error" role="alert" id="login-error">{}</p>"#, esc(m)))
+        .map(|m| {
+            format!(
+                r#"<p class="alert alert-error" role="alert" id="login-error">{}</p>"#,
+                esc(m)
+            )
+        })
         .unwrap_or_default();
-    let autofocus_user = if username.is_empty() { " autofocus" } else { "" };
-    let autofocus_pass = if username.is_empty() { "" } else { " autofocus" };
+    let autofocus_user = if username.is_empty() {
+        " autofocus"
+    } else {
+        ""
+    };
+    let autofocus_pass = if username.is_empty() {
+        ""
+    } else {
+        " autofocus"
+    };
     let body = format!(
         r#"<main class="login">
 <h1>跨省通办专窗 · 窗口人员登录</h1>
@@ -281,7 +298,11 @@ async fn login_inner(
     form: LoginForm,
 ) -> Response {
     let form_known = {
-        let mut forms = web.auth.login_forms.lock().unwrap_or_else(|e| e.into_inner());
+        let mut forms = web
+            .auth
+            .login_forms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         forms
             .remove(&form.csrf)
             .is_some_and(|t| t.elapsed() < LOGIN_FORM_TTL)
@@ -412,7 +433,10 @@ mod tests {
     #[test]
     fn cookies_are_found_among_others() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, "a=1; tongban_clerk=xyz; b=2".parse().unwrap());
+        h.insert(
+            header::COOKIE,
+            "a=1; tongban_clerk=xyz; b=2".parse().unwrap(),
+        );
         assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("xyz"));
         assert_eq!(cookie(&h, "c"), None);
     }

@@ -13,9 +13,11 @@ use chrono::FixedOffset;
 use serde::Deserialize;
 
 use super::auth::{csrf_refused, Clerk, CsrfForm};
-use super::desk::{outcome_label, Detail, DeskError, State as AppState, Summary};
+use super::desk::{outcome_label, DeskError, Detail, State as AppState, Summary};
 use super::Web;
-use crate::codes::{Code, EntityType, FoodItem, IdType, Item, ItemKind, Kind, MainFormat, Material};
+use crate::codes::{
+    Code, EntityType, FoodItem, IdType, Item, ItemKind, Kind, MainFormat, Material,
+};
 use crate::model::{Instant, Outcome};
 use crate::platform::Platform;
 
@@ -40,7 +42,9 @@ const BEIJING_SECONDS_EAST: i32 = 8 * 3600;
 
 fn beijing(t: &Instant) -> String {
     let offset = FixedOffset::east_opt(BEIJING_SECONDS_EAST).expect("UTC+8 is a valid offset");
-    t.with_timezone(&offset).format("%Y-%m-%d %H:%M").to_string()
+    t.with_timezone(&offset)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 /// The page frame: header with office and clerk, navigation, sign-out.
@@ -105,7 +109,11 @@ fn desk_error(clerk: &Clerk, e: DeskError) -> Response {
     match e {
         DeskError::NotFound => error_page(StatusCode::NOT_FOUND, Some(clerk), "没有这件申请"),
         DeskError::Conflict(m) => error_page(StatusCode::CONFLICT, Some(clerk), &m),
-        DeskError::Refused(p) => error_page(StatusCode::UNPROCESSABLE_ENTITY, Some(clerk), &p.to_string()),
+        DeskError::Refused(p) => error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(clerk),
+            &p.to_string(),
+        ),
         DeskError::Unavailable(m) => {
             tracing::error!(error = %m, "desk unavailable");
             error_page(
@@ -223,7 +231,10 @@ pub async fn list(
         Err(e) => return desk_error(&clerk, e),
     };
     // The desk was asked for this office only; anything else is never shown.
-    let all: Vec<Summary> = all.into_iter().filter(|s| s.office_uscc == office).collect();
+    let all: Vec<Summary> = all
+        .into_iter()
+        .filter(|s| s.office_uscc == office)
+        .collect();
     let open = all.iter().filter(|s| s.state.is_open()).count();
     let overdue = all
         .iter()
@@ -260,7 +271,11 @@ pub async fn list(
     }
     let mut options = String::new();
     for (value, label) in FILTERS {
-        let sel = if value == query.state { " selected" } else { "" };
+        let sel = if value == query.state {
+            " selected"
+        } else {
+            ""
+        };
         let _ = write!(options, r#"<option value="{value}"{sel}>{label}</option>"#);
     }
     let body = format!(
@@ -285,7 +300,11 @@ pub async fn list(
 fn options<K: Kind>(selected: Option<&str>) -> String {
     let mut out = String::new();
     for r in K::table().rows() {
-        let sel = if Some(r.zj) == selected { " selected" } else { "" };
+        let sel = if Some(r.zj) == selected {
+            " selected"
+        } else {
+            ""
+        };
         let _ = write!(
             out,
             r#"<option value="{v}"{sel}>{n}</option>"#,
@@ -435,56 +454,124 @@ pub async fn new_application(clerk: Clerk) -> Response {
         sqr_zjlx = select("sqr.zjlx", "证件类型", &id_types, ""),
         sqr_zjhm = field(Field {
             hint: id_hint,
-            ..f("sqr.zjhm", "证件号码", r#"data-check="id" data-kind-from="sqr.zjlx" autocomplete="off" required"#)
+            ..f(
+                "sqr.zjhm",
+                "证件号码",
+                r#"data-check="id" data-kind-from="sqr.zjlx" autocomplete="off" required"#
+            )
         }),
-        sqr_sjhm = field(f("sqr.sjhm", "手机号码", r#"data-check="mobile" inputmode="numeric" maxlength="11" autocomplete="off" required"#)),
+        sqr_sjhm = field(f(
+            "sqr.sjhm",
+            "手机号码",
+            r#"data-check="mobile" inputmode="numeric" maxlength="11" autocomplete="off" required"#
+        )),
         jyz_mc = field(f("jyz.mc", "经营者名称", r#"autocomplete="off" required"#)),
         jyz_uscc = field(Field {
             kinds: "food",
-            ..f("jyz.tyshxydm", "统一社会信用代码", r#"data-check="uscc" maxlength="18" autocomplete="off" required"#)
+            ..f(
+                "jyz.tyshxydm",
+                "统一社会信用代码",
+                r#"data-check="uscc" maxlength="18" autocomplete="off" required"#
+            )
         }),
         jyz_ztlx = select("jyz.ztlx", "主体类型", &options::<EntityType>(None), ""),
         jyz_zczb = field(Field {
             hint: "万元，个体工商户可不填",
-            ..f("jyz.zczb", "注册资本", r#"inputmode="decimal" autocomplete="off""#)
+            ..f(
+                "jyz.zczb",
+                "注册资本",
+                r#"inputmode="decimal" autocomplete="off""#
+            )
         }),
-        fd_xm = field(f("jyz.fddbr.xm", "法定代表人／经营者", r#"autocomplete="off" required"#)),
+        fd_xm = field(f(
+            "jyz.fddbr.xm",
+            "法定代表人／经营者",
+            r#"autocomplete="off" required"#
+        )),
         fd_zjlx = select("jyz.fddbr.zjlx", "证件类型", &id_types, ""),
         fd_zjhm = field(Field {
             hint: id_hint,
-            ..f("jyz.fddbr.zjhm", "证件号码", r#"data-check="id" data-kind-from="jyz.fddbr.zjlx" autocomplete="off" required"#)
+            ..f(
+                "jyz.fddbr.zjhm",
+                "证件号码",
+                r#"data-check="id" data-kind-from="jyz.fddbr.zjlx" autocomplete="off" required"#
+            )
         }),
-        jyz_zs = field(f("jyz.zs", "住所", r#"class="wide" autocomplete="off" required"#)),
+        jyz_zs = field(f(
+            "jyz.zs",
+            "住所",
+            r#"class="wide" autocomplete="off" required"#
+        )),
         xzqh = field(Field {
             hint: "6 位行政区划代码",
-            ..f("jycs.xzqh", "所在县（市、区）", r#"data-check="division" inputmode="numeric" maxlength="6" autocomplete="off" required"#)
+            ..f(
+                "jycs.xzqh",
+                "所在县（市、区）",
+                r#"data-check="division" inputmode="numeric" maxlength="6" autocomplete="off" required"#
+            )
         }),
-        xxdz = field(f("jycs.xxdz", "详细地址", r#"class="wide" autocomplete="off" required"#)),
+        xxdz = field(f(
+            "jycs.xxdz",
+            "详细地址",
+            r#"class="wide" autocomplete="off" required"#
+        )),
         mj = field(Field {
             hint: "平方米",
-            ..f("jycs.mj", "面积", r#"inputmode="decimal" autocomplete="off" required"#)
+            ..f(
+                "jycs.mj",
+                "面积",
+                r#"inputmode="decimal" autocomplete="off" required"#
+            )
         }),
         ztyt = select("spjy.ztyt", "主体业态", &options::<MainFormat>(None), ""),
-        ztytbz = field(f("spjy.ztytbz", "业态备注", r#"autocomplete="off" placeholder="如：中央厨房""#)),
+        ztytbz = field(f(
+            "spjy.ztytbz",
+            "业态备注",
+            r#"autocomplete="off" placeholder="如：中央厨房""#
+        )),
         wlxs = select(
             "spjy.wlxs",
             "网络经营",
             r#"<option value="0">否</option><option value="1">是</option>"#,
             ""
         ),
-        gly_xm = field(f("spjy.spaqgly.xm", "食品安全管理人员", r#"autocomplete="off" required"#)),
+        gly_xm = field(f(
+            "spjy.spaqgly.xm",
+            "食品安全管理人员",
+            r#"autocomplete="off" required"#
+        )),
         gly_zjhm = field(Field {
             hint: id_hint,
-            ..f("spjy.spaqgly.zjhm", "身份证号码", r#"data-check="id" maxlength="18" autocomplete="off" required"#)
+            ..f(
+                "spjy.spaqgly.zjhm",
+                "身份证号码",
+                r#"data-check="id" maxlength="18" autocomplete="off" required"#
+            )
         }),
-        gly_sjhm = field(f("spjy.spaqgly.sjhm", "手机号码", r#"data-check="mobile" inputmode="numeric" maxlength="11" autocomplete="off" required"#)),
+        gly_sjhm = field(f(
+            "spjy.spaqgly.sjhm",
+            "手机号码",
+            r#"data-check="mobile" inputmode="numeric" maxlength="11" autocomplete="off" required"#
+        )),
         mbqy = field(Field {
             hint: "默认同经营场所",
-            ..f("mbqy", "目标区域", r#"data-check="division" inputmode="numeric" maxlength="6" autocomplete="off" required"#)
+            ..f(
+                "mbqy",
+                "目标区域",
+                r#"data-check="division" inputmode="numeric" maxlength="6" autocomplete="off" required"#
+            )
         }),
-        spjg = field(f("spjg", "审批机关", r#"class="wide" autocomplete="off" required"#)),
+        spjg = field(f(
+            "spjg",
+            "审批机关",
+            r#"class="wide" autocomplete="off" required"#
+        )),
         lxr_xm = field(f("lxr.xm", "联系人", r#"autocomplete="off""#)),
-        lxr_sjhm = field(f("lxr.sjhm", "联系人手机", r#"data-check="mobile" inputmode="numeric" maxlength="11" autocomplete="off""#)),
+        lxr_sjhm = field(f(
+            "lxr.sjhm",
+            "联系人手机",
+            r#"data-check="mobile" inputmode="numeric" maxlength="11" autocomplete="off""#
+        )),
         bz = field(f("bz", "备注", r#"class="wide" autocomplete="off""#)),
     );
     layout("新建受理", Some(&clerk), &body).into_response()
@@ -527,11 +614,7 @@ fn materials_table(d: &Detail) -> String {
 }
 
 /// `GET /clerk/applications/{no}`: one application, its timeline and its decision.
-pub async fn detail(
-    State(web): State<Arc<Web>>,
-    clerk: Clerk,
-    Path(no): Path<String>,
-) -> Response {
+pub async fn detail(State(web): State<Arc<Web>>, clerk: Clerk, Path(no): Path<String>) -> Response {
     let d = match owned_detail(&web, &clerk, &no).await {
         Ok(d) => d,
         Err(r) => return r,
@@ -697,7 +780,13 @@ pub async fn licence(
             let ascii: String = file
                 .name
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             let encoded: String = file
                 .name
@@ -746,7 +835,11 @@ pub async fn handover(
         Err(r) => return r,
     };
     if d.decision.is_none() {
-        return error_page(StatusCode::CONFLICT, Some(&clerk), "尚未收到审批结果，不能送达");
+        return error_page(
+            StatusCode::CONFLICT,
+            Some(&clerk),
+            "尚未收到审批结果，不能送达",
+        );
     }
     let office = clerk.account.office.uscc.as_str();
     match web
@@ -773,7 +866,10 @@ mod tests {
 
     #[test]
     fn escaping_covers_markup_and_quotes() {
-        assert_eq!(esc(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            esc(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 
     #[test]

@@ -261,7 +261,26 @@ pub async fn submit(
         );
         return refused(&p);
     }
+    let attachments: usize = application
+        .materials
+        .iter()
+        .map(|m| m.file.content.as_str().len() / 4 * 3)
+        .sum();
+    if attachments > super::MAX_ATTACHMENTS {
+        let mut p = Problems::new();
+        p.error(
+            "cl",
+            format!(
+                "材料合计 {} MB，超过 {} MB：请压缩扫描件",
+                attachments.div_ceil(1024 * 1024),
+                super::MAX_ATTACHMENTS / 1024 / 1024
+            ),
+        );
+        return refused(&p);
+    }
     let written = platform::write(office.platform, &read.document);
+    let mut warnings = read.warnings;
+    warnings.extend(written.warnings);
     let number = application.number.as_str().to_owned();
     match web.desk.submit(office.platform, written.bytes).await {
         Ok(receipt) => {
@@ -280,7 +299,7 @@ pub async fn submit(
                     "ledger_index": receipt.ledger_index,
                     "deadline": receipt.deadline.to_string(),
                     "receipt_url": format!("/clerk/applications/{}/receipt", receipt.gateway_no),
-                    "warnings": problems_json(&read.warnings),
+                    "warnings": problems_json(&warnings),
                 })),
             )
                 .into_response()

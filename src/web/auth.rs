@@ -319,7 +319,7 @@ async fn login_inner(
         .locked(&user_key)
         .or_else(|| addr_key.as_deref().and_then(|k| web.auth.locked(k)));
     if let Some(left) = locked {
-        tracing::warn!(user = %form.username, "sign-in refused: locked out");
+        tracing::warn!(user = %crate::model::mask(&form.username), "sign-in refused: locked out");
         return login_form(
             &web,
             Some(&format!(
@@ -352,7 +352,12 @@ async fn login_inner(
             if let Some(k) = addr_key {
                 web.auth.fail(k, lock.address_threshold, lock.duration);
             }
-            tracing::warn!(user = %form.username, "sign-in failed");
+            // An unknown name may be a password typed in the wrong box: never log it whole.
+            let user = match &account {
+                Some(a) => a.username.clone(),
+                None => crate::model::mask(&form.username),
+            };
+            tracing::warn!(user = %user, "sign-in failed");
             return login_form(&web, Some("用户名或密码错误"), &form.username);
         }
     };

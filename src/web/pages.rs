@@ -191,12 +191,13 @@ pub struct ListQuery {
 }
 
 /// The work-list filters: value, label.
-const FILTERS: [(&str, &str); 10] = [
+const FILTERS: [(&str, &str); 11] = [
     ("", "全部"),
     ("open", "办理中"),
     ("overdue", "已超期"),
     ("received", "已受理"),
     ("forwarded", "已转送"),
+    ("decided", "已决定（待送达）"),
     ("granted", "准予"),
     ("refused", "不予"),
     ("correction", "补正"),
@@ -209,6 +210,7 @@ fn matches(s: &Summary, query: &ListQuery) -> bool {
         "" => true,
         "open" => s.state.is_open(),
         "overdue" => s.state.is_open() && s.days_left < 0,
+        "decided" => matches!(s.state, AppState::Decided(_)),
         key => s.state.key() == key,
     };
     let q = query.q.trim();
@@ -377,9 +379,18 @@ pub async fn new_application(clerk: Clerk) -> Response {
             ItemKind::Registration => "registration",
         };
         let checked = if i == 0 { " checked" } else { "" };
+        // The entity type a registration item implies: the type whose name the item's
+        // name contains (个体工商户设立登记 → 个体工商户), from the code tables.
+        let entity = EntityType::table()
+            .rows()
+            .iter()
+            .filter(|e| code.kind() == ItemKind::Registration && r.name.contains(e.name))
+            .max_by_key(|e| e.name.len())
+            .map(|e| format!(r#" data-entity="{}""#, esc(e.zj)))
+            .unwrap_or_default();
         let _ = write!(
             items,
-            r#"<label class="item"><input type="radio" name="sxbm" value="{v}" data-kind="{kind}"{checked}{af}><span><b>{n}</b><small>{lic}</small></span></label>"#,
+            r#"<label class="item"><input type="radio" name="sxbm" value="{v}" data-kind="{kind}"{entity}{checked}{af}><span><b>{n}</b><small>{lic}</small></span></label>"#,
             v = esc(r.zj),
             n = esc(r.name),
             lic = esc(code.licence_name()),

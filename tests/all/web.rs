@@ -644,3 +644,69 @@ fn config_check_reports_every_problem() {
     let errors = cfg.check().unwrap_err();
     assert_eq!(errors.len(), 3, "{errors:?}");
 }
+
+#[tokio::test]
+async fn registration_items_take_a_business_scope_and_no_uscc() {
+    let desk = Arc::new(FakeDesk::new());
+    let app = app(desk.clone());
+    let s = sign_in(&app, "zhangli").await;
+    let mut doc = food_application(OPERATOR_USCC);
+    doc["sxbm"] = json!("330000-SCJG-DJ-101");
+    doc.as_object_mut().unwrap().remove("spjy");
+    doc["jyz"].as_object_mut().unwrap().remove("tyshxydm");
+    doc["jyfw"] = json!("餐饮服务；食品销售");
+    let resp = send(
+        &app,
+        submit_req(&s, Some(&s.csrf), serde_json::to_vec(&doc).unwrap()),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CREATED, "{}", text(resp).await);
+    // The same with the food item's USCC left in: the adapter's rule names the field.
+    doc["jyz"]["tyshxydm"] = json!(OPERATOR_USCC);
+    let resp = send(
+        &app,
+        submit_req(&s, Some(&s.csrf), serde_json::to_vec(&doc).unwrap()),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(resp).await.contains("jyz.tyshxydm"));
+}
+
+#[tokio::test]
+async fn the_intake_form_is_built_from_the_code_tables() {
+    use tongban::codes::{Code, EntityType, FoodItem, Item, Kind, Material};
+    let app = app_plain();
+    let s = sign_in(&app, "zhangli").await;
+    let html = text(send(&app, get("/clerk/new", &s)).await).await;
+    for r in Item::table().rows() {
+        assert!(
+            html.contains(&format!(r#"value="{}""#, r.zj)),
+            "item {}",
+            r.key
+        );
+    }
+    for r in FoodItem::table().rows() {
+        assert!(
+            html.contains(&format!(r#"value="{}""#, r.zj)),
+            "food item {}",
+            r.key
+        );
+    }
+    for r in Material::table().rows() {
+        assert!(
+            html.contains(&format!(r#"value="{}">{}"#, r.zj, r.name)),
+            "material {}",
+            r.key
+        );
+    }
+    // Registration items name the entity type they imply.
+    let gt = Code::<Item>::from_key("gt-registration").unwrap();
+    let individual = Code::<EntityType>::from_key("individual-business").unwrap();
+    assert!(html.contains(&format!(
+        r#"value="{}" data-kind="registration" data-entity="{}""#,
+        gt.zj(),
+        individual.zj()
+    )));
+    // Nothing from outside: every script and stylesheet is the gateway's own.
+    assert!(!html.contains("http://") && !html.contains("https://"));
+}

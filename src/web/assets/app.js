@@ -48,7 +48,10 @@
       });
     }
     form.querySelectorAll('input[name="sxbm"]').forEach(function (r) {
-      r.addEventListener("change", applyKind);
+      r.addEventListener("change", function () {
+        applyKind();
+        if (r.dataset.entity) byName("jyz.ztlx").value = r.dataset.entity;
+      });
     });
     applyKind();
 

@@ -256,7 +256,7 @@ pub async fn list(
         };
         let _ = write!(
             rows,
-            r#"<tr{overdue_class}><td><a href="/clerk/applications/{no_url}">{no}</a><div class="muted small">{source}</div></td><td>{item}</td><td>{op}</td><td>{badge}</td><td>{at}</td><td>{deadline}</td><td>{left}</td></tr>"#,
+            r#"<tr{overdue_class}><td><a href="/clerk/applications/{no_url}">{no}</a><div class="muted small">{source}</div></td><td>{item}</td><td>{op}</td><td>{badge}</td><td class="nowrap">{at}</td><td class="nowrap">{deadline}</td><td class="nowrap">{left}</td></tr>"#,
             no_url = esc(&s.gateway_no),
             no = esc(&s.gateway_no),
             source = esc(&s.source_no),
@@ -739,7 +739,7 @@ pub async fn receipt(
 <article class="receipt">
 <h1>长三角"一网通办"跨省通办<br>受理回执</h1>
 <p class="receipt-no">通办编号：<b class="mono" id="receipt-gateway-no">{no}</b></p>
-<table class="receipt-facts">
+<table class="receipt-facts"><colgroup><col class="c-h"><col class="c-v"><col class="c-h"><col class="c-v"></colgroup>
 <tr><th>事项</th><td colspan="3">{item}</td></tr>
 <tr><th>经营者</th><td>{op}</td><th>申请人</th><td>{applicant}</td></tr>
 <tr><th>审批机关</th><td colspan="3">{authority}</td></tr>

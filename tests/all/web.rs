@@ -232,6 +232,22 @@ fn food_application(uscc: &str) -> Value {
     })
 }
 
+/// A complete application as the 平湖 window's own platform would send it (for seeding the
+/// desk): `n` makes the number unique; registration items get a scope instead of food.
+fn window_document(n: u32, operator: &str, item: &str, accepted: &str) -> Vec<u8> {
+    let mut doc = food_application(OPERATOR_USCC);
+    doc["sqbh"] = json!(format!("ZJ-SEED-{n}"));
+    doc["sxbm"] = json!(item);
+    doc["jyz"]["mc"] = json!(operator);
+    doc["slxx"] = json!({"sljg": PINGHU.0, "sljgdm": PINGHU.1, "slr": "张丽", "slsj": accepted});
+    if item.contains("-DJ-") {
+        doc.as_object_mut().unwrap().remove("spjy");
+        doc["jyz"].as_object_mut().unwrap().remove("tyshxydm");
+        doc["jyfw"] = json!("小吃服务");
+    }
+    serde_json::to_vec(&doc).unwrap()
+}
+
 /// The 上海市金山区 operator's USCC (valid) and the same with a mistyped check character.
 const OPERATOR_USCC: &str = "92310116MA1K3P7X8A";
 const OPERATOR_USCC_WRONG: &str = "92310116MA1K3P7X8B";

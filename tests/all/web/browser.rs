@@ -11,11 +11,12 @@ use std::sync::Arc;
 use base64::Engine as _;
 use serde_json::json;
 use tongban::model::Outcome;
-use tongban::web::{self, Lockout, State};
+use tongban::platform::Platform;
+use tongban::web::{self, Desk, Lockout, State};
 
 use super::fake::FakeDesk;
 use super::webdriver::{Driver, Session, ENTER};
-use super::{config, OPERATOR_USCC, OPERATOR_USCC_WRONG, PASSWORD};
+use super::{config, window_document, OPERATOR_USCC, OPERATOR_USCC_WRONG, PASSWORD};
 
 fn screenshots() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
@@ -230,9 +231,72 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
     s.cdp("Emulation.setEmulatedMedia", json!({"media": ""}))
         .await;
 
-    // The work list shows it, with its state and deadline; search finds it.
+    // Earlier applications of the office: one overdue, one due tomorrow, one refused.
+    let seeds = [
+        (
+            "上海市青浦区朱家角镇阿强小吃店",
+            "330000-SCJG-SPJY-001",
+            "2026-10-12 10:05:00",
+            Some(-3),
+            None,
+        ),
+        (
+            "上海市金山区朱泾镇小林早餐店",
+            "330000-SCJG-DJ-101",
+            "2026-11-03 14:20:00",
+            Some(1),
+            None,
+        ),
+        (
+            "上海市金山区枫泾镇丰味面馆",
+            "330000-SCJG-SPJY-003",
+            "2026-10-27 09:10:00",
+            None,
+            Some(Outcome::Refused),
+        ),
+    ];
+    let mut overdue_no = String::new();
+    for (i, (operator, item, accepted, days, outcome)) in seeds.into_iter().enumerate() {
+        let doc = window_document(i as u32, operator, item, accepted);
+        let receipt = desk.submit(Platform::Zhejiang, doc).await.unwrap();
+        if let Some(days) = days {
+            desk.set_days_left(&receipt.gateway_no, days);
+            if days < 0 {
+                overdue_no = receipt.gateway_no.clone();
+            }
+        }
+        if let Some(outcome) = outcome {
+            desk.decide(&receipt.gateway_no, outcome);
+        }
+    }
+
+    // The work list shows it, with its state and deadline; overdue in red; search finds it.
     s.goto(&format!("{base}/clerk/applications")).await;
     s.wait_text("table.list", &no).await;
+    let overdue = s.text("tr.row-overdue").await;
+    assert!(
+        overdue.contains(&overdue_no) && overdue.contains("超期 3 个工作日"),
+        "{overdue}"
+    );
+    assert_eq!(
+        s.js(
+            "return getComputedStyle(document.querySelector('tr.row-overdue .overdue')).color;",
+            json!([])
+        )
+        .await,
+        json!("rgb(180, 35, 24)")
+    );
+    shot(&mut s, "07-worklist.png").await;
+    set_select(&mut s, "state", "overdue").await;
+    s.click(".filters button").await;
+    s.wait(
+        "location.search.indexOf('state=overdue') >= 0",
+        "the overdue filter",
+    )
+    .await;
+    let rows = s.text("table.list tbody").await;
+    assert!(rows.contains(&overdue_no) && !rows.contains(&no), "{rows}");
+    s.goto(&format!("{base}/clerk/applications")).await;
     s.type_in("#q", &format!("佳怡{ENTER}")).await;
     s.wait("location.search.indexOf('q=') >= 0", "the search")
         .await;
@@ -241,7 +305,7 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
         row.contains("已转送") && row.contains("剩 14 个工作日"),
         "{row}"
     );
-    shot(&mut s, "07-worklist.png").await;
+    assert!(!row.contains("阿强"), "the search keeps only matching rows");
 
     // The application's page; the decision arrives (as through the sandbox).
     s.click(&format!(r#"a[href="/clerk/applications/{no}"]"#))

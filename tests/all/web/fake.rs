@@ -112,6 +112,17 @@ impl FakeDesk {
             ledger_index: index,
         });
     }
+    /// Moves the deadline so that `days` working days are left (negative: overdue).
+    pub fn set_days_left(&self, no: &str, days: i64) {
+        let mut inner = self.inner.lock().unwrap();
+        let (d, _) = inner
+            .records
+            .iter_mut()
+            .find(|(d, _)| d.summary.gateway_no == no)
+            .expect("application");
+        d.summary.days_left = days;
+        d.summary.deadline = Utc::now().date_naive() + chrono::Duration::days(days);
+    }
     fn visible(&self, detail: &Detail, office: &str) -> bool {
         self.leaky || detail.summary.office_uscc == office
     }

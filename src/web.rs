@@ -13,6 +13,21 @@
 //! lock-out after repeated failed sign-ins per account and per address; every page and API
 //! except sign-in and static assets needs a session; an office sees only its own
 //! applications, decided by the session, never by a request parameter.
+//!
+//! # Mounting
+//! ```text
+//! let config = WebConfig {
+//!     accounts: vec![Account { username, display_name, password_hash /* hash_password(..) */,
+//!                              office: Office { name, uscc, platform } }],
+//!     secure_cookies: true,
+//!     lockout: Lockout::default(),
+//!     session_idle: WebConfig::DEFAULT_SESSION_IDLE,
+//!     status_url: "https://gateway.example/status/".into(),
+//! };
+//! config.check()?;                       // every problem at once, before binding a port
+//! let app = other_routes.merge(web::router(desk, config));
+//! axum::serve(tls_listener, app.into_make_service_with_connect_info::<SocketAddr>())
+//! ```
 
 mod api;
 mod assets;

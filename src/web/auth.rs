@@ -54,9 +54,9 @@ struct Session {
     last_seen: Instant,
 }
 
-#[derive(Default)]
 struct Failures {
     count: u32,
+    last: Instant,
     locked_until: Option<Instant>,
 }
 
@@ -134,10 +134,23 @@ impl Auth {
 
     fn fail(&self, key: String, threshold: u32, duration: Duration) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let f = failures.entry(key).or_default();
-        if f.locked_until.is_some_and(|t| t <= Instant::now()) {
-            *f = Failures::default();
+        let now = Instant::now();
+        // Forget failures older than a lock-out period, so that guessing many user names
+        // cannot grow the table without bound.
+        failures.retain(|_, f| {
+            now.duration_since(f.last) < duration || f.locked_until.is_some_and(|t| t > now)
+        });
+        let fresh = Failures {
+            count: 0,
+            last: now,
+            locked_until: None,
+        };
+        let f = failures.entry(key).or_insert(fresh);
+        if f.locked_until.is_some_and(|t| t <= now) {
+            f.count = 0;
+            f.locked_until = None;
         }
+        f.last = now;
         f.count += 1;
         if f.count >= threshold {
             f.locked_until = Some(Instant::now() + duration);
@@ -259,8 +272,14 @@ fn login_form(web: &Web, message: Option<&str>, username: &str) -> Response {
         .into_response()
 }
 
-/// `GET /clerk/login`.
-pub async fn login_page(State(web): State<Arc<Web>>) -> Response {
+/// `GET /clerk/login`; a clerk already signed in goes to the work list.
+pub async fn login_page(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {
+    let signed_in = cookie(&headers, SESSION_COOKIE)
+        .and_then(|t| web.auth.session(&t, web.config.session_idle))
+        .is_some();
+    if signed_in {
+        return Redirect::to("/clerk/applications").into_response();
+    }
     login_form(&web, None, "")
 }
 

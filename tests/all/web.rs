@@ -329,6 +329,9 @@ async fn no_page_or_api_without_a_session() {
         let resp = send(&app, Request::get(path).body(Body::empty()).unwrap()).await;
         assert_eq!(resp.status(), StatusCode::OK, "{path}");
     }
+    // A clerk already signed in skips the sign-in form.
+    let resp = send(&app, get("/clerk/login", &s)).await;
+    assert_eq!(resp.headers()[header::LOCATION], "/clerk/applications");
     // After signing out the old cookie is worthless.
     let resp = send(&app, post_form("/clerk/logout", &s, Some(&s.csrf))).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);

@@ -185,12 +185,17 @@
     function size(n) {
       return n >= 1048576 ? (n / 1048576).toFixed(1) + " MB" : n >= 1024 ? Math.ceil(n / 1024) + " KB" : n + " B";
     }
-    function nextCode() {
+    // The material code for a new file: the first unused material whose name (from the code
+    // table) appears in the file name ("申请书.pdf" → 申请书), else the first unused one.
+    function nextCode(fileName) {
       var used = materials.map(function (m) { return m.code; });
-      var all = Array.prototype.map.call(document.createRange().createContextualFragment(
-        "<select>" + codeOptions + "</select>").firstChild.options, function (o) { return o.value; });
-      for (var i = 0; i < all.length; i++) if (used.indexOf(all[i]) < 0) return all[i];
-      return all[all.length - 1];
+      var sel = document.createElement("select");
+      sel.innerHTML = codeOptions;
+      var all = Array.prototype.slice.call(sel.options);
+      var unused = all.filter(function (o) { return used.indexOf(o.value) < 0; });
+      var named = unused.filter(function (o) { return fileName.indexOf(o.text) >= 0; });
+      var pick = named[0] || unused[0] || all[all.length - 1];
+      return pick.value;
     }
     function render() {
       tbody.textContent = "";
@@ -225,7 +230,7 @@
         return file.arrayBuffer().then(function (buf) {
           return crypto.subtle.digest("SHA-256", buf).then(function (digest) {
             materials.push({
-              code: nextCode(), name: file.name, type: file.type || "application/octet-stream",
+              code: nextCode(file.name), name: file.name, type: file.type || "application/octet-stream",
               size: file.size, sha256: hex(digest), content: base64(buf)
             });
             render();

@@ -82,6 +82,32 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
     // The intake form, food licence (新办) preselected.
     s.click(".page-head a.primary").await;
     s.find("#intake").await;
+    assert_eq!(
+        s.js("return document.activeElement.value;", json!([]))
+            .await,
+        json!("330000-SCJG-SPJY-001"),
+        "the form opens with the item focused"
+    );
+    // A registration item shows the business scope instead of the food section and the USCC,
+    // and implies its entity type.
+    s.click(r#"input[name="sxbm"][value="330000-SCJG-DJ-201"]"#)
+        .await;
+    let shown = |sel: &str| format!("document.querySelector('{sel}').offsetParent !== null");
+    s.wait(
+        &format!(
+            "{} && !({}) && !({}) && document.querySelector('[name=\"jyz.ztlx\"]').value === '有限责任公司'",
+            shown("#f-jyfw"),
+            shown("[name=\"spjy.ztyt\"]"),
+            shown("[name=\"jyz.tyshxydm\"]")
+        ),
+        "the registration sections",
+    )
+    .await;
+    shot(&mut s, "02-intake-registration.png").await;
+    s.click(r#"input[name="sxbm"][value="330000-SCJG-SPJY-001"]"#)
+        .await;
+    s.wait(&shown("[name=\"spjy.ztyt\"]"), "the food section")
+        .await;
     s.type_in(&field("sqr.xm"), "陆佳怡").await;
     // A scanner types the id number and presses Enter: checked, and the next field focused.
     s.type_in(&field("sqr.zjhm"), &format!("310116199203041217{ENTER}"))
@@ -111,7 +137,7 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
         json!([field("jyz.tyshxydm")]),
     )
     .await;
-    s.screenshot(&screenshots().join("02-intake-wrong-uscc.png"))
+    s.screenshot(&screenshots().join("03-intake-wrong-uscc.png"))
         .await;
     s.clear(&field("jyz.tyshxydm")).await;
     s.type_in(&field("jyz.tyshxydm"), OPERATOR_USCC).await;
@@ -164,7 +190,7 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
          const dt = new DataTransfer();\
          dt.items.add(new File([bytes], arguments[0], {type: 'application/pdf'}));\
          document.getElementById('drop').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));",
-        json!(["租赁合同.pdf", lease]),
+        json!(["经营场所使用证明-租赁合同.pdf", lease]),
     )
     .await;
     s.wait(
@@ -172,8 +198,16 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
         "two materials listed",
     )
     .await;
-    set_select(&mut s, "cl-code-1", "M03").await;
-    shot(&mut s, "03-intake-filled.png").await;
+    // Each file got the material code whose name its file name carries.
+    assert_eq!(
+        s.js(
+            "return [...document.querySelectorAll('#materials select')].map(s => s.value);",
+            json!([])
+        )
+        .await,
+        json!(["M01", "M03"])
+    );
+    shot(&mut s, "04-intake-filled.png").await;
 
     // Review, then submit through the pipeline.
     s.click("#to-review").await;
@@ -191,7 +225,7 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
     ] {
         assert!(review.contains(expected), "{expected} in review:\n{review}");
     }
-    shot(&mut s, "04-intake-review.png").await;
+    shot(&mut s, "05-intake-review.png").await;
     s.click("#submit").await;
     s.wait("location.pathname.endsWith('/receipt')", "the receipt page")
         .await;
@@ -211,7 +245,7 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
         );
     }
     s.find(".qr svg").await;
-    shot(&mut s, "05-receipt.png").await;
+    shot(&mut s, "06-receipt.png").await;
 
     // The receipt as printed: A4, no navigation.
     s.cdp("Emulation.setEmulatedMedia", json!({"media": "print"}))
@@ -224,7 +258,7 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
         .await,
         json!("none")
     );
-    shot(&mut s, "06-receipt-print.png").await;
+    shot(&mut s, "07-receipt-print.png").await;
     let pdf = s.print_pdf().await;
     assert!(pdf.starts_with(b"%PDF"));
     std::fs::write(screenshots().join("receipt.pdf"), pdf).unwrap();
@@ -286,7 +320,7 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
         .await,
         json!("rgb(180, 35, 24)")
     );
-    shot(&mut s, "07-worklist.png").await;
+    shot(&mut s, "08-worklist.png").await;
     set_select(&mut s, "state", "overdue").await;
     s.click(".filters button").await;
     s.wait(
@@ -315,7 +349,7 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
     s.goto(&format!("{base}/clerk/applications/{no}")).await;
     s.wait_text("#outcome", "准予").await;
     assert!(s.text("#licence-no").await.starts_with("JY"));
-    shot(&mut s, "08-detail-granted.png").await;
+    shot(&mut s, "09-detail-granted.png").await;
 
     // The e-licence file downloads.
     let download = s
@@ -339,6 +373,6 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
     assert_eq!(detail.handed_over.unwrap().clerk, "张丽");
     assert_eq!(detail.summary.state, State::HandedOver(Outcome::Granted));
     s.wait_text("h1", "已送达").await;
-    shot(&mut s, "09-detail-handed-over.png").await;
+    shot(&mut s, "10-detail-handed-over.png").await;
     s.quit().await;
 }

@@ -100,6 +100,7 @@ fn set_cookie(config: &WebConfig, name: &str, value: &str, max_age: Option<u64>)
 }
 
 impl Auth {
+    /// No sessions yet; the accounts of `config` by user name.
     pub fn new(config: &WebConfig) -> Auth {
         Auth {
             accounts: config

@@ -611,7 +611,7 @@ fn materials_table(d: &Detail) -> String {
     for (i, m) in d.materials.iter().enumerate() {
         let _ = write!(
             rows,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            r#"<tr><td class="nowrap">{}</td><td>{}</td><td>{}</td><td>{}</td><td class="nowrap">{}</td></tr>"#,
             i + 1,
             esc(m.code.name()),
             esc(&m.title),

@@ -237,8 +237,9 @@ fn split_key_text(s: &str) -> Result<(&str, &str, &str), KeyError> {
 
 impl VerifierKey {
     /// Parses `name+hexid+base64(0x01‖key)`, checking the id and refusing weak keys.
+    /// No surrounding whitespace is accepted.
     pub fn parse(text: &str) -> Result<Self, KeyError> {
-        let (name, hexid, material) = split_key_text(text.trim_end())?;
+        let (name, hexid, material) = split_key_text(text)?;
         let raw = B64
             .decode(material)
             .map_err(|_| KeyError::Malformed("key material is not base64"))?;

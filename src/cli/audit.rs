@@ -65,6 +65,9 @@ pub enum AuditCmd {
         /// Entries per batch (one durable commit each).
         #[arg(long, default_value_t = 1000)]
         batch: u64,
+        /// Print `acked SIZE` on stdout after each durable batch (for crash tests).
+        #[arg(long)]
+        print_acks: bool,
     },
 }
 
@@ -234,7 +237,11 @@ pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<u8, AuditCliError> {
                 super::EXIT_FAILURES
             })
         }
-        AuditCmd::Fill { entries, batch } => {
+        AuditCmd::Fill {
+            entries,
+            batch,
+            print_acks,
+        } => {
             let ring = Keyring::open(&keys_dir)?;
             let mut log = Log::open(
                 SledLedgerStore::open(&ledger_dir(data_dir))?,
@@ -247,6 +254,11 @@ pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<u8, AuditCliError> {
                 let n = batch.min(entries - done);
                 let batch: Vec<Entry> = (0..n).map(|i| Entry::example(start + done + i)).collect();
                 log.append_batch(&batch)?;
+                if print_acks {
+                    let mut out = std::io::stdout();
+                    let _ = writeln!(out, "acked {}", log.size());
+                    let _ = out.flush();
+                }
                 log.sign_checkpoint(ring.active())?;
                 done += n;
                 show(done, entries);

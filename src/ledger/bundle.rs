@@ -862,6 +862,48 @@ pub fn verify(
         .map(|c| (c.from_size, decode_b64_hashes(&c.proof)))
         .collect();
     let full_prefix = man.first == 0 && complete && computed_ok;
+    // Every consistency item must make sense; those not tied to a checkpoint in the bundle
+    // or to the trusted one are checked against the entries when the bundle starts at 0.
+    let mut with_checkpoint: Vec<u64> = history.iter().map(|(_, h)| h.checkpoint.size).collect();
+    with_checkpoint.extend(trusted.as_ref().map(|t| t.checkpoint.size));
+    let mut seen_sizes = std::collections::BTreeSet::new();
+    for item in &man.consistency {
+        let m = item.from_size;
+        if m == 0 || m >= cp.size || !seen_sizes.insert(m) {
+            rep.fail(
+                None,
+                K::Malformed,
+                format!(
+                    "manifest.json: consistency proof from size {m} (must be unique and between 0 and {})",
+                    cp.size
+                ),
+            );
+            continue;
+        }
+        if with_checkpoint.contains(&m) {
+            continue; // checked below with that checkpoint's root
+        }
+        match (proofs.get(&m), full_prefix) {
+            (Some(Some(p)), true) => {
+                let root1 = merkle::root_from_leaves(&computed[..m as usize]);
+                if merkle::verify_consistency(m, cp.size, p, &root1, &cp.root).is_err() {
+                    rep.fail(
+                        None,
+                        K::Malformed,
+                        format!("manifest.json: consistency proof from size {m} does not verify"),
+                    );
+                }
+            }
+            (Some(None), _) => rep.fail(
+                None,
+                K::Malformed,
+                format!("manifest.json: consistency proof from size {m} holds a bad hash"),
+            ),
+            _ => rep.notes.push(format!(
+                "consistency proof from size {m} not checked: no checkpoint of that size given (use --trusted)"
+            )),
+        }
+    }
     for (i, (name, h)) in history.iter().enumerate() {
         if !sig_ok.get(1 + i).copied().unwrap_or(false) {
             continue; // reported as a signature failure

@@ -527,6 +527,11 @@ impl<S: LedgerStore> Log<S> {
     /// the last signed checkpoint (refuses otherwise). Returns the signed note text.
     pub fn sign_checkpoint(&mut self, signer: &dyn NoteSigner) -> Result<String, LogError> {
         let cp = self.checkpoint()?;
+        // Compare with the last checkpoint in the store, not only the one remembered in
+        // memory, so a second writer on the same store cannot make us contradict it.
+        if let Some(text) = self.last_signed_note()? {
+            self.last = Some(SignedCheckpoint::parse(&text)?.checkpoint);
+        }
         if let Some(last) = &self.last {
             let inconsistent = |why: String| LogError::Inconsistent {
                 size: cp.size,
@@ -553,6 +558,10 @@ impl<S: LedgerStore> Log<S> {
             }
         }
         let note = cp.sign(&[signer])?;
+        if let Some((k, _)) = self.store.last_with_prefix(&[PREFIX_CHECKPOINT])? {
+            let seq = k[1..].try_into().map(u64::from_be_bytes).unwrap_or(0);
+            self.next_seq = self.next_seq.max(seq + 1);
+        }
         self.store.commit(vec![(
             checkpoint_key(self.next_seq),
             note.clone().into_bytes(),

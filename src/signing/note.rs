@@ -109,8 +109,10 @@ impl Verifiers {
     /// Parses verifier-key lines (blank lines and `#` comments skipped).
     pub fn parse_lines(text: &str) -> Result<Self, super::KeyError> {
         let mut keys = Vec::new();
-        for line in text.lines() {
-            let line = line.trim();
+        // Strict on purpose: a stray control or space character is an error, not trimmed,
+        // so any change to a published keys file is noticed.
+        for line in text.split('\n') {
+            let line = line.strip_suffix('\r').unwrap_or(line);
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }

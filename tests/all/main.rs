@@ -1,0 +1,3 @@
+//! The crate's one integration-test binary; each area is a submodule.
+
+mod ledger;

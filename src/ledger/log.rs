@@ -7,10 +7,14 @@
 //! | `t` ‖ level u8 ‖ index u64 BE | hash tile: up to 256 hashes of 32 bytes at tree level 8·level |
 //! | `e` ‖ index u64 BE | entry bundle: up to 256 entries, each u16 BE length then bytes |
 //! | `c` ‖ seq u64 BE | the seq-th signed checkpoint (signed-note text) |
+//! | `u` ‖ level u8 | the partial (rightmost) tile of that level: tile index u64 BE, then its hashes |
+//! | `p` | the partial (rightmost) entry bundle: bundle index u64 BE, then its entries |
 //!
-//! A tile at level L > 0 holds the roots of full tiles at level L−1, so storage per entry is
+//! Full tiles and bundles are written exactly once; only the few partial keys and `size`
+//! are rewritten per commit (a store that rewrites whole pages, like sled, then churns only
+//! small pages). A tile at level L > 0 holds the roots of full tiles at level L−1, so storage per entry is
 //! its bytes, a 2-byte length, its 32-byte leaf hash and 1/256 + 1/65536 + … of a hash above.
-//! Partial (rightmost) tiles and bundles are rewritten as they grow. Because `size` is
+//! Because `size` is
 //! written last and everything beyond `size` is ignored on open, even a store without atomic
 //! batches recovers to the last acknowledged batch after a crash.
 //!
@@ -39,6 +43,39 @@ pub const PREFIX_TILE: u8 = b't';
 pub const PREFIX_BUNDLE: u8 = b'e';
 /// Key prefix of signed checkpoints.
 pub const PREFIX_CHECKPOINT: u8 = b'c';
+/// Key prefix of the partial (rightmost) hash tile of each level.
+pub const PREFIX_PARTIAL_TILE: u8 = b'u';
+/// Key of the partial (rightmost) entry bundle.
+pub const KEY_PARTIAL_BUNDLE: &[u8] = b"p";
+
+/// Storage key of the partial tile at `level`; its value is the tile index (u64 BE) then
+/// the hashes. Kept apart from full tiles so full tiles are written exactly once.
+pub fn partial_tile_key(level: u8) -> Vec<u8> {
+    vec![PREFIX_PARTIAL_TILE, level]
+}
+
+fn with_index(index: u64, data: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + data.len());
+    v.extend_from_slice(&index.to_be_bytes());
+    v.extend_from_slice(data);
+    v
+}
+
+/// Reads a partial value for `index`: the partial key if it holds that index, else the
+/// full value (a crash after a batch completed the tile but before `size` was written).
+fn read_partial<S: LedgerStore>(
+    store: &S,
+    partial_key: &[u8],
+    full_key: &[u8],
+    index: u64,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    if let Some(v) = store.get(partial_key)? {
+        if v.len() >= 8 && v[..8] == index.to_be_bytes() {
+            return Ok(Some(v[8..].to_vec()));
+        }
+    }
+    store.get(full_key)
+}
 
 /// Storage key of hash tile (`level`, `index`).
 pub fn tile_key(level: u8, index: u64) -> Vec<u8> {
@@ -208,9 +245,13 @@ impl<S: LedgerStore> Log<S> {
             let mut tail = Vec::new();
             if w > 0 {
                 let idx = count / TILE_WIDTH;
-                let v = store.get(&tile_key(level as u8, idx))?.ok_or_else(|| {
-                    LogError::Corrupt(format!("hash tile {level}/{idx} is missing"))
-                })?;
+                let v = read_partial(
+                    &store,
+                    &partial_tile_key(level as u8),
+                    &tile_key(level as u8, idx),
+                    idx,
+                )?
+                .ok_or_else(|| LogError::Corrupt(format!("hash tile {level}/{idx} is missing")))?;
                 let hs = hashes_from_bytes(&v)
                     .filter(|h| h.len() >= w)
                     .ok_or_else(|| {
@@ -225,8 +266,7 @@ impl<S: LedgerStore> Log<S> {
         let w = (size % TILE_WIDTH) as usize;
         if w > 0 {
             let idx = size / TILE_WIDTH;
-            let v = store
-                .get(&bundle_key(idx))?
+            let v = read_partial(&store, KEY_PARTIAL_BUNDLE, &bundle_key(idx), idx)?
                 .ok_or_else(|| LogError::Corrupt(format!("entry bundle {idx} is missing")))?;
             let parts = split_bundle(&v)
                 .filter(|p| p.len() >= w)
@@ -341,13 +381,19 @@ impl<S: LedgerStore> Log<S> {
             push_hash(&mut tails, 0, merkle::leaf_hash(b), size, &mut writes);
         }
         if size % TILE_WIDTH != 0 {
-            writes.push((bundle_key(size / TILE_WIDTH), bundle.clone()));
+            writes.push((
+                KEY_PARTIAL_BUNDLE.to_vec(),
+                with_index(size / TILE_WIDTH, &bundle),
+            ));
         }
         for (level, tail) in tails.iter().enumerate() {
             let shift = TILE_HEIGHT * level as u32;
             let (old, new) = (start >> shift, size >> shift);
             if new != old && new % TILE_WIDTH != 0 {
-                writes.push((tile_key(level as u8, new / TILE_WIDTH), tail.concat()));
+                writes.push((
+                    partial_tile_key(level as u8),
+                    with_index(new / TILE_WIDTH, &tail.concat()),
+                ));
             }
         }
         writes.push((KEY_SIZE.to_vec(), size.to_be_bytes().to_vec()));
@@ -460,8 +506,7 @@ impl<S: LedgerStore> Log<S> {
         while i < range.end {
             let b = i / TILE_WIDTH;
             let v = self
-                .store
-                .get(&bundle_key(b))?
+                .bundle_bytes(b)?
                 .ok_or_else(|| LogError::Corrupt(format!("entry bundle {b} is missing")))?;
             let parts = split_bundle(&v)
                 .ok_or_else(|| LogError::Corrupt(format!("entry bundle {b} is malformed")))?;
@@ -474,6 +519,20 @@ impl<S: LedgerStore> Log<S> {
             }
         }
         Ok(out)
+    }
+
+    /// The stored bytes of entry bundle `b` (the partial one if `b` is the rightmost).
+    fn bundle_bytes(&self, b: u64) -> Result<Option<Vec<u8>>, LogError> {
+        if b == self.size / TILE_WIDTH && self.size % TILE_WIDTH != 0 {
+            Ok(read_partial(
+                &self.store,
+                KEY_PARTIAL_BUNDLE,
+                &bundle_key(b),
+                b,
+            )?)
+        } else {
+            Ok(self.store.get(&bundle_key(b))?)
+        }
     }
 
     /// Recorded leaf hashes `[range)`.
@@ -581,7 +640,7 @@ impl<S: LedgerStore> Log<S> {
             let lo = b * TILE_WIDTH;
             let hi = (lo + TILE_WIDTH).min(self.size);
             let recorded = self.tile(0, b)?;
-            let entries = match self.store.get(&bundle_key(b))? {
+            let entries = match self.bundle_bytes(b)? {
                 Some(v) => v,
                 None => {
                     problems.push(StorageProblem {

@@ -1,11 +1,18 @@
 //! The sled implementation of [`LedgerStore`].
+//!
+//! Keys are partitioned into sled trees by their first byte (the ledger's key kind: `e`
+//! entry bundles, `t` hash tiles, `c` checkpoints, `s` the size), so the small keys rewritten
+//! on every commit never share B-tree nodes with the large, write-once bundles and tiles —
+//! sled rewrites a whole node when it consolidates one, and that churn is what costs space.
 
 use crate::ledger::{KeyValue, LedgerStore, StoreError};
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::RwLock;
 
-/// Name of the sled tree holding the ledger (the daemon's outbox will use another tree in
-/// the same database).
-pub const LEDGER_TREE: &str = "ledger";
+/// Prefix of the names of the sled trees holding the ledger (the daemon's outbox will use
+/// other trees in the same database).
+pub const LEDGER_TREE_PREFIX: &str = "ledger-";
 
 /// Opens (or creates) the sled database at `path`.
 pub fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
@@ -20,56 +27,89 @@ fn wrap(e: sled::Error) -> StoreError {
     StoreError(Box::new(e))
 }
 
-/// The ledger's tree in a sled database. Commits are one atomic `apply_batch` followed by
-/// one `flush` (fsync) — the group commit.
-#[derive(Clone, Debug)]
+/// The ledger's trees in a sled database. A commit applies one batch per tree, in the order
+/// the trees first appear in the writes, then makes one `flush` (fsync) — the group commit.
+/// Each tree's batch is atomic; the ledger writes its size key last and ignores anything
+/// beyond the size, so an interrupted commit recovers to the previous one.
+#[derive(Debug)]
 pub struct SledLedgerStore {
     db: sled::Db,
-    tree: sled::Tree,
+    trees: RwLock<HashMap<u8, sled::Tree>>,
 }
 
 impl SledLedgerStore {
-    /// Opens the ledger tree of an open database.
-    pub fn new(db: sled::Db) -> Result<Self, StoreError> {
-        let tree = db.open_tree(LEDGER_TREE).map_err(wrap)?;
-        Ok(Self { db, tree })
+    /// Uses the ledger trees of an open database.
+    pub fn new(db: sled::Db) -> Self {
+        Self {
+            db,
+            trees: RwLock::new(HashMap::new()),
+        }
     }
 
-    /// Opens the database at `path` and its ledger tree.
+    /// Opens the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::new(open_sled(path)?)
+        Ok(Self::new(open_sled(path)?))
     }
 
     /// The database (for other trees or size reporting).
     pub fn db(&self) -> &sled::Db {
         &self.db
     }
+
+    fn tree(&self, key: &[u8]) -> Result<sled::Tree, StoreError> {
+        let kind = key.first().copied().unwrap_or(0);
+        if let Some(t) = self
+            .trees
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&kind)
+        {
+            return Ok(t.clone());
+        }
+        let t = self
+            .db
+            .open_tree(format!("{LEDGER_TREE_PREFIX}{kind:02x}"))
+            .map_err(wrap)?;
+        self.trees
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(kind, t.clone());
+        Ok(t)
+    }
 }
 
 impl LedgerStore for SledLedgerStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.tree.get(key).map_err(wrap)?.map(|v| v.to_vec()))
+        Ok(self.tree(key)?.get(key).map_err(wrap)?.map(|v| v.to_vec()))
     }
 
     fn commit(&self, writes: Vec<KeyValue>) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
+        let mut order: Vec<u8> = Vec::new();
+        let mut batches: HashMap<u8, sled::Batch> = HashMap::new();
         for (k, v) in writes {
-            batch.insert(k, v);
+            let kind = k.first().copied().unwrap_or(0);
+            if !batches.contains_key(&kind) {
+                order.push(kind);
+            }
+            batches.entry(kind).or_default().insert(k, v);
         }
-        self.tree.apply_batch(batch).map_err(wrap)?;
-        self.tree.flush().map_err(wrap)?;
+        for kind in order {
+            let batch = batches.remove(&kind).expect("batch for kind");
+            self.tree(&[kind])?.apply_batch(batch).map_err(wrap)?;
+        }
+        self.db.flush().map_err(wrap)?;
         Ok(())
     }
 
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StoreError> {
-        self.tree
+        self.tree(prefix)?
             .scan_prefix(prefix)
             .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(wrap))
             .collect()
     }
 
     fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<KeyValue>, StoreError> {
-        match self.tree.scan_prefix(prefix).next_back() {
+        match self.tree(prefix)?.scan_prefix(prefix).next_back() {
             None => Ok(None),
             Some(r) => r.map(|(k, v)| Some((k.to_vec(), v.to_vec()))).map_err(wrap),
         }

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use tongban::ledger::bundle::{self, ExportOptions, FailureKind, Report, VerifyOptions};
-use tongban::ledger::log::{bundle_key, tile_key, KEY_SIZE};
+use tongban::ledger::log::{bundle_key, partial_tile_key, tile_key, KEY_SIZE};
 use tongban::ledger::merkle::{self, Hash};
 use tongban::ledger::{Entry, LedgerStore, Log, LogError};
 use tongban::signing::{SigningKey, Verifiers};
@@ -153,7 +153,7 @@ fn append_entries<S: LedgerStore>(log: &mut Log<S>, n: u64) -> Vec<Hash> {
 
 #[test]
 fn crash_in_the_middle_of_a_batch_recovers_every_acknowledged_append() {
-    for cut in [0, 1, 2, 3, 5] {
+    for cut in [0, 1, 2, 3, 4, 5, 6, 7] {
         let store = MemStore::new();
         let mut log = Log::open(store.clone(), ORIGIN).unwrap();
         let mut acked = append_entries(&mut log, 200);
@@ -296,9 +296,9 @@ fn truncated_log_is_detected_on_open() {
 fn altered_stored_entry_is_named_by_check_and_by_bundle_verify() {
     let store = MemStore::new();
     let mut log = Log::open(store.clone(), ORIGIN).unwrap();
-    log.append_batch(&entries(0, 300)).unwrap();
+    log.append_batch(&entries(0, 600)).unwrap();
     log.sign_checkpoint(&key()).unwrap();
-    // Entry 257 is the second entry of bundle 1; change a byte of its item field.
+    // Change a byte in the middle of (full) bundle 1.
     store.with_map(|m| {
         let b = m.get_mut(&bundle_key(1)).unwrap();
         let at = b.len() / 2 + 40;
@@ -342,7 +342,7 @@ fn altered_stored_hash_under_the_signed_root_is_refused_on_open() {
     log.append_batch(&entries(0, 300)).unwrap();
     log.sign_checkpoint(&key()).unwrap();
     // The rightmost (partial) tile feeds the root directly.
-    store.with_map(|m| m.get_mut(&tile_key(0, 1)).unwrap()[32 * 2] ^= 1);
+    store.with_map(|m| m.get_mut(&partial_tile_key(0)).unwrap()[8 + 32 * 2] ^= 1);
     assert!(matches!(
         Log::open(store, ORIGIN),
         Err(LogError::Corrupt(_))

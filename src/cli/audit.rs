@@ -128,9 +128,13 @@ fn progress(verb: &'static str) -> impl FnMut(u64, u64) {
         if pct != last_pct && (pct % 10 == 0 || tty) {
             last_pct = pct;
             let mut e = std::io::stderr();
-            let _ = write!(e, "\r{verb} {done}/{total} entries ({pct}%)");
-            if done == total {
-                let _ = writeln!(e);
+            if tty {
+                let _ = write!(e, "\r{verb} {done}/{total} entries ({pct}%)");
+                if done == total {
+                    let _ = writeln!(e);
+                }
+            } else {
+                let _ = writeln!(e, "{verb} {done}/{total} entries ({pct}%)");
             }
         }
     }

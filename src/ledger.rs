@@ -11,6 +11,27 @@
 //!
 //! Storage is the small [`LedgerStore`] trait; `crate::store` implements it on sled and in
 //! memory. This module names no storage engine.
+//!
+//! # Use from the daemon
+//! ```no_run
+//! use std::sync::{Arc, Mutex};
+//! use tongban::ledger::{Batcher, Entry, Log};
+//! use tongban::signing::Keyring;
+//! use tongban::store::SledLedgerStore;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let keys = Keyring::open("data/keys".as_ref())?;            // refuses a group-readable key
+//! let store = SledLedgerStore::open("data/ledger".as_ref())?; // or ::new(db) to share a sled::Db
+//! let log = Log::open(store, keys.active().name())?;          // origin = key name by convention
+//! let log = Arc::new(Mutex::new(log));
+//! let batcher = Batcher::spawn(log.clone(), 4096);            // group commit across threads
+//! let indexes = batcher.append(vec![Entry::example(1)]).map_err(|e| e.to_string())?; // durable now
+//! let mut log = log.lock().unwrap();
+//! let note = log.sign_checkpoint(keys.active())?;            // refuses inconsistency
+//! let proof = log.inclusion_proof(indexes.start, log.size())?;
+//! let sig: [u8; 64] = keys.active().sign(b"RFC 9421 signature base"); // keyid: key_id_hex()
+//! # let _ = (note, proof, sig); Ok(()) }
+//! ```
 
 pub mod bundle;
 pub mod checkpoint;

@@ -1,6 +1,6 @@
 //! Storage backends: the only module that names sled.
 //!
-//! - [`sled`](self::sled) — [`SledLedgerStore`], the durable embedded store for the ledger.
+//! - [`sled`] — [`SledLedgerStore`], the durable embedded store for the ledger.
 //! - [`memory`] — [`MemStore`], an in-memory store for tests, with crash injection.
 //!
 //! Each consumer (the ledger today, the daemon's outbox later) declares its own small

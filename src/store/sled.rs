@@ -14,11 +14,21 @@ use std::sync::RwLock;
 /// other trees in the same database).
 pub const LEDGER_TREE_PREFIX: &str = "ledger-";
 
+/// sled log segment size. sled writes any page image larger than a quarter of a segment to
+/// its own blob file, deleted as soon as the page is rewritten, while smaller images go into
+/// the log, where superseded copies linger until their segment is under half live. Entry
+/// bundles (~80 KiB) and hash tiles (8 KiB) are exactly such large, superseded-once images, so
+/// with 16 KiB segments they live in blobs and the directory stays close to the live data
+/// (measured: ~39 B/entry beyond the entries at 1–2 M entries, against ~220 B/entry with
+/// sled's default 512 KiB, which keeps every bundle's first copy in the log).
+pub const SEGMENT_SIZE: usize = 16 * 1024;
+
 /// Opens (or creates) the sled database at `path`.
 pub fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
     sled::Config::new()
         .path(path)
         .mode(sled::Mode::HighThroughput)
+        .segment_size(SEGMENT_SIZE)
         .open()
         .map_err(wrap)
 }

@@ -203,7 +203,7 @@ fn killed_process_leaves_a_consistent_sled_log_with_every_acknowledged_batch() {
     for line in out.lines() {
         let line = line.unwrap();
         acked = line.strip_prefix("acked ").unwrap().parse().unwrap();
-        if acked >= 97 * 40 {
+        if acked >= 97 * 150 {
             child.kill().unwrap(); // SIGKILL, mid-way through later batches
             break;
         }

@@ -52,12 +52,15 @@ pub type KeyValue = (Vec<u8>, Vec<u8>);
 #[error("storage: {0}")]
 pub struct StoreError(pub Box<dyn std::error::Error + Send + Sync + 'static>);
 
-/// The storage the ledger needs: an ordered byte key-value map whose multi-key writes are
-/// atomic and durable when `commit` returns (one flush per call; that is the group commit).
+/// The storage the ledger needs: an ordered byte key-value map whose writes are durable when
+/// `commit` returns (one flush per call; that is the group commit). A commit interrupted by a
+/// crash may leave only some of its writes applied, as long as the last write of the call
+/// (the ledger's `size` key) is applied only after all the others; the ledger ignores
+/// anything beyond `size`, so it recovers to the last completed commit.
 pub trait LedgerStore: Send + Sync {
     /// The value under `key`.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Writes all pairs atomically, and durably before returning.
+    /// Writes all pairs, the last one after all others, durably before returning.
     fn commit(&self, writes: Vec<KeyValue>) -> Result<(), StoreError>;
     /// All pairs whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StoreError>;

@@ -1,6 +1,8 @@
 //! The `tongban` command line: flags parsed in one place, each subcommand a call into the
 //! library. `main.rs` maps the [`Outcome`] to an exit code.
 
+pub mod audit;
+pub mod keys;
 mod translate;
 
 use std::path::PathBuf;
@@ -13,6 +15,9 @@ use crate::platform::Platform;
 #[derive(Debug, Parser)]
 #[command(name = "tongban", version, about)]
 pub struct Cli {
+    /// Data directory: ledger database, keyring, stored documents.
+    #[arg(long, global = true, default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -40,7 +45,22 @@ pub enum Command {
         /// The document; standard input when absent.
         file: Option<PathBuf>,
     },
+    /// Export and verify audit bundles of the ledger.
+    Audit {
+        /// What to do.
+        #[command(subcommand)]
+        command: audit::AuditCmd,
+    },
+    /// Manage the gateway's signing keys.
+    Keys {
+        /// What to do.
+        #[command(subcommand)]
+        command: keys::KeysCmd,
+    },
 }
+
+/// Where the gateway keeps its ledger, keys and documents unless told otherwise.
+pub const DEFAULT_DATA_DIR: &str = "./data";
 
 fn parse_platform(s: &str) -> Result<Platform, String> {
     s.parse()
@@ -69,6 +89,12 @@ pub enum Error {
     /// The arguments do not fit together.
     #[error("{0}")]
     Usage(String),
+    /// An audit command could not run.
+    #[error(transparent)]
+    Audit(#[from] audit::AuditCliError),
+    /// A keys command could not run.
+    #[error(transparent)]
+    Keys(#[from] crate::signing::KeyringError),
 }
 
 /// Runs one command.
@@ -76,5 +102,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
     match cli.command {
         Command::Translate { from, to, file } => translate::translate(from, to, file.as_deref()),
         Command::Validate { format, file } => translate::validate(format, file.as_deref()),
+        Command::Audit { command } => Ok(audit::run(command, &cli.data_dir)?),
+        Command::Keys { command } => Ok(keys::run(command, &cli.data_dir)?),
     }
 }

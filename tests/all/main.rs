@@ -2,5 +2,6 @@
 
 mod cli;
 mod conformance;
+mod ledger;
 mod schemas;
 mod web;

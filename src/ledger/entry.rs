@@ -8,7 +8,7 @@
 //! | # | field | type |
 //! |---|---|---|
 //! | 1 | version, `0x01` | u8 |
-//! | 2 | step: 1 received, 2 forwarded, 3 decided, 4 delivered, 5 failed | u8 |
+//! | 2 | step: 1 received, 2 forwarded, 3 decided, 4 delivered, 5 failed, 6 handed over (送达, the licence given to the applicant at the window) | u8 |
 //! | 3 | gateway cross-province number | str |
 //! | 4 | source platform's number | str |
 //! | 5 | destination platform's number | opt str |
@@ -21,7 +21,7 @@
 //! | 12 | SHA-256 of the exact bytes sent | opt hash |
 //! | 13 | mapping version that turned 11 into 12 | str |
 //! | 14 | salted hash of the applicant's identifier ([`salted_id_hash`]) | opt hash |
-//! | 15 | decision: result u8 (1 approved, 2 rejected), licence number opt str, valid from opt str, valid to opt str (`YYYY-MM-DD`), issuing authority str | opt |
+//! | 15 | decision: result u8 (1 approved, 2 rejected, 3 correction requested (补正)), licence number opt str, valid from opt str, valid to opt str (`YYYY-MM-DD`), issuing authority str | opt |
 //! | 16 | reason code (for `failed`; a code, never free text with personal data) | opt str |
 //!
 //! Decoding is strict: unknown versions, flag bytes other than 0/1, invalid UTF-8, badly
@@ -39,7 +39,7 @@ const ID_HASH_LABEL: &[u8] = b"tongban/id-hash/v1\0";
 
 /// Which step of the cross-province flow an entry records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Step {
     /// The gateway accepted a document from the source platform.
     Received = 1,
@@ -51,6 +51,8 @@ pub enum Step {
     Delivered = 4,
     /// A step failed for good (reason code in the entry).
     Failed = 5,
+    /// The window handed the decision (and licence) to the applicant (送达).
+    HandedOver = 6,
 }
 
 /// The result of a decision.
@@ -61,6 +63,8 @@ pub enum DecisionResult {
     Approved = 1,
     /// The application was refused.
     Rejected = 2,
+    /// Materials must be corrected (补正) before a decision.
+    Correction = 3,
 }
 
 /// An instant as Unix seconds plus the UTC offset it was stated in.
@@ -338,6 +342,7 @@ impl Entry {
             3 => Step::Decided,
             4 => Step::Delivered,
             5 => Step::Failed,
+            6 => Step::HandedOver,
             _ => return Err(EntryError::Invalid("step")),
         };
         let gateway_no = r.str("gateway_no")?;
@@ -360,6 +365,7 @@ impl Entry {
             let result = match r.u8("decision.result")? {
                 1 => DecisionResult::Approved,
                 2 => DecisionResult::Rejected,
+                3 => DecisionResult::Correction,
                 _ => return Err(EntryError::Invalid("decision.result")),
             };
             let d = Decision {

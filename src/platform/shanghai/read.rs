@@ -48,7 +48,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<Read, Problems> {
         return Err(problems);
     };
     let mut r = Reader { p: &mut problems };
-    let document = match root.name.as_str() {
+    let document = match root.name {
         "RemoteApply" => r
             .application(&root)
             .map(|a| Document::Application(Box::new(a))),

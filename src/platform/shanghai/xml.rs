@@ -102,20 +102,23 @@ fn declared_encoding(body: &[u8]) -> Option<String> {
 /// attributes, its character data (text and CDATA joined) and its child elements.
 #[derive(Debug)]
 pub(super) struct Element<'a> {
-    /// Local name (the prefix, if any, is resolved away).
-    pub name: String,
+    /// Local name (the prefix, if any, is resolved away), borrowed from the input.
+    pub name: &'a str,
     /// `/RemoteApply/Materials/Material[2]`.
     pub path: String,
     /// Unqualified attributes, unescaped.
     pub attrs: Vec<(String, String)>,
     /// Character data, unescaped; borrowed from the input when it holds no escapes.
+    /// Whitespace-only text after a child element is not added to text that is itself
+    /// whitespace only, so the indentation between children costs no copies; only trimmed
+    /// text of such an element is ever read (an element with children holds no text).
     pub text: Cow<'a, str>,
     /// Child elements in document order.
     pub children: Vec<Element<'a>>,
 }
 
 impl<'a> Element<'a> {
-    fn new(name: String, path: String) -> Self {
+    fn new(name: &'a str, path: String) -> Self {
         Element {
             name,
             path,
@@ -134,10 +137,17 @@ impl<'a> Element<'a> {
     fn push_text(&mut self, t: Cow<'a, str>) {
         if self.text.is_empty() {
             self.text = t;
+        } else if !self.children.is_empty() && is_blank(&self.text) && is_blank(&t) {
+            // Indentation between child elements: the text stays blank either way.
         } else {
             self.text.to_mut().push_str(&t);
         }
     }
+}
+
+/// Whether `s` is only XML whitespace (what `str::trim` removes from XML text).
+fn is_blank(s: &str) -> bool {
+    s.trim().is_empty()
 }
 
 /// Whether a name was in Shanghai's namespace; otherwise what it was, for the message.
@@ -167,12 +177,12 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
     let mut reader = NsReader::from_str(text);
     reader.config_mut().check_end_names = true;
     // Open elements with their namespace status; the root when it closes.
-    let mut stack: Vec<(Element<'a>, Ns)> = Vec::new();
+    let mut stack: Vec<(Element<'a>, Ns)> = Vec::with_capacity(MAX_DEPTH);
     let mut root: Option<Element<'a>> = None;
     loop {
         let position = reader.buffer_position();
-        let (ns, event) = match reader.read_resolved_event() {
-            Ok((r, e)) => (Ns::of(&r), e),
+        let event = match reader.read_event() {
+            Ok(event) => event,
             Err(e) => {
                 let at = stack.last().map_or("/", |(el, _)| el.path.as_str());
                 problems.error(
@@ -182,6 +192,11 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
                 return None;
             }
         };
+        // The event's own bytes: the reader works on `text`, so they are already checked
+        // UTF-8 and need not be decoded again.
+        let raw = text
+            .get(position as usize..reader.buffer_position() as usize)
+            .unwrap_or_default();
         match event {
             Event::DocType(_) => {
                 problems.error(
@@ -192,7 +207,14 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
             }
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));
-                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let ns = Ns::of(&reader.resolve_element(e.name()).0);
+                // `raw` is `<prefix:local …>`: the local name ends where the qualified one does.
+                let qualified = e.name().as_ref().len();
+                let local_len = e.local_name().as_ref().len();
+                let local = raw
+                    .get(1 + qualified - local_len..1 + qualified)
+                    .unwrap_or_default();
+                debug_assert_eq!(local.as_bytes(), e.local_name().as_ref());
                 if root.is_some() {
                     problems.error("/", format!("content after the root element: <{local}>"));
                     return None;
@@ -205,18 +227,16 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
                     return None;
                 }
                 let path = match stack.last() {
-                    None => format!("/{local}"),
+                    None => child_path("", local, None),
                     Some((parent, _)) => {
                         let earlier = parent.children.iter().filter(|c| c.name == local).count();
-                        if REPEATED.contains(&local.as_str()) || earlier > 0 {
-                            format!("{}/{local}[{}]", parent.path, earlier + 1)
-                        } else {
-                            format!("{}/{local}", parent.path)
-                        }
+                        let index =
+                            (REPEATED.contains(&local) || earlier > 0).then_some(earlier + 1);
+                        child_path(&parent.path, local, index)
                     }
                 };
-                let parent_ns = stack.last().map(|(_, n)| n.clone());
-                if ns != Ns::Ours && parent_ns.as_ref() != Some(&ns) {
+                let parent_ns = stack.last().map(|(_, n)| n);
+                if ns != Ns::Ours && parent_ns != Some(&ns) {
                     let what = match &ns {
                         Ns::Other(uri) => format!("is in namespace '{uri}'"),
                         Ns::None => "is in no namespace".to_owned(),
@@ -278,28 +298,34 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
                     return None;
                 }
             },
-            Event::Text(t) => match t.unescape() {
-                Ok(s) => match stack.last_mut() {
-                    Some((el, _)) => el.push_text(s),
-                    None if s.trim().is_empty() => {}
-                    None => {
-                        problems.error("/", "text outside the root element");
-                        return None;
+            Event::Text(ref t) => {
+                debug_assert_eq!(raw.as_bytes(), t.as_ref());
+                match quick_xml::escape::unescape(raw) {
+                    Ok(s) => match stack.last_mut() {
+                        Some((el, _)) => el.push_text(s),
+                        None if s.trim().is_empty() => {}
+                        None => {
+                            problems.error("/", "text outside the root element");
+                            return None;
+                        }
+                    },
+                    Err(err) => {
+                        let at = stack.last().map_or("/", |(el, _)| el.path.as_str());
+                        problems.error(
+                            at,
+                            format!("bad character data: {err} (only the five predefined entities and character references are allowed)"),
+                        );
                     }
-                },
-                Err(err) => {
-                    let at = stack.last().map_or("/", |(el, _)| el.path.as_str());
-                    problems.error(
-                        at,
-                        format!("bad character data: {err} (only the five predefined entities and character references are allowed)"),
-                    );
                 }
-            },
-            Event::CData(c) => {
-                // The input is already UTF-8 text, so decoding the section cannot fail.
-                let s = c.decode().unwrap_or_default();
+            }
+            Event::CData(ref c) => {
+                // `raw` is `<![CDATA[…]]>`; its content is text as it stands.
+                let s = raw
+                    .get("<![CDATA[".len()..raw.len().saturating_sub("]]>".len()))
+                    .unwrap_or_default();
+                debug_assert_eq!(s.as_bytes(), c.as_ref());
                 match stack.last_mut() {
-                    Some((el, _)) => el.push_text(s),
+                    Some((el, _)) => el.push_text(Cow::Borrowed(s)),
                     None => {
                         problems.error("/", "CDATA outside the root element");
                         return None;
@@ -321,6 +347,21 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
         problems.error("/", "the document has no root element");
     }
     root
+}
+
+/// The path of the child `name` of the element at `parent`: `…/Name`, or `…/Name[2]` with
+/// a 1-based `index`. Built by hand: it runs for every element of every document.
+fn child_path(parent: &str, name: &str, index: Option<usize>) -> String {
+    let mut path = String::with_capacity(parent.len() + name.len() + 6);
+    path.push_str(parent);
+    path.push('/');
+    path.push_str(name);
+    if let Some(i) = index {
+        path.push('[');
+        path.push_str(&i.to_string());
+        path.push(']');
+    }
+    path
 }
 
 fn close<'a>(stack: &mut [(Element<'a>, Ns)], el: Element<'a>, root: &mut Option<Element<'a>>) {

@@ -95,11 +95,16 @@ impl<'a, 'j> Obj<'a, 'j> {
         let used = vec![false; fields.len()];
         Obj { path, fields, used }
     }
+    /// The path of the field `key` of this object (`jyz.fddbr.xm`).
     fn at(&self, key: &str) -> String {
         if self.path.is_empty() {
             key.to_owned()
         } else {
-            format!("{}.{key}", self.path)
+            let mut path = String::with_capacity(self.path.len() + 1 + key.len());
+            path.push_str(&self.path);
+            path.push('.');
+            path.push_str(key);
+            path
         }
     }
     fn take(&mut self, key: &str) -> Option<&'a Json<'j>> {
@@ -124,8 +129,13 @@ impl Reader {
         self.problems.error(path, message);
     }
 
-    fn check<T, E: Display>(&mut self, path: String, result: Result<T, E>) -> Option<T> {
-        self.problems.check(|| path, result)
+    /// `result`'s value, or its error reported at `path` (built only then).
+    fn check<T, E: Display>(
+        &mut self,
+        path: impl FnOnce() -> String,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        self.problems.check(path, result)
     }
 
     /// Ends an object: duplicates are refused, unknown fields carried as `zj:` extensions.
@@ -196,7 +206,7 @@ impl Reader {
         f: impl FnOnce(&str) -> Result<T, Invalid>,
     ) -> Option<T> {
         let s = self.str(o, key, true)?;
-        self.check(o.at(key), f(s))
+        self.check(|| o.at(key), f(s))
     }
 
     /// An optional field: `Some(None)` when absent, `None` when present but invalid.
@@ -208,7 +218,7 @@ impl Reader {
     ) -> Option<Option<T>> {
         match self.str(o, key, false) {
             None => Some(None),
-            Some(s) => self.check(o.at(key), f(s)).map(Some),
+            Some(s) => self.check(|| o.at(key), f(s)).map(Some),
         }
     }
 
@@ -282,7 +292,7 @@ impl Reader {
         let kind = self.code::<codes::IdType>(o, kind_key);
         let number = self.str(o, "zjhm", true);
         let id = match (kind, number) {
-            (Some(k), Some(n)) => self.check(o.at("zjhm"), IdDocument::parse(k, n)),
+            (Some(k), Some(n)) => self.check(|| o.at("zjhm"), IdDocument::parse(k, n)),
             _ => None,
         };
         (name, id)
@@ -296,7 +306,7 @@ impl Reader {
         let content = self.parse(o, "nr", Base64Content::parse);
         let (content, actual) = content?;
         let claimed = claimed?;
-        self.check(o.at("sha256"), rules::digest_matches(&claimed, &actual))?;
+        self.check(|| o.at("sha256"), rules::digest_matches(&claimed, &actual))?;
         Some(File {
             name: name?,
             mime_type: mime_type?,

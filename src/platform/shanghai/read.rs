@@ -76,27 +76,26 @@ pub(super) fn read(bytes: &[u8]) -> Result<Read, Problems> {
     }
 }
 
-/// The children of one element, grouped by the slot of its sequence they fill.
+/// The children of one element, checked against the slots of its sequence.
 struct Kids<'e, 'a> {
-    path: String,
-    slots: Vec<(&'static str, Vec<&'e Element<'a>>)>,
+    el: &'e Element<'a>,
 }
 
 impl<'e, 'a> Kids<'e, 'a> {
     /// The first element named `name`.
     fn one(&self, name: &str) -> Option<&'e Element<'a>> {
-        self.all(name).first().copied()
+        self.all(name).next()
     }
     /// Every element named `name`, in document order.
-    fn all(&self, name: &str) -> &[&'e Element<'a>] {
-        self.slots
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(&[], |(_, v)| v.as_slice())
+    fn all<'n>(&self, name: &'n str) -> impl Iterator<Item = &'e Element<'a>> + 'n
+    where
+        'e: 'n,
+    {
+        self.el.children.iter().filter(move |c| c.name == name)
     }
     /// The path an element named `name` has (or would have) here.
     fn path(&self, name: &str) -> String {
-        format!("{}/{name}", self.path)
+        format!("{}/{name}", self.el.path)
     }
 }
 
@@ -126,10 +125,8 @@ impl Reader<'_> {
                 ),
             );
         }
-        let mut kids = Kids {
-            path: el.path.clone(),
-            slots: slots.iter().map(|(n, _)| (*n, Vec::new())).collect(),
-        };
+        // How many children fill each slot so far.
+        let mut filled = vec![0usize; slots.len()];
         let mut highest: Option<usize> = None;
         for child in &el.children {
             let Some(i) = slots.iter().position(|(n, _)| *n == child.name) else {
@@ -149,7 +146,7 @@ impl Reader<'_> {
                 continue;
             };
             let (name, occ) = slots[i];
-            if matches!(occ, One | Opt) && !kids.slots[i].1.is_empty() {
+            if matches!(occ, One | Opt) && filled[i] > 0 {
                 self.p.error(
                     child.path.clone(),
                     format!("<{name}> appears more than once; it is allowed once"),
@@ -165,10 +162,11 @@ impl Reader<'_> {
                 ),
                 _ => highest = Some(i),
             }
-            kids.slots[i].1.push(child);
+            filled[i] += 1;
         }
+        let kids = Kids { el };
         for (i, (name, occ)) in slots.iter().enumerate() {
-            if matches!(occ, One | Many) && kids.slots[i].1.is_empty() {
+            if matches!(occ, One | Many) && filled[i] == 0 {
                 self.p.error(
                     kids.path(name),
                     format!("missing required element <{name}>"),
@@ -482,7 +480,6 @@ impl Reader<'_> {
             let k = self.seq(e, &[], &[("Item", Many)]);
             let items: Vec<Option<Code<FoodItem>>> = k
                 .all("Item")
-                .iter()
                 .map(|i| self.coded::<FoodItem>(Some(i)))
                 .collect();
             let items: Option<Vec<_>> = items.into_iter().collect();
@@ -511,8 +508,7 @@ impl Reader<'_> {
 
     fn materials(&mut self, el: &Element) -> Option<Vec<Material>> {
         let k = self.seq(el, &[], &[("Material", Many)]);
-        let all: Vec<Option<Material>> =
-            k.all("Material").iter().map(|m| self.material(m)).collect();
+        let all: Vec<Option<Material>> = k.all("Material").map(|m| self.material(m)).collect();
         let all: Option<Vec<Material>> = all.into_iter().collect();
         all.filter(|v| !v.is_empty())
     }

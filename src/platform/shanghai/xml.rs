@@ -145,9 +145,9 @@ impl<'a> Element<'a> {
     }
 }
 
-/// Whether `s` is only XML whitespace (what `str::trim` removes from XML text).
+/// Whether `s` is only XML whitespace (space, tab, line feed, carriage return).
 fn is_blank(s: &str) -> bool {
-    s.trim().is_empty()
+    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
 }
 
 /// Whether a name was in Shanghai's namespace; otherwise what it was, for the message.

@@ -77,10 +77,18 @@ impl Json<'_> {
     }
 }
 
-/// Writes `s` as a JSON string literal (serde_json's escaping).
+/// Writes `s` as a JSON string literal (serde_json's escaping). Most strings need no
+/// escape at all and are copied as they stand; the rest go through serde_json.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    // Writing a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        // Writing a &str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
 }
 
 impl<'de> Deserialize<'de> for Json<'de> {

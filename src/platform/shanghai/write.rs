@@ -101,7 +101,7 @@ impl Writer {
     fn escaped(&mut self, s: &str, attribute: bool, path: &dyn Fn() -> String) {
         let plain =
             |b: u8| !matches!(b, b'&' | b'<' | b'>' | b'"' | b'\r' | b'\t' | b'\n') && b >= 0x20;
-        if s.bytes().all(plain) && !s.contains(['\u{FFFE}', '\u{FFFF}']) {
+        if s.bytes().all(plain) && !s.contains('\u{FFFE}') && !s.contains('\u{FFFF}') {
             self.raw(s);
             return;
         }

@@ -40,6 +40,9 @@ enum Occ {
 }
 use Occ::{Any, Many, One, Opt};
 
+/// Most slots a sequence of the interface has (`RemoteApply` has 13).
+const MAX_SLOTS: usize = 16;
+
 /// Reads a Shanghai document; see [`super::read`].
 pub(super) fn read(bytes: &[u8]) -> Result<Read, Problems> {
     let text = xml::decode(bytes)?;
@@ -126,7 +129,8 @@ impl Reader<'_> {
             );
         }
         // How many children fill each slot so far.
-        let mut filled = vec![0usize; slots.len()];
+        let mut filled = [0usize; MAX_SLOTS];
+        debug_assert!(slots.len() <= MAX_SLOTS);
         let mut highest: Option<usize> = None;
         for child in &el.children {
             let Some(i) = slots.iter().position(|(n, _)| *n == child.name) else {

@@ -15,6 +15,10 @@ use crate::model::Problems;
 /// anything much deeper is an attack on the reader's stack or memory, not a licence application.
 const MAX_DEPTH: usize = 16;
 
+/// Room for the children of an element when its first child arrives: most sequences of a
+/// Shanghai document have at most 8 elements (`RemoteApply` has 13 and grows once).
+const CHILDREN: usize = 8;
+
 /// Elements that repeat by design: their paths always carry a 1-based index
 /// (`/RemoteApply/Materials/Material[1]`) so every problem names exactly one of them.
 const REPEATED: [&str; 3] = ["Material", "Item", "Field"];
@@ -300,7 +304,13 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
             },
             Event::Text(ref t) => {
                 debug_assert_eq!(raw.as_bytes(), t.as_ref());
-                match quick_xml::escape::unescape(raw) {
+                // Blank text (the indentation between elements) holds no references.
+                let unescaped = if is_blank(raw) {
+                    Ok(Cow::Borrowed(raw))
+                } else {
+                    quick_xml::escape::unescape(raw)
+                };
+                match unescaped {
                     Ok(s) => match stack.last_mut() {
                         Some((el, _)) => el.push_text(s),
                         None if s.trim().is_empty() => {}
@@ -366,7 +376,14 @@ fn child_path(parent: &str, name: &str, index: Option<usize>) -> String {
 
 fn close<'a>(stack: &mut [(Element<'a>, Ns)], el: Element<'a>, root: &mut Option<Element<'a>>) {
     match stack.last_mut() {
-        Some((parent, _)) => parent.children.push(el),
+        Some((parent, _)) => {
+            if parent.children.is_empty() {
+                // An element with one child usually has several (a sequence): one
+                // allocation instead of growing 1, 2, 4, 8.
+                parent.children.reserve(CHILDREN);
+            }
+            parent.children.push(el)
+        }
         None => *root = Some(el),
     }
 }

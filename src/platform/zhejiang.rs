@@ -11,6 +11,7 @@ mod tree;
 
 use std::borrow::Cow;
 use std::fmt::Display;
+use std::ops::Bound;
 
 use chrono::{FixedOffset, NaiveDateTime, TimeZone};
 
@@ -689,8 +690,8 @@ struct JsonWriter<'e> {
     out: Vec<u8>,
     /// Whether the innermost open object has a field yet.
     has_field: Vec<bool>,
-    /// Paths of the open objects.
-    paths: Vec<String>,
+    /// Paths of the open objects (mostly fixed, so borrowed).
+    paths: Vec<Cow<'static, str>>,
     extensions: Option<&'e Extensions>,
 }
 
@@ -713,7 +714,7 @@ impl<'e> JsonWriter<'e> {
         tree::write_str(&mut self.out, key);
         self.out.push(b':');
     }
-    fn open(&mut self, key: Option<&str>, path: String) {
+    fn open(&mut self, key: Option<&str>, path: Cow<'static, str>) {
         if let Some(k) = key {
             self.key(k);
         }
@@ -725,12 +726,13 @@ impl<'e> JsonWriter<'e> {
     fn close(&mut self, known: &[&str]) {
         let path = self.paths.pop().unwrap_or_default();
         if let Some(ext) = self.extensions {
-            for (key, value) in ext.range(OWN_PREFIX.to_owned()..) {
+            let own_keys = (Bound::Included(OWN_PREFIX), Bound::Unbounded);
+            for (key, value) in ext.range::<str, _>(own_keys) {
                 let Some(own) = key.strip_prefix(OWN_PREFIX) else {
                     break;
                 };
                 let (parent, name) = own.rsplit_once('.').unwrap_or(("", own));
-                if parent == path && !known.contains(&name) {
+                if parent == path.as_ref() && !known.contains(&name) {
                     self.paths.push(path.clone());
                     self.key(name);
                     self.paths.pop();
@@ -799,7 +801,7 @@ fn write_kzxx<'a>(w: &mut JsonWriter, entries: impl Iterator<Item = (&'a str, &'
         return;
     }
     let path = w.path("kzxx");
-    w.open(Some("kzxx"), path);
+    w.open(Some("kzxx"), path.into());
     for (k, v) in entries {
         w.str(k, v);
     }
@@ -813,7 +815,7 @@ fn plain_extensions(ext: &Extensions) -> impl Iterator<Item = (&str, &str)> {
 }
 
 fn write_application(w: &mut JsonWriter, a: &Application) {
-    w.open(None, String::new());
+    w.open(None, "".into());
     w.str("sqbh", a.number.as_str());
     w.str("sxbm", a.item.zj());
 
@@ -876,7 +878,7 @@ fn write_application(w: &mut JsonWriter, a: &Application) {
         if i > 0 {
             w.out.push(b',');
         }
-        w.open(None, format!("cl[{i}]"));
+        w.open(None, format!("cl[{i}]").into());
         w.str("clbm", m.code.zj());
         w.str("clmc", &m.title);
         w.str("wjm", &m.file.name);
@@ -908,7 +910,7 @@ fn write_application(w: &mut JsonWriter, a: &Application) {
 }
 
 fn write_decision(w: &mut JsonWriter, d: &Decision) {
-    w.open(None, String::new());
+    w.open(None, "".into());
     w.str("sqbh", d.number.as_str());
     w.str(
         "jg",

@@ -183,7 +183,7 @@ impl Reader<'_> {
     /// Reports attributes of `el` other than `allowed`.
     fn attrs(&mut self, el: &Element, allowed: &[&str]) {
         for (name, _) in &el.attrs {
-            if !allowed.contains(&name.as_str()) {
+            if !allowed.contains(name) {
                 self.p.error(
                     format!("{}/@{name}", el.path),
                     format!("unknown attribute '{name}' on <{}>", el.name),

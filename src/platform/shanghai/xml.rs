@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use quick_xml::events::attributes::Attributes;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
@@ -110,8 +111,8 @@ pub(super) struct Element<'a> {
     pub name: &'a str,
     /// `/RemoteApply/Materials/Material[2]`.
     pub path: String,
-    /// Unqualified attributes, unescaped.
-    pub attrs: Vec<(String, String)>,
+    /// Unqualified attributes, unescaped; borrowed from the input when they hold no escapes.
+    pub attrs: Vec<(&'a str, Cow<'a, str>)>,
     /// Character data, unescaped; borrowed from the input when it holds no escapes.
     /// Whitespace-only text after a child element is not added to text that is itself
     /// whitespace only, so the indentation between children costs no copies; only trimmed
@@ -135,8 +136,8 @@ impl<'a> Element<'a> {
     pub fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_ref())
     }
     fn push_text(&mut self, t: Cow<'a, str>) {
         if self.text.is_empty() {
@@ -253,7 +254,11 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
                     );
                 }
                 let mut el = Element::new(local, path);
-                for attr in e.attributes() {
+                // The tag without its brackets, borrowed from the input like `raw`, so the
+                // attributes borrow from the input too.
+                let tag = raw.get(1..1 + e.len()).unwrap_or_default();
+                debug_assert_eq!(tag.as_bytes(), &**e);
+                for attr in Attributes::new(tag, qualified) {
                     let attr = match attr {
                         Ok(a) => a,
                         Err(err) => {
@@ -267,7 +272,8 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
                         continue;
                     }
                     let (ans, alocal) = reader.resolve_attribute(key);
-                    let alocal = String::from_utf8_lossy(alocal.as_ref()).into_owned();
+                    // Part of `tag`, so valid UTF-8 already.
+                    let alocal = std::str::from_utf8(alocal.into_inner()).unwrap_or_default();
                     match Ns::of(&ans) {
                         Ns::None => {}
                         // Attributes of other vocabularies (xsi:schemaLocation, …) carry
@@ -282,7 +288,7 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
                         }
                     }
                     match attr.unescape_value() {
-                        Ok(v) => el.attrs.push((alocal, v.into_owned())),
+                        Ok(v) => el.attrs.push((alocal, v)),
                         Err(err) => problems.error(
                             format!("{}/@{alocal}", el.path),
                             format!("bad attribute value: {err}"),

@@ -80,7 +80,12 @@ impl Json<'_> {
 /// Writes `s` as a JSON string literal (serde_json's escaping). Most strings need no
 /// escape at all and are copied as they stand; the rest go through serde_json.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    // Counted without stopping at the first hit, so the compiler can look at many bytes
+    // per step: strings needing an escape are rare, and attachments are long.
+    let needs_escape = s.bytes().fold(false, |any, b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if needs_escape {
         // Writing a &str into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);
     } else {

@@ -13,7 +13,7 @@ use std::fmt::Display;
 use base64::Engine as _;
 use chrono::{FixedOffset, NaiveDate, NaiveTime, TimeZone};
 
-use super::xml::{self, Element};
+use super::xml::{self, Element, Paths};
 use crate::codes::{
     Code, EntityType, FoodItem, IdType, Item, Kind, MainFormat, Material as MaterialCode,
 };
@@ -47,18 +47,22 @@ const MAX_SLOTS: usize = 16;
 pub(super) fn read(bytes: &[u8]) -> Result<Read, Problems> {
     let text = xml::decode(bytes)?;
     let mut problems = Problems::new();
-    let Some(root) = xml::parse(&text, &mut problems) else {
+    let Some(tree) = xml::parse(&text, &mut problems) else {
         return Err(problems);
     };
-    let mut r = Reader { p: &mut problems };
+    let root = &tree.root;
+    let mut r = Reader {
+        p: &mut problems,
+        paths: &tree.paths,
+    };
     let document = match root.name {
         "RemoteApply" => r
-            .application(&root)
+            .application(root)
             .map(|a| Document::Application(Box::new(a))),
-        "RemoteDecision" => r.decision(&root).map(|d| Document::Decision(Box::new(d))),
+        "RemoteDecision" => r.decision(root).map(|d| Document::Decision(Box::new(d))),
         other => {
             problems.error(
-                root.path.clone(),
+                tree.paths.of(root).to_owned(),
                 format!("unknown document <{other}>: Shanghai sends RemoteApply or RemoteDecision"),
             );
             None
@@ -82,6 +86,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<Read, Problems> {
 /// The children of one element, checked against the slots of its sequence.
 struct Kids<'e, 'a> {
     el: &'e Element<'a>,
+    paths: &'e Paths,
 }
 
 impl<'e, 'a> Kids<'e, 'a> {
@@ -98,15 +103,16 @@ impl<'e, 'a> Kids<'e, 'a> {
     }
     /// The path an element named `name` has (or would have) here.
     fn path(&self, name: &str) -> String {
-        format!("{}/{name}", self.el.path)
+        format!("{}/{name}", self.paths.of(self.el))
     }
 }
 
-struct Reader<'p> {
+struct Reader<'p, 't> {
     p: &'p mut Problems,
+    paths: &'t Paths,
 }
 
-impl Reader<'_> {
+impl<'t> Reader<'_, 't> {
     /// Checks `el` as a sequence of `slots` with the attributes `attrs`: unknown, duplicated,
     /// out-of-order and missing elements are each reported once, at their own path; every
     /// known child is still returned so its content is checked too.
@@ -115,13 +121,16 @@ impl Reader<'_> {
         el: &'e Element<'a>,
         attrs: &[&str],
         slots: &[(&'static str, Occ)],
-    ) -> Kids<'e, 'a> {
+    ) -> Kids<'e, 'a>
+    where
+        't: 'e,
+    {
         self.attrs(el, attrs);
         let text = el.text.trim();
         if !text.is_empty() {
             let shown: String = text.chars().take(20).collect();
             self.p.error(
-                el.path.clone(),
+                self.paths.of(el).to_owned(),
                 format!(
                     "unexpected text '{shown}' in <{}>, which holds elements only",
                     el.name
@@ -141,7 +150,7 @@ impl Reader<'_> {
                     expected.join(", ")
                 };
                 self.p.error(
-                    child.path.clone(),
+                    self.paths.of(child).to_owned(),
                     format!(
                         "unknown element <{}>: <{}> holds {expected}",
                         child.name, el.name
@@ -152,13 +161,13 @@ impl Reader<'_> {
             let (name, occ) = slots[i];
             if matches!(occ, One | Opt) && filled[i] > 0 {
                 self.p.error(
-                    child.path.clone(),
+                    self.paths.of(child).to_owned(),
                     format!("<{name}> appears more than once; it is allowed once"),
                 );
             }
             match highest {
                 Some(h) if h > i => self.p.error(
-                    child.path.clone(),
+                    self.paths.of(child).to_owned(),
                     format!(
                         "<{name}> is out of order: it must come before <{}>",
                         slots[h].0
@@ -168,7 +177,10 @@ impl Reader<'_> {
             }
             filled[i] += 1;
         }
-        let kids = Kids { el };
+        let kids = Kids {
+            el,
+            paths: self.paths,
+        };
         for (i, (name, occ)) in slots.iter().enumerate() {
             if matches!(occ, One | Many) && filled[i] == 0 {
                 self.p.error(
@@ -185,7 +197,7 @@ impl Reader<'_> {
         for (name, _) in &el.attrs {
             if !allowed.contains(name) {
                 self.p.error(
-                    format!("{}/@{name}", el.path),
+                    format!("{}/@{name}", self.paths.of(el)),
                     format!("unknown attribute '{name}' on <{}>", el.name),
                 );
             }
@@ -197,7 +209,7 @@ impl Reader<'_> {
         self.attrs(el, attrs);
         for child in &el.children {
             self.p.error(
-                child.path.clone(),
+                self.paths.of(child).to_owned(),
                 format!(
                     "unexpected element <{}> inside <{}>, which holds text",
                     child.name, el.name
@@ -212,8 +224,10 @@ impl Reader<'_> {
         let el = el?;
         let t = self.leaf(el, &[]);
         if t.trim().is_empty() {
-            self.p
-                .error(el.path.clone(), format!("<{}> must not be empty", el.name));
+            self.p.error(
+                self.paths.of(el).to_owned(),
+                format!("<{}> must not be empty", el.name),
+            );
             return None;
         }
         Some(t.to_owned())
@@ -235,11 +249,13 @@ impl Reader<'_> {
         let el = el?;
         let t = self.leaf(el, &[]).trim();
         if t.is_empty() {
-            self.p
-                .error(el.path.clone(), format!("<{}> must not be empty", el.name));
+            self.p.error(
+                self.paths.of(el).to_owned(),
+                format!("<{}> must not be empty", el.name),
+            );
             return None;
         }
-        self.p.check(|| el.path.clone(), f(t))
+        self.p.check(|| self.paths.of(el).to_owned(), f(t))
     }
 
     /// A required attribute, trimmed and parsed by `f`.
@@ -249,7 +265,7 @@ impl Reader<'_> {
         name: &str,
         f: impl FnOnce(&str) -> Result<T, E>,
     ) -> Option<T> {
-        let path = || format!("{}/@{name}", el.path);
+        let path = || format!("{}/@{name}", self.paths.of(el));
         match el.attr(name) {
             None => {
                 self.p.error(
@@ -270,7 +286,7 @@ impl Reader<'_> {
         let code = self.attr(el, "code", code::<K>)?;
         if !name.is_empty() && name != code.name() {
             self.p.warn(
-                el.path.clone(),
+                self.paths.of(el).to_owned(),
                 format!(
                     "name '{name}' does not match {} {} ({}); the code is used",
                     K::WHAT,
@@ -432,7 +448,7 @@ impl Reader<'_> {
                         Err(format!("currency '{c}' is not accepted: registered capital is in 元, currency=\"CNY\""))
                     }
                 });
-                let fen = self.p.check(|| e.path.clone(), yuan(amount));
+                let fen = self.p.check(|| self.paths.of(e).to_owned(), yuan(amount));
                 currency.and(fen).map(Some)
             }
         };
@@ -550,7 +566,7 @@ impl Reader<'_> {
             let alg_ok = match e.attr("algorithm") {
                 None if algorithm_required => {
                     self.p.error(
-                        format!("{}/@algorithm", e.path),
+                        format!("{}/@algorithm", self.paths.of(e)),
                         "missing required attribute 'algorithm' on <Digest>: write algorithm=\"SHA-256\"",
                     );
                     false
@@ -559,18 +575,19 @@ impl Reader<'_> {
                 Some(a) if a.trim() == "SHA-256" => true,
                 Some(a) => {
                     self.p.error(
-                        format!("{}/@algorithm", e.path),
+                        format!("{}/@algorithm", self.paths.of(e)),
                         format!("digest algorithm '{a}' is not accepted: only SHA-256"),
                     );
                     false
                 }
             };
-            let digest = self.p.check(|| e.path.clone(), digest(text));
+            let digest = self.p.check(|| self.paths.of(e).to_owned(), digest(text));
             digest.filter(|_| alg_ok)
         });
         let content = k.one("Content").and_then(|e| {
             let text = self.leaf(e, &[]);
-            self.p.check(|| e.path.clone(), Base64Content::parse(text))
+            self.p
+                .check(|| self.paths.of(e).to_owned(), Base64Content::parse(text))
         });
         let (content, actual) = content?;
         let claimed = claimed?;
@@ -596,8 +613,10 @@ impl Reader<'_> {
             let name = self.leaf(e, &["uscc"]);
             let uscc = self.attr(e, "uscc", Uscc::parse);
             if name.trim().is_empty() {
-                self.p
-                    .error(e.path.clone(), "<Office> must name the accepting office");
+                self.p.error(
+                    self.paths.of(e).to_owned(),
+                    "<Office> must name the accepting office",
+                );
                 return None;
             }
             Some((name.to_owned(), uscc?))
@@ -621,14 +640,14 @@ impl Reader<'_> {
             Some(a) if !a.trim().is_empty() => Some(a.to_owned()),
             Some(_) => {
                 self.p.error(
-                    format!("{}/@authority", el.path),
+                    format!("{}/@authority", self.paths.of(el)),
                     "must name the deciding authority",
                 );
                 None
             }
             None => {
                 self.p.error(
-                    format!("{}/@authority", el.path),
+                    format!("{}/@authority", self.paths.of(el)),
                     "missing required attribute 'authority' on <Target>",
                 );
                 None
@@ -669,13 +688,13 @@ impl Reader<'_> {
             };
             if name.starts_with("sh:") {
                 self.p.warn(
-                    format!("{}/@name", f.path),
+                    format!("{}/@name", self.paths.of(f)),
                     format!("Field names starting 'sh:' are reserved for Shanghai content carried through Zhejiang; '{name}' will not be sent back to Shanghai"),
                 );
             }
             if map.contains_key(&name) {
                 self.p.error(
-                    format!("{}/@name", f.path),
+                    format!("{}/@name", self.paths.of(f)),
                     format!("Field '{name}' is given more than once"),
                 );
                 ok = false;
@@ -758,7 +777,7 @@ impl Reader<'_> {
         );
         let number = self.value(k.one("LicenseNo"), |s| Ok::<_, Invalid>(s.to_owned()));
         if let (Some(n), Some(e)) = (&number, k.one("LicenseNo")) {
-            rules::licence_number(n, self.p, || e.path.clone());
+            rules::licence_number(n, self.p, || self.paths.of(e).to_owned());
         }
         let name = self.text(k.one("LicenseName"));
         let from = self.value(k.one("ValidFrom"), date);

@@ -109,8 +109,8 @@ fn declared_encoding(body: &[u8]) -> Option<String> {
 pub(super) struct Element<'a> {
     /// Local name (the prefix, if any, is resolved away), borrowed from the input.
     pub name: &'a str,
-    /// `/RemoteApply/Materials/Material[2]`.
-    pub path: String,
+    /// `/RemoteApply/Materials/Material[2]`, kept in the tree's [`Paths`].
+    pub path: PathId,
     /// Unqualified attributes, unescaped; borrowed from the input when they hold no escapes.
     pub attrs: Vec<(&'a str, Cow<'a, str>)>,
     /// Character data, unescaped; borrowed from the input when it holds no escapes.
@@ -123,7 +123,7 @@ pub(super) struct Element<'a> {
 }
 
 impl<'a> Element<'a> {
-    fn new(name: &'a str, path: String) -> Self {
+    fn new(name: &'a str, path: PathId) -> Self {
         Element {
             name,
             path,
@@ -155,6 +155,58 @@ fn is_blank(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
 }
 
+/// A parsed document: the root element, and the paths of its elements.
+#[derive(Debug)]
+pub(super) struct Tree<'a> {
+    /// The root element.
+    pub root: Element<'a>,
+    /// Where each element's path is spelt out.
+    pub paths: Paths,
+}
+
+/// The paths of all elements of a tree, one after another in one buffer: paths are only
+/// read to report a problem, so building one `String` per element would be wasted work.
+#[derive(Debug, Default)]
+pub(super) struct Paths(Vec<u8>);
+
+/// Where one element's path lies in its tree's [`Paths`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PathId {
+    start: usize,
+    end: usize,
+}
+
+/// Bytes of paths reserved up front: a whole application's paths fit.
+const PATHS_CAPACITY: usize = 2048;
+
+impl Paths {
+    /// The path of `el`: `/RemoteApply/Materials/Material[2]`.
+    pub fn of(&self, el: &Element) -> &str {
+        // Only ever filled from `&str`s, at their boundaries.
+        std::str::from_utf8(&self.0[el.path.start..el.path.end]).unwrap_or_default()
+    }
+
+    /// Adds the path of the child `name` of the element at `parent` (the root when `None`):
+    /// `…/Name`, or `…/Name[2]` with a 1-based `index`.
+    fn child(&mut self, parent: Option<PathId>, name: &str, index: Option<usize>) -> PathId {
+        let start = self.0.len();
+        if let Some(p) = parent {
+            self.0.extend_from_within(p.start..p.end);
+        }
+        self.0.push(b'/');
+        self.0.extend_from_slice(name.as_bytes());
+        if let Some(i) = index {
+            self.0.push(b'[');
+            self.0.extend_from_slice(i.to_string().as_bytes());
+            self.0.push(b']');
+        }
+        PathId {
+            start,
+            end: self.0.len(),
+        }
+    }
+}
+
 /// Whether a name was in Shanghai's namespace; otherwise what it was, for the message.
 #[derive(Debug, Clone, PartialEq)]
 enum Ns {
@@ -178,18 +230,19 @@ impl Ns {
 /// Parses `text` into its root element. Problems that leave the structure readable (a wrong
 /// namespace, a bad entity in one field) are recorded and reading goes on; a DOCTYPE or a
 /// syntax error stops it, since nothing after it can be trusted.
-pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Element<'a>> {
+pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'a>> {
     let mut reader = NsReader::from_str(text);
     reader.config_mut().check_end_names = true;
     // Open elements with their namespace status; the root when it closes.
     let mut stack: Vec<(Element<'a>, Ns)> = Vec::with_capacity(MAX_DEPTH);
     let mut root: Option<Element<'a>> = None;
+    let mut paths = Paths(Vec::with_capacity(PATHS_CAPACITY));
     loop {
         let position = reader.buffer_position();
         let event = match reader.read_event() {
             Ok(event) => event,
             Err(e) => {
-                let at = stack.last().map_or("/", |(el, _)| el.path.as_str());
+                let at = stack.last().map_or("/", |(el, _)| paths.of(el));
                 problems.error(
                     at,
                     format!("the document is not well-formed XML near byte {position}: {e}"),
@@ -226,20 +279,21 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
                 }
                 if stack.len() >= MAX_DEPTH {
                     problems.error(
-                        stack.last().map_or("/", |(el, _)| el.path.as_str()),
+                        stack.last().map_or("/", |(el, _)| paths.of(el)),
                         format!("elements nested more than {MAX_DEPTH} deep"),
                     );
                     return None;
                 }
                 let path = match stack.last() {
-                    None => child_path("", local, None),
+                    None => paths.child(None, local, None),
                     Some((parent, _)) => {
                         let earlier = parent.children.iter().filter(|c| c.name == local).count();
                         let index =
                             (REPEATED.contains(&local) || earlier > 0).then_some(earlier + 1);
-                        child_path(&parent.path, local, index)
+                        paths.child(Some(parent.path), local, index)
                     }
                 };
+                let mut el = Element::new(local, path);
                 let parent_ns = stack.last().map(|(_, n)| n);
                 if ns != Ns::Ours && parent_ns != Some(&ns) {
                     let what = match &ns {
@@ -249,11 +303,10 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
                         Ns::Ours => String::new(),
                     };
                     problems.error(
-                        path.clone(),
+                        paths.of(&el),
                         format!("element <{local}> {what}; Shanghai documents use the namespace {NAMESPACE}"),
                     );
                 }
-                let mut el = Element::new(local, path);
                 // The tag without its brackets, borrowed from the input like `raw`, so the
                 // attributes borrow from the input too.
                 let tag = raw.get(1..1 + e.len()).unwrap_or_default();
@@ -262,7 +315,7 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
                     let attr = match attr {
                         Ok(a) => a,
                         Err(err) => {
-                            problems.error(el.path.clone(), format!("bad attribute: {err}"));
+                            problems.error(paths.of(&el), format!("bad attribute: {err}"));
                             continue;
                         }
                     };
@@ -281,7 +334,7 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
                         Ns::Other(_) => continue,
                         Ns::Ours | Ns::UnknownPrefix(_) => {
                             problems.error(
-                                format!("{}/@{alocal}", el.path),
+                                format!("{}/@{alocal}", paths.of(&el)),
                                 "attributes of Shanghai documents are written without a prefix",
                             );
                             continue;
@@ -290,7 +343,7 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
                     match attr.unescape_value() {
                         Ok(v) => el.attrs.push((alocal, v)),
                         Err(err) => problems.error(
-                            format!("{}/@{alocal}", el.path),
+                            format!("{}/@{alocal}", paths.of(&el)),
                             format!("bad attribute value: {err}"),
                         ),
                     }
@@ -326,7 +379,7 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
                         }
                     },
                     Err(err) => {
-                        let at = stack.last().map_or("/", |(el, _)| el.path.as_str());
+                        let at = stack.last().map_or("/", |(el, _)| paths.of(el));
                         problems.error(
                             at,
                             format!("bad character data: {err} (only the five predefined entities and character references are allowed)"),
@@ -354,30 +407,18 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
     }
     if let Some((el, _)) = stack.last() {
         problems.error(
-            el.path.clone(),
+            paths.of(el),
             format!("the document ends before </{}>", el.name),
         );
         return None;
     }
-    if root.is_none() {
-        problems.error("/", "the document has no root element");
+    match root {
+        Some(root) => Some(Tree { root, paths }),
+        None => {
+            problems.error("/", "the document has no root element");
+            None
+        }
     }
-    root
-}
-
-/// The path of the child `name` of the element at `parent`: `…/Name`, or `…/Name[2]` with
-/// a 1-based `index`. Built by hand: it runs for every element of every document.
-fn child_path(parent: &str, name: &str, index: Option<usize>) -> String {
-    let mut path = String::with_capacity(parent.len() + name.len() + 6);
-    path.push_str(parent);
-    path.push('/');
-    path.push_str(name);
-    if let Some(i) = index {
-        path.push('[');
-        path.push_str(&i.to_string());
-        path.push(']');
-    }
-    path
 }
 
 fn close<'a>(stack: &mut [(Element<'a>, Ns)], el: Element<'a>, root: &mut Option<Element<'a>>) {

@@ -436,3 +436,37 @@ impl Writer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::plain;
+
+    #[test]
+    fn plain_values_are_those_written_as_they_stand() {
+        for s in [
+            "",
+            "陆佳怡",
+            "（全角）",
+            "\u{FFFD}",
+            "\u{EFFF}",
+            "a'b",
+            "JVBERi0x+/=",
+        ] {
+            assert!(plain(s), "{s:?}");
+        }
+        for s in [
+            "a&b",
+            "<",
+            ">",
+            "\"",
+            "\r",
+            "\t",
+            "\n",
+            "\u{1}",
+            "x\u{FFFE}",
+            "\u{FFFF}y",
+        ] {
+            assert!(!plain(s), "{s:?}");
+        }
+    }
+}

@@ -184,4 +184,22 @@ mod tests {
         assert!(matches!(&fields[1].1, Json::Str(Cow::Owned(s)) if s == "a\"b"));
         assert_eq!(fields[2].1.to_text(), "[1,-2,1.5,true,null]");
     }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        for s in [
+            "",
+            "陆佳怡",
+            "JVBERi0x+/=",
+            "a\"b",
+            "a\\b",
+            "tab\there",
+            "\u{1}\u{1f}\u{7f}",
+            "line\n",
+        ] {
+            let mut out = Vec::new();
+            write_str(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+    }
 }

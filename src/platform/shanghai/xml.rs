@@ -115,8 +115,9 @@ pub(super) struct Element<'a> {
     pub attrs: Vec<(&'a str, Cow<'a, str>)>,
     /// Character data, unescaped; borrowed from the input when it holds no escapes.
     /// Whitespace-only text after a child element is not added to text that is itself
-    /// whitespace only, so the indentation between children costs no copies; only trimmed
-    /// text of such an element is ever read (an element with children holds no text).
+    /// whitespace only, so the indentation between children costs no copies. Nothing is
+    /// lost: an element with children is either a sequence, whose text is only looked at
+    /// trimmed, or a leaf holding a stray element, which is refused anyway.
     pub text: Cow<'a, str>,
     /// Child elements in document order.
     pub children: Vec<Element<'a>>,
@@ -166,7 +167,9 @@ pub(super) struct Tree<'a> {
 
 /// The paths of all elements of a tree, one after another in one buffer: paths are only
 /// read to report a problem, so building one `String` per element would be wasted work.
-#[derive(Debug, Default)]
+/// Bytes rather than a `String` for `Vec::extend_from_within` (a child's path starts with
+/// its parent's); only whole `&str`s are ever added.
+#[derive(Debug)]
 pub(super) struct Paths(Vec<u8>);
 
 /// Where one element's path lies in its tree's [`Paths`].
@@ -182,7 +185,7 @@ const PATHS_CAPACITY: usize = 2048;
 impl Paths {
     /// The path of `el`: `/RemoteApply/Materials/Material[2]`.
     pub fn of(&self, el: &Element) -> &str {
-        // Only ever filled from `&str`s, at their boundaries.
+        // Always whole `&str`s, so this cannot fail.
         std::str::from_utf8(&self.0[el.path.start..el.path.end]).unwrap_or_default()
     }
 
@@ -227,7 +230,7 @@ impl Ns {
     }
 }
 
-/// Parses `text` into its root element. Problems that leave the structure readable (a wrong
+/// Parses `text` into a tree of elements. Problems that leave the structure readable (a wrong
 /// namespace, a bad entity in one field) are recorded and reading goes on; a DOCTYPE or a
 /// syntax error stops it, since nothing after it can be trusted.
 pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'a>> {

@@ -791,7 +791,11 @@ fn time_text(t: &Instant) -> String {
 }
 
 fn write_file(w: &mut JsonWriter, f: &File) {
-    w.str("sha256", &hex::encode(f.sha256.0));
+    // Into a buffer on the stack (`hex::encode` builds a String a char at a time); 32 bytes
+    // fill its 64 ASCII digits exactly, so neither step can fail.
+    let mut digest = [0u8; 64];
+    let _ = hex::encode_to_slice(f.sha256.0, &mut digest);
+    w.str("sha256", std::str::from_utf8(&digest).unwrap_or_default());
     w.str("nr", f.content.as_str());
 }
 

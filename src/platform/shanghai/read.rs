@@ -956,6 +956,9 @@ pub(super) fn yuan(s: &str) -> Result<Fen, String> {
 /// spaces and dashes are dropped, then the 11 digits are checked.
 pub(super) fn mobile(s: &str) -> Result<Mobile, Invalid> {
     let rest = s.strip_prefix("+86").unwrap_or(s);
+    if !rest.contains([' ', '-']) {
+        return Mobile::parse(rest);
+    }
     let digits: String = rest.chars().filter(|c| *c != ' ' && *c != '-').collect();
     Mobile::parse(&digits)
 }

@@ -11,6 +11,7 @@ mod tree;
 
 use std::borrow::Cow;
 use std::fmt::Display;
+use std::ops::Bound;
 
 use chrono::{FixedOffset, NaiveDateTime, TimeZone};
 
@@ -95,11 +96,16 @@ impl<'a, 'j> Obj<'a, 'j> {
         let used = vec![false; fields.len()];
         Obj { path, fields, used }
     }
+    /// The path of the field `key` of this object (`jyz.fddbr.xm`).
     fn at(&self, key: &str) -> String {
         if self.path.is_empty() {
             key.to_owned()
         } else {
-            format!("{}.{key}", self.path)
+            let mut path = String::with_capacity(self.path.len() + 1 + key.len());
+            path.push_str(&self.path);
+            path.push('.');
+            path.push_str(key);
+            path
         }
     }
     fn take(&mut self, key: &str) -> Option<&'a Json<'j>> {
@@ -124,8 +130,13 @@ impl Reader {
         self.problems.error(path, message);
     }
 
-    fn check<T, E: Display>(&mut self, path: String, result: Result<T, E>) -> Option<T> {
-        self.problems.check(|| path, result)
+    /// `result`'s value, or its error reported at `path` (built only then).
+    fn check<T, E: Display>(
+        &mut self,
+        path: impl FnOnce() -> String,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        self.problems.check(path, result)
     }
 
     /// Ends an object: duplicates are refused, unknown fields carried as `zj:` extensions.
@@ -196,7 +207,7 @@ impl Reader {
         f: impl FnOnce(&str) -> Result<T, Invalid>,
     ) -> Option<T> {
         let s = self.str(o, key, true)?;
-        self.check(o.at(key), f(s))
+        self.check(|| o.at(key), f(s))
     }
 
     /// An optional field: `Some(None)` when absent, `None` when present but invalid.
@@ -208,7 +219,7 @@ impl Reader {
     ) -> Option<Option<T>> {
         match self.str(o, key, false) {
             None => Some(None),
-            Some(s) => self.check(o.at(key), f(s)).map(Some),
+            Some(s) => self.check(|| o.at(key), f(s)).map(Some),
         }
     }
 
@@ -282,7 +293,7 @@ impl Reader {
         let kind = self.code::<codes::IdType>(o, kind_key);
         let number = self.str(o, "zjhm", true);
         let id = match (kind, number) {
-            (Some(k), Some(n)) => self.check(o.at("zjhm"), IdDocument::parse(k, n)),
+            (Some(k), Some(n)) => self.check(|| o.at("zjhm"), IdDocument::parse(k, n)),
             _ => None,
         };
         (name, id)
@@ -296,7 +307,7 @@ impl Reader {
         let content = self.parse(o, "nr", Base64Content::parse);
         let (content, actual) = content?;
         let claimed = claimed?;
-        self.check(o.at("sha256"), rules::digest_matches(&claimed, &actual))?;
+        self.check(|| o.at("sha256"), rules::digest_matches(&claimed, &actual))?;
         Some(File {
             name: name?,
             mime_type: mime_type?,
@@ -679,8 +690,8 @@ struct JsonWriter<'e> {
     out: Vec<u8>,
     /// Whether the innermost open object has a field yet.
     has_field: Vec<bool>,
-    /// Paths of the open objects.
-    paths: Vec<String>,
+    /// Paths of the open objects (mostly fixed, so borrowed).
+    paths: Vec<Cow<'static, str>>,
     extensions: Option<&'e Extensions>,
 }
 
@@ -703,7 +714,7 @@ impl<'e> JsonWriter<'e> {
         tree::write_str(&mut self.out, key);
         self.out.push(b':');
     }
-    fn open(&mut self, key: Option<&str>, path: String) {
+    fn open(&mut self, key: Option<&str>, path: Cow<'static, str>) {
         if let Some(k) = key {
             self.key(k);
         }
@@ -715,12 +726,13 @@ impl<'e> JsonWriter<'e> {
     fn close(&mut self, known: &[&str]) {
         let path = self.paths.pop().unwrap_or_default();
         if let Some(ext) = self.extensions {
-            for (key, value) in ext.range(OWN_PREFIX.to_owned()..) {
+            let own_keys = (Bound::Included(OWN_PREFIX), Bound::Unbounded);
+            for (key, value) in ext.range::<str, _>(own_keys) {
                 let Some(own) = key.strip_prefix(OWN_PREFIX) else {
                     break;
                 };
                 let (parent, name) = own.rsplit_once('.').unwrap_or(("", own));
-                if parent == path && !known.contains(&name) {
+                if parent == path.as_ref() && !known.contains(&name) {
                     self.paths.push(path.clone());
                     self.key(name);
                     self.paths.pop();
@@ -779,7 +791,11 @@ fn time_text(t: &Instant) -> String {
 }
 
 fn write_file(w: &mut JsonWriter, f: &File) {
-    w.str("sha256", &hex::encode(f.sha256.0));
+    // Into a buffer on the stack (`hex::encode` builds a String a char at a time); 32 bytes
+    // fill its 64 ASCII digits exactly, so neither step can fail.
+    let mut digest = [0u8; 64];
+    let _ = hex::encode_to_slice(f.sha256.0, &mut digest);
+    w.str("sha256", std::str::from_utf8(&digest).unwrap_or_default());
     w.str("nr", f.content.as_str());
 }
 
@@ -789,7 +805,7 @@ fn write_kzxx<'a>(w: &mut JsonWriter, entries: impl Iterator<Item = (&'a str, &'
         return;
     }
     let path = w.path("kzxx");
-    w.open(Some("kzxx"), path);
+    w.open(Some("kzxx"), path.into());
     for (k, v) in entries {
         w.str(k, v);
     }
@@ -803,7 +819,7 @@ fn plain_extensions(ext: &Extensions) -> impl Iterator<Item = (&str, &str)> {
 }
 
 fn write_application(w: &mut JsonWriter, a: &Application) {
-    w.open(None, String::new());
+    w.open(None, "".into());
     w.str("sqbh", a.number.as_str());
     w.str("sxbm", a.item.zj());
 
@@ -866,7 +882,7 @@ fn write_application(w: &mut JsonWriter, a: &Application) {
         if i > 0 {
             w.out.push(b',');
         }
-        w.open(None, format!("cl[{i}]"));
+        w.open(None, format!("cl[{i}]").into());
         w.str("clbm", m.code.zj());
         w.str("clmc", &m.title);
         w.str("wjm", &m.file.name);
@@ -898,7 +914,7 @@ fn write_application(w: &mut JsonWriter, a: &Application) {
 }
 
 fn write_decision(w: &mut JsonWriter, d: &Decision) {
-    w.open(None, String::new());
+    w.open(None, "".into());
     w.str("sqbh", d.number.as_str());
     w.str(
         "jg",

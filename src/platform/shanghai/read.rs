@@ -13,7 +13,7 @@ use std::fmt::Display;
 use base64::Engine as _;
 use chrono::{FixedOffset, NaiveDate, NaiveTime, TimeZone};
 
-use super::xml::{self, Element};
+use super::xml::{self, Element, Paths};
 use crate::codes::{
     Code, EntityType, FoodItem, IdType, Item, Kind, MainFormat, Material as MaterialCode,
 };
@@ -40,22 +40,29 @@ enum Occ {
 }
 use Occ::{Any, Many, One, Opt};
 
+/// Most slots a sequence of the interface has (`RemoteApply` has 13).
+const MAX_SLOTS: usize = 16;
+
 /// Reads a Shanghai document; see [`super::read`].
 pub(super) fn read(bytes: &[u8]) -> Result<Read, Problems> {
     let text = xml::decode(bytes)?;
     let mut problems = Problems::new();
-    let Some(root) = xml::parse(&text, &mut problems) else {
+    let Some(tree) = xml::parse(&text, &mut problems) else {
         return Err(problems);
     };
-    let mut r = Reader { p: &mut problems };
-    let document = match root.name.as_str() {
+    let root = &tree.root;
+    let mut r = Reader {
+        p: &mut problems,
+        paths: &tree.paths,
+    };
+    let document = match root.name {
         "RemoteApply" => r
-            .application(&root)
+            .application(root)
             .map(|a| Document::Application(Box::new(a))),
-        "RemoteDecision" => r.decision(&root).map(|d| Document::Decision(Box::new(d))),
+        "RemoteDecision" => r.decision(root).map(|d| Document::Decision(Box::new(d))),
         other => {
             problems.error(
-                root.path.clone(),
+                tree.paths.of(root).to_owned(),
                 format!("unknown document <{other}>: Shanghai sends RemoteApply or RemoteDecision"),
             );
             None
@@ -76,35 +83,36 @@ pub(super) fn read(bytes: &[u8]) -> Result<Read, Problems> {
     }
 }
 
-/// The children of one element, grouped by the slot of its sequence they fill.
+/// The children of one element, checked against the slots of its sequence.
 struct Kids<'e, 'a> {
-    path: String,
-    slots: Vec<(&'static str, Vec<&'e Element<'a>>)>,
+    el: &'e Element<'a>,
+    paths: &'e Paths,
 }
 
 impl<'e, 'a> Kids<'e, 'a> {
     /// The first element named `name`.
     fn one(&self, name: &str) -> Option<&'e Element<'a>> {
-        self.all(name).first().copied()
+        self.all(name).next()
     }
     /// Every element named `name`, in document order.
-    fn all(&self, name: &str) -> &[&'e Element<'a>] {
-        self.slots
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(&[], |(_, v)| v.as_slice())
+    fn all<'n>(&self, name: &'n str) -> impl Iterator<Item = &'e Element<'a>> + 'n
+    where
+        'e: 'n,
+    {
+        self.el.children.iter().filter(move |c| c.name == name)
     }
     /// The path an element named `name` has (or would have) here.
     fn path(&self, name: &str) -> String {
-        format!("{}/{name}", self.path)
+        format!("{}/{name}", self.paths.of(self.el))
     }
 }
 
-struct Reader<'p> {
+struct Reader<'p, 't> {
     p: &'p mut Problems,
+    paths: &'t Paths,
 }
 
-impl Reader<'_> {
+impl<'t> Reader<'_, 't> {
     /// Checks `el` as a sequence of `slots` with the attributes `attrs`: unknown, duplicated,
     /// out-of-order and missing elements are each reported once, at their own path; every
     /// known child is still returned so its content is checked too.
@@ -113,23 +121,25 @@ impl Reader<'_> {
         el: &'e Element<'a>,
         attrs: &[&str],
         slots: &[(&'static str, Occ)],
-    ) -> Kids<'e, 'a> {
+    ) -> Kids<'e, 'a>
+    where
+        't: 'e,
+    {
         self.attrs(el, attrs);
         let text = el.text.trim();
         if !text.is_empty() {
             let shown: String = text.chars().take(20).collect();
             self.p.error(
-                el.path.clone(),
+                self.paths.of(el).to_owned(),
                 format!(
                     "unexpected text '{shown}' in <{}>, which holds elements only",
                     el.name
                 ),
             );
         }
-        let mut kids = Kids {
-            path: el.path.clone(),
-            slots: slots.iter().map(|(n, _)| (*n, Vec::new())).collect(),
-        };
+        // How many children fill each slot so far.
+        let mut filled = [0usize; MAX_SLOTS];
+        debug_assert!(slots.len() <= MAX_SLOTS);
         let mut highest: Option<usize> = None;
         for child in &el.children {
             let Some(i) = slots.iter().position(|(n, _)| *n == child.name) else {
@@ -140,7 +150,7 @@ impl Reader<'_> {
                     expected.join(", ")
                 };
                 self.p.error(
-                    child.path.clone(),
+                    self.paths.of(child).to_owned(),
                     format!(
                         "unknown element <{}>: <{}> holds {expected}",
                         child.name, el.name
@@ -149,15 +159,15 @@ impl Reader<'_> {
                 continue;
             };
             let (name, occ) = slots[i];
-            if matches!(occ, One | Opt) && !kids.slots[i].1.is_empty() {
+            if matches!(occ, One | Opt) && filled[i] > 0 {
                 self.p.error(
-                    child.path.clone(),
+                    self.paths.of(child).to_owned(),
                     format!("<{name}> appears more than once; it is allowed once"),
                 );
             }
             match highest {
                 Some(h) if h > i => self.p.error(
-                    child.path.clone(),
+                    self.paths.of(child).to_owned(),
                     format!(
                         "<{name}> is out of order: it must come before <{}>",
                         slots[h].0
@@ -165,10 +175,14 @@ impl Reader<'_> {
                 ),
                 _ => highest = Some(i),
             }
-            kids.slots[i].1.push(child);
+            filled[i] += 1;
         }
+        let kids = Kids {
+            el,
+            paths: self.paths,
+        };
         for (i, (name, occ)) in slots.iter().enumerate() {
-            if matches!(occ, One | Many) && kids.slots[i].1.is_empty() {
+            if matches!(occ, One | Many) && filled[i] == 0 {
                 self.p.error(
                     kids.path(name),
                     format!("missing required element <{name}>"),
@@ -181,9 +195,9 @@ impl Reader<'_> {
     /// Reports attributes of `el` other than `allowed`.
     fn attrs(&mut self, el: &Element, allowed: &[&str]) {
         for (name, _) in &el.attrs {
-            if !allowed.contains(&name.as_str()) {
+            if !allowed.contains(name) {
                 self.p.error(
-                    format!("{}/@{name}", el.path),
+                    format!("{}/@{name}", self.paths.of(el)),
                     format!("unknown attribute '{name}' on <{}>", el.name),
                 );
             }
@@ -195,7 +209,7 @@ impl Reader<'_> {
         self.attrs(el, attrs);
         for child in &el.children {
             self.p.error(
-                child.path.clone(),
+                self.paths.of(child).to_owned(),
                 format!(
                     "unexpected element <{}> inside <{}>, which holds text",
                     child.name, el.name
@@ -210,8 +224,10 @@ impl Reader<'_> {
         let el = el?;
         let t = self.leaf(el, &[]);
         if t.trim().is_empty() {
-            self.p
-                .error(el.path.clone(), format!("<{}> must not be empty", el.name));
+            self.p.error(
+                self.paths.of(el).to_owned(),
+                format!("<{}> must not be empty", el.name),
+            );
             return None;
         }
         Some(t.to_owned())
@@ -233,11 +249,13 @@ impl Reader<'_> {
         let el = el?;
         let t = self.leaf(el, &[]).trim();
         if t.is_empty() {
-            self.p
-                .error(el.path.clone(), format!("<{}> must not be empty", el.name));
+            self.p.error(
+                self.paths.of(el).to_owned(),
+                format!("<{}> must not be empty", el.name),
+            );
             return None;
         }
-        self.p.check(|| el.path.clone(), f(t))
+        self.p.check(|| self.paths.of(el).to_owned(), f(t))
     }
 
     /// A required attribute, trimmed and parsed by `f`.
@@ -247,7 +265,7 @@ impl Reader<'_> {
         name: &str,
         f: impl FnOnce(&str) -> Result<T, E>,
     ) -> Option<T> {
-        let path = || format!("{}/@{name}", el.path);
+        let path = || format!("{}/@{name}", self.paths.of(el));
         match el.attr(name) {
             None => {
                 self.p.error(
@@ -268,7 +286,7 @@ impl Reader<'_> {
         let code = self.attr(el, "code", code::<K>)?;
         if !name.is_empty() && name != code.name() {
             self.p.warn(
-                el.path.clone(),
+                self.paths.of(el).to_owned(),
                 format!(
                     "name '{name}' does not match {} {} ({}); the code is used",
                     K::WHAT,
@@ -430,7 +448,7 @@ impl Reader<'_> {
                         Err(format!("currency '{c}' is not accepted: registered capital is in 元, currency=\"CNY\""))
                     }
                 });
-                let fen = self.p.check(|| e.path.clone(), yuan(amount));
+                let fen = self.p.check(|| self.paths.of(e).to_owned(), yuan(amount));
                 currency.and(fen).map(Some)
             }
         };
@@ -482,7 +500,6 @@ impl Reader<'_> {
             let k = self.seq(e, &[], &[("Item", Many)]);
             let items: Vec<Option<Code<FoodItem>>> = k
                 .all("Item")
-                .iter()
                 .map(|i| self.coded::<FoodItem>(Some(i)))
                 .collect();
             let items: Option<Vec<_>> = items.into_iter().collect();
@@ -511,8 +528,7 @@ impl Reader<'_> {
 
     fn materials(&mut self, el: &Element) -> Option<Vec<Material>> {
         let k = self.seq(el, &[], &[("Material", Many)]);
-        let all: Vec<Option<Material>> =
-            k.all("Material").iter().map(|m| self.material(m)).collect();
+        let all: Vec<Option<Material>> = k.all("Material").map(|m| self.material(m)).collect();
         let all: Option<Vec<Material>> = all.into_iter().collect();
         all.filter(|v| !v.is_empty())
     }
@@ -550,7 +566,7 @@ impl Reader<'_> {
             let alg_ok = match e.attr("algorithm") {
                 None if algorithm_required => {
                     self.p.error(
-                        format!("{}/@algorithm", e.path),
+                        format!("{}/@algorithm", self.paths.of(e)),
                         "missing required attribute 'algorithm' on <Digest>: write algorithm=\"SHA-256\"",
                     );
                     false
@@ -559,18 +575,19 @@ impl Reader<'_> {
                 Some(a) if a.trim() == "SHA-256" => true,
                 Some(a) => {
                     self.p.error(
-                        format!("{}/@algorithm", e.path),
+                        format!("{}/@algorithm", self.paths.of(e)),
                         format!("digest algorithm '{a}' is not accepted: only SHA-256"),
                     );
                     false
                 }
             };
-            let digest = self.p.check(|| e.path.clone(), digest(text));
+            let digest = self.p.check(|| self.paths.of(e).to_owned(), digest(text));
             digest.filter(|_| alg_ok)
         });
         let content = k.one("Content").and_then(|e| {
             let text = self.leaf(e, &[]);
-            self.p.check(|| e.path.clone(), Base64Content::parse(text))
+            self.p
+                .check(|| self.paths.of(e).to_owned(), Base64Content::parse(text))
         });
         let (content, actual) = content?;
         let claimed = claimed?;
@@ -596,8 +613,10 @@ impl Reader<'_> {
             let name = self.leaf(e, &["uscc"]);
             let uscc = self.attr(e, "uscc", Uscc::parse);
             if name.trim().is_empty() {
-                self.p
-                    .error(e.path.clone(), "<Office> must name the accepting office");
+                self.p.error(
+                    self.paths.of(e).to_owned(),
+                    "<Office> must name the accepting office",
+                );
                 return None;
             }
             Some((name.to_owned(), uscc?))
@@ -621,14 +640,14 @@ impl Reader<'_> {
             Some(a) if !a.trim().is_empty() => Some(a.to_owned()),
             Some(_) => {
                 self.p.error(
-                    format!("{}/@authority", el.path),
+                    format!("{}/@authority", self.paths.of(el)),
                     "must name the deciding authority",
                 );
                 None
             }
             None => {
                 self.p.error(
-                    format!("{}/@authority", el.path),
+                    format!("{}/@authority", self.paths.of(el)),
                     "missing required attribute 'authority' on <Target>",
                 );
                 None
@@ -669,13 +688,13 @@ impl Reader<'_> {
             };
             if name.starts_with("sh:") {
                 self.p.warn(
-                    format!("{}/@name", f.path),
+                    format!("{}/@name", self.paths.of(f)),
                     format!("Field names starting 'sh:' are reserved for Shanghai content carried through Zhejiang; '{name}' will not be sent back to Shanghai"),
                 );
             }
             if map.contains_key(&name) {
                 self.p.error(
-                    format!("{}/@name", f.path),
+                    format!("{}/@name", self.paths.of(f)),
                     format!("Field '{name}' is given more than once"),
                 );
                 ok = false;
@@ -758,7 +777,7 @@ impl Reader<'_> {
         );
         let number = self.value(k.one("LicenseNo"), |s| Ok::<_, Invalid>(s.to_owned()));
         if let (Some(n), Some(e)) = (&number, k.one("LicenseNo")) {
-            rules::licence_number(n, self.p, || e.path.clone());
+            rules::licence_number(n, self.p, || self.paths.of(e).to_owned());
         }
         let name = self.text(k.one("LicenseName"));
         let from = self.value(k.one("ValidFrom"), date);
@@ -937,6 +956,9 @@ pub(super) fn yuan(s: &str) -> Result<Fen, String> {
 /// spaces and dashes are dropped, then the 11 digits are checked.
 pub(super) fn mobile(s: &str) -> Result<Mobile, Invalid> {
     let rest = s.strip_prefix("+86").unwrap_or(s);
+    if !rest.contains([' ', '-']) {
+        return Mobile::parse(rest);
+    }
     let digits: String = rest.chars().filter(|c| *c != ' ' && *c != '-').collect();
     Mobile::parse(&digits)
 }

@@ -389,3 +389,17 @@ fn replies_are_classified_by_status_then_body() {
     let b = b"<Response><Code>400</Code><Message>bad</Message></Response>";
     assert!(matches!(classify_reply(200, b), Reply::Rejected(m) if m.contains("bad")));
 }
+
+#[test]
+fn indentation_between_elements_is_not_content_but_text_in_a_leaf_is_kept_exactly() {
+    let doc = r#"<RemoteApply xmlns="urn:sh-ywtb:remote-accept:1.3">
+  <ApplyNo>A</ApplyNo>
+  <Remark> a <!-- c --> b </Remark>
+</RemoteApply>"#;
+    let mut problems = Problems::new();
+    let tree = super::xml::parse(doc, &mut problems).unwrap();
+    assert!(problems.is_empty());
+    assert_eq!(tree.root.text.trim(), "");
+    assert_eq!(tree.root.children[1].text, " a  b ");
+    assert_eq!(tree.paths.of(&tree.root.children[1]), "/RemoteApply/Remark");
+}

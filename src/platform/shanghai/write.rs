@@ -78,6 +78,18 @@ fn forbidden(c: char) -> bool {
     matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}')
 }
 
+/// True when `s` can be written as it stands, in text or in an attribute: no markup or
+/// whitespace that needs a reference, and nothing [`forbidden`]. One pass over the bytes;
+/// U+FFFE and U+FFFF are the only forbidden characters outside ASCII (`EF BF BE`, `EF BF BF`).
+fn plain(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    bytes.iter().enumerate().all(|(i, &b)| match b {
+        b'&' | b'<' | b'>' | b'"' | b'\r' | b'\t' | b'\n' | 0..0x20 => false,
+        0xEF => !matches!(bytes.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])),
+        _ => true,
+    })
+}
+
 struct Writer {
     out: Vec<u8>,
     warnings: Problems,
@@ -99,9 +111,7 @@ impl Writer {
     /// otherwise normalised to spaces). Characters XML cannot carry become U+FFFD, with a
     /// warning at `path`.
     fn escaped(&mut self, s: &str, attribute: bool, path: &dyn Fn() -> String) {
-        let plain =
-            |b: u8| !matches!(b, b'&' | b'<' | b'>' | b'"' | b'\r' | b'\t' | b'\n') && b >= 0x20;
-        if s.bytes().all(plain) && !s.contains(['\u{FFFE}', '\u{FFFF}']) {
+        if plain(s) {
             self.raw(s);
             return;
         }
@@ -423,6 +433,40 @@ impl Writer {
                 key.as_str(),
                 "RemoteDecision has no extension area: not carried to Shanghai (the original document keeps it)",
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain;
+
+    #[test]
+    fn plain_values_are_those_written_as_they_stand() {
+        for s in [
+            "",
+            "陆佳怡",
+            "（全角）",
+            "\u{FFFD}",
+            "\u{EFFF}",
+            "a'b",
+            "JVBERi0x+/=",
+        ] {
+            assert!(plain(s), "{s:?}");
+        }
+        for s in [
+            "a&b",
+            "<",
+            ">",
+            "\"",
+            "\r",
+            "\t",
+            "\n",
+            "\u{1}",
+            "x\u{FFFE}",
+            "\u{FFFF}y",
+        ] {
+            assert!(!plain(s), "{s:?}");
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use quick_xml::events::attributes::Attributes;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
@@ -14,6 +15,10 @@ use crate::model::Problems;
 /// Deepest element nesting a Shanghai document has is 4 (`RemoteApply/FoodBusiness/Items/Item`);
 /// anything much deeper is an attack on the reader's stack or memory, not a licence application.
 const MAX_DEPTH: usize = 16;
+
+/// Room for the children of an element when its first child arrives: most sequences of a
+/// Shanghai document have at most 8 elements (`RemoteApply` has 13 and grows once).
+const CHILDREN: usize = 8;
 
 /// Elements that repeat by design: their paths always carry a 1-based index
 /// (`/RemoteApply/Materials/Material[1]`) so every problem names exactly one of them.
@@ -102,20 +107,24 @@ fn declared_encoding(body: &[u8]) -> Option<String> {
 /// attributes, its character data (text and CDATA joined) and its child elements.
 #[derive(Debug)]
 pub(super) struct Element<'a> {
-    /// Local name (the prefix, if any, is resolved away).
-    pub name: String,
-    /// `/RemoteApply/Materials/Material[2]`.
-    pub path: String,
-    /// Unqualified attributes, unescaped.
-    pub attrs: Vec<(String, String)>,
+    /// Local name (the prefix, if any, is resolved away), borrowed from the input.
+    pub name: &'a str,
+    /// `/RemoteApply/Materials/Material[2]`, kept in the tree's [`Paths`].
+    pub path: PathId,
+    /// Unqualified attributes, unescaped; borrowed from the input when they hold no escapes.
+    pub attrs: Vec<(&'a str, Cow<'a, str>)>,
     /// Character data, unescaped; borrowed from the input when it holds no escapes.
+    /// Whitespace-only text after a child element is not added to text that is itself
+    /// whitespace only, so the indentation between children costs no copies. Nothing is
+    /// lost: an element with children is either a sequence, whose text is only looked at
+    /// trimmed, or a leaf holding a stray element, which is refused anyway.
     pub text: Cow<'a, str>,
     /// Child elements in document order.
     pub children: Vec<Element<'a>>,
 }
 
 impl<'a> Element<'a> {
-    fn new(name: String, path: String) -> Self {
+    fn new(name: &'a str, path: PathId) -> Self {
         Element {
             name,
             path,
@@ -128,14 +137,75 @@ impl<'a> Element<'a> {
     pub fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_ref())
     }
     fn push_text(&mut self, t: Cow<'a, str>) {
         if self.text.is_empty() {
             self.text = t;
+        } else if !self.children.is_empty() && is_blank(&self.text) && is_blank(&t) {
+            // Indentation between child elements: the text stays blank either way.
         } else {
             self.text.to_mut().push_str(&t);
+        }
+    }
+}
+
+/// Whether `s` is only XML whitespace (space, tab, line feed, carriage return).
+fn is_blank(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+/// A parsed document: the root element, and the paths of its elements.
+#[derive(Debug)]
+pub(super) struct Tree<'a> {
+    /// The root element.
+    pub root: Element<'a>,
+    /// Where each element's path is spelt out.
+    pub paths: Paths,
+}
+
+/// The paths of all elements of a tree, one after another in one buffer: paths are only
+/// read to report a problem, so building one `String` per element would be wasted work.
+/// Bytes rather than a `String` for `Vec::extend_from_within` (a child's path starts with
+/// its parent's); only whole `&str`s are ever added.
+#[derive(Debug)]
+pub(super) struct Paths(Vec<u8>);
+
+/// Where one element's path lies in its tree's [`Paths`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PathId {
+    start: usize,
+    end: usize,
+}
+
+/// Bytes of paths reserved up front: a whole application's paths fit.
+const PATHS_CAPACITY: usize = 2048;
+
+impl Paths {
+    /// The path of `el`: `/RemoteApply/Materials/Material[2]`.
+    pub fn of(&self, el: &Element) -> &str {
+        // Always whole `&str`s, so this cannot fail.
+        std::str::from_utf8(&self.0[el.path.start..el.path.end]).unwrap_or_default()
+    }
+
+    /// Adds the path of the child `name` of the element at `parent` (the root when `None`):
+    /// `…/Name`, or `…/Name[2]` with a 1-based `index`.
+    fn child(&mut self, parent: Option<PathId>, name: &str, index: Option<usize>) -> PathId {
+        let start = self.0.len();
+        if let Some(p) = parent {
+            self.0.extend_from_within(p.start..p.end);
+        }
+        self.0.push(b'/');
+        self.0.extend_from_slice(name.as_bytes());
+        if let Some(i) = index {
+            self.0.push(b'[');
+            self.0.extend_from_slice(i.to_string().as_bytes());
+            self.0.push(b']');
+        }
+        PathId {
+            start,
+            end: self.0.len(),
         }
     }
 }
@@ -160,21 +230,22 @@ impl Ns {
     }
 }
 
-/// Parses `text` into its root element. Problems that leave the structure readable (a wrong
+/// Parses `text` into a tree of elements. Problems that leave the structure readable (a wrong
 /// namespace, a bad entity in one field) are recorded and reading goes on; a DOCTYPE or a
 /// syntax error stops it, since nothing after it can be trusted.
-pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Element<'a>> {
+pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'a>> {
     let mut reader = NsReader::from_str(text);
     reader.config_mut().check_end_names = true;
     // Open elements with their namespace status; the root when it closes.
-    let mut stack: Vec<(Element<'a>, Ns)> = Vec::new();
+    let mut stack: Vec<(Element<'a>, Ns)> = Vec::with_capacity(MAX_DEPTH);
     let mut root: Option<Element<'a>> = None;
+    let mut paths = Paths(Vec::with_capacity(PATHS_CAPACITY));
     loop {
         let position = reader.buffer_position();
-        let (ns, event) = match reader.read_resolved_event() {
-            Ok((r, e)) => (Ns::of(&r), e),
+        let event = match reader.read_event() {
+            Ok(event) => event,
             Err(e) => {
-                let at = stack.last().map_or("/", |(el, _)| el.path.as_str());
+                let at = stack.last().map_or("/", |(el, _)| paths.of(el));
                 problems.error(
                     at,
                     format!("the document is not well-formed XML near byte {position}: {e}"),
@@ -182,6 +253,11 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
                 return None;
             }
         };
+        // The event's own bytes: the reader works on `text`, so they are already checked
+        // UTF-8 and need not be decoded again.
+        let raw = text
+            .get(position as usize..reader.buffer_position() as usize)
+            .unwrap_or_default();
         match event {
             Event::DocType(_) => {
                 problems.error(
@@ -192,31 +268,37 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
             }
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));
-                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let ns = Ns::of(&reader.resolve_element(e.name()).0);
+                // `raw` is `<prefix:local …>`: the local name ends where the qualified one does.
+                let qualified = e.name().as_ref().len();
+                let local_len = e.local_name().as_ref().len();
+                let local = raw
+                    .get(1 + qualified - local_len..1 + qualified)
+                    .unwrap_or_default();
+                debug_assert_eq!(local.as_bytes(), e.local_name().as_ref());
                 if root.is_some() {
                     problems.error("/", format!("content after the root element: <{local}>"));
                     return None;
                 }
                 if stack.len() >= MAX_DEPTH {
                     problems.error(
-                        stack.last().map_or("/", |(el, _)| el.path.as_str()),
+                        stack.last().map_or("/", |(el, _)| paths.of(el)),
                         format!("elements nested more than {MAX_DEPTH} deep"),
                     );
                     return None;
                 }
                 let path = match stack.last() {
-                    None => format!("/{local}"),
+                    None => paths.child(None, local, None),
                     Some((parent, _)) => {
                         let earlier = parent.children.iter().filter(|c| c.name == local).count();
-                        if REPEATED.contains(&local.as_str()) || earlier > 0 {
-                            format!("{}/{local}[{}]", parent.path, earlier + 1)
-                        } else {
-                            format!("{}/{local}", parent.path)
-                        }
+                        let index =
+                            (REPEATED.contains(&local) || earlier > 0).then_some(earlier + 1);
+                        paths.child(Some(parent.path), local, index)
                     }
                 };
-                let parent_ns = stack.last().map(|(_, n)| n.clone());
-                if ns != Ns::Ours && parent_ns.as_ref() != Some(&ns) {
+                let mut el = Element::new(local, path);
+                let parent_ns = stack.last().map(|(_, n)| n);
+                if ns != Ns::Ours && parent_ns != Some(&ns) {
                     let what = match &ns {
                         Ns::Other(uri) => format!("is in namespace '{uri}'"),
                         Ns::None => "is in no namespace".to_owned(),
@@ -224,16 +306,19 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
                         Ns::Ours => String::new(),
                     };
                     problems.error(
-                        path.clone(),
+                        paths.of(&el),
                         format!("element <{local}> {what}; Shanghai documents use the namespace {NAMESPACE}"),
                     );
                 }
-                let mut el = Element::new(local, path);
-                for attr in e.attributes() {
+                // The tag without its brackets, borrowed from the input like `raw`, so the
+                // attributes borrow from the input too.
+                let tag = raw.get(1..1 + e.len()).unwrap_or_default();
+                debug_assert_eq!(tag.as_bytes(), &**e);
+                for attr in Attributes::new(tag, qualified) {
                     let attr = match attr {
                         Ok(a) => a,
                         Err(err) => {
-                            problems.error(el.path.clone(), format!("bad attribute: {err}"));
+                            problems.error(paths.of(&el), format!("bad attribute: {err}"));
                             continue;
                         }
                     };
@@ -243,7 +328,8 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
                         continue;
                     }
                     let (ans, alocal) = reader.resolve_attribute(key);
-                    let alocal = String::from_utf8_lossy(alocal.as_ref()).into_owned();
+                    // Part of `tag`, so valid UTF-8 already.
+                    let alocal = std::str::from_utf8(alocal.into_inner()).unwrap_or_default();
                     match Ns::of(&ans) {
                         Ns::None => {}
                         // Attributes of other vocabularies (xsi:schemaLocation, …) carry
@@ -251,16 +337,16 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
                         Ns::Other(_) => continue,
                         Ns::Ours | Ns::UnknownPrefix(_) => {
                             problems.error(
-                                format!("{}/@{alocal}", el.path),
+                                format!("{}/@{alocal}", paths.of(&el)),
                                 "attributes of Shanghai documents are written without a prefix",
                             );
                             continue;
                         }
                     }
                     match attr.unescape_value() {
-                        Ok(v) => el.attrs.push((alocal, v.into_owned())),
+                        Ok(v) => el.attrs.push((alocal, v)),
                         Err(err) => problems.error(
-                            format!("{}/@{alocal}", el.path),
+                            format!("{}/@{alocal}", paths.of(&el)),
                             format!("bad attribute value: {err}"),
                         ),
                     }
@@ -278,28 +364,40 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
                     return None;
                 }
             },
-            Event::Text(t) => match t.unescape() {
-                Ok(s) => match stack.last_mut() {
-                    Some((el, _)) => el.push_text(s),
-                    None if s.trim().is_empty() => {}
-                    None => {
-                        problems.error("/", "text outside the root element");
-                        return None;
+            Event::Text(ref t) => {
+                debug_assert_eq!(raw.as_bytes(), t.as_ref());
+                // Blank text (the indentation between elements) holds no references.
+                let unescaped = if is_blank(raw) {
+                    Ok(Cow::Borrowed(raw))
+                } else {
+                    quick_xml::escape::unescape(raw)
+                };
+                match unescaped {
+                    Ok(s) => match stack.last_mut() {
+                        Some((el, _)) => el.push_text(s),
+                        None if s.trim().is_empty() => {}
+                        None => {
+                            problems.error("/", "text outside the root element");
+                            return None;
+                        }
+                    },
+                    Err(err) => {
+                        let at = stack.last().map_or("/", |(el, _)| paths.of(el));
+                        problems.error(
+                            at,
+                            format!("bad character data: {err} (only the five predefined entities and character references are allowed)"),
+                        );
                     }
-                },
-                Err(err) => {
-                    let at = stack.last().map_or("/", |(el, _)| el.path.as_str());
-                    problems.error(
-                        at,
-                        format!("bad character data: {err} (only the five predefined entities and character references are allowed)"),
-                    );
                 }
-            },
-            Event::CData(c) => {
-                // The input is already UTF-8 text, so decoding the section cannot fail.
-                let s = c.decode().unwrap_or_default();
+            }
+            Event::CData(ref c) => {
+                // `raw` is `<![CDATA[…]]>`; its content is text as it stands.
+                let s = raw
+                    .get("<![CDATA[".len()..raw.len().saturating_sub("]]>".len()))
+                    .unwrap_or_default();
+                debug_assert_eq!(s.as_bytes(), c.as_ref());
                 match stack.last_mut() {
-                    Some((el, _)) => el.push_text(s),
+                    Some((el, _)) => el.push_text(Cow::Borrowed(s)),
                     None => {
                         problems.error("/", "CDATA outside the root element");
                         return None;
@@ -312,20 +410,30 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Elemen
     }
     if let Some((el, _)) = stack.last() {
         problems.error(
-            el.path.clone(),
+            paths.of(el),
             format!("the document ends before </{}>", el.name),
         );
         return None;
     }
-    if root.is_none() {
-        problems.error("/", "the document has no root element");
+    match root {
+        Some(root) => Some(Tree { root, paths }),
+        None => {
+            problems.error("/", "the document has no root element");
+            None
+        }
     }
-    root
 }
 
 fn close<'a>(stack: &mut [(Element<'a>, Ns)], el: Element<'a>, root: &mut Option<Element<'a>>) {
     match stack.last_mut() {
-        Some((parent, _)) => parent.children.push(el),
+        Some((parent, _)) => {
+            if parent.children.is_empty() {
+                // An element with one child usually has several (a sequence): one
+                // allocation instead of growing 1, 2, 4, 8.
+                parent.children.reserve(CHILDREN);
+            }
+            parent.children.push(el)
+        }
         None => *root = Some(el),
     }
 }

@@ -77,10 +77,23 @@ impl Json<'_> {
     }
 }
 
-/// Writes `s` as a JSON string literal (serde_json's escaping).
+/// Writes `s` as a JSON string literal (serde_json's escaping). Most strings need no
+/// escape at all and are copied as they stand; the rest go through serde_json.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    // Writing a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+    // Counted without stopping at the first hit, so the compiler can look at many bytes
+    // per step: strings needing an escape are rare, and attachments are long.
+    let needs_escape = s.bytes().fold(false, |any, b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if needs_escape {
+        // Writing a &str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
 }
 
 impl<'de> Deserialize<'de> for Json<'de> {
@@ -170,5 +183,23 @@ mod tests {
         assert!(matches!(fields[0].1, Json::Str(Cow::Borrowed("QUJD"))));
         assert!(matches!(&fields[1].1, Json::Str(Cow::Owned(s)) if s == "a\"b"));
         assert_eq!(fields[2].1.to_text(), "[1,-2,1.5,true,null]");
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        for s in [
+            "",
+            "陆佳怡",
+            "JVBERi0x+/=",
+            "a\"b",
+            "a\\b",
+            "tab\there",
+            "\u{1}\u{1f}\u{7f}",
+            "line\n",
+        ] {
+            let mut out = Vec::new();
+            write_str(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
     }
 }

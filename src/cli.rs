@@ -1,1 +1,80 @@
-//! cli
+//! The `tongban` command line: flags parsed in one place, each subcommand a call into the
+//! library. `main.rs` maps the [`Outcome`] to an exit code.
+
+mod translate;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::platform::Platform;
+
+/// tongban (通办): the Yangtze River Delta cross-province licensing gateway.
+#[derive(Debug, Parser)]
+#[command(name = "tongban", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Translate an application or decision between the platforms' formats (stdout).
+    Translate {
+        /// Format of the input: zj (Zhejiang JSON) or sh (Shanghai XML).
+        #[arg(long, value_parser = parse_platform)]
+        from: Platform,
+        /// Format of the output.
+        #[arg(long, value_parser = parse_platform)]
+        to: Platform,
+        /// The document; standard input when absent.
+        file: Option<PathBuf>,
+    },
+    /// Check a document; prints one `path: message` line per problem on stderr.
+    Validate {
+        /// Format of the document: zj or sh.
+        #[arg(long, value_parser = parse_platform)]
+        format: Platform,
+        /// The document; standard input when absent.
+        file: Option<PathBuf>,
+    },
+}
+
+fn parse_platform(s: &str) -> Result<Platform, String> {
+    s.parse()
+}
+
+/// How a command ended, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done (exit 0).
+    Success,
+    /// The input was checked and found wrong; the problems were printed (exit 1).
+    Invalid,
+}
+
+/// A command that could not run (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading input or writing output failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being read or written.
+        what: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The arguments do not fit together.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Runs one command.
+pub fn run(cli: Cli) -> Result<Outcome, Error> {
+    match cli.command {
+        Command::Translate { from, to, file } => translate::translate(from, to, file.as_deref()),
+        Command::Validate { format, file } => translate::validate(format, file.as_deref()),
+    }
+}

@@ -1,1 +1,17 @@
-fn main() {}
+//! The `tongban` binary: parse flags, run, map the result to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tongban::cli::{self, Cli, Outcome};
+
+fn main() -> ExitCode {
+    match cli::run(Cli::parse()) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Invalid) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("tongban: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

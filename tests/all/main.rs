@@ -1,0 +1,3 @@
+//! The one integration-test binary: each module tests one part of tongban from outside.
+
+mod schemas;

@@ -20,8 +20,13 @@
 
 pub mod calendar;
 pub mod config;
+pub mod convention;
+pub mod forwarder;
 pub mod httpsig;
+pub mod journal;
 pub mod ops;
 pub mod outbox;
+pub mod pipeline;
+pub mod record;
 pub mod server;
 pub mod tls;

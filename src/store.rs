@@ -1,2 +1,3 @@
 //! store
+pub mod gateway;
 pub mod outbox;

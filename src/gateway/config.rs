@@ -19,6 +19,7 @@ use super::calendar::Calendar;
 use super::outbox::RetryPolicy;
 use super::server::Limits;
 use super::tls::{self, ClientTimeouts, PartnerTrust};
+use crate::codes::ItemKind;
 
 /// The platforms tongban has adapters for, with their province prefix (GB/T 2260 first two
 /// digits): the key names the platform in configuration and URLs.
@@ -220,15 +221,6 @@ fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
 }
 
-/// The kind of item, which decides the default legal time limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItemKind {
-    /// 食品经营许可 (new, change, renewal).
-    FoodBusinessLicence,
-    /// 设立登记 that issues a 营业执照.
-    BusinessLicence,
-}
-
 /// Legal time limits, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeLimits {
@@ -238,11 +230,12 @@ pub struct TimeLimits {
 }
 
 impl TimeLimits {
-    /// Working days allowed for `item` (its code), falling back to its kind's default.
+    /// Working days allowed for `item` (its canonical key, e.g. `food-new`), falling back to
+    /// its kind's default.
     pub fn working_days(&self, item: &str, kind: ItemKind) -> u32 {
         self.items.get(item).copied().unwrap_or(match kind {
-            ItemKind::FoodBusinessLicence => self.food,
-            ItemKind::BusinessLicence => self.business,
+            ItemKind::Food => self.food,
+            ItemKind::Registration => self.business,
         })
     }
 }
@@ -699,15 +692,8 @@ mod tests {
         );
         assert_eq!(cfg.retry, RetryPolicy::default());
         assert_eq!(cfg.limits, Limits::default());
-        assert_eq!(
-            cfg.time_limits
-                .working_days("330000-SCJG-SPJY-001", ItemKind::FoodBusinessLicence),
-            10
-        );
-        assert_eq!(
-            cfg.time_limits.working_days("x", ItemKind::BusinessLicence),
-            3
-        );
+        assert_eq!(cfg.time_limits.working_days("food-new", ItemKind::Food), 10);
+        assert_eq!(cfg.time_limits.working_days("x", ItemKind::Registration), 3);
         assert!(cfg.calendar.covers(2026));
         assert!(!format!("{:?}", cfg.server).contains("PRIVATE"));
     }

@@ -214,6 +214,50 @@ pub fn sign_with_key(
     })
 }
 
+/// Something that signs signature bases with an Ed25519 key it does not reveal.
+pub trait MessageSigner: Send + Sync {
+    /// The key id written into `keyid` (8 hex digits).
+    fn keyid(&self) -> &str;
+    /// Signs a signature base.
+    fn sign(&self, base: &[u8]) -> [u8; 64];
+}
+
+/// An Ed25519 key held in memory with its key id.
+pub struct KeySigner {
+    key: SigningKey,
+    keyid: String,
+}
+
+impl KeySigner {
+    /// Wraps a key and its id.
+    pub fn new(key: SigningKey, keyid: impl Into<String>) -> Self {
+        Self {
+            key,
+            keyid: keyid.into(),
+        }
+    }
+
+    /// The public half.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.key.verifying_key()
+    }
+}
+
+impl std::fmt::Debug for KeySigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeySigner({}, key redacted)", self.keyid)
+    }
+}
+
+impl MessageSigner for KeySigner {
+    fn keyid(&self) -> &str {
+        &self.keyid
+    }
+    fn sign(&self, base: &[u8]) -> [u8; 64] {
+        self.key.sign(base).to_bytes()
+    }
+}
+
 /// The header values a verifier reads from a received message.
 #[derive(Debug, Clone, Copy)]
 pub struct ReceivedHeaders<'a> {

@@ -7,7 +7,10 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::{
+    ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
+    TransactionalTree,
+};
 use sled::Transactional as _;
 
 use crate::gateway::outbox::{Job, OutboxStore, StoreError};
@@ -25,16 +28,46 @@ fn due_key(not_before: i64, id: &str) -> Vec<u8> {
     k
 }
 
-fn err(e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
+}
+
+/// Writes `job` inside a transaction over the outbox's two trees (so callers can put a job
+/// atomically with their own writes).
+pub(crate) fn put_in(
+    jobs: &TransactionalTree,
+    due: &TransactionalTree,
+    job: &Job,
+) -> ConflictableTransactionResult<(), StoreError> {
+    let value = serde_json::to_vec(job).map_err(|e| ConflictableTransactionError::Abort(err(e)))?;
+    if let Some(old) = jobs.get(job.id.as_bytes())? {
+        let old: Job = serde_json::from_slice(&old)
+            .map_err(|e| ConflictableTransactionError::Abort(err(e)))?;
+        if let Some(t) = old.due_at() {
+            due.remove(due_key(t, &old.id))?;
+        }
+    }
+    jobs.insert(job.id.as_bytes(), value)?;
+    if let Some(t) = job.due_at() {
+        due.insert(due_key(t, &job.id), job.id.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Flattens a transaction error.
+pub(crate) fn unwrap_tx(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => err(e),
+    }
 }
 
 /// The outbox in a sled database.
 #[derive(Clone)]
 pub struct SledOutbox {
     db: sled::Db,
-    jobs: sled::Tree,
-    due: sled::Tree,
+    pub(crate) jobs: sled::Tree,
+    pub(crate) due: sled::Tree,
 }
 
 impl SledOutbox {
@@ -56,26 +89,9 @@ impl SledOutbox {
 
 impl OutboxStore for SledOutbox {
     fn put(&self, job: &Job) -> Result<(), StoreError> {
-        let value = serde_json::to_vec(job).map_err(err)?;
         let res: Result<(), TransactionError<StoreError>> =
-            (&self.jobs, &self.due).transaction(|(jobs, due)| {
-                if let Some(old) = jobs.get(job.id.as_bytes())? {
-                    let old: Job = serde_json::from_slice(&old)
-                        .map_err(|e| ConflictableTransactionError::Abort(err(e)))?;
-                    if let Some(t) = old.due_at() {
-                        due.remove(due_key(t, &old.id))?;
-                    }
-                }
-                jobs.insert(job.id.as_bytes(), value.as_slice())?;
-                if let Some(t) = job.due_at() {
-                    due.insert(due_key(t, &job.id), job.id.as_bytes())?;
-                }
-                Ok(())
-            });
-        res.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => err(e),
-        })
+            (&self.jobs, &self.due).transaction(|(jobs, due)| put_in(jobs, due, job));
+        res.map_err(unwrap_tx)
     }
 
     fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {

@@ -21,6 +21,7 @@
 pub mod calendar;
 pub mod config;
 pub mod convention;
+pub mod demo;
 pub mod forwarder;
 pub mod httpsig;
 pub mod journal;
@@ -28,5 +29,8 @@ pub mod ops;
 pub mod outbox;
 pub mod pipeline;
 pub mod record;
+pub mod sandbox;
 pub mod server;
+pub mod service;
+pub mod status;
 pub mod tls;

@@ -220,6 +220,8 @@ pub trait MessageSigner: Send + Sync {
     fn keyid(&self) -> &str;
     /// Signs a signature base.
     fn sign(&self, base: &[u8]) -> [u8; 64];
+    /// The public key that verifies its signatures.
+    fn public_key(&self) -> VerifyingKey;
 }
 
 /// An Ed25519 key held in memory with its key id.
@@ -255,6 +257,9 @@ impl MessageSigner for KeySigner {
     }
     fn sign(&self, base: &[u8]) -> [u8; 64] {
         self.key.sign(base).to_bytes()
+    }
+    fn public_key(&self) -> VerifyingKey {
+        self.key.verifying_key()
     }
 }
 

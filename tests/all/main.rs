@@ -1,3 +1,4 @@
 //! The one integration-test binary: each module tests one part of tongban from outside.
 
+mod gateway;
 mod schemas;

@@ -140,21 +140,39 @@ impl Reader {
         }
     }
 
-    /// A string field; `None` (with a problem if `required`) when absent, null or not a string.
-    fn str<'a>(&mut self, o: &mut Obj<'a, '_>, key: &str, required: bool) -> Option<&'a str> {
+    /// A field of the type `pick` accepts; `None` (with a problem if `required`) when absent
+    /// or null, and with a problem naming the expected type when of another type.
+    fn typed<'a, 'j, T>(
+        &mut self,
+        o: &mut Obj<'a, 'j>,
+        key: &str,
+        required: bool,
+        expected: &str,
+        pick: impl FnOnce(&'a Json<'j>) -> Option<T>,
+    ) -> Option<T> {
         match o.take(key) {
-            Some(Json::Str(s)) => Some(s.as_ref()),
             None | Some(Json::Null) => {
                 if required {
                     self.error(o.at(key), "required");
                 }
                 None
             }
-            Some(other) => {
-                self.error(o.at(key), format!("must be a string, got {}", other.kind()));
-                None
+            Some(v) => {
+                let t = pick(v);
+                if t.is_none() {
+                    self.error(o.at(key), format!("must be {expected}, got {}", v.kind()));
+                }
+                t
             }
         }
+    }
+
+    /// A string field.
+    fn str<'a>(&mut self, o: &mut Obj<'a, '_>, key: &str, required: bool) -> Option<&'a str> {
+        self.typed(o, key, required, "a string", |v| match v {
+            Json::Str(s) => Some(s.as_ref()),
+            _ => None,
+        })
     }
 
     /// A required text field that must not be empty; kept exactly as written.
@@ -213,40 +231,24 @@ impl Reader {
         key: &str,
         required: bool,
     ) -> Option<Obj<'a, 'j>> {
-        match o.take(key) {
-            Some(Json::Object(fields)) => Some(Obj::new(o.at(key), fields)),
-            None | Some(Json::Null) => {
-                if required {
-                    self.error(o.at(key), "required");
-                }
-                None
-            }
-            Some(other) => {
-                self.error(
-                    o.at(key),
-                    format!("must be an object, got {}", other.kind()),
-                );
-                None
-            }
-        }
+        let fields = self.typed(o, key, required, "an object", |v| match v {
+            Json::Object(fields) => Some(fields),
+            _ => None,
+        })?;
+        Some(Obj::new(o.at(key), fields))
     }
 
+    /// A required array with at least one element.
     fn array<'a, 'j>(&mut self, o: &mut Obj<'a, 'j>, key: &str) -> Option<&'a [Json<'j>]> {
-        match o.take(key) {
-            Some(Json::Array(items)) if !items.is_empty() => Some(items),
-            Some(Json::Array(_)) => {
-                self.error(o.at(key), "must have at least one element");
-                None
-            }
-            None | Some(Json::Null) => {
-                self.error(o.at(key), "required");
-                None
-            }
-            Some(other) => {
-                self.error(o.at(key), format!("must be an array, got {}", other.kind()));
-                None
-            }
+        let items = self.typed(o, key, true, "an array", |v| match v {
+            Json::Array(items) => Some(items),
+            _ => None,
+        })?;
+        if items.is_empty() {
+            self.error(o.at(key), "must have at least one element");
+            return None;
         }
+        Some(items)
     }
 
     fn time(&mut self, o: &mut Obj, key: &str) -> Option<Instant> {
@@ -478,7 +480,7 @@ impl Reader {
         self.extensions_from_kzxx(&mut root);
         self.finish(root);
 
-        rules::application(&facts, &mut self.problems, application_path);
+        rules::application(&facts, &mut self.problems, field_path);
 
         Some(Application {
             number: number?,
@@ -569,7 +571,7 @@ impl Reader {
         };
         self.extensions_from_kzxx(&mut root);
         self.finish(root);
-        rules::decision(&facts, &mut self.problems, decision_path);
+        rules::decision(&facts, &mut self.problems, field_path);
         let outcome_note = self.extensions.remove(RESULT_NOTE_KEY);
         Some(Decision {
             number: number?,
@@ -584,7 +586,7 @@ impl Reader {
     }
 }
 
-fn application_path(field: Field) -> String {
+fn field_path(field: Field) -> String {
     match field {
         Field::Item => "sxbm",
         Field::OperatorUscc => "jyz.tyshxydm",
@@ -598,10 +600,6 @@ fn application_path(field: Field) -> String {
         Field::LicenceNumber => "zz.zzbh",
     }
     .to_owned()
-}
-
-fn decision_path(field: Field) -> String {
-    application_path(field)
 }
 
 fn parse_date(s: &str) -> Result<Date, Invalid> {

@@ -1,0 +1,975 @@
+//! Reading `RemoteApply` and `RemoteDecision` into the model, collecting every problem with
+//! its Shanghai path.
+//!
+//! Whitespace: free text (names, addresses, opinions, remarks, extension values) is kept
+//! exactly as received, as XML Schema's `xs:string` does — a name is never normalised, and
+//! a round trip gives back the same characters. Values with a lexical form (codes,
+//! identifiers, numbers, dates, times, booleans, digests) have surrounding whitespace
+//! removed first, as XML Schema's `collapse` facet does for those types, so pretty-printed
+//! documents read the same as compact ones. Base64 content may be wrapped over lines.
+
+use std::fmt::Display;
+
+use base64::Engine as _;
+use chrono::{FixedOffset, NaiveDate, NaiveTime, TimeZone};
+
+use super::xml::{self, Element};
+use crate::codes::{
+    Code, EntityType, FoodItem, IdType, Item, Kind, MainFormat, Material as MaterialCode,
+};
+use crate::model::rules::{self, ApplicationFacts, DecisionFacts, Field};
+use crate::model::{
+    parse_fixed, Acceptance, Applicant, Application, ApplicationNo, Base64Content,
+    CentiSquareMetres, Contact, Date, Decision, DivisionCode, Document, Extensions, Fen, File,
+    FoodBusiness, IdDocument, Instant, Invalid, Licence, Material, Mobile, Operator, Outcome,
+    Person, Premises, Problems, ResidentId, SafetyManager, Sha256Digest, Target, Uscc,
+};
+use crate::platform::Read;
+
+/// How often an element may occur in its parent's sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Occ {
+    /// Exactly once.
+    One,
+    /// At most once.
+    Opt,
+    /// One or more.
+    Many,
+    /// Zero or more.
+    Any,
+}
+use Occ::{Any, Many, One, Opt};
+
+/// Reads a Shanghai document; see [`super::read`].
+pub(super) fn read(bytes: &[u8]) -> Result<Read, Problems> {
+    let text = xml::decode(bytes)?;
+    let mut problems = Problems::new();
+    let Some(root) = xml::parse(&text, &mut problems) else {
+        return Err(problems);
+    };
+    let mut r = Reader { p: &mut problems };
+    let document = match root.name.as_str() {
+        "RemoteApply" => r
+            .application(&root)
+            .map(|a| Document::Application(Box::new(a))),
+        "RemoteDecision" => r.decision(&root).map(|d| Document::Decision(Box::new(d))),
+        other => {
+            problems.error(
+                root.path.clone(),
+                format!("unknown document <{other}>: Shanghai sends RemoteApply or RemoteDecision"),
+            );
+            None
+        }
+    };
+    if problems.has_errors() {
+        return Err(problems);
+    }
+    match document {
+        Some(document) => Ok(Read {
+            document,
+            warnings: problems,
+        }),
+        None => {
+            problems.error("/", "the document is incomplete");
+            Err(problems)
+        }
+    }
+}
+
+/// The children of one element, grouped by the slot of its sequence they fill.
+struct Kids<'e, 'a> {
+    path: String,
+    slots: Vec<(&'static str, Vec<&'e Element<'a>>)>,
+}
+
+impl<'e, 'a> Kids<'e, 'a> {
+    /// The first element named `name`.
+    fn one(&self, name: &str) -> Option<&'e Element<'a>> {
+        self.all(name).first().copied()
+    }
+    /// Every element named `name`, in document order.
+    fn all(&self, name: &str) -> &[&'e Element<'a>] {
+        self.slots
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(&[], |(_, v)| v.as_slice())
+    }
+    /// The path an element named `name` has (or would have) here.
+    fn path(&self, name: &str) -> String {
+        format!("{}/{name}", self.path)
+    }
+}
+
+struct Reader<'p> {
+    p: &'p mut Problems,
+}
+
+impl Reader<'_> {
+    /// Checks `el` as a sequence of `slots` with the attributes `attrs`: unknown, duplicated,
+    /// out-of-order and missing elements are each reported once, at their own path; every
+    /// known child is still returned so its content is checked too.
+    fn seq<'e, 'a>(
+        &mut self,
+        el: &'e Element<'a>,
+        attrs: &[&str],
+        slots: &[(&'static str, Occ)],
+    ) -> Kids<'e, 'a> {
+        self.attrs(el, attrs);
+        let text = el.text.trim();
+        if !text.is_empty() {
+            let shown: String = text.chars().take(20).collect();
+            self.p.error(
+                el.path.clone(),
+                format!(
+                    "unexpected text '{shown}' in <{}>, which holds elements only",
+                    el.name
+                ),
+            );
+        }
+        let mut kids = Kids {
+            path: el.path.clone(),
+            slots: slots.iter().map(|(n, _)| (*n, Vec::new())).collect(),
+        };
+        let mut highest: Option<usize> = None;
+        for child in &el.children {
+            let Some(i) = slots.iter().position(|(n, _)| *n == child.name) else {
+                let expected: Vec<&str> = slots.iter().map(|(n, _)| *n).collect();
+                let expected = if expected.is_empty() {
+                    "no elements".to_owned()
+                } else {
+                    expected.join(", ")
+                };
+                self.p.error(
+                    child.path.clone(),
+                    format!(
+                        "unknown element <{}>: <{}> holds {expected}",
+                        child.name, el.name
+                    ),
+                );
+                continue;
+            };
+            let (name, occ) = slots[i];
+            if matches!(occ, One | Opt) && !kids.slots[i].1.is_empty() {
+                self.p.error(
+                    child.path.clone(),
+                    format!("<{name}> appears more than once; it is allowed once"),
+                );
+            }
+            match highest {
+                Some(h) if h > i => self.p.error(
+                    child.path.clone(),
+                    format!(
+                        "<{name}> is out of order: it must come before <{}>",
+                        slots[h].0
+                    ),
+                ),
+                _ => highest = Some(i),
+            }
+            kids.slots[i].1.push(child);
+        }
+        for (i, (name, occ)) in slots.iter().enumerate() {
+            if matches!(occ, One | Many) && kids.slots[i].1.is_empty() {
+                self.p.error(
+                    kids.path(name),
+                    format!("missing required element <{name}>"),
+                );
+            }
+        }
+        kids
+    }
+
+    /// Reports attributes of `el` other than `allowed`.
+    fn attrs(&mut self, el: &Element, allowed: &[&str]) {
+        for (name, _) in &el.attrs {
+            if !allowed.contains(&name.as_str()) {
+                self.p.error(
+                    format!("{}/@{name}", el.path),
+                    format!("unknown attribute '{name}' on <{}>", el.name),
+                );
+            }
+        }
+    }
+
+    /// The text of a leaf element (attributes `attrs` allowed, no child elements).
+    fn leaf<'e>(&mut self, el: &'e Element, attrs: &[&str]) -> &'e str {
+        self.attrs(el, attrs);
+        for child in &el.children {
+            self.p.error(
+                child.path.clone(),
+                format!(
+                    "unexpected element <{}> inside <{}>, which holds text",
+                    child.name, el.name
+                ),
+            );
+        }
+        &el.text
+    }
+
+    /// Free text, kept exactly; must not be blank.
+    fn text(&mut self, el: Option<&Element>) -> Option<String> {
+        let el = el?;
+        let t = self.leaf(el, &[]);
+        if t.trim().is_empty() {
+            self.p
+                .error(el.path.clone(), format!("<{}> must not be empty", el.name));
+            return None;
+        }
+        Some(t.to_owned())
+    }
+
+    /// Optional free text, kept exactly; an empty element is the same as an absent one.
+    fn opt_text(&mut self, el: Option<&Element>) -> Option<String> {
+        let el = el?;
+        let t = self.leaf(el, &[]);
+        (!t.trim().is_empty()).then(|| t.to_owned())
+    }
+
+    /// A value with a lexical form: trimmed, must not be empty, then parsed by `f`.
+    fn value<T, E: Display>(
+        &mut self,
+        el: Option<&Element>,
+        f: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        let el = el?;
+        let t = self.leaf(el, &[]).trim();
+        if t.is_empty() {
+            self.p
+                .error(el.path.clone(), format!("<{}> must not be empty", el.name));
+            return None;
+        }
+        self.p.check(|| el.path.clone(), f(t))
+    }
+
+    /// A required attribute, trimmed and parsed by `f`.
+    fn attr<T, E: Display>(
+        &mut self,
+        el: &Element,
+        name: &str,
+        f: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        let path = || format!("{}/@{name}", el.path);
+        match el.attr(name) {
+            None => {
+                self.p.error(
+                    path(),
+                    format!("missing required attribute '{name}' on <{}>", el.name),
+                );
+                None
+            }
+            Some(v) => self.p.check(path, f(v.trim())),
+        }
+    }
+
+    /// An element whose `code` attribute is the value and whose text is the code's name;
+    /// a name that disagrees with the table is a warning (the code wins).
+    fn coded<K: Kind>(&mut self, el: Option<&Element>) -> Option<Code<K>> {
+        let el = el?;
+        let name = self.leaf(el, &["code"]).trim();
+        let code = self.attr(el, "code", code::<K>)?;
+        if !name.is_empty() && name != code.name() {
+            self.p.warn(
+                el.path.clone(),
+                format!(
+                    "name '{name}' does not match {} {} ({}); the code is used",
+                    K::WHAT,
+                    code.sh(),
+                    code.name()
+                ),
+            );
+        }
+        Some(code)
+    }
+
+    fn application(&mut self, root: &Element) -> Option<Application> {
+        let k = self.seq(
+            root,
+            &[],
+            &[
+                ("ApplyNo", One),
+                ("ItemCode", One),
+                ("Applicant", One),
+                ("Operator", One),
+                ("Premises", One),
+                ("FoodBusiness", Opt),
+                ("BusinessScope", Opt),
+                ("Materials", One),
+                ("Acceptance", One),
+                ("Target", One),
+                ("Contact", Opt),
+                ("Remark", Opt),
+                ("Extensions", Opt),
+            ],
+        );
+        let mut facts = ApplicationFacts::default();
+        let number = self.value(k.one("ApplyNo"), ApplicationNo::parse);
+        let item = self.value(k.one("ItemCode"), code::<Item>);
+        facts.item = item;
+        let applicant = k.one("Applicant").and_then(|e| self.applicant(e));
+        let operator = k.one("Operator").and_then(|e| self.operator(e, &mut facts));
+        let premises = k.one("Premises").and_then(|e| self.premises(e, &mut facts));
+        facts.has_food = k.one("FoodBusiness").is_some();
+        let food = k.one("FoodBusiness").map(|e| self.food(e));
+        facts.has_scope = k.one("BusinessScope").is_some();
+        let scope = k.one("BusinessScope").map(|e| self.text(Some(e)));
+        let materials = k.one("Materials").and_then(|e| self.materials(e));
+        let acceptance = k.one("Acceptance").and_then(|e| self.acceptance(e));
+        let target = k.one("Target").and_then(|e| self.target(e, &mut facts));
+        let contact = k.one("Contact").map(|e| self.contact(e));
+        let remark = self.opt_text(k.one("Remark"));
+        let extensions = k.one("Extensions").and_then(|e| self.extensions(e));
+        rules::application(&facts, self.p, |f| {
+            match f {
+                Field::Item => "/RemoteApply/ItemCode",
+                Field::OperatorUscc => "/RemoteApply/Operator/Uscc",
+                Field::EntityType => "/RemoteApply/Operator/EntityType",
+                Field::Food => "/RemoteApply/FoodBusiness",
+                Field::BusinessScope => "/RemoteApply/BusinessScope",
+                Field::PremisesDivision => "/RemoteApply/Premises/DivisionCode",
+                Field::TargetRegion => "/RemoteApply/Target/@region",
+                Field::Licence | Field::LicenceValidTo | Field::LicenceNumber => "/RemoteApply",
+            }
+            .to_owned()
+        });
+        Some(Application {
+            number: number?,
+            item: item?,
+            applicant: applicant?,
+            operator: operator?,
+            premises: premises?,
+            food: food.map_or(Some(None), |f| f.map(Some))?,
+            business_scope: scope.map_or(Some(None), |s| s.map(Some))?,
+            materials: materials?,
+            acceptance: acceptance?,
+            target: target?,
+            contact: contact.map_or(Some(None), |c| c.map(Some))?,
+            remark,
+            extensions: extensions.unwrap_or_default(),
+        })
+    }
+
+    /// `IdType` and `IdNumber` of a person; the number is checked as its type requires.
+    fn id_document(&mut self, k: &Kids) -> Option<IdDocument> {
+        let kind = self.value(k.one("IdType"), code::<IdType>);
+        match kind {
+            Some(kind) => self.value(k.one("IdNumber"), |s| IdDocument::parse(kind, s)),
+            None => {
+                // Without a type the number cannot be checked; still look at its shape.
+                if let Some(e) = k.one("IdNumber") {
+                    self.leaf(e, &[]);
+                }
+                None
+            }
+        }
+    }
+
+    fn applicant(&mut self, el: &Element) -> Option<Applicant> {
+        let k = self.seq(
+            el,
+            &[],
+            &[
+                ("Name", One),
+                ("IdType", One),
+                ("IdNumber", One),
+                ("Mobile", One),
+            ],
+        );
+        let name = self.text(k.one("Name"));
+        let id = self.id_document(&k);
+        let mobile = self.value(k.one("Mobile"), mobile);
+        Some(Applicant {
+            name: name?,
+            id: id?,
+            mobile: mobile?,
+        })
+    }
+
+    fn person(&mut self, el: &Element) -> Option<Person> {
+        let k = self.seq(
+            el,
+            &[],
+            &[("Name", One), ("IdType", One), ("IdNumber", One)],
+        );
+        let name = self.text(k.one("Name"));
+        let id = self.id_document(&k);
+        Some(Person {
+            name: name?,
+            id: id?,
+        })
+    }
+
+    fn operator(&mut self, el: &Element, facts: &mut ApplicationFacts) -> Option<Operator> {
+        let k = self.seq(
+            el,
+            &[],
+            &[
+                ("Name", One),
+                ("Uscc", Opt),
+                ("EntityType", One),
+                ("LegalRep", One),
+                ("RegisteredCapital", Opt),
+                ("Residence", One),
+            ],
+        );
+        let name = self.text(k.one("Name"));
+        facts.has_uscc = k.one("Uscc").is_some();
+        let uscc = match k.one("Uscc") {
+            None => Some(None),
+            Some(e) => self.value(Some(e), Uscc::parse).map(Some),
+        };
+        let entity_type = self.value(k.one("EntityType"), code::<EntityType>);
+        facts.entity_type = entity_type;
+        let legal_rep = k.one("LegalRep").and_then(|e| self.person(e));
+        let capital = match k.one("RegisteredCapital") {
+            None => Some(None),
+            Some(e) => {
+                let amount = self.leaf(e, &["currency"]).trim();
+                let currency = self.attr(e, "currency", |c| {
+                    if c == "CNY" {
+                        Ok(())
+                    } else {
+                        Err(format!("currency '{c}' is not accepted: registered capital is in 元, currency=\"CNY\""))
+                    }
+                });
+                let fen = self.p.check(|| e.path.clone(), yuan(amount));
+                currency.and(fen).map(Some)
+            }
+        };
+        let residence = self.text(k.one("Residence"));
+        Some(Operator {
+            name: name?,
+            uscc: uscc?,
+            entity_type: entity_type?,
+            legal_rep: legal_rep?,
+            registered_capital: capital?,
+            residence: residence?,
+        })
+    }
+
+    fn premises(&mut self, el: &Element, facts: &mut ApplicationFacts) -> Option<Premises> {
+        let k = self.seq(
+            el,
+            &[],
+            &[("DivisionCode", One), ("Address", One), ("Area", One)],
+        );
+        let division = self.value(k.one("DivisionCode"), DivisionCode::parse);
+        facts.premises = division;
+        let address = self.text(k.one("Address"));
+        let area = self.value(k.one("Area"), |s| {
+            two_decimals(s, "m²", "45.50").map(CentiSquareMetres)
+        });
+        Some(Premises {
+            division: division?,
+            address: address?,
+            area: area?,
+        })
+    }
+
+    fn food(&mut self, el: &Element) -> Option<FoodBusiness> {
+        let k = self.seq(
+            el,
+            &[],
+            &[
+                ("MainFormat", One),
+                ("FormatNote", Opt),
+                ("Items", One),
+                ("SafetyManager", One),
+                ("OnlineSales", One),
+            ],
+        );
+        let main_format = self.coded::<MainFormat>(k.one("MainFormat"));
+        let format_note = self.opt_text(k.one("FormatNote"));
+        let items = k.one("Items").and_then(|e| {
+            let k = self.seq(e, &[], &[("Item", Many)]);
+            let items: Vec<Option<Code<FoodItem>>> = k
+                .all("Item")
+                .iter()
+                .map(|i| self.coded::<FoodItem>(Some(i)))
+                .collect();
+            let items: Option<Vec<_>> = items.into_iter().collect();
+            items.filter(|v| !v.is_empty())
+        });
+        let manager = k.one("SafetyManager").and_then(|e| {
+            let k = self.seq(e, &[], &[("Name", One), ("IdNumber", One), ("Mobile", One)]);
+            let name = self.text(k.one("Name"));
+            let id = self.value(k.one("IdNumber"), ResidentId::parse);
+            let mobile = self.value(k.one("Mobile"), mobile);
+            Some(SafetyManager {
+                name: name?,
+                id_number: id?,
+                mobile: mobile?,
+            })
+        });
+        let online = self.value(k.one("OnlineSales"), boolean);
+        Some(FoodBusiness {
+            main_format: main_format?,
+            format_note,
+            items: items?,
+            safety_manager: manager?,
+            online_sales: online?,
+        })
+    }
+
+    fn materials(&mut self, el: &Element) -> Option<Vec<Material>> {
+        let k = self.seq(el, &[], &[("Material", Many)]);
+        let all: Vec<Option<Material>> =
+            k.all("Material").iter().map(|m| self.material(m)).collect();
+        let all: Option<Vec<Material>> = all.into_iter().collect();
+        all.filter(|v| !v.is_empty())
+    }
+
+    fn material(&mut self, el: &Element) -> Option<Material> {
+        let k = self.seq(
+            el,
+            &["code"],
+            &[
+                ("Title", One),
+                ("FileName", One),
+                ("MimeType", One),
+                ("Digest", One),
+                ("Content", One),
+            ],
+        );
+        let code = self.attr(el, "code", code::<MaterialCode>);
+        let title = self.text(k.one("Title"));
+        let file = self.file(&k, true);
+        Some(Material {
+            code: code?,
+            title: title?,
+            file: file?,
+        })
+    }
+
+    /// `FileName`, `MimeType`, `Digest`, `Content` of a material or licence file; the digest
+    /// must be that of the content. `algorithm` is required on materials (the table says so)
+    /// and optional on the licence file (the sample omits it); either way only SHA-256.
+    fn file(&mut self, k: &Kids, algorithm_required: bool) -> Option<File> {
+        let name = self.text(k.one("FileName"));
+        let mime_type = self.value(k.one("MimeType"), mime_type);
+        let claimed = k.one("Digest").and_then(|e| {
+            let text = self.leaf(e, &["algorithm"]).trim();
+            let alg_ok = match e.attr("algorithm") {
+                None if algorithm_required => {
+                    self.p.error(
+                        format!("{}/@algorithm", e.path),
+                        "missing required attribute 'algorithm' on <Digest>: write algorithm=\"SHA-256\"",
+                    );
+                    false
+                }
+                None => true,
+                Some(a) if a.trim() == "SHA-256" => true,
+                Some(a) => {
+                    self.p.error(
+                        format!("{}/@algorithm", e.path),
+                        format!("digest algorithm '{a}' is not accepted: only SHA-256"),
+                    );
+                    false
+                }
+            };
+            let digest = self.p.check(|| e.path.clone(), digest(text));
+            digest.filter(|_| alg_ok)
+        });
+        let content = k.one("Content").and_then(|e| {
+            let text = self.leaf(e, &[]);
+            self.p.check(|| e.path.clone(), Base64Content::parse(text))
+        });
+        let (content, actual) = content?;
+        let claimed = claimed?;
+        self.p.check(
+            || k.path("Digest"),
+            rules::digest_matches(&claimed, &actual),
+        )?;
+        Some(File {
+            name: name?,
+            mime_type: mime_type?,
+            sha256: claimed,
+            content,
+        })
+    }
+
+    fn acceptance(&mut self, el: &Element) -> Option<Acceptance> {
+        let k = self.seq(
+            el,
+            &[],
+            &[("Office", One), ("Clerk", One), ("AcceptedAt", One)],
+        );
+        let office = k.one("Office").and_then(|e| {
+            let name = self.leaf(e, &["uscc"]);
+            let uscc = self.attr(e, "uscc", Uscc::parse);
+            if name.trim().is_empty() {
+                self.p
+                    .error(e.path.clone(), "<Office> must name the accepting office");
+                return None;
+            }
+            Some((name.to_owned(), uscc?))
+        });
+        let clerk = self.text(k.one("Clerk"));
+        let at = self.value(k.one("AcceptedAt"), time);
+        let (office, office_uscc) = office?;
+        Some(Acceptance {
+            office,
+            office_uscc,
+            clerk: clerk?,
+            accepted_at: at?,
+        })
+    }
+
+    fn target(&mut self, el: &Element, facts: &mut ApplicationFacts) -> Option<Target> {
+        self.seq(el, &["region", "authority"], &[]);
+        let region = self.attr(el, "region", DivisionCode::parse);
+        facts.target = region;
+        let authority = match el.attr("authority") {
+            Some(a) if !a.trim().is_empty() => Some(a.to_owned()),
+            Some(_) => {
+                self.p.error(
+                    format!("{}/@authority", el.path),
+                    "must name the deciding authority",
+                );
+                None
+            }
+            None => {
+                self.p.error(
+                    format!("{}/@authority", el.path),
+                    "missing required attribute 'authority' on <Target>",
+                );
+                None
+            }
+        };
+        Some(Target {
+            region: region?,
+            authority: authority?,
+        })
+    }
+
+    fn contact(&mut self, el: &Element) -> Option<Contact> {
+        let k = self.seq(el, &[], &[("Name", One), ("Mobile", One)]);
+        let name = self.text(k.one("Name"));
+        let mobile = self.value(k.one("Mobile"), mobile);
+        Some(Contact {
+            name: name?,
+            mobile: mobile?,
+        })
+    }
+
+    fn extensions(&mut self, el: &Element) -> Option<Extensions> {
+        let k = self.seq(el, &[], &[("Field", Any)]);
+        let mut map = Extensions::new();
+        let mut ok = true;
+        for f in k.all("Field") {
+            let value = self.leaf(f, &["name"]);
+            let name = self.attr(f, "name", |n| {
+                if n.is_empty() {
+                    Err("a Field needs a name")
+                } else {
+                    Ok(n.to_owned())
+                }
+            });
+            let Some(name) = name else {
+                ok = false;
+                continue;
+            };
+            if name.starts_with("sh:") {
+                self.p.warn(
+                    format!("{}/@name", f.path),
+                    format!("Field names starting 'sh:' are reserved for Shanghai content carried through Zhejiang; '{name}' will not be sent back to Shanghai"),
+                );
+            }
+            if map.contains_key(&name) {
+                self.p.error(
+                    format!("{}/@name", f.path),
+                    format!("Field '{name}' is given more than once"),
+                );
+                ok = false;
+                continue;
+            }
+            map.insert(name, value.to_owned());
+        }
+        ok.then_some(map)
+    }
+
+    fn decision(&mut self, root: &Element) -> Option<Decision> {
+        let k = self.seq(
+            root,
+            &[],
+            &[
+                ("ApplyNo", One),
+                ("Result", One),
+                ("Opinion", One),
+                ("Officer", One),
+                ("DecidedAt", One),
+                ("License", Opt),
+            ],
+        );
+        let mut facts = DecisionFacts::default();
+        let number = self.value(k.one("ApplyNo"), ApplicationNo::parse);
+        let result = k.one("Result").and_then(|e| {
+            let note = self.leaf(e, &["code"]);
+            let outcome = self.attr(e, "code", |c| match c {
+                "GRANTED" => Ok(Outcome::Granted),
+                "REFUSED" => Ok(Outcome::Refused),
+                "CORRECTION" => Ok(Outcome::Correction),
+                _ => Err(format!(
+                    "result '{c}' is not one of GRANTED, REFUSED, CORRECTION"
+                )),
+            })?;
+            let note = (!note.trim().is_empty()).then(|| note.to_owned());
+            Some((outcome, note))
+        });
+        facts.outcome = result.as_ref().map(|(o, _)| *o);
+        let opinion = self.text(k.one("Opinion"));
+        let officer = self.text(k.one("Officer"));
+        let decided_at = self.value(k.one("DecidedAt"), time);
+        facts.has_licence = k.one("License").is_some();
+        let licence = k.one("License").map(|e| self.licence(e, &mut facts));
+        rules::decision(&facts, self.p, |f| {
+            match f {
+                Field::LicenceValidTo => "/RemoteDecision/License/ValidTo",
+                Field::LicenceNumber => "/RemoteDecision/License/LicenseNo",
+                _ => "/RemoteDecision/License",
+            }
+            .to_owned()
+        });
+        let (outcome, outcome_note) = result?;
+        Some(Decision {
+            number: number?,
+            outcome,
+            outcome_note,
+            opinion: opinion?,
+            officer: officer?,
+            decided_at: decided_at?,
+            licence: licence.map_or(Some(None), |l| l.map(Some))?,
+            extensions: Extensions::new(),
+        })
+    }
+
+    fn licence(&mut self, el: &Element, facts: &mut DecisionFacts) -> Option<Licence> {
+        let k = self.seq(
+            el,
+            &[],
+            &[
+                ("LicenseNo", One),
+                ("LicenseName", One),
+                ("ValidFrom", One),
+                ("ValidTo", One),
+                ("IssuedBy", One),
+                ("IssuedOn", One),
+                ("Uscc", Opt),
+                ("File", One),
+            ],
+        );
+        let number = self.value(k.one("LicenseNo"), |s| Ok::<_, Invalid>(s.to_owned()));
+        if let (Some(n), Some(e)) = (&number, k.one("LicenseNo")) {
+            rules::licence_number(n, self.p, || e.path.clone());
+        }
+        let name = self.text(k.one("LicenseName"));
+        let from = self.value(k.one("ValidFrom"), date);
+        let to = self.value(k.one("ValidTo"), date);
+        if let (Some(f), Some(t)) = (from, to) {
+            facts.validity = Some((f, t));
+        }
+        let issued_by = self.text(k.one("IssuedBy"));
+        let issued_on = self.value(k.one("IssuedOn"), date);
+        let uscc = match k.one("Uscc") {
+            None => Some(None),
+            Some(e) => self.value(Some(e), Uscc::parse).map(Some),
+        };
+        let file = k.one("File").and_then(|e| {
+            let fk = self.seq(
+                e,
+                &[],
+                &[
+                    ("FileName", One),
+                    ("MimeType", One),
+                    ("Digest", One),
+                    ("Content", One),
+                ],
+            );
+            self.file(&fk, false)
+        });
+        Some(Licence {
+            number: number?,
+            name: name?,
+            valid_from: from?,
+            valid_to: to?,
+            issued_by: issued_by?,
+            issued_on: issued_on?,
+            uscc: uscc?,
+            file: file?,
+        })
+    }
+}
+
+/// A code in Shanghai's column of table `K`.
+fn code<K: Kind>(s: &str) -> Result<Code<K>, String> {
+    if let Some(c) = Code::<K>::from_sh(s) {
+        return Ok(c);
+    }
+    if let Some(c) = Code::<K>::from_zj(s) {
+        return Err(format!(
+            "'{s}' is Zhejiang's {} for {}; Shanghai writes '{}'",
+            K::WHAT,
+            c.name(),
+            c.sh()
+        ));
+    }
+    Err(format!(
+        "unknown {} '{s}': Shanghai's are {}",
+        K::WHAT,
+        Code::<K>::spellings(|r| r.sh)
+    ))
+}
+
+/// True when `s` has the shape of `pattern`, where `9` stands for an ASCII digit.
+fn shaped(s: &str, pattern: &str) -> bool {
+    s.len() == pattern.len()
+        && s.bytes().zip(pattern.bytes()).all(|(c, p)| {
+            if p == b'9' {
+                c.is_ascii_digit()
+            } else {
+                c == p
+            }
+        })
+}
+
+fn two(s: &str, at: usize) -> u32 {
+    s[at..at + 2].parse().unwrap_or(u32::MAX)
+}
+
+/// `yyyy-MM-dd`.
+pub(super) fn date(s: &str) -> Result<Date, String> {
+    if !shaped(s, "9999-99-99") {
+        return Err(format!("'{s}' is not a date: write yyyy-MM-dd"));
+    }
+    let year: i32 = s[..4].parse().unwrap_or(0);
+    NaiveDate::from_ymd_opt(year, two(s, 5), two(s, 8))
+        .ok_or_else(|| format!("'{s}' is not a calendar date"))
+}
+
+/// ISO 8601 with an offset: `2026-11-23T10:15:00+08:00`, `…Z`, `…+09:00`. A zero fraction
+/// of a second is accepted; a non-zero one is refused because Zhejiang's times cannot carry
+/// it and silently dropping it would change the instant.
+pub(super) fn time(s: &str) -> Result<Instant, String> {
+    let shape_hint = || format!("'{s}' is not a time: write yyyy-MM-ddTHH:mm:ss+08:00");
+    if s.len() < 19 || !s.is_char_boundary(19) || !shaped(&s[..19], "9999-99-99T99:99:99") {
+        return Err(shape_hint());
+    }
+    let day = date(&s[..10])?;
+    let clock = NaiveTime::from_hms_opt(two(s, 11), two(s, 14), two(s, 17))
+        .ok_or_else(|| format!("'{s}' is not a time of day"))?;
+    let mut rest = &s[19..];
+    if let Some(r) = rest.strip_prefix('.') {
+        let n = r.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return Err(shape_hint());
+        }
+        if r[..n].bytes().any(|b| b != b'0') {
+            return Err(format!(
+                "'{s}' has fractional seconds, which Zhejiang's times cannot carry: send whole seconds"
+            ));
+        }
+        rest = &r[n..];
+    }
+    let offset_seconds = match rest {
+        "" => {
+            return Err(format!(
+                "'{s}' has no offset: Shanghai times carry one, e.g. {s}+08:00"
+            ))
+        }
+        "Z" => 0,
+        o if (o.starts_with('+') || o.starts_with('-')) && shaped(&o[1..], "99:99") => {
+            let (h, m) = (two(o, 1), two(o, 4));
+            if h > 23 || m > 59 {
+                return Err(format!("'{s}' has an impossible offset '{o}'"));
+            }
+            let secs = (h * 3600 + m * 60) as i32;
+            if o.starts_with('-') {
+                -secs
+            } else {
+                secs
+            }
+        }
+        o => {
+            return Err(format!(
+                "'{s}' has an unreadable offset '{o}': write +08:00 or Z"
+            ))
+        }
+    };
+    let offset = FixedOffset::east_opt(offset_seconds).ok_or_else(shape_hint)?;
+    offset
+        .from_local_datetime(&day.and_time(clock))
+        .single()
+        .ok_or_else(shape_hint)
+}
+
+/// `true` or `false`, as the document says (not `1`/`0`).
+pub(super) fn boolean(s: &str) -> Result<bool, String> {
+    match s {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("'{s}' is not a boolean: write true or false")),
+    }
+}
+
+/// A decimal with exactly two fraction digits, as an integer count of hundredths. More
+/// digits are refused, never rounded.
+fn two_decimals(s: &str, unit: &str, example: &str) -> Result<u64, String> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if digits(int) && digits(frac) && frac.len() > 2 {
+        return Err(format!(
+            "'{s}' has {} fraction digits; {unit} are written with exactly 2 (refused, not rounded)",
+            frac.len()
+        ));
+    }
+    if !(digits(int) && frac.len() == 2 && digits(frac)) {
+        return Err(format!(
+            "'{s}' is not an amount of {unit}: write digits with exactly 2 fraction digits, e.g. {example}"
+        ));
+    }
+    parse_fixed(s, 2, unit).map_err(|e| e.0)
+}
+
+/// 元 with exactly 2 fraction digits, into fen.
+pub(super) fn yuan(s: &str) -> Result<Fen, String> {
+    two_decimals(s, "元", "500000.00").map(Fen)
+}
+
+/// A mobile number as Shanghai senders write it (`+86 138-1234-5678`): the country code,
+/// spaces and dashes are dropped, then the 11 digits are checked.
+pub(super) fn mobile(s: &str) -> Result<Mobile, Invalid> {
+    let rest = s.strip_prefix("+86").unwrap_or(s);
+    let digits: String = rest.chars().filter(|c| *c != ' ' && *c != '-').collect();
+    Mobile::parse(&digits)
+}
+
+/// A MIME type: `type/subtype`, ASCII without spaces.
+fn mime_type(s: &str) -> Result<String, String> {
+    let ok = s.split_once('/').is_some_and(|(t, st)| {
+        !t.is_empty() && !st.is_empty() && s.bytes().all(|b| b.is_ascii_graphic())
+    });
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "'{s}' is not a MIME type (type/subtype, e.g. application/pdf)"
+        ))
+    }
+}
+
+/// A base64 SHA-256 digest.
+pub(super) fn digest(s: &str) -> Result<Sha256Digest, String> {
+    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "'{s}' looks like a hex digest; Shanghai writes the SHA-256 in base64 (44 characters)"
+        ));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map_err(|e| format!("digest is not valid base64: {e}"))?;
+    let bytes: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+        format!(
+            "digest decodes to {} bytes; a SHA-256 digest is 32 bytes",
+            b.len()
+        )
+    })?;
+    Ok(Sha256Digest(bytes))
+}

@@ -1,0 +1,537 @@
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::*;
+use crate::model::{Base64Content, Problem, Severity, Sha256Digest};
+
+const SAMPLE_APPLY: &str = include_str!("../../../conformance/sh/ok_sample_application.xml");
+const SAMPLE_DECISION: &str =
+    include_str!("../../../conformance/sh/ok_sample_decision_granted.xml");
+
+fn sample_application() -> crate::model::Application {
+    match read(SAMPLE_APPLY.as_bytes()).unwrap().document {
+        Document::Application(a) => *a,
+        Document::Decision(_) => panic!("the sample is an application"),
+    }
+}
+
+fn sample_decision() -> crate::model::Decision {
+    match read(SAMPLE_DECISION.as_bytes()).unwrap().document {
+        Document::Decision(d) => *d,
+        Document::Application(_) => panic!("the sample is a decision"),
+    }
+}
+
+fn errors(bytes: &[u8]) -> Vec<Problem> {
+    read(bytes)
+        .expect_err("must be refused")
+        .into_iter()
+        .collect()
+}
+
+#[test]
+fn the_samples_are_written_back_byte_for_byte() {
+    for sample in [SAMPLE_APPLY, SAMPLE_DECISION] {
+        let r = read(sample.as_bytes()).unwrap();
+        assert!(r.warnings.is_empty(), "{}", r.warnings);
+        let w = write(&r.document);
+        assert!(w.warnings.is_empty(), "{}", w.warnings);
+        assert_eq!(String::from_utf8(w.bytes).unwrap(), sample);
+    }
+}
+
+#[test]
+fn the_sample_reads_into_the_model() {
+    let a = sample_application();
+    assert_eq!(a.item.key(), "food-new");
+    assert_eq!(
+        a.operator.registered_capital,
+        Some(crate::model::Fen(10_000_000))
+    );
+    assert_eq!(a.premises.area.0, 4550);
+    assert_eq!(a.food.as_ref().unwrap().items.len(), 2);
+    assert_eq!(a.materials[1].code.sh(), "03");
+    assert_eq!(a.target.region.code(), 330482);
+    let d = sample_decision();
+    assert_eq!(d.outcome, crate::model::Outcome::Granted);
+    assert_eq!(d.outcome_note, None);
+    assert_eq!(d.licence.unwrap().number, "JY23304820000011");
+}
+
+#[test]
+fn the_result_text_is_the_outcome_note_both_ways() {
+    let doc = SAMPLE_DECISION.replace(
+        "<Result code=\"GRANTED\"/>",
+        "<Result code=\"GRANTED\">准予 &amp; 发证</Result>",
+    );
+    let d = read(doc.as_bytes()).unwrap().document;
+    let Document::Decision(d) = &d else {
+        panic!("a decision")
+    };
+    assert_eq!(d.outcome_note.as_deref(), Some("准予 & 发证"));
+    let w = write(&Document::Decision(d.clone()));
+    assert!(String::from_utf8(w.bytes)
+        .unwrap()
+        .contains("<Result code=\"GRANTED\">准予 &amp; 发证</Result>"));
+}
+
+#[test]
+fn gb18030_four_byte_characters_survive() {
+    let bytes = std::fs::read(dir().join("ok_gb18030_four_byte_rare_character.xml")).unwrap();
+    assert!(
+        std::str::from_utf8(&bytes).is_err(),
+        "the case must really be GB18030"
+    );
+    let Document::Application(a) = read(&bytes).unwrap().document else {
+        panic!("an application")
+    };
+    assert_eq!(a.applicant.name, "吉\u{20BB7}怡");
+    assert_eq!(a.operator.name, "平湖市广陈镇\u{20BB7}记面馆");
+    let w = write(&Document::Application(a));
+    assert!(String::from_utf8(w.bytes)
+        .unwrap()
+        .contains("<Name>吉𠮷怡</Name>"));
+}
+
+#[test]
+fn encodings_other_than_utf8_and_gb18030_are_refused() {
+    for decl in ["ISO-8859-1", "GBK", "UTF-16", "Big5"] {
+        let doc = SAMPLE_APPLY.replace("encoding=\"UTF-8\"", &format!("encoding=\"{decl}\""));
+        let found = errors(doc.as_bytes());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].path, "/");
+        assert!(found[0].message.contains(decl), "{}", found[0].message);
+    }
+    let gb = SAMPLE_APPLY.replace("encoding=\"UTF-8\"", "encoding=\"gb18030\"");
+    let (bytes, _, _) = encoding_rs::GB18030.encode(&gb);
+    assert!(read(&bytes).is_ok());
+    let found = errors(b"\xFF\xFE<\x00R\x00");
+    assert!(found[0].message.contains("UTF-16"));
+}
+
+#[test]
+fn malformed_xml_and_wrong_roots_are_refused_at_the_document() {
+    for (doc, why) in [
+        ("", "no root element"),
+        (
+            "<RemoteApply xmlns=\"urn:sh-ywtb:remote-accept:1.3\">",
+            "ends before",
+        ),
+        (
+            "<RemoteApply xmlns=\"urn:sh-ywtb:remote-accept:1.3\"></Other>",
+            "not well-formed",
+        ),
+        ("<Other/>", "RemoteApply or RemoteDecision"),
+        ("<a/><b/>", "after the root"),
+    ] {
+        let found = errors(doc.as_bytes());
+        assert!(
+            found.iter().any(|p| p.message.contains(why)),
+            "{doc}: {found:?}"
+        );
+    }
+    let deep = format!("{}{}", "<a>".repeat(100), "</a>".repeat(100));
+    assert!(errors(deep.as_bytes())
+        .iter()
+        .any(|p| p.message.contains("nested more than")));
+}
+
+#[test]
+fn non_resident_id_numbers_keep_their_case_and_resident_ids_get_uppercase_x() {
+    let doc = SAMPLE_APPLY.replacen(
+        "<IdType>01</IdType>\n    <IdNumber>310116199203041217</IdNumber>",
+        "<IdType>03</IdType>\n    <IdNumber>e1234567a</IdNumber>",
+        1,
+    );
+    let r = read(doc.as_bytes()).unwrap();
+    let text = String::from_utf8(write(&r.document).bytes).unwrap();
+    assert!(text.contains("<IdNumber>e1234567a</IdNumber>"), "{text}");
+    let x = "11010519491231002x";
+    let doc = SAMPLE_APPLY.replace("310116199203041217", x);
+    let r = read(doc.as_bytes()).unwrap();
+    let text = String::from_utf8(write(&r.document).bytes).unwrap();
+    assert!(text.contains("<IdNumber>11010519491231002X</IdNumber>"));
+}
+
+#[test]
+fn times_need_an_offset_and_keep_the_instant() {
+    let beijing = read::time("2026-11-20T09:30:00+08:00").unwrap();
+    assert_eq!(read::time("2026-11-20T01:30:00Z").unwrap(), beijing);
+    assert_eq!(read::time("2026-11-20T10:30:00+09:00").unwrap(), beijing);
+    assert_eq!(read::time("2026-11-19T20:30:00-05:00").unwrap(), beijing);
+    assert_eq!(
+        read::time("2026-11-20T09:30:00.000+08:00").unwrap(),
+        beijing
+    );
+    assert_eq!(
+        write::format_time(&read::time("2026-11-20T01:30:00Z").unwrap()),
+        "2026-11-20T09:30:00+08:00"
+    );
+    let cases = [
+        ("2026-11-20T09:30:00", "no offset"),
+        ("2026-11-20T09:30:00.5+08:00", "fractional seconds"),
+        ("2026-11-20 09:30:00+08:00", "not a time"),
+        ("2026-02-30T09:30:00+08:00", "calendar date"),
+        ("2026-11-20T24:30:00+08:00", "time of day"),
+        ("2026-11-20T09:30:00+0800", "unreadable offset"),
+        ("2026-11-20T09:30:00+24:00", "impossible offset"),
+    ];
+    for (s, why) in cases {
+        let e = read::time(s).unwrap_err();
+        assert!(e.contains(why), "{s}: {e}");
+    }
+}
+
+#[test]
+fn money_and_area_have_exactly_two_decimals_and_are_never_rounded() {
+    assert_eq!(read::yuan("500000.00").unwrap().0, 50_000_000);
+    assert_eq!(read::yuan("0.01").unwrap().0, 1);
+    let e = read::yuan("100.005").unwrap_err();
+    assert!(
+        e.contains("3 fraction digits") && e.contains("not rounded"),
+        "{e}"
+    );
+    for bad in ["100", "100.5", "-1.00", "1,000.00", "１.00", "1.00 "] {
+        assert!(read::yuan(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn mobiles_lose_country_code_spaces_and_dashes() {
+    for s in [
+        "13812345678",
+        "+86 138-1234-5678",
+        "+8613812345678",
+        "138 1234 5678",
+    ] {
+        assert_eq!(read::mobile(s).unwrap().as_str(), "13812345678", "{s}");
+    }
+    assert!(read::mobile("１３８１２３４５６７８")
+        .unwrap_err()
+        .0
+        .contains("full-width"));
+    assert!(read::mobile("+86 0571-8888888").is_err());
+}
+
+#[test]
+fn digests_are_base64_sha256_only() {
+    let d = Sha256Digest::of(b"x");
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, d.0);
+    assert_eq!(read::digest(&b64).unwrap(), d);
+    assert!(read::digest(&hex::encode(d.0)).unwrap_err().contains("hex"));
+    assert!(read::digest("AAAA").unwrap_err().contains("32 bytes"));
+    assert!(read::boolean("1").is_err());
+    assert!(read::date("2026-1-01").is_err());
+}
+
+#[test]
+fn a_bad_document_reports_every_problem_once_with_its_path() {
+    let doc = SAMPLE_APPLY
+        .replace("92330482MA2JD0C80D", "92330482MA2JD0C80E")
+        .replace("<Area>45.50</Area>", "<Area>45.505</Area>")
+        .replace("<Clerk>王敏</Clerk>", "")
+        .replace("code=\"C05\"", "code=\"C77\"")
+        .replace("2026-11-20T09:30:00+08:00", "2026-11-20T09:30:00");
+    let found = errors(doc.as_bytes());
+    let paths: Vec<&str> = found.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/RemoteApply/Operator/Uscc",
+            "/RemoteApply/Premises/Area",
+            "/RemoteApply/FoodBusiness/Items/Item[2]/@code",
+            "/RemoteApply/Acceptance/Clerk",
+            "/RemoteApply/Acceptance/AcceptedAt",
+        ],
+        "{found:?}"
+    );
+}
+
+#[test]
+fn namespace_not_prefix_decides() {
+    let prefixed = SAMPLE_APPLY
+        .replace("<RemoteApply xmlns=", "<p:RemoteApply xmlns:p=")
+        .replace("</RemoteApply>", "</p:RemoteApply>")
+        .replace("<ApplyNo>", "<p:ApplyNo>")
+        .replace("</ApplyNo>", "</p:ApplyNo>");
+    // Children in the default namespace are unprefixed and not in Shanghai's namespace now.
+    let found = errors(prefixed.as_bytes());
+    assert!(found
+        .iter()
+        .any(|p| p.path == "/RemoteApply/ItemCode" && p.message.contains("no namespace")));
+    assert!(!found.iter().any(|p| p.path == "/RemoteApply/ApplyNo"));
+    let both = SAMPLE_APPLY.replace(
+        "<RemoteApply xmlns=\"urn:sh-ywtb:remote-accept:1.3\">",
+        "<q:RemoteApply xmlns:q=\"urn:sh-ywtb:remote-accept:1.3\" xmlns=\"urn:sh-ywtb:remote-accept:1.3\">",
+    );
+    let both = both.replace("</RemoteApply>", "</q:RemoteApply>");
+    assert!(read(both.as_bytes()).is_ok());
+}
+
+#[test]
+fn names_are_kept_exactly_and_escaped_on_output() {
+    let mut a = sample_application();
+    a.operator.name = "阿怡&阿伟 <面馆> \"总店\"\r\n𠮷".to_owned();
+    a.target.authority = "平湖市\t市场监督管理局\n".to_owned();
+    let doc = Document::Application(Box::new(a));
+    let w = write(&doc);
+    assert!(w.warnings.is_empty(), "{}", w.warnings);
+    let text = String::from_utf8(w.bytes.clone()).unwrap();
+    assert!(
+        text.contains("阿怡&amp;阿伟 &lt;面馆&gt; \"总店\"&#13;\n𠮷"),
+        "{text}"
+    );
+    assert!(
+        text.contains("authority=\"平湖市&#9;市场监督管理局&#10;\""),
+        "{text}"
+    );
+    assert_eq!(read(&w.bytes).unwrap().document, doc);
+}
+
+#[test]
+fn characters_xml_cannot_carry_are_replaced_with_a_warning() {
+    let mut a = sample_application();
+    a.remark = Some("bell\u{7}".to_owned());
+    let w = write(&Document::Application(Box::new(a)));
+    let warnings: Vec<_> = w.warnings.iter().collect();
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(warnings[0].path, "/RemoteApply/Remark");
+    assert!(String::from_utf8(w.bytes).unwrap().contains("bell\u{FFFD}"));
+}
+
+#[test]
+fn extensions_carry_zhejiang_fields_and_report_what_cannot_go() {
+    let mut a = sample_application();
+    a.extensions
+        .insert("zj:jyz.lxdh".into(), "0573-1234 & co".into());
+    a.extensions.insert("ywlx".into(), String::new());
+    a.extensions.insert("sh:future".into(), "x".into());
+    let w = write(&Document::Application(Box::new(a.clone())));
+    assert_eq!(w.warnings.len(), 1);
+    assert_eq!(w.warnings.iter().next().unwrap().path, "sh:future");
+    let back = match read(&w.bytes).unwrap().document {
+        Document::Application(b) => *b,
+        Document::Decision(_) => unreachable!(),
+    };
+    a.extensions.remove("sh:future");
+    assert_eq!(back, a);
+
+    let mut d = sample_decision();
+    d.extensions.insert("zj:a".into(), "1".into());
+    d.extensions.insert("zj:b".into(), "2".into());
+    let w = write(&Document::Decision(Box::new(d)));
+    let paths: Vec<_> = w.warnings.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["zj:a", "zj:b"]);
+    assert!(w.warnings.iter().all(|p| p.severity == Severity::Warning));
+}
+
+#[test]
+fn large_attachments_are_written_without_growing_the_buffer() {
+    let mut a = sample_application();
+    let bytes: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let (content, sha) = Base64Content::parse(Base64Content::encode(&bytes).as_str()).unwrap();
+    a.materials[0].file.content = content;
+    a.materials[0].file.sha256 = sha;
+    let doc = Document::Application(Box::new(a));
+    let w = write(&doc);
+    assert_eq!(w.bytes.capacity(), write::capacity(&doc));
+    assert_eq!(write(&doc).bytes, w.bytes, "deterministic");
+    assert_eq!(read(&w.bytes).unwrap().document, doc);
+}
+
+#[test]
+fn replies_are_classified_by_status_then_body() {
+    let (s, b) = reply_accepted("SH-R-1");
+    assert_eq!(
+        classify_reply(s, &b),
+        Reply::Accepted {
+            receipt: "SH-R-1".into()
+        }
+    );
+    let (s, b) = reply_duplicate("SH-R-1");
+    assert_eq!((s, classify_reply(s, &b)), (409, Reply::Duplicate));
+    let mut p = Problems::new();
+    p.error("/RemoteApply/Operator/Uscc", "check character <bad>");
+    p.error("/", "second");
+    let (s, b) = reply_problems(&p);
+    assert_eq!(s, 400);
+    let body = String::from_utf8(b.clone()).unwrap();
+    assert!(body.contains("<Code>400</Code>"), "{body}");
+    assert!(
+        body.contains("/RemoteApply/Operator/Uscc: check character &lt;bad&gt;\n/: second"),
+        "{body}"
+    );
+    match classify_reply(s, &b) {
+        Reply::Rejected(why) => assert!(why.contains("check character <bad>"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let (s, b) = reply_error(503, "maintenance");
+    assert!(matches!(classify_reply(s, &b), Reply::RetryLater(m) if m.contains("maintenance")));
+    assert!(matches!(
+        classify_reply(502, b"<html>bad gateway"),
+        Reply::RetryLater(_)
+    ));
+    assert!(matches!(classify_reply(429, b""), Reply::RetryLater(_)));
+    assert!(matches!(classify_reply(408, b""), Reply::RetryLater(_)));
+    assert!(matches!(classify_reply(403, b""), Reply::Rejected(m) if m == "HTTP 403"));
+    assert!(matches!(
+        classify_reply(200, b"<Response><Code>0</Code></Response>"),
+        Reply::RetryLater(_)
+    ));
+    assert!(matches!(
+        classify_reply(200, b"not xml"),
+        Reply::RetryLater(_)
+    ));
+    let b = b"<Response><Code>409</Code><Message>dup</Message></Response>";
+    assert_eq!(classify_reply(200, b), Reply::Duplicate);
+    let b = b"<Response><Code>400</Code><Message>bad</Message></Response>";
+    assert!(matches!(classify_reply(200, b), Reply::Rejected(m) if m.contains("bad")));
+}
+
+// ---- conformance cases and schema ----------------------------------------------------------
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/sh")
+}
+
+/// `PATH: TEXT` lines of a case's `.expect` file.
+fn expectations(case: &Path) -> Vec<(String, String)> {
+    let Ok(text) = std::fs::read_to_string(case.with_extension("expect")) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let (path, msg) = l.split_once(": ").expect("PATH: TEXT");
+            (path.to_owned(), msg.to_owned())
+        })
+        .collect()
+}
+
+fn matches(found: &Problems, expected: &[(String, String)], case: &Path) {
+    for (path, text) in expected {
+        assert!(
+            found
+                .iter()
+                .any(|p| &p.path == path && p.message.contains(text.as_str())),
+            "{}: expected '{path}: {text}', found:\n{found}",
+            case.display()
+        );
+    }
+}
+
+fn cases(prefix: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with(prefix) && name.ends_with(".xml")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Runs xmllint over `files` with the schema; `None` when xmllint is not installed.
+fn xmllint(files: &[PathBuf]) -> Option<(bool, String)> {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/shanghai.xsd");
+    let out = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(schema)
+        .args(files)
+        .output()
+        .ok()?;
+    Some((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+#[test]
+fn conformance_ok_cases_read_round_trip_and_validate() {
+    let ok = cases("ok_");
+    assert!(ok.len() >= 20, "{} ok cases", ok.len());
+    let tmp = tempfile::tempdir().unwrap();
+    let mut emitted = Vec::new();
+    for case in &ok {
+        let bytes = std::fs::read(case).unwrap();
+        let r = read(&bytes).unwrap_or_else(|p| panic!("{}:\n{p}", case.display()));
+        let expected = expectations(case);
+        matches(&r.warnings, &expected, case);
+        assert_eq!(
+            r.warnings.len(),
+            expected.len(),
+            "{}: unexpected warnings:\n{}",
+            case.display(),
+            r.warnings
+        );
+        let w = write(&r.document);
+        assert!(w.warnings.is_empty(), "{}: {}", case.display(), w.warnings);
+        let again = read(&w.bytes).unwrap_or_else(|p| panic!("{} re-read:\n{p}", case.display()));
+        assert_eq!(again.document, r.document, "{}", case.display());
+        assert_eq!(write(&again.document).bytes, w.bytes, "{}", case.display());
+        let out = tmp.path().join(case.file_name().unwrap());
+        std::fs::write(&out, &w.bytes).unwrap();
+        emitted.push(out);
+    }
+    for (i, (status, body)) in [
+        reply_accepted("R-1"),
+        reply_duplicate("R-1"),
+        reply_problems(&read(b"<x/>").unwrap_err()),
+        reply_error(503, "busy & <later>"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert!(status >= 200);
+        let out = tmp.path().join(format!("reply_{i}.xml"));
+        std::fs::write(&out, body).unwrap();
+        emitted.push(out);
+    }
+    match xmllint(&emitted) {
+        Some((ok, log)) => assert!(ok, "emitted documents do not validate:\n{log}"),
+        None => eprintln!("xmllint not installed: emitted documents not validated"),
+    }
+}
+
+#[test]
+fn conformance_fail_cases_report_what_their_expect_files_say() {
+    let fail = cases("fail_");
+    assert!(fail.len() >= 20, "{} fail cases", fail.len());
+    for case in &fail {
+        let expected = expectations(case);
+        assert!(!expected.is_empty(), "{} has no .expect", case.display());
+        let bytes = std::fs::read(case).unwrap();
+        match read(&bytes) {
+            Ok(_) => panic!("{} was accepted", case.display()),
+            Err(found) => matches(&found, &expected, case),
+        }
+    }
+}
+
+#[test]
+fn the_schema_accepts_every_ok_case_and_refuses_structural_failures() {
+    // The schema is the contract the partner can check against: every valid input must pass
+    // it, and the structurally invalid fail cases must fail it too.
+    if let Some((ok, log)) = xmllint(&cases("ok_")) {
+        assert!(ok, "ok cases do not validate:\n{log}");
+    }
+    let structural = [
+        "fail_out_of_order_elements.xml",
+        "fail_missing_required_element.xml",
+        "fail_wrong_namespace.xml",
+        "fail_unknown_item_code.xml",
+        "fail_money_with_three_decimals.xml",
+        "fail_time_without_offset.xml",
+        "fail_hex_digest.xml",
+        "fail_boolean_as_digit.xml",
+    ];
+    for name in structural {
+        let file = dir().join(name);
+        if let Some((ok, log)) = xmllint(std::slice::from_ref(&file)) {
+            assert!(!ok, "{name} validates against the schema:\n{log}");
+        }
+    }
+}

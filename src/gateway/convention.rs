@@ -4,9 +4,7 @@
 //! delegates to the platform adapters; this module only picks the adapter.
 
 use crate::model::Problems;
-use crate::platform::{zhejiang, Platform, Reply};
-
-use self::shanghai_replies as shanghai;
+use crate::platform::{shanghai, zhejiang, Platform, Reply};
 
 use super::outbox::Attempt;
 
@@ -123,75 +121,6 @@ pub fn classify(p: Platform, status: u16, body: &[u8]) -> Attempt {
         Reply::Duplicate => Attempt::Duplicate,
         Reply::Rejected(r) => Attempt::Rejected(r),
         Reply::RetryLater(r) => Attempt::RetryLater(r),
-    }
-}
-
-/// Shanghai's endpoints and reply convention as `platforms/shanghai.md` states them, until the
-/// Shanghai adapter (which owns them) lands on this branch.
-mod shanghai_replies {
-    use super::Reply;
-    use crate::model::Problems;
-
-    pub const APPLY_PATH: &str = "/ywtb/remote-accept/1.3/apply";
-    pub const DECISION_PATH: &str = "/ywtb/remote-accept/1.3/decision";
-
-    fn esc(s: &str) -> String {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    }
-
-    fn response(code: &str, message: &str, receipt: Option<&str>) -> Vec<u8> {
-        let mut x = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Code>{}</Code><Message>{}</Message>",
-            esc(code),
-            esc(message)
-        );
-        if let Some(r) = receipt {
-            x.push_str(&format!("<ReceiptNo>{}</ReceiptNo>", esc(r)));
-        }
-        x.push_str("</Response>\n");
-        x.into_bytes()
-    }
-
-    pub fn reply_accepted(receipt: &str) -> (u16, Vec<u8>) {
-        (200, response("0", "OK", Some(receipt)))
-    }
-
-    pub fn reply_duplicate(receipt: &str) -> (u16, Vec<u8>) {
-        let message = format!("duplicate ApplyNo: already received as {receipt}");
-        (409, response("409", &message, Some(receipt)))
-    }
-
-    pub fn reply_problems(p: &Problems) -> (u16, Vec<u8>) {
-        (400, response("400", &p.to_string(), None))
-    }
-
-    pub fn reply_error(status: u16, message: &str) -> (u16, Vec<u8>) {
-        (status, response(&status.to_string(), message, None))
-    }
-
-    fn element<'a>(body: &'a str, name: &str) -> Option<&'a str> {
-        let open = format!("<{name}>");
-        let start = body.find(&open)? + open.len();
-        let end = body[start..].find(&format!("</{name}>"))? + start;
-        Some(body[start..end].trim())
-    }
-
-    pub fn classify_reply(status: u16, body: &[u8]) -> Reply {
-        let text = String::from_utf8_lossy(body);
-        let message = element(&text, "Message").unwrap_or("").to_owned();
-        match status {
-            200 => match (element(&text, "Code"), element(&text, "ReceiptNo")) {
-                (Some("0"), Some(r)) => Reply::Accepted {
-                    receipt: r.to_owned(),
-                },
-                _ => Reply::RetryLater("HTTP 200 without a readable receipt".into()),
-            },
-            409 => Reply::Duplicate,
-            408 | 429 | 500..=599 => Reply::RetryLater(format!("HTTP {status}: {message}")),
-            _ => Reply::Rejected(format!("HTTP {status}: {message}")),
-        }
     }
 }
 

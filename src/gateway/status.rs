@@ -26,7 +26,10 @@ struct ListQuery {
 }
 
 fn visible(rec: &AppRecord, partner: Option<&Partner>) -> bool {
-    partner.is_none_or(|p| rec.source == p.key() || rec.destination == p.key())
+    match partner {
+        None => true,
+        Some(p) => rec.source == p.key() || rec.destination == p.key(),
+    }
 }
 
 async fn one(

@@ -25,8 +25,16 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn validate_accepts_the_samples_with_exit_0() {
-    for (format, file) in [("zj", "zj-application.json"), ("zj", "zj-decision.json"), ("sh", "sh-application.xml"), ("sh", "sh-decision.xml")] {
-        let o = tongban(&["validate", "--format", format, &format!("{SAMPLES}/{file}")], None);
+    for (format, file) in [
+        ("zj", "zj-application.json"),
+        ("zj", "zj-decision.json"),
+        ("sh", "sh-application.xml"),
+        ("sh", "sh-decision.xml"),
+    ] {
+        let o = tongban(
+            &["validate", "--format", format, &format!("{SAMPLES}/{file}")],
+            None,
+        );
         assert_eq!(o.status.code(), Some(0), "{file}: {}", stderr(&o));
         assert!(o.stderr.is_empty(), "{file}: {}", stderr(&o));
     }
@@ -35,23 +43,41 @@ fn validate_accepts_the_samples_with_exit_0() {
 #[test]
 fn validate_lists_every_problem_one_per_line_with_exit_1() {
     let mut doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(format!("{SAMPLES}/zj-application.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(format!("{SAMPLES}/zj-application.json")).unwrap())
+            .unwrap();
     doc["jyz"]["tyshxydm"] = "92330482MA2JD0C80E".into();
     doc["sqr"]["sjhm"] = "138".into();
     doc["mbqy"] = "999999".into();
-    let o = tongban(&["validate", "--format", "zj"], Some(&serde_json::to_vec(&doc).unwrap()));
+    let o = tongban(
+        &["validate", "--format", "zj"],
+        Some(&serde_json::to_vec(&doc).unwrap()),
+    );
     assert_eq!(o.status.code(), Some(1));
     let lines: Vec<String> = stderr(&o).lines().map(str::to_owned).collect();
     assert_eq!(lines.len(), 3, "{lines:?}");
-    assert!(lines.iter().any(|l| l.starts_with("jyz.tyshxydm: ")), "{lines:?}");
-    assert!(lines.iter().any(|l| l.starts_with("sqr.sjhm: ")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("jyz.tyshxydm: ")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("sqr.sjhm: ")),
+        "{lines:?}"
+    );
     assert!(lines.iter().any(|l| l.starts_with("mbqy: ")), "{lines:?}");
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    assert_eq!(tongban(&["validate", "--format", "js"], None).status.code(), Some(2));
-    assert_eq!(tongban(&["translate", "--from", "zj", "--to", "zj"], Some(b"{}")).status.code(), Some(2));
+    assert_eq!(
+        tongban(&["validate", "--format", "js"], None).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        tongban(&["translate", "--from", "zj", "--to", "zj"], Some(b"{}"))
+            .status
+            .code(),
+        Some(2)
+    );
     let missing = tongban(&["validate", "--format", "zj", "no-such-file.json"], None);
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("no-such-file.json"));
@@ -66,16 +92,29 @@ fn translate_reads_stdin_and_writes_the_other_format_to_stdout() {
     assert!(xml.starts_with("<?xml"), "{xml}");
     assert!(xml.contains("<Uscc>92330482MA2JD0C80D</Uscc>"), "{xml}");
     // And back: the same JSON content as the sample.
-    let o = tongban(&["translate", "--from", "sh", "--to", "zj"], Some(xml.as_bytes()));
+    let o = tongban(
+        &["translate", "--from", "sh", "--to", "zj"],
+        Some(xml.as_bytes()),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let back: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(back, serde_json::from_slice::<serde_json::Value>(&zj).unwrap());
+    assert_eq!(
+        back,
+        serde_json::from_slice::<serde_json::Value>(&zj).unwrap()
+    );
 }
 
 #[test]
 fn translate_refuses_an_invalid_document_with_exit_1_and_no_output() {
-    let o = tongban(&["translate", "--from", "zj", "--to", "sh"], Some(b"{\"sqbh\": 1}"));
+    let o = tongban(
+        &["translate", "--from", "zj", "--to", "sh"],
+        Some(b"{\"sqbh\": 1}"),
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(o.stdout.is_empty());
-    assert!(stderr(&o).contains("sqbh: must be a string"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("sqbh: must be a string"),
+        "{}",
+        stderr(&o)
+    );
 }

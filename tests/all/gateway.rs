@@ -432,6 +432,10 @@ async fn malformed_documents_are_answered_in_the_callers_convention() {
     // A target in the sender's own province is not cross-province.
     let own = String::from_utf8_lossy(SAMPLE_SH_APPLICATION)
         .replace("region=\"330482\"", "region=\"310118\"")
+        .replace(
+            "<DivisionCode>330482</DivisionCode>",
+            "<DivisionCode>310118</DivisionCode>",
+        )
         .into_bytes();
     let r = lb.sh.submit(&own).await.unwrap();
     assert_eq!(r.status, 403, "{}", text(&r));

@@ -1,4 +1,6 @@
 //! The one integration-test binary: each module tests one part of tongban from outside.
 
+mod cli;
+mod conformance;
 mod gateway;
 mod schemas;

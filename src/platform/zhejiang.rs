@@ -135,7 +135,7 @@ impl Reader {
                 self.error(o.at(key), "appears more than once");
             } else if !o.used[i] {
                 self.extensions
-                    .insert(format!("{OWN_PREFIX}{}", o.at(key)), value.to_text());
+                    .insert(format!("{OWN_PREFIX}{}", o.at(key)), extension_text(value));
             }
         }
     }
@@ -583,6 +583,17 @@ impl Reader {
             licence: licence?,
             extensions: std::mem::take(&mut self.extensions),
         })
+    }
+}
+
+/// How an unknown field's value is kept as extension text: a string as itself when it could
+/// not be mistaken for JSON (so it reads naturally in Shanghai's `Extensions`), anything
+/// else as JSON text. [`JsonWriter::close`] undoes it: text that parses as JSON is written
+/// as JSON, other text as a string.
+fn extension_text(value: &Json) -> String {
+    match value {
+        Json::Str(s) if serde_json::from_str::<serde::de::IgnoredAny>(s).is_err() => s.to_string(),
+        other => other.to_text(),
     }
 }
 

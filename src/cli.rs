@@ -1,6 +1,7 @@
 //! The `tongban` command line: flags parsed in one place, each subcommand a call into the
 //! library. `main.rs` maps the [`Outcome`] to an exit code.
 
+mod serve;
 mod translate;
 
 use std::path::PathBuf;
@@ -40,6 +41,12 @@ pub enum Command {
         /// The document; standard input when absent.
         file: Option<PathBuf>,
     },
+    /// Run the gateway (mutual TLS for partners, operator endpoints, outbox).
+    Serve(serve::ServeArgs),
+    /// Run a stand-in partner platform (dev PKI from `tongban demo`).
+    Sandbox(serve::SandboxArgs),
+    /// Generate a dev PKI, start gateway and both sandboxes on loopback, send the sample.
+    Demo(serve::DemoArgs),
 }
 
 fn parse_platform(s: &str) -> Result<Platform, String> {
@@ -69,6 +76,9 @@ pub enum Error {
     /// The arguments do not fit together.
     #[error("{0}")]
     Usage(String),
+    /// The configuration has problems (exit 64, as `EX_CONFIG`-style tools do); all listed.
+    #[error("{0}")]
+    Config(String),
 }
 
 /// Runs one command.
@@ -76,5 +86,8 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
     match cli.command {
         Command::Translate { from, to, file } => translate::translate(from, to, file.as_deref()),
         Command::Validate { format, file } => translate::validate(format, file.as_deref()),
+        Command::Serve(args) => serve::serve(args),
+        Command::Sandbox(args) => serve::sandbox(args),
+        Command::Demo(args) => serve::demo(args),
     }
 }

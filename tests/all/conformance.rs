@@ -238,7 +238,10 @@ fn conformance_suite() {
         suite.pair(&format!("shared sample {doc}"), &sh, &zj);
     }
     let root = crate_dir().join("conformance");
-    for dir in files(&root.join("pairs")).into_iter().filter(|d| d.is_dir()) {
+    for dir in files(&root.join("pairs"))
+        .into_iter()
+        .filter(|d| d.is_dir())
+    {
         let name = format!("pairs/{}", dir.file_name().unwrap().to_string_lossy());
         let sh = std::fs::read(dir.join("sh.xml")).unwrap();
         let zj = std::fs::read(dir.join("zj.json")).unwrap();

@@ -136,6 +136,8 @@ pub struct Loopback {
     pub config_path: PathBuf,
     /// The gateway's partner address.
     pub gateway_addr: SocketAddr,
+    /// The gateway's operator address (status API, metrics).
+    pub ops_addr: SocketAddr,
     /// The Zhejiang sandbox.
     pub zj: Arc<Sandbox>,
     /// The Shanghai sandbox.
@@ -197,6 +199,7 @@ impl Loopback {
             pki,
             config_path,
             gateway_addr: SocketAddr::from(([127, 0, 0, 1], gateway_port)),
+            ops_addr: SocketAddr::from(([127, 0, 0, 1], ops_port)),
             zj,
             sh,
             journal,

@@ -118,6 +118,13 @@ impl Flusher {
     }
 }
 
+impl Drop for Flusher {
+    /// Wakes the flushing task so it notices it is alone and ends (releasing the store).
+    fn drop(&mut self) {
+        self.wake.notify_one();
+    }
+}
+
 /// Everything intake and delivery share.
 pub struct Gateway {
     /// Resolved configuration.

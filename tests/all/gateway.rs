@@ -442,3 +442,97 @@ async fn malformed_documents_are_answered_in_the_callers_convention() {
     assert!(lb.zj.received().is_empty());
     lb.stop().await;
 }
+
+/// Polls the status API of a gateway running as a separate process.
+async fn remote_state(lb: &Loopback, no: &str) -> Option<String> {
+    let url = format!("http://{}/api/v1/applications/{no}", lb.ops_addr);
+    let resp = reqwest::get(&url).await.ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&resp.bytes().await.ok()?).ok()?;
+    v["state"].as_str().map(str::to_owned)
+}
+
+fn spawn_gateway(lb: &Loopback) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .args(["serve", "--config"])
+        .arg(&lb.config_path)
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_ready(lb: &Loopback) {
+    let url = format!("http://{}/readyz", lb.ops_addr);
+    let end = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Ok(r) = reqwest::get(&url).await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < end,
+            "gateway process not ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn sigkill_mid_flow_loses_nothing_and_sends_nothing_twice() {
+    let (_dir, mut lb, _journal) = start(options()).await;
+    // The gateway runs as its own process from here on, so it can be killed.
+    lb.stop_gateway().await;
+    // Let the stopped gateway's last tasks release the database lock.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut child = spawn_gateway(&lb);
+    wait_ready(&lb).await;
+
+    lb.zj.set_down(true);
+    let mut numbers = Vec::new();
+    for i in 0..5 {
+        let doc = String::from_utf8_lossy(SAMPLE_SH_APPLICATION)
+            .replace("SH-JS-LX-20261120-0007", &format!("SH-KILL-{i}"))
+            .into_bytes();
+        let r = lb.sh.submit(&doc).await.unwrap();
+        assert_eq!(r.status, 200, "{}", text(&r));
+        numbers.push((doc, r.headers[GATEWAY_NO_HEADER].clone()));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let mut child = spawn_gateway(&lb);
+    wait_ready(&lb).await;
+    // Acknowledged before the kill means durable: the same receipts come back.
+    let (doc, no) = &numbers[0];
+    let again = lb.sh.submit(doc).await.unwrap();
+    assert_eq!(&again.headers[GATEWAY_NO_HEADER], no);
+
+    lb.zj.set_down(false);
+    for (_, no) in &numbers {
+        let end = tokio::time::Instant::now() + PATIENCE;
+        while remote_state(&lb, no).await.as_deref() != Some("DELIVERED") {
+            assert!(tokio::time::Instant::now() < end, "{no} not delivered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let mut forwarded: Vec<String> = lb
+        .zj
+        .received()
+        .into_iter()
+        .filter_map(|r| match r {
+            Received::Application { number, .. } => Some(number),
+            _ => None,
+        })
+        .collect();
+    forwarded.sort();
+    let mut expected: Vec<String> = numbers.iter().map(|(_, n)| n.clone()).collect();
+    expected.sort();
+    assert_eq!(
+        forwarded, expected,
+        "each application reached Zhejiang exactly once"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    lb.stop().await;
+}

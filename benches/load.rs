@@ -31,6 +31,16 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// CPU seconds (user + system) a process has used, from `/proc/<pid>/stat`.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on every Linux configuration in practice.
+    Some(ticks / 100.0)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -134,6 +144,8 @@ async fn main() {
     let elapsed = started.elapsed().as_secs_f64();
     lat.sort();
     let rss = vm_hwm_kib(child.id());
+    let gw_cpu = cpu_seconds(&child.id().to_string());
+    let own_cpu = cpu_seconds("self");
     let delivered = lb.zj.received().len();
     println!("load: {clients} clients, keep-alive mTLS, {secs} s, gateway as a separate process");
     println!(
@@ -151,6 +163,16 @@ async fn main() {
         None => println!("  gateway peak RSS unavailable (no /proc)"),
     }
     println!("  forwarded to the Zhejiang sandbox meanwhile: {delivered}");
+    if let (Some(g), Some(o)) = (gw_cpu, own_cpu) {
+        println!(
+            "  CPU: gateway {:.2} cores, clients + sandboxes {:.2} cores (of {} available)",
+            g / elapsed,
+            o / elapsed,
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        );
+    }
     let _ = child.kill();
     let _ = child.wait();
     lb.stop().await;

@@ -125,6 +125,36 @@ impl Drop for Flusher {
     }
 }
 
+/// Keys (gateway numbers, per step) whose intake is being completed by a live request, so a
+/// concurrent identical request waits for the first instead of recording the step twice.
+#[derive(Default)]
+pub struct InProgress(std::sync::Mutex<std::collections::HashSet<String>>);
+
+/// Holds a key of [`InProgress`] until dropped.
+pub struct InProgressGuard<'a> {
+    set: &'a InProgress,
+    key: String,
+}
+
+impl InProgress {
+    /// Takes `key`, or `None` when another request holds it.
+    pub fn take(&self, key: String) -> Option<InProgressGuard<'_>> {
+        let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        set.insert(key.clone())
+            .then_some(InProgressGuard { set: self, key })
+    }
+}
+
+impl Drop for InProgressGuard<'_> {
+    fn drop(&mut self) {
+        self.set
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
+    }
+}
+
 /// Everything intake and delivery share.
 pub struct Gateway {
     /// Resolved configuration.
@@ -144,6 +174,7 @@ pub struct Gateway {
     /// Wakes the forwarder when a job is added.
     pub wake: Arc<Notify>,
     flusher: Arc<Flusher>,
+    in_progress: InProgress,
 }
 
 /// Why intake could not complete (our side, not the caller's data).
@@ -183,6 +214,7 @@ impl Gateway {
             id_salt,
             wake: Arc::new(Notify::new()),
             flusher,
+            in_progress: InProgress::default(),
         })
     }
 
@@ -451,6 +483,12 @@ impl Gateway {
             failure: None,
             timeline: vec![],
         };
+        let busy = || {
+            self.signed(
+                convention::retry_later(p, "the same number is being processed; retry later"),
+                &[],
+            )
+        };
         let rec = match self.store.claim(&rec, body)? {
             Claim::New => rec,
             Claim::Existing(first) => {
@@ -479,10 +517,25 @@ impl Gateway {
                         index,
                     ));
                 }
-                // Claimed before a crash, never acknowledged: finish it now.
+                // Claimed but never acknowledged: a crash, or a request still in flight.
                 *first
             }
         };
+        let Some(_guard) = self
+            .in_progress
+            .take(format!("{}/received", rec.gateway_no))
+        else {
+            return Ok(busy());
+        };
+        if let Some(done) = self
+            .store
+            .get(&rec.gateway_no)?
+            .filter(|r| r.received_index.is_some())
+        {
+            // Completed by the request that held the key a moment ago.
+            let index = done.received_index;
+            return Ok(self.receipt(convention::accepted(p, &done.gateway_no), &done, index));
+        }
         let rec = self.complete_receipt(rec, &app).await?;
         self.ops
             .metrics
@@ -554,6 +607,16 @@ impl Gateway {
                 p,
                 &format!("no application {no} was forwarded to this platform"),
             )));
+        }
+        let Some(_guard) = self.in_progress.take(format!("{no}/decided")) else {
+            return Ok(self.signed(
+                convention::retry_later(p, "a decision on this number is being processed"),
+                &[],
+            ));
+        };
+        // Re-read under the key: a concurrent decision may have just completed.
+        if let Some(fresh) = self.store.get(no)? {
+            rec = fresh;
         }
         let sha = Sha256::digest(body);
         if rec.decision.is_some() {
@@ -704,6 +767,16 @@ mod tests {
         assert_eq!(a, "TB202611230000000009");
         assert!(a < b && b < c);
         assert!(crate::model::ApplicationNo::parse(&a).is_ok());
+    }
+
+    #[test]
+    fn a_key_in_progress_is_held_until_its_guard_drops() {
+        let set = InProgress::default();
+        let g = set.take("TB1/received".into()).unwrap();
+        assert!(set.take("TB1/received".into()).is_none());
+        assert!(set.take("TB1/decided".into()).is_some());
+        drop(g);
+        assert!(set.take("TB1/received".into()).is_some());
     }
 
     #[test]

@@ -52,6 +52,11 @@ pub enum ServiceError {
     Recover(String),
 }
 
+/// sled's page cache: records and documents are written once and read a few times soon
+/// after, so a small cache suffices and keeps the process well under 100 MiB (sled's default
+/// is 1 GiB).
+pub const SLED_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Name of the gateway's HTTP-signing key (its key id is derived from it as in C2SP notes).
 pub const SIGNING_KEY_NAME: &str = "tongban-gateway";
 
@@ -114,7 +119,12 @@ pub async fn start(config: Config, journal: Arc<dyn Journal>) -> Result<Bound, S
     let signer: Arc<dyn MessageSigner> = Arc::new(KeySigner::new(key, keyid));
 
     let db_path = config.data_dir.join("db");
-    let db = sled::open(&db_path).map_err(|e| ServiceError::Store(e.to_string()))?;
+    let db = sled::Config::new()
+        .path(&db_path)
+        .mode(sled::Mode::HighThroughput)
+        .cache_capacity(SLED_CACHE_BYTES)
+        .open()
+        .map_err(|e| ServiceError::Store(e.to_string()))?;
     let store = SledGateway::open(&db).map_err(|e| ServiceError::Store(e.to_string()))?;
     let outbox = Arc::new(store.outbox().clone());
     let ops = Ops::new();

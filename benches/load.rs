@@ -6,11 +6,9 @@
 //!
 //! Run: `cargo bench --bench load` (env: `LOAD_SECS`, default 10; `LOAD_CLIENTS`, default 32).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tongban::gateway::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
-use tongban::gateway::journal::MemoryJournal;
 use tongban::gateway::tls;
 
 fn env(name: &str, default: u64) -> u64 {
@@ -62,7 +60,6 @@ async fn main() {
             decide_after: Duration::from_secs(24 * 3600),
             ..LoopbackOptions::default()
         },
-        Arc::new(MemoryJournal::default()),
     )
     .await
     .expect("loopback");

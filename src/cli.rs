@@ -1,6 +1,8 @@
 //! The `tongban` command line: flags parsed in one place, each subcommand a call into the
 //! library. `main.rs` maps the [`Outcome`] to an exit code.
 
+pub mod audit;
+pub mod keys;
 mod serve;
 mod translate;
 
@@ -14,6 +16,9 @@ use crate::platform::Platform;
 #[derive(Debug, Parser)]
 #[command(name = "tongban", version, about)]
 pub struct Cli {
+    /// Data directory: ledger database, keyring, stored documents.
+    #[arg(long, global = true, default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -47,7 +52,22 @@ pub enum Command {
     Sandbox(serve::SandboxArgs),
     /// Generate a dev PKI, start gateway and both sandboxes on loopback, send the sample.
     Demo(serve::DemoArgs),
+    /// Export and verify audit bundles of the ledger.
+    Audit {
+        /// What to do.
+        #[command(subcommand)]
+        command: audit::AuditCmd,
+    },
+    /// Manage the gateway's signing keys.
+    Keys {
+        /// What to do.
+        #[command(subcommand)]
+        command: keys::KeysCmd,
+    },
 }
+
+/// Where the gateway keeps its ledger, keys and documents unless told otherwise.
+pub const DEFAULT_DATA_DIR: &str = "./data";
 
 fn parse_platform(s: &str) -> Result<Platform, String> {
     s.parse()
@@ -79,6 +99,12 @@ pub enum Error {
     /// The configuration has problems (exit 64, as `EX_CONFIG`-style tools do); all listed.
     #[error("{0}")]
     Config(String),
+    /// An audit command could not run.
+    #[error(transparent)]
+    Audit(#[from] audit::AuditCliError),
+    /// A keys command could not run.
+    #[error(transparent)]
+    Keys(#[from] crate::signing::KeyringError),
 }
 
 /// Runs one command.
@@ -87,7 +113,9 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Translate { from, to, file } => translate::translate(from, to, file.as_deref()),
         Command::Validate { format, file } => translate::validate(format, file.as_deref()),
         Command::Serve(args) => serve::serve(args),
-        Command::Sandbox(args) => serve::sandbox(args),
-        Command::Demo(args) => serve::demo(args),
+        Command::Sandbox(args) => serve::sandbox(args, &cli.data_dir),
+        Command::Demo(args) => serve::demo(args, &cli.data_dir),
+        Command::Audit { command } => Ok(audit::run(command, &cli.data_dir)?),
+        Command::Keys { command } => Ok(keys::run(command, &cli.data_dir)?),
     }
 }

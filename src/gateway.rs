@@ -25,6 +25,7 @@ pub mod demo;
 pub mod forwarder;
 pub mod httpsig;
 pub mod journal;
+pub mod ledger;
 pub mod ops;
 pub mod outbox;
 pub mod pipeline;

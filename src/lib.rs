@@ -37,3 +37,4 @@ pub mod model;
 pub mod platform;
 pub mod signing;
 pub mod store;
+pub mod web;

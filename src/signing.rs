@@ -1,1 +1,390 @@
-//! signing
+//! Ed25519 signing keys, C2SP key ids and signed notes.
+//!
+//! - [`SigningKey`] wraps an Ed25519 secret key. It cannot be printed (its `Debug` shows the
+//!   name and key id only), is zeroized on drop, and is written only to `0600` key files by
+//!   [`keyring`].
+//! - [`VerifierKey`] is the public half in the C2SP signed-note v1.0.0 text form
+//!   `name+hexid+base64(0x01‖key)`.
+//! - [`note`] signs and verifies C2SP signed notes (checkpoints are signed notes).
+//! - [`keyring`] keeps the key files in a directory: one active key, every retired public key
+//!   still published so old checkpoints keep verifying.
+//!
+//! The HTTP layer signs RFC 9421 messages with [`SigningKey::sign`] and names the key with
+//! [`SigningKey::key_id_hex`].
+
+pub mod keyring;
+pub mod note;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use zeroize::Zeroizing;
+
+pub use keyring::{Keyring, KeyringError};
+pub use note::{Note, NoteError, NoteSignature, NoteSigner, NoteVerifier, Verifiers};
+
+/// Signature type byte for Ed25519 in C2SP signed-note v1.0.0 ("0x01 — Ed25519").
+pub const ED25519_TYPE: u8 = 0x01;
+
+/// Prefix of the signer-key text form used by `golang.org/x/mod/sumdb/note`; we accept and
+/// write the same form in key files so keys can be moved to other signed-note tools.
+const PRIVATE_KEY_PREFIX: &str = "PRIVATE+KEY+";
+
+/// Errors from parsing keys and key texts.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The text does not have the `name+hexid+base64` shape.
+    #[error("malformed key text: {0}")]
+    Malformed(&'static str),
+    /// The key name is empty or holds a space or `+` (forbidden by signed-note).
+    #[error("invalid key name {0:?}: it must be non-empty and hold no spaces or '+'")]
+    BadName(String),
+    /// The key id in the text does not match the one computed from name and key.
+    #[error("key id {stated} does not match the key (computed {computed})")]
+    IdMismatch {
+        /// The id written in the text.
+        stated: String,
+        /// The id computed from the name and the key.
+        computed: String,
+    },
+    /// The algorithm byte is not Ed25519.
+    #[error("unsupported signature type 0x{0:02x} (only 0x01, Ed25519)")]
+    UnsupportedType(u8),
+    /// The public key is not a valid Ed25519 point or is of small order.
+    #[error("invalid or weak Ed25519 public key")]
+    BadPublicKey,
+}
+
+/// Checks a signed-note key name: non-empty, no Unicode spaces, no `+`.
+pub fn check_key_name(name: &str) -> Result<(), KeyError> {
+    if name.is_empty() || name.contains('+') || name.chars().any(char::is_whitespace) {
+        return Err(KeyError::BadName(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// The C2SP key id: the first four bytes, big-endian, of
+/// SHA-256(name ‖ 0x0A ‖ 0x01 ‖ 32-byte public key).
+pub fn key_id(name: &str, public: &[u8; 32]) -> u32 {
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update([b'\n', ED25519_TYPE]);
+    h.update(public);
+    let d = h.finalize();
+    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+/// An Ed25519 signing key with its signed-note name. Not printable, zeroized on drop.
+pub struct SigningKey {
+    name: String,
+    id: u32,
+    key: ed25519_dalek::SigningKey,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("name", &self.name)
+            .field("key_id", &format_args!("{:08x}", self.id))
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// Generates a fresh key from the operating system's random source.
+    pub fn generate(name: &str) -> Result<Self, KeyError> {
+        let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+        Self::from_dalek(name, key)
+    }
+
+    /// Builds a key from its 32-byte RFC 8032 seed (used by tests and key files).
+    pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, KeyError> {
+        Self::from_dalek(name, ed25519_dalek::SigningKey::from_bytes(seed))
+    }
+
+    fn from_dalek(name: &str, key: ed25519_dalek::SigningKey) -> Result<Self, KeyError> {
+        check_key_name(name)?;
+        let id = key_id(name, key.verifying_key().as_bytes());
+        Ok(Self {
+            name: name.to_owned(),
+            id,
+            key,
+        })
+    }
+
+    /// Parses the signer-key text `PRIVATE+KEY+name+hexid+base64(0x01‖seed)`, checking the id.
+    pub fn from_signer_text(text: &str) -> Result<Self, KeyError> {
+        let rest = text
+            .trim_end()
+            .strip_prefix(PRIVATE_KEY_PREFIX)
+            .ok_or(KeyError::Malformed("missing PRIVATE+KEY+ prefix"))?;
+        let (name, hexid, material) = split_key_text(rest)?;
+        let raw = Zeroizing::new(
+            B64.decode(material)
+                .map_err(|_| KeyError::Malformed("key material is not base64"))?,
+        );
+        if raw.len() != 33 {
+            return Err(KeyError::Malformed("key material must be 33 bytes"));
+        }
+        if raw[0] != ED25519_TYPE {
+            return Err(KeyError::UnsupportedType(raw[0]));
+        }
+        let mut seed = Zeroizing::new([0u8; 32]);
+        seed.copy_from_slice(&raw[1..]);
+        let key = Self::from_seed(name, &seed)?;
+        if hexid != format!("{:08x}", key.id) {
+            return Err(KeyError::IdMismatch {
+                stated: hexid.to_owned(),
+                computed: key.key_id_hex(),
+            });
+        }
+        Ok(key)
+    }
+
+    /// The signer-key text, only for writing the key file. Crate-private so the program
+    /// has no way to print a secret.
+    pub(crate) fn to_signer_text(&self) -> Zeroizing<String> {
+        let mut raw = Zeroizing::new([0u8; 33]);
+        raw[0] = ED25519_TYPE;
+        raw[1..].copy_from_slice(self.key.as_bytes());
+        Zeroizing::new(format!(
+            "{PRIVATE_KEY_PREFIX}{}+{:08x}+{}",
+            self.name,
+            self.id,
+            B64.encode(&raw[..])
+        ))
+    }
+
+    /// The key's signed-note name (the log origin for checkpoint keys).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The C2SP key id as a number.
+    pub fn key_id(&self) -> u32 {
+        self.id
+    }
+
+    /// The key id as 8 lowercase hex digits (the RFC 9421 `keyid` parameter).
+    pub fn key_id_hex(&self) -> String {
+        format!("{:08x}", self.id)
+    }
+
+    /// Signs `msg` with plain RFC 8032 Ed25519.
+    pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer as _;
+        self.key.sign(msg).to_bytes()
+    }
+
+    /// The public half.
+    pub fn verifier(&self) -> VerifierKey {
+        VerifierKey {
+            name: self.name.clone(),
+            id: self.id,
+            key: self.key.verifying_key(),
+        }
+    }
+}
+
+/// A public Ed25519 key with its signed-note name and id; text form
+/// `name+hexid+base64(0x01‖key)`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerifierKey {
+    name: String,
+    id: u32,
+    key: ed25519_dalek::VerifyingKey,
+}
+
+impl fmt::Debug for VerifierKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VerifierKey({self})")
+    }
+}
+
+impl fmt::Display for VerifierKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut raw = [0u8; 33];
+        raw[0] = ED25519_TYPE;
+        raw[1..].copy_from_slice(self.key.as_bytes());
+        write!(f, "{}+{:08x}+{}", self.name, self.id, B64.encode(raw))
+    }
+}
+
+impl std::str::FromStr for VerifierKey {
+    type Err = KeyError;
+    fn from_str(s: &str) -> Result<Self, KeyError> {
+        Self::parse(s)
+    }
+}
+
+fn split_key_text(s: &str) -> Result<(&str, &str, &str), KeyError> {
+    let mut parts = s.splitn(3, '+');
+    let (Some(name), Some(hexid), Some(material)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(KeyError::Malformed("expected name+hexid+base64"));
+    };
+    check_key_name(name)?;
+    if hexid.len() != 8
+        || !hexid
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(KeyError::Malformed("key id must be 8 lowercase hex digits"));
+    }
+    Ok((name, hexid, material))
+}
+
+impl VerifierKey {
+    /// Parses `name+hexid+base64(0x01‖key)`, checking the id and refusing weak keys.
+    /// No surrounding whitespace is accepted.
+    pub fn parse(text: &str) -> Result<Self, KeyError> {
+        let (name, hexid, material) = split_key_text(text)?;
+        let raw = B64
+            .decode(material)
+            .map_err(|_| KeyError::Malformed("key material is not base64"))?;
+        if raw.len() != 33 {
+            return Err(KeyError::Malformed("key material must be 33 bytes"));
+        }
+        if raw[0] != ED25519_TYPE {
+            return Err(KeyError::UnsupportedType(raw[0]));
+        }
+        let bytes: [u8; 32] = raw[1..].try_into().expect("length checked");
+        let key =
+            ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::BadPublicKey)?;
+        if key.is_weak() {
+            return Err(KeyError::BadPublicKey);
+        }
+        let id = key_id(name, &bytes);
+        if hexid != format!("{id:08x}") {
+            return Err(KeyError::IdMismatch {
+                stated: hexid.to_owned(),
+                computed: format!("{id:08x}"),
+            });
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            id,
+            key,
+        })
+    }
+
+    /// The key's signed-note name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The C2SP key id.
+    pub fn key_id(&self) -> u32 {
+        self.id
+    }
+
+    /// The raw 32-byte public key.
+    pub fn public_bytes(&self) -> [u8; 32] {
+        self.key.to_bytes()
+    }
+
+    /// The ed25519-dalek key, for batch verification.
+    pub fn dalek(&self) -> &ed25519_dalek::VerifyingKey {
+        &self.key
+    }
+
+    /// Strict RFC 8032 verification (rejects small-order components and malleable `s`).
+    pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        let Ok(sig) = ed25519_dalek::Signature::from_slice(sig) else {
+            return false;
+        };
+        self.key.verify_strict(msg, &sig).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 8032 §7.1 test vectors 1, 2, 3 and 1024 (SHA(abc) is §7.1 "TEST SHA(abc)").
+    const RFC8032: &[(&str, &str, &str, &str)] = &[
+        (
+            "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+            "",
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+        ),
+        (
+            "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+            "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+            "72",
+            "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+        ),
+        (
+            "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+            "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+            "af82",
+            "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
+        ),
+        (
+            "833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42",
+            "ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf",
+            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+            "dc2a4459e7369633a52b1bf277839a00201009a3efbf3ecb69bea2186c26b58909351fc9ac90b3ecfdfbc7c66431e0303dca179c138ac17ad9bef1177331a704",
+        ),
+    ];
+
+    fn unhex<const N: usize>(s: &str) -> [u8; N] {
+        hex::decode(s).unwrap().try_into().unwrap()
+    }
+
+    #[test]
+    fn rfc8032_section_7_1_vectors_sign_and_verify() {
+        for (secret, public, msg, sig) in RFC8032 {
+            let key = SigningKey::from_seed("rfc8032", &unhex::<32>(secret)).unwrap();
+            let msg = hex::decode(msg).unwrap();
+            assert_eq!(key.verifier().public_bytes(), unhex::<32>(public));
+            let got = key.sign(&msg);
+            assert_eq!(hex::encode(got), *sig);
+            assert!(key.verifier().verify(&msg, &got));
+            let mut bad = got;
+            bad[10] ^= 1;
+            assert!(!key.verifier().verify(&msg, &bad));
+            assert!(!key.verifier().verify(b"other message", &got));
+        }
+    }
+
+    #[test]
+    fn go_note_signer_key_text_round_trips_and_matches_its_verifier_key() {
+        let skey = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+        let vkey = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+        let k = SigningKey::from_signer_text(skey).unwrap();
+        assert_eq!(k.key_id_hex(), "c74f20a3");
+        assert_eq!(k.verifier().to_string(), vkey);
+        assert_eq!(&*k.to_signer_text(), skey);
+        assert_eq!(VerifierKey::parse(vkey).unwrap(), k.verifier());
+    }
+
+    #[test]
+    fn verifier_key_with_wrong_id_or_name_is_refused() {
+        let vkey = "PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+        assert!(matches!(
+            VerifierKey::parse(vkey),
+            Err(KeyError::IdMismatch { .. })
+        ));
+        let vkey = "Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+        assert!(matches!(
+            VerifierKey::parse(vkey),
+            Err(KeyError::BadName(_))
+        ));
+        let vkey = "PeterNeumann+c74f20a3+AhpczQcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+        assert!(VerifierKey::parse(vkey).is_err());
+    }
+
+    #[test]
+    fn signing_key_debug_does_not_show_the_secret() {
+        let seed = [7u8; 32];
+        let k = SigningKey::from_seed("t.example/log", &seed).unwrap();
+        let shown = format!("{k:?}");
+        assert!(shown.contains(&k.key_id_hex()));
+        let secret_b64 = B64.encode(seed);
+        assert!(!shown.contains(&secret_b64[..10]));
+        assert!(!shown.contains(&hex::encode(seed)[..10]));
+    }
+}

@@ -2,15 +2,13 @@
 //! signals around the library's gateway.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
 
 use super::{Error, Outcome};
 use crate::gateway::config::Config;
-use crate::gateway::journal::{Journal, MemoryJournal};
 use crate::gateway::sandbox::{Sandbox, SandboxOptions};
 use crate::gateway::{demo, service, tls};
 use crate::platform::Platform;
@@ -29,9 +27,6 @@ pub struct SandboxArgs {
     /// Which platform to stand in for: zj or sh.
     #[arg(value_parser = super::parse_platform)]
     pub platform: Platform,
-    /// Directory holding the dev PKI (`pki/` as written by `tongban demo`).
-    #[arg(long, default_value = "data")]
-    pub data_dir: PathBuf,
     /// Address to listen on.
     #[arg(long)]
     pub listen: SocketAddr,
@@ -43,13 +38,10 @@ pub struct SandboxArgs {
     pub decide_after_ms: u64,
 }
 
-/// `tongban demo`.
+/// `tongban demo` (writes the dev PKI, configuration and data under the global
+/// `--data-dir`).
 #[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Where to write the dev PKI, configuration and data.
-    #[arg(long, default_value = "data/demo")]
-    pub data_dir: PathBuf,
-}
+pub struct DemoArgs {}
 
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
@@ -86,17 +78,12 @@ async fn stop_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// The ledger the gateway records into.
-fn journal() -> Arc<dyn Journal> {
-    Arc::new(MemoryJournal::default())
-}
-
 /// Runs the gateway. Every configuration problem is reported before any port is bound.
 pub fn serve(args: ServeArgs) -> Result<Outcome, Error> {
     let config = Config::load(&args.config).map_err(|e| Error::Config(e.to_string()))?;
     logging();
     runtime()?.block_on(async {
-        let bound = service::start(config, journal())
+        let bound = service::start(config)
             .await
             .map_err(|e| Error::Usage(e.to_string()))?;
         bound.run(stop_signal()).await;
@@ -104,11 +91,11 @@ pub fn serve(args: ServeArgs) -> Result<Outcome, Error> {
     })
 }
 
-/// Runs a sandbox platform.
-pub fn sandbox(args: SandboxArgs) -> Result<Outcome, Error> {
+/// Runs a sandbox platform with the dev PKI under `data_dir/pki` (as `tongban demo` writes it).
+pub fn sandbox(args: SandboxArgs, data_dir: &Path) -> Result<Outcome, Error> {
     logging();
     let pki = tls::DevPkiFiles {
-        dir: args.data_dir.join("pki"),
+        dir: data_dir.join("pki"),
     };
     let name = format!("{}-platform", args.platform.key());
     let read = |path: PathBuf| {
@@ -144,11 +131,11 @@ pub fn sandbox(args: SandboxArgs) -> Result<Outcome, Error> {
     })
 }
 
-/// Runs the loopback demo until Ctrl-C.
-pub fn demo(args: DemoArgs) -> Result<Outcome, Error> {
+/// Runs the loopback demo under `data_dir` until Ctrl-C.
+pub fn demo(_args: DemoArgs, data_dir: &Path) -> Result<Outcome, Error> {
     logging();
     runtime()?.block_on(async {
-        demo::run(&args.data_dir, journal(), stop_signal())
+        demo::run(data_dir, stop_signal())
             .await
             .map_err(|e| Error::Usage(e.to_string()))?;
         Ok(Outcome::Success)

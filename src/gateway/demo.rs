@@ -16,7 +16,6 @@ use tokio::task::JoinHandle;
 use crate::platform::Platform;
 
 use super::config::{Config, ConfigErrors};
-use super::journal::Journal;
 use super::pipeline::Gateway;
 use super::record::AppState;
 use super::sandbox::{Sandbox, SandboxOptions};
@@ -142,7 +141,6 @@ pub struct Loopback {
     pub zj: Arc<Sandbox>,
     /// The Shanghai sandbox.
     pub sh: Arc<Sandbox>,
-    journal: Arc<dyn Journal>,
     running: Option<Running>,
     sandboxes_stop: watch::Sender<bool>,
     sandboxes: Vec<JoinHandle<()>>,
@@ -150,11 +148,7 @@ pub struct Loopback {
 
 impl Loopback {
     /// Generates the PKI and configuration under `dir`, starts both sandboxes and the gateway.
-    pub async fn start(
-        dir: &Path,
-        options: LoopbackOptions,
-        journal: Arc<dyn Journal>,
-    ) -> Result<Self, DemoError> {
+    pub async fn start(dir: &Path, options: LoopbackOptions) -> Result<Self, DemoError> {
         std::fs::create_dir_all(dir)?;
         let pki = tls::generate_dev_pki(&dir.join("pki"))?;
         let zj_listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -202,7 +196,6 @@ impl Loopback {
             ops_addr: SocketAddr::from(([127, 0, 0, 1], ops_port)),
             zj,
             sh,
-            journal,
             running: None,
             sandboxes_stop: stop_tx,
             sandboxes: handles,
@@ -214,7 +207,7 @@ impl Loopback {
     /// Starts the gateway (again) from the configuration file.
     pub async fn start_gateway(&mut self) -> Result<(), DemoError> {
         let config = Config::load(&self.config_path)?;
-        let bound = service::start(config, self.journal.clone()).await?;
+        let bound = service::start(config).await?;
         let gateway = bound.gateway.clone();
         let ops_addr = bound.ops_addr;
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
@@ -260,12 +253,8 @@ impl Loopback {
 
 /// `tongban demo`: sets everything up under `dir`, sends the sample through, prints each step
 /// and then keeps running until `shutdown` (Ctrl-C).
-pub async fn run(
-    dir: &Path,
-    journal: Arc<dyn Journal>,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), DemoError> {
-    let lb = Loopback::start(dir, LoopbackOptions::default(), journal).await?;
+pub async fn run(dir: &Path, shutdown: impl Future<Output = ()>) -> Result<(), DemoError> {
+    let lb = Loopback::start(dir, LoopbackOptions::default()).await?;
     println!(
         "dev PKI (CA, gateway, zj-platform, sh-platform) in {}",
         lb.pki.dir.display()

@@ -27,10 +27,10 @@ pub enum Step {
 }
 
 /// The decision facts a DECIDED or DELIVERED record commits to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecisionFacts {
-    /// Granted (`true`) or not.
-    pub granted: bool,
+    /// Granted, refused or correction (补正).
+    pub outcome: crate::model::Outcome,
     /// Licence number, when one was issued.
     pub licence_no: Option<String>,
     /// Validity, `YYYY-MM-DD`.
@@ -42,7 +42,7 @@ pub struct DecisionFacts {
 }
 
 /// One ledger record, as the pipeline states it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     /// The step.
     pub step: Step,

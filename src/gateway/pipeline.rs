@@ -139,9 +139,17 @@ pub struct InProgressGuard<'a> {
 impl InProgress {
     /// Takes `key`, or `None` when another request holds it.
     pub fn take(&self, key: String) -> Option<InProgressGuard<'_>> {
-        let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        set.insert(key.clone())
-            .then_some(InProgressGuard { set: self, key })
+        let fresh = self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone());
+        // Built only when taken: dropping a guard releases its key.
+        if fresh {
+            Some(InProgressGuard { set: self, key })
+        } else {
+            None
+        }
     }
 }
 
@@ -695,7 +703,7 @@ pub fn outcome_key(o: &crate::model::Outcome) -> &'static str {
 /// The facts of a decision the ledger commits to (no personal data).
 pub fn decision_facts(d: &crate::model::Decision) -> DecisionFacts {
     DecisionFacts {
-        granted: matches!(d.outcome, crate::model::Outcome::Granted),
+        outcome: d.outcome,
         licence_no: d.licence.as_ref().map(|l| l.number.clone()),
         valid_from: d.licence.as_ref().map(|l| l.valid_from.to_string()),
         valid_to: d.licence.as_ref().map(|l| l.valid_to.to_string()),

@@ -13,8 +13,9 @@ use tokio::sync::watch;
 
 use super::config::Config;
 use super::forwarder;
-use super::httpsig::{KeySigner, MessageSigner};
+use super::httpsig::MessageSigner;
 use super::journal::Journal;
+use super::ledger::{self, GatewayLedger};
 use super::ops::{self, Ops};
 use super::pipeline::{self, Gateway};
 use super::server::{self, Serve};
@@ -52,13 +53,17 @@ pub enum ServiceError {
     Recover(String),
 }
 
+/// The salt of applicant id hashes in the ledger, under the data directory (mode 0600).
+pub const ID_SALT_FILE: &str = "id-salt.key";
+
+/// The gateway's records, documents and outbox, under the data directory (the ledger and
+/// keyring live beside it where `tongban audit` and `tongban keys` expect them).
+pub const GATEWAY_DB_DIR: &str = "gateway";
+
 /// sled's page cache: records and documents are written once and read a few times soon
 /// after, so a small cache suffices and keeps the process well under 100 MiB (sled's default
 /// is 1 GiB).
 pub const SLED_CACHE_BYTES: u64 = 16 * 1024 * 1024;
-
-/// Name of the gateway's HTTP-signing key (its key id is derived from it as in C2SP notes).
-pub const SIGNING_KEY_NAME: &str = "tongban-gateway";
 
 /// A gateway with its listeners bound, ready to run.
 pub struct Bound {
@@ -68,20 +73,12 @@ pub struct Bound {
     pub ops_addr: SocketAddr,
     /// The shared state (for tests and the demo to look into).
     pub gateway: Arc<Gateway>,
+    /// The ledger.
+    pub ledger: Arc<GatewayLedger>,
     partner: TcpListener,
     ops: TcpListener,
     serve: Serve,
     clients: std::collections::HashMap<String, reqwest::Client>,
-}
-
-/// C2SP signed-note key id: the first 4 bytes of SHA-256(name ‖ "\n" ‖ 0x01 ‖ public key).
-pub fn key_id(name: &str, public: &[u8; 32]) -> String {
-    use sha2::{Digest as _, Sha256};
-    let mut h = Sha256::new();
-    h.update(name.as_bytes());
-    h.update(b"\n\x01");
-    h.update(public);
-    hex::encode(&h.finalize()[..4])
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ServiceError + '_ {
@@ -108,17 +105,17 @@ fn secret32(path: &Path) -> Result<[u8; 32], ServiceError> {
 }
 
 /// Opens storage and keys, recovers from any crash, binds both listeners.
-pub async fn start(config: Config, journal: Arc<dyn Journal>) -> Result<Bound, ServiceError> {
+pub async fn start(config: Config) -> Result<Bound, ServiceError> {
     let config = Arc::new(config);
-    let keys = config.data_dir.join("keys");
-    std::fs::create_dir_all(&keys).map_err(io_err(&keys))?;
-    let seed = secret32(&keys.join("http-signing.key"))?;
-    let salt = secret32(&keys.join("id-salt.key"))?;
-    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-    let keyid = key_id(SIGNING_KEY_NAME, key.verifying_key().as_bytes());
-    let signer: Arc<dyn MessageSigner> = Arc::new(KeySigner::new(key, keyid));
+    std::fs::create_dir_all(&config.data_dir).map_err(io_err(&config.data_dir))?;
+    let salt = secret32(&config.data_dir.join(ID_SALT_FILE))?;
+    // The ledger's active key signs checkpoints and every HTTP message (one key to publish).
+    let ledger =
+        GatewayLedger::open(&config.data_dir).map_err(|e| ServiceError::Store(e.to_string()))?;
+    let journal: Arc<dyn Journal> = ledger.clone();
+    let signer: Arc<dyn MessageSigner> = ledger.clone();
 
-    let db_path = config.data_dir.join("db");
+    let db_path = config.data_dir.join(GATEWAY_DB_DIR);
     let db = sled::Config::new()
         .path(&db_path)
         .mode(sled::Mode::HighThroughput)
@@ -179,6 +176,7 @@ pub async fn start(config: Config, journal: Arc<dyn Journal>) -> Result<Bound, S
         partner_addr,
         ops_addr,
         gateway: gw,
+        ledger,
         partner,
         ops: ops_listener,
         serve: Serve {
@@ -201,7 +199,10 @@ impl Bound {
             let _ = rx.wait_for(|s| *s).await;
         };
 
-        let ops_router = ops::router(ops.clone()).merge(status::router(gw.clone()));
+        let ops_router = ops::router(ops.clone())
+            .merge(status::router(gw.clone()))
+            .merge(ledger::router(self.ledger.clone()));
+        let checkpoints = tokio::spawn(self.ledger.clone().checkpoints(stopped(stop_rx.clone())));
         let ops_task = tokio::spawn(
             axum::serve(self.ops, ops_router)
                 .with_graceful_shutdown(stopped(stop_rx.clone()))
@@ -215,7 +216,9 @@ impl Bound {
         ops.set_ready(true);
         tracing::info!(partner = %self.partner_addr, ops = %self.ops_addr, "gateway serving");
 
-        let partner_router = pipeline::router(gw.clone()).merge(status::router(gw.clone()));
+        let partner_router = pipeline::router(gw.clone())
+            .merge(status::router(gw.clone()))
+            .merge(ledger::router(self.ledger.clone()));
         let readiness = ops.clone();
         server::run(self.partner, self.serve, partner_router, async move {
             shutdown.await;
@@ -226,6 +229,7 @@ impl Bound {
         let _ = stop_tx.send(true);
         let _ = forwarder_task.await;
         let _ = ops_task.await;
+        let _ = checkpoints.await;
         gw.flush().await;
         tracing::info!("gateway stopped");
     }

@@ -1,11 +1,9 @@
 //! End to end on loopback: the gateway with real mutual TLS between two sandbox platforms.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tongban::gateway::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
 use tongban::gateway::httpsig::{self, Message, ReceivedHeaders};
-use tongban::gateway::journal::{MemoryJournal, Step};
 use tongban::gateway::pipeline::{GATEWAY_NO_HEADER, LEDGER_INDEX_HEADER};
 use tongban::gateway::record::AppState;
 use tongban::gateway::sandbox::{GatewayReply, Received};
@@ -24,13 +22,25 @@ fn options() -> LoopbackOptions {
     }
 }
 
-async fn start(o: LoopbackOptions) -> (tempfile::TempDir, Loopback, Arc<MemoryJournal>) {
+async fn start(o: LoopbackOptions) -> (tempfile::TempDir, Loopback) {
     let dir = tempfile::tempdir().unwrap();
-    let journal = Arc::new(MemoryJournal::default());
-    let lb = Loopback::start(dir.path(), o, journal.clone())
-        .await
-        .unwrap();
-    (dir, lb, journal)
+    let lb = Loopback::start(dir.path(), o).await.unwrap();
+    (dir, lb)
+}
+
+/// The steps recorded in the ledger, in order, read through the ledger API.
+async fn ledger_steps(lb: &Loopback) -> Vec<String> {
+    let v = get_json(&format!(
+        "http://{}/api/v1/ledger/entries?start=0",
+        lb.ops_addr
+    ))
+    .await;
+    v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["entry"]["step"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
@@ -88,7 +98,7 @@ fn zj_application(number: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn shanghai_to_zhejiang_and_back_to_delivered() {
-    let (_dir, lb, journal) = start(options()).await;
+    let (_dir, lb) = start(options()).await;
     let reply = lb.sh.submit(SAMPLE_SH_APPLICATION).await.unwrap();
     assert_eq!(reply.status, 200, "{}", text(&reply));
     let no = reply.headers[GATEWAY_NO_HEADER].clone();
@@ -124,16 +134,36 @@ async fn shanghai_to_zhejiang_and_back_to_delivered() {
         .received()
         .iter()
         .any(|r| matches!(r, Received::Application { number, .. } if *number == no)));
-    let steps: Vec<Step> = journal.records().iter().map(|r| r.step).collect();
     assert_eq!(
-        steps,
-        vec![
-            Step::Received,
-            Step::Forwarded,
-            Step::Decided,
-            Step::Delivered
-        ]
+        ledger_steps(&lb).await,
+        vec!["received", "forwarded", "decided", "delivered"]
     );
+    // A signed checkpoint covering them, an inclusion proof, and the public key.
+    let ops = lb.ops_addr;
+    let mut checkpoint = String::new();
+    for _ in 0..100 {
+        let r = reqwest::get(format!("http://{ops}/api/v1/ledger/checkpoint"))
+            .await
+            .unwrap();
+        checkpoint = r.text().await.unwrap();
+        if checkpoint.lines().nth(1) == Some("4") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(checkpoint.lines().nth(1), Some("4"), "{checkpoint}");
+    let proof = get_json(&format!(
+        "http://{ops}/api/v1/ledger/proof/inclusion?index=0&size=4"
+    ))
+    .await;
+    assert_eq!(proof["proof"].as_array().unwrap().len(), 2);
+    let keys = reqwest::get(format!("http://{ops}/api/v1/ledger/keys"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(keys.starts_with("tongban-gateway+"), "{keys}");
     let rec = lb.gateway().unwrap().store.get(&no).unwrap().unwrap();
     assert_eq!(rec.working_days, 10, "food licence: 10 working days");
     assert_eq!(rec.accepted_on, "2026-11-20");
@@ -161,7 +191,7 @@ async fn shanghai_to_zhejiang_and_back_to_delivered() {
 
 #[tokio::test]
 async fn zhejiang_to_shanghai_reaches_delivered() {
-    let (_dir, lb, _journal) = start(options()).await;
+    let (_dir, lb) = start(options()).await;
     let reply = lb
         .zj
         .submit(&zj_application("ZJ-NH-20261123-0001"))
@@ -182,7 +212,7 @@ async fn zhejiang_to_shanghai_reaches_delivered() {
 
 #[tokio::test]
 async fn the_same_number_twice_gets_the_first_receipt_and_is_forwarded_once() {
-    let (_dir, lb, _journal) = start(options()).await;
+    let (_dir, lb) = start(options()).await;
     let first = lb.sh.submit(SAMPLE_SH_APPLICATION).await.unwrap();
     let again = lb.sh.submit(SAMPLE_SH_APPLICATION).await.unwrap();
     assert_eq!(again.status, 200);
@@ -216,7 +246,7 @@ async fn the_same_number_twice_gets_the_first_receipt_and_is_forwarded_once() {
 
 #[tokio::test]
 async fn a_destination_that_is_down_gets_it_once_it_is_back() {
-    let (_dir, lb, journal) = start(options()).await;
+    let (_dir, lb) = start(options()).await;
     lb.zj.set_down(true);
     let reply = lb.sh.submit(SAMPLE_SH_APPLICATION).await.unwrap();
     assert_eq!(reply.status, 200);
@@ -233,18 +263,14 @@ async fn a_destination_that_is_down_gets_it_once_it_is_back() {
     assert_eq!(state(&lb, &no), Some(AppState::Received));
     lb.zj.set_down(false);
     wait_for("DELIVERED", || state(&lb, &no) == Some(AppState::Delivered)).await;
-    let forwarded = journal
-        .records()
-        .iter()
-        .filter(|r| r.step == Step::Forwarded)
-        .count();
-    assert_eq!(forwarded, 1);
+    let steps = ledger_steps(&lb).await;
+    assert_eq!(steps.iter().filter(|s| *s == "forwarded").count(), 1);
     lb.stop().await;
 }
 
 #[tokio::test]
 async fn give_up_marks_failed_and_tells_the_source() {
-    let (_dir, lb, _journal) = start(LoopbackOptions {
+    let (_dir, lb) = start(LoopbackOptions {
         give_up_after_s: 1,
         ..options()
     })
@@ -267,7 +293,7 @@ async fn give_up_marks_failed_and_tells_the_source() {
 
 #[tokio::test]
 async fn shanghai_cannot_post_zhejiang_decisions_or_use_its_endpoints() {
-    let (_dir, lb, _journal) = start(LoopbackOptions {
+    let (_dir, lb) = start(LoopbackOptions {
         decide_after: Duration::from_secs(3600),
         ..options()
     })
@@ -341,7 +367,7 @@ fn client_with(lb: &Loopback, name: &str) -> reqwest::Client {
 
 #[tokio::test]
 async fn wrong_or_missing_client_certificates_are_refused() {
-    let (_dir, lb, _journal) = start(options()).await;
+    let (_dir, lb) = start(options()).await;
     let url = format!(
         "https://localhost:{}/ywtb/remote-accept/1.3/apply",
         lb.gateway_addr.port()
@@ -400,7 +426,7 @@ async fn wrong_or_missing_client_certificates_are_refused() {
 
 #[tokio::test]
 async fn malformed_documents_are_answered_in_the_callers_convention() {
-    let (_dir, lb, _journal) = start(options()).await;
+    let (_dir, lb) = start(options()).await;
     // Shanghai: HTTP 400 with a Response naming the Shanghai path.
     let broken = String::from_utf8_lossy(SAMPLE_SH_APPLICATION)
         .replace("region=\"330482\"", "region=\"33048\"")
@@ -480,7 +506,7 @@ async fn wait_ready(lb: &Loopback) {
 
 #[tokio::test]
 async fn sigkill_mid_flow_loses_nothing_and_sends_nothing_twice() {
-    let (_dir, mut lb, _journal) = start(options()).await;
+    let (_dir, mut lb) = start(options()).await;
     // The gateway runs as its own process from here on, so it can be killed.
     lb.stop_gateway().await;
     // Let the stopped gateway's last tasks release the database lock.

@@ -3,4 +3,6 @@
 mod cli;
 mod conformance;
 mod gateway;
+mod ledger;
 mod schemas;
+mod web;

@@ -1,0 +1,300 @@
+//! `tongban audit …`: export a self-contained bundle of the ledger, verify one offline.
+
+use crate::ledger::bundle::{self, BundleError, ExportOptions, Report, VerifyOptions};
+use crate::ledger::{Entry, Log, LogError, StoreError};
+use crate::signing::keyring::{read_published, Keyring, KeyringError};
+use crate::signing::Verifiers;
+use crate::store::SledLedgerStore;
+use clap::Subcommand;
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+
+/// Audit commands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Write an audit bundle (entries, checkpoint, proofs, public keys) to a new directory.
+    Export {
+        /// Output directory (must not exist or be empty).
+        out: PathBuf,
+        /// First entry index (default 0).
+        #[arg(long)]
+        from: Option<u64>,
+        /// One past the last entry (default: the checkpoint's size).
+        #[arg(long)]
+        to: Option<u64>,
+        /// Also include a consistency proof from this older tree size (repeatable), e.g. the
+        /// size of the checkpoint the auditor trusted last time.
+        #[arg(long = "consistency-from")]
+        consistency_from: Vec<u64>,
+        /// Leave out the older signed checkpoints.
+        #[arg(long)]
+        no_history: bool,
+        /// Also write proofs.jsonl: one RFC 6962 inclusion proof per entry.
+        #[arg(long)]
+        inclusion_proofs: bool,
+        /// Directory of documents named by hex SHA-256; those the entries reference are copied.
+        #[arg(long)]
+        documents: Option<PathBuf>,
+        /// Do not sign a new checkpoint; export against the last signed one.
+        #[arg(long)]
+        no_sign: bool,
+    },
+    /// Check a bundle offline; reports every failure; exit 1 if any.
+    Verify {
+        /// The bundle directory.
+        bundle: PathBuf,
+        /// File of verifier keys the auditor trusts (default: the bundle's own keys file).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// A checkpoint the auditor trusted before; checks consistency, rollback, split view.
+        #[arg(long)]
+        trusted: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-derive every stored hash from the stored entries and name every disagreement.
+    Check,
+    /// Development: append N example entries in batches, signing a checkpoint per batch
+    /// (used to build large logs for the benchmarks).
+    #[command(hide = true)]
+    Fill {
+        /// Entries to append.
+        #[arg(long)]
+        entries: u64,
+        /// Entries per batch (one durable commit each).
+        #[arg(long, default_value_t = 1000)]
+        batch: u64,
+        /// Print `acked SIZE` on stdout after each durable batch (for crash tests).
+        #[arg(long)]
+        print_acks: bool,
+    },
+}
+
+/// Errors of the audit commands (all exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum AuditCliError {
+    /// Keyring problem.
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
+    /// Storage problem.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Ledger problem.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// Bundle problem.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// Reading an input file.
+    #[error("{path}: {source}")]
+    Io {
+        /// Path.
+        path: PathBuf,
+        /// Error.
+        source: std::io::Error,
+    },
+    /// A keys file that does not parse.
+    #[error("{path}: {source}")]
+    Keys {
+        /// Path.
+        path: PathBuf,
+        /// Error.
+        source: crate::signing::KeyError,
+    },
+}
+
+/// Where the ledger database lives inside the data directory.
+pub fn ledger_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("ledger")
+}
+
+fn read(path: &Path) -> Result<String, AuditCliError> {
+    std::fs::read_to_string(path).map_err(|source| AuditCliError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// A progress printer on stderr: active when stderr is a terminal or the job is large.
+fn progress(verb: &'static str) -> impl FnMut(u64, u64) {
+    let tty = std::io::stderr().is_terminal();
+    let mut last_pct = u64::MAX;
+    move |done, total| {
+        if total == 0 || !(tty || total > bundle::PROGRESS_THRESHOLD) {
+            return;
+        }
+        let pct = done * 100 / total;
+        if pct != last_pct && (pct % 10 == 0 || tty) {
+            last_pct = pct;
+            let mut e = std::io::stderr();
+            if tty {
+                let _ = write!(e, "\r{verb} {done}/{total} entries ({pct}%)");
+                if done == total {
+                    let _ = writeln!(e);
+                }
+            } else {
+                let _ = writeln!(e, "{verb} {done}/{total} entries ({pct}%)");
+            }
+        }
+    }
+}
+
+/// Runs an audit command; returns the exit code (0 ok, 1 verification failures).
+pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliError> {
+    let keys_dir = super::keys::keyring_dir(data_dir);
+    match cmd {
+        AuditCmd::Export {
+            out,
+            from,
+            to,
+            consistency_from,
+            no_history,
+            inclusion_proofs,
+            documents,
+            no_sign,
+        } => {
+            let published = read_published(&keys_dir)?;
+            let origin = published
+                .last()
+                .map(|k| k.name().to_owned())
+                .ok_or_else(|| KeyringError::Missing(keys_dir.clone()))?;
+            let mut log = Log::open(SledLedgerStore::open(&ledger_dir(data_dir))?, &origin)?;
+            let stale = log.last_signed().map(|c| c.size) != Some(log.size());
+            if stale && !no_sign {
+                let ring = Keyring::open(&keys_dir)?;
+                log.sign_checkpoint(ring.active())?;
+            }
+            let size = log.last_signed().map(|c| c.size).unwrap_or(0);
+            let opts = ExportOptions {
+                range: (from.is_some() || to.is_some())
+                    .then(|| from.unwrap_or(0)..to.unwrap_or(size)),
+                consistency_from,
+                no_history,
+                inclusion_proofs,
+                documents,
+            };
+            let s = bundle::export(&log, &published, &opts, &out, progress("exported"))?;
+            println!(
+                "exported entries {}..{} of tree size {} ({} older checkpoints, {} documents) to {}",
+                s.entries.start,
+                s.entries.end,
+                s.tree_size,
+                s.history,
+                s.documents,
+                out.display()
+            );
+            Ok(super::Outcome::Success)
+        }
+        AuditCmd::Verify {
+            bundle: dir,
+            keys,
+            trusted,
+            json,
+        } => {
+            let keys = match keys {
+                None => None,
+                Some(p) => Some(
+                    Verifiers::parse_lines(&read(&p)?)
+                        .map_err(|source| AuditCliError::Keys { path: p, source })?,
+                ),
+            };
+            let trusted = trusted.map(|p| read(&p)).transpose()?;
+            let files = bundle::load(&dir)?;
+            let report = bundle::verify(
+                &files,
+                &VerifyOptions { keys, trusted },
+                progress("verified"),
+            );
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("report serializes")
+                );
+            } else {
+                print_report(&report);
+            }
+            Ok(if report.ok() {
+                super::Outcome::Success
+            } else {
+                super::Outcome::Invalid
+            })
+        }
+        AuditCmd::Check => {
+            let origin = read_published(&keys_dir)?
+                .last()
+                .map(|k| k.name().to_owned())
+                .ok_or_else(|| KeyringError::Missing(keys_dir.clone()))?;
+            let log = Log::open(SledLedgerStore::open(&ledger_dir(data_dir))?, &origin)?;
+            let problems = log.check()?;
+            for p in &problems {
+                println!("entry {}: {}", p.entry, p.what);
+            }
+            println!(
+                "{} entries checked, {} problems",
+                log.size(),
+                problems.len()
+            );
+            Ok(if problems.is_empty() {
+                super::Outcome::Success
+            } else {
+                super::Outcome::Invalid
+            })
+        }
+        AuditCmd::Fill {
+            entries,
+            batch,
+            print_acks,
+        } => {
+            let ring = Keyring::open(&keys_dir)?;
+            let mut log = Log::open(
+                SledLedgerStore::open(&ledger_dir(data_dir))?,
+                ring.active().name(),
+            )?;
+            let start = log.size();
+            let mut done = 0;
+            let mut show = progress("appended");
+            while done < entries {
+                let n = batch.min(entries - done);
+                let batch: Vec<Entry> = (0..n).map(|i| Entry::example(start + done + i)).collect();
+                log.append_batch(&batch)?;
+                if print_acks {
+                    let mut out = std::io::stdout();
+                    let _ = writeln!(out, "acked {}", log.size());
+                    let _ = out.flush();
+                }
+                log.sign_checkpoint(ring.active())?;
+                done += n;
+                show(done, entries);
+            }
+            println!("log size {}", log.size());
+            Ok(super::Outcome::Success)
+        }
+    }
+}
+
+fn print_report(r: &Report) {
+    for f in &r.failures {
+        match f.entry {
+            Some(i) => println!("FAIL entry {i} [{:?}]: {}", f.kind, f.message),
+            None => println!("FAIL [{:?}]: {}", f.kind, f.message),
+        }
+    }
+    for n in &r.notes {
+        println!("note: {n}");
+    }
+    println!(
+        "{}: log {} size {} root {}; entries {}..{} ({} checked), {} signatures, {} older checkpoints, {} documents; {} failures",
+        if r.ok() { "OK" } else { "FAILED" },
+        r.origin,
+        r.tree_size,
+        r.root,
+        r.first,
+        r.end,
+        r.entries_checked,
+        r.signatures_verified,
+        r.history_checked,
+        r.documents_checked,
+        r.failures.len()
+    );
+}

@@ -1,0 +1,485 @@
+//! Ledger entries and their one byte encoding (the leaf hash is over exactly these bytes).
+//!
+//! # Encoding, version 1
+//! All integers are big-endian. `str` is a `u16` byte length then UTF-8; `opt X` is one
+//! byte `0x00` (absent) or `0x01` followed by `X`; `time` is `i64` Unix seconds then `i16`
+//! UTC offset in minutes; `hash` is 32 raw bytes.
+//!
+//! | # | field | type |
+//! |---|---|---|
+//! | 1 | version, `0x01` | u8 |
+//! | 2 | step: 1 received, 2 forwarded, 3 decided, 4 delivered, 5 failed, 6 handed over (送达, the licence given to the applicant at the window) | u8 |
+//! | 3 | gateway cross-province number | str |
+//! | 4 | source platform's number | str |
+//! | 5 | destination platform's number | opt str |
+//! | 6 | source platform (`zj`, `sh`, …) | str |
+//! | 7 | destination platform | str |
+//! | 8 | item code | str |
+//! | 9 | when the gateway recorded this step | time |
+//! | 10 | time stated by the platform's document | opt time |
+//! | 11 | SHA-256 of the exact bytes received | hash |
+//! | 12 | SHA-256 of the exact bytes sent | opt hash |
+//! | 13 | mapping version that turned 11 into 12 | str |
+//! | 14 | salted hash of the applicant's identifier ([`salted_id_hash`]) | opt hash |
+//! | 15 | decision: result u8 (1 approved, 2 rejected, 3 correction requested (补正)), licence number opt str, valid from opt str, valid to opt str (`YYYY-MM-DD`), issuing authority str | opt |
+//! | 16 | reason code (for `failed`; a code, never free text with personal data) | opt str |
+//!
+//! Decoding is strict: unknown versions, flag bytes other than 0/1, invalid UTF-8, badly
+//! formed dates and trailing bytes are refused, so every accepted byte string has exactly one
+//! meaning and `encode(decode(b)) == b`.
+
+use sha2::{Digest, Sha256};
+
+/// The encoding version written by this code.
+pub const ENTRY_VERSION: u8 = 1;
+
+/// Domain-separation label for [`salted_id_hash`], so these hashes cannot be confused with
+/// document or leaf hashes.
+const ID_HASH_LABEL: &[u8] = b"tongban/id-hash/v1\0";
+
+/// Which step of the cross-province flow an entry records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// The gateway accepted a document from the source platform.
+    Received = 1,
+    /// The gateway forwarded the translated document to the destination platform.
+    Forwarded = 2,
+    /// The destination platform's decision arrived.
+    Decided = 3,
+    /// The decision was delivered back to the source platform.
+    Delivered = 4,
+    /// A step failed for good (reason code in the entry).
+    Failed = 5,
+    /// The window handed the decision (and licence) to the applicant (送达).
+    HandedOver = 6,
+}
+
+/// The result of a decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecisionResult {
+    /// The licence was granted.
+    Approved = 1,
+    /// The application was refused.
+    Rejected = 2,
+    /// Materials must be corrected (补正) before a decision.
+    Correction = 3,
+}
+
+/// An instant as Unix seconds plus the UTC offset it was stated in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Instant {
+    /// Seconds since 1970-01-01T00:00:00Z.
+    pub unix: i64,
+    /// Offset from UTC in minutes (+480 for China Standard Time).
+    pub offset_minutes: i16,
+}
+
+/// The decision block of a `decided` (or `delivered`) entry.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Decision {
+    /// Approved or rejected.
+    pub result: DecisionResult,
+    /// Licence number, when one was issued.
+    pub licence_no: Option<String>,
+    /// First day of validity, `YYYY-MM-DD`.
+    pub valid_from: Option<String>,
+    /// Last day of validity, `YYYY-MM-DD`.
+    pub valid_to: Option<String>,
+    /// The issuing authority (an organisation, not a person).
+    pub authority: String,
+}
+
+/// One ledger entry. Holds no personal data in clear.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Entry {
+    /// The step recorded.
+    pub step: Step,
+    /// The gateway's cross-province number (the same on every send of one application).
+    pub gateway_no: String,
+    /// The source platform's own number for the application.
+    pub source_no: String,
+    /// The destination platform's number, once it has given one.
+    pub destination_no: Option<String>,
+    /// Source platform code (`zj`, `sh`).
+    pub source_platform: String,
+    /// Destination platform code.
+    pub destination_platform: String,
+    /// Item code key.
+    pub item: String,
+    /// When the gateway recorded the step.
+    pub at: Instant,
+    /// The time stated in the platform's document, if any.
+    pub source_time: Option<Instant>,
+    /// SHA-256 of the exact bytes received.
+    #[serde(with = "hex_hash")]
+    pub received_sha256: [u8; 32],
+    /// SHA-256 of the exact bytes sent, if anything was sent.
+    #[serde(with = "hex_opt_hash")]
+    pub sent_sha256: Option<[u8; 32]>,
+    /// Version of the mapping that translated the received bytes into the sent bytes.
+    pub mapping_version: String,
+    /// Salted hash of the applicant's identifier (see [`salted_id_hash`]).
+    #[serde(with = "hex_opt_hash")]
+    pub applicant_id_hash: Option<[u8; 32]>,
+    /// The decision, for `decided` and `delivered` entries.
+    pub decision: Option<Decision>,
+    /// Reason code for `failed` entries.
+    pub reason: Option<String>,
+}
+
+mod hex_hash {
+    pub fn serialize<S: serde::Serializer>(h: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(h))
+    }
+}
+
+mod hex_opt_hash {
+    pub fn serialize<S: serde::Serializer>(h: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
+        match h {
+            Some(h) => s.serialize_str(&hex::encode(h)),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+/// `SHA-256(label ‖ salt ‖ identifier)`: lets an auditor who is given one identifier and the
+/// deployment's secret salt find that person's entries, while the ledger alone reveals
+/// nothing (identifiers have too little entropy to be hashed unsalted).
+pub fn salted_id_hash(salt: &[u8; 32], identifier: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(ID_HASH_LABEL);
+    h.update(salt);
+    h.update(identifier.as_bytes());
+    h.finalize().into()
+}
+
+/// Why bytes are not a valid entry (or an entry cannot be encoded).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryError {
+    /// Unknown encoding version.
+    #[error("unknown entry version {0}")]
+    Version(u8),
+    /// The bytes end inside a field.
+    #[error("truncated in field {0}")]
+    Truncated(&'static str),
+    /// A field holds an invalid value.
+    #[error("invalid field {0}")]
+    Invalid(&'static str),
+    /// Bytes after the last field.
+    #[error("{0} trailing bytes")]
+    Trailing(usize),
+    /// A string is longer than 65535 bytes.
+    #[error("field {0} is longer than 65535 bytes")]
+    TooLong(&'static str),
+}
+
+struct W(Vec<u8>);
+
+impl W {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn str(&mut self, field: &'static str, s: &str) -> Result<(), EntryError> {
+        let len = u16::try_from(s.len()).map_err(|_| EntryError::TooLong(field))?;
+        self.0.extend_from_slice(&len.to_be_bytes());
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+    fn opt_str(&mut self, field: &'static str, s: &Option<String>) -> Result<(), EntryError> {
+        match s {
+            None => self.u8(0),
+            Some(s) => {
+                self.u8(1);
+                self.str(field, s)?;
+            }
+        }
+        Ok(())
+    }
+    fn time(&mut self, t: &Instant) {
+        self.0.extend_from_slice(&t.unix.to_be_bytes());
+        self.0.extend_from_slice(&t.offset_minutes.to_be_bytes());
+    }
+    fn opt_hash(&mut self, h: &Option<[u8; 32]>) {
+        match h {
+            None => self.u8(0),
+            Some(h) => {
+                self.u8(1);
+                self.0.extend_from_slice(h);
+            }
+        }
+    }
+}
+
+struct R<'a>(&'a [u8]);
+
+impl<'a> R<'a> {
+    fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], EntryError> {
+        if self.0.len() < n {
+            return Err(EntryError::Truncated(field));
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Ok(a)
+    }
+    fn u8(&mut self, field: &'static str) -> Result<u8, EntryError> {
+        Ok(self.take(1, field)?[0])
+    }
+    fn flag(&mut self, field: &'static str) -> Result<bool, EntryError> {
+        match self.u8(field)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(EntryError::Invalid(field)),
+        }
+    }
+    fn str(&mut self, field: &'static str) -> Result<String, EntryError> {
+        let len = u16::from_be_bytes(self.take(2, field)?.try_into().expect("2 bytes"));
+        let b = self.take(len as usize, field)?;
+        String::from_utf8(b.to_vec()).map_err(|_| EntryError::Invalid(field))
+    }
+    fn opt_str(&mut self, field: &'static str) -> Result<Option<String>, EntryError> {
+        Ok(if self.flag(field)? {
+            Some(self.str(field)?)
+        } else {
+            None
+        })
+    }
+    fn time(&mut self, field: &'static str) -> Result<Instant, EntryError> {
+        let unix = i64::from_be_bytes(self.take(8, field)?.try_into().expect("8 bytes"));
+        let offset_minutes = i16::from_be_bytes(self.take(2, field)?.try_into().expect("2"));
+        if !(-1080..=1080).contains(&offset_minutes) {
+            return Err(EntryError::Invalid(field));
+        }
+        Ok(Instant {
+            unix,
+            offset_minutes,
+        })
+    }
+    fn hash(&mut self, field: &'static str) -> Result<[u8; 32], EntryError> {
+        Ok(self.take(32, field)?.try_into().expect("32 bytes"))
+    }
+    fn opt_hash(&mut self, field: &'static str) -> Result<Option<[u8; 32]>, EntryError> {
+        Ok(if self.flag(field)? {
+            Some(self.hash(field)?)
+        } else {
+            None
+        })
+    }
+}
+
+fn date_ok(d: &Option<String>) -> bool {
+    let Some(d) = d else { return true };
+    let b = d.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && (1..=12).contains(&d[5..7].parse::<u8>().unwrap_or(0))
+        && (1..=31).contains(&d[8..10].parse::<u8>().unwrap_or(0))
+}
+
+impl Entry {
+    /// The version-1 encoding (see the module documentation).
+    pub fn encode(&self) -> Result<Vec<u8>, EntryError> {
+        let mut w = W(Vec::with_capacity(192));
+        w.u8(ENTRY_VERSION);
+        w.u8(self.step as u8);
+        w.str("gateway_no", &self.gateway_no)?;
+        w.str("source_no", &self.source_no)?;
+        w.opt_str("destination_no", &self.destination_no)?;
+        w.str("source_platform", &self.source_platform)?;
+        w.str("destination_platform", &self.destination_platform)?;
+        w.str("item", &self.item)?;
+        if !(-1080..=1080).contains(&self.at.offset_minutes) {
+            return Err(EntryError::Invalid("at"));
+        }
+        w.time(&self.at);
+        match &self.source_time {
+            None => w.u8(0),
+            Some(t) => {
+                if !(-1080..=1080).contains(&t.offset_minutes) {
+                    return Err(EntryError::Invalid("source_time"));
+                }
+                w.u8(1);
+                w.time(t);
+            }
+        }
+        w.0.extend_from_slice(&self.received_sha256);
+        w.opt_hash(&self.sent_sha256);
+        w.str("mapping_version", &self.mapping_version)?;
+        w.opt_hash(&self.applicant_id_hash);
+        match &self.decision {
+            None => w.u8(0),
+            Some(d) => {
+                if !date_ok(&d.valid_from) || !date_ok(&d.valid_to) {
+                    return Err(EntryError::Invalid("decision validity date"));
+                }
+                w.u8(1);
+                w.u8(d.result as u8);
+                w.opt_str("licence_no", &d.licence_no)?;
+                w.opt_str("valid_from", &d.valid_from)?;
+                w.opt_str("valid_to", &d.valid_to)?;
+                w.str("authority", &d.authority)?;
+            }
+        }
+        w.opt_str("reason", &self.reason)?;
+        Ok(w.0)
+    }
+
+    /// Decodes version-1 bytes strictly.
+    pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
+        let mut r = R(bytes);
+        let v = r.u8("version")?;
+        if v != ENTRY_VERSION {
+            return Err(EntryError::Version(v));
+        }
+        let step = match r.u8("step")? {
+            1 => Step::Received,
+            2 => Step::Forwarded,
+            3 => Step::Decided,
+            4 => Step::Delivered,
+            5 => Step::Failed,
+            6 => Step::HandedOver,
+            _ => return Err(EntryError::Invalid("step")),
+        };
+        let gateway_no = r.str("gateway_no")?;
+        let source_no = r.str("source_no")?;
+        let destination_no = r.opt_str("destination_no")?;
+        let source_platform = r.str("source_platform")?;
+        let destination_platform = r.str("destination_platform")?;
+        let item = r.str("item")?;
+        let at = r.time("at")?;
+        let source_time = if r.flag("source_time")? {
+            Some(r.time("source_time")?)
+        } else {
+            None
+        };
+        let received_sha256 = r.hash("received_sha256")?;
+        let sent_sha256 = r.opt_hash("sent_sha256")?;
+        let mapping_version = r.str("mapping_version")?;
+        let applicant_id_hash = r.opt_hash("applicant_id_hash")?;
+        let decision = if r.flag("decision")? {
+            let result = match r.u8("decision.result")? {
+                1 => DecisionResult::Approved,
+                2 => DecisionResult::Rejected,
+                3 => DecisionResult::Correction,
+                _ => return Err(EntryError::Invalid("decision.result")),
+            };
+            let d = Decision {
+                result,
+                licence_no: r.opt_str("decision.licence_no")?,
+                valid_from: r.opt_str("decision.valid_from")?,
+                valid_to: r.opt_str("decision.valid_to")?,
+                authority: r.str("decision.authority")?,
+            };
+            if !date_ok(&d.valid_from) || !date_ok(&d.valid_to) {
+                return Err(EntryError::Invalid("decision validity date"));
+            }
+            Some(d)
+        } else {
+            None
+        };
+        let reason = r.opt_str("reason")?;
+        if !r.0.is_empty() {
+            return Err(EntryError::Trailing(r.0.len()));
+        }
+        Ok(Entry {
+            step,
+            gateway_no,
+            source_no,
+            destination_no,
+            source_platform,
+            destination_platform,
+            item,
+            at,
+            source_time,
+            received_sha256,
+            sent_sha256,
+            mapping_version,
+            applicant_id_hash,
+            decision,
+            reason,
+        })
+    }
+
+    /// A representative entry for tests and benchmarks (no real data).
+    pub fn example(n: u64) -> Entry {
+        Entry {
+            step: Step::Decided,
+            gateway_no: format!("YRD-ZJ-SH-2026-{n:08}"),
+            source_no: format!("ZJ330106{n:010}"),
+            destination_no: Some(format!("SH310104{n:010}")),
+            source_platform: "zj".into(),
+            destination_platform: "sh".into(),
+            item: "food-business-licence".into(),
+            at: Instant {
+                unix: 1_790_000_000 + n as i64,
+                offset_minutes: 480,
+            },
+            source_time: None,
+            received_sha256: Sha256::digest(n.to_be_bytes()).into(),
+            sent_sha256: Some(Sha256::digest((n + 1).to_be_bytes()).into()),
+            mapping_version: "zj2sh-1.4.0".into(),
+            applicant_id_hash: Some(salted_id_hash(&[9; 32], &format!("id-{n}"))),
+            decision: Some(Decision {
+                result: DecisionResult::Approved,
+                licence_no: Some(format!("JY231010400{n:05}")),
+                valid_from: Some("2026-11-23".into()),
+                valid_to: Some("2031-11-22".into()),
+                authority: "上海市徐汇区市场监督管理局".into(),
+            }),
+            reason: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_round_trips_and_is_canonical() {
+        let mut e = Entry::example(42);
+        let b = e.encode().unwrap();
+        assert_eq!(Entry::decode(&b).unwrap(), e);
+        e.decision = None;
+        e.sent_sha256 = None;
+        e.reason = Some("destination-refused".into());
+        e.step = Step::Failed;
+        let b = e.encode().unwrap();
+        assert_eq!(Entry::decode(&b).unwrap().encode().unwrap(), b);
+    }
+
+    #[test]
+    fn encoding_starts_with_version_and_step_bytes() {
+        let b = Entry::example(1).encode().unwrap();
+        assert_eq!(&b[..2], &[ENTRY_VERSION, Step::Decided as u8]);
+    }
+
+    #[test]
+    fn trailing_truncated_and_bad_flag_bytes_are_refused() {
+        let b = Entry::example(7).encode().unwrap();
+        let mut t = b.clone();
+        t.push(0);
+        assert_eq!(Entry::decode(&t), Err(EntryError::Trailing(1)));
+        for cut in 0..b.len() {
+            assert!(Entry::decode(&b[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut v = b.clone();
+        v[0] = 2;
+        assert_eq!(Entry::decode(&v), Err(EntryError::Version(2)));
+        let mut s = b;
+        s[1] = 9;
+        assert_eq!(Entry::decode(&s), Err(EntryError::Invalid("step")));
+    }
+
+    #[test]
+    fn bad_validity_date_cannot_be_encoded() {
+        let mut e = Entry::example(3);
+        e.decision.as_mut().unwrap().valid_to = Some("2031-13-01".into());
+        assert!(e.encode().is_err());
+    }
+}

@@ -1,0 +1,840 @@
+//! The Merkle log over a [`LedgerStore`].
+//!
+//! # Storage layout (C2SP tlog-tiles shapes, tile height 8)
+//! | key | value |
+//! |---|---|
+//! | `size` | tree size, u64 big-endian; written last in every commit |
+//! | `t` ‖ level u8 ‖ index u64 BE | hash tile: up to 256 hashes of 32 bytes at tree level 8·level |
+//! | `e` ‖ index u64 BE | entry bundle: up to 256 entries, each u16 BE length then bytes |
+//! | `c` ‖ seq u64 BE | the seq-th signed checkpoint (signed-note text) |
+//! | `u` ‖ level u8 | the partial (rightmost) tile of that level: tile index u64 BE, then its hashes |
+//! | `p` | the partial (rightmost) entry bundle: bundle index u64 BE, then its entries |
+//!
+//! Full tiles and bundles are written exactly once; only the few partial keys and `size`
+//! are rewritten per commit (a store that rewrites whole pages, like sled, then churns only
+//! small pages). A tile at level L > 0 holds the roots of full tiles at level L−1, so storage per entry is
+//! its bytes, a 2-byte length, its 32-byte leaf hash and 1/256 + 1/65536 + … of a hash above.
+//! Because `size` is
+//! written last and everything beyond `size` is ignored on open, even a store without atomic
+//! batches recovers to the last acknowledged batch after a crash.
+//!
+//! Proofs read complete-subtree hashes: a subtree inside one tile is folded from at most 128
+//! stored hashes, so an inclusion or consistency proof costs O(log n) tile reads.
+
+use super::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
+use super::entry::{Entry, EntryError};
+use super::merkle::{self, Hash, SubtreeHashes};
+use super::{LedgerStore, StoreError};
+use crate::signing::NoteSigner;
+use std::ops::Range;
+use std::sync::{mpsc, Arc, Mutex};
+
+/// Tile height: 2^8 = 256 hashes per tile, as in C2SP tlog-tiles (fewer, larger values keep
+/// the per-entry overhead of the store small; 256 × 32 B = 8 KiB is one cheap read).
+pub const TILE_HEIGHT: u32 = 8;
+/// Hashes per full tile and entries per full bundle.
+pub const TILE_WIDTH: u64 = 1 << TILE_HEIGHT;
+
+/// Key of the tree size.
+pub const KEY_SIZE: &[u8] = b"size";
+/// Key prefix of hash tiles.
+pub const PREFIX_TILE: u8 = b't';
+/// Key prefix of entry bundles.
+pub const PREFIX_BUNDLE: u8 = b'e';
+/// Key prefix of signed checkpoints.
+pub const PREFIX_CHECKPOINT: u8 = b'c';
+/// Key prefix of the partial (rightmost) hash tile of each level.
+pub const PREFIX_PARTIAL_TILE: u8 = b'u';
+/// Key of the partial (rightmost) entry bundle.
+pub const KEY_PARTIAL_BUNDLE: &[u8] = b"p";
+
+/// Storage key of the partial tile at `level`; its value is the tile index (u64 BE) then
+/// the hashes. Kept apart from full tiles so full tiles are written exactly once.
+pub fn partial_tile_key(level: u8) -> Vec<u8> {
+    vec![PREFIX_PARTIAL_TILE, level]
+}
+
+fn with_index(index: u64, data: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + data.len());
+    v.extend_from_slice(&index.to_be_bytes());
+    v.extend_from_slice(data);
+    v
+}
+
+/// Reads a partial value for `index`: the partial key if it holds that index, else the
+/// full value (a crash after a batch completed the tile but before `size` was written).
+fn read_partial<S: LedgerStore>(
+    store: &S,
+    partial_key: &[u8],
+    full_key: &[u8],
+    index: u64,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    if let Some(v) = store.get(partial_key)? {
+        if v.len() >= 8 && v[..8] == index.to_be_bytes() {
+            return Ok(Some(v[8..].to_vec()));
+        }
+    }
+    store.get(full_key)
+}
+
+/// Storage key of hash tile (`level`, `index`).
+pub fn tile_key(level: u8, index: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(10);
+    k.push(PREFIX_TILE);
+    k.push(level);
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// Storage key of entry bundle `index` (entries `[256·index, 256·index+256)`).
+pub fn bundle_key(index: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9);
+    k.push(PREFIX_BUNDLE);
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn checkpoint_key(seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9);
+    k.push(PREFIX_CHECKPOINT);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// Errors from the log; storage corruption names what is wrong and where.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An entry of a batch could not be encoded.
+    #[error("entry {position} of the batch: {source}")]
+    Entry {
+        /// Position in the batch.
+        position: usize,
+        /// Why.
+        source: EntryError,
+    },
+    /// An encoded entry does not fit the u16 length prefix of bundles.
+    #[error("entry {position} of the batch encodes to {len} bytes (max 65535)")]
+    EntryTooLarge {
+        /// Position in the batch.
+        position: usize,
+        /// Its length.
+        len: usize,
+    },
+    /// Stored data contradicts itself.
+    #[error("ledger storage is corrupt: {0}")]
+    Corrupt(String),
+    /// The log is shorter than a checkpoint it signed: data was lost or removed.
+    #[error("the log holds {size} entries but signed a checkpoint of {signed}: it was truncated or rolled back; restore from backup")]
+    Truncated {
+        /// Entries present.
+        size: u64,
+        /// Size of the last signed checkpoint.
+        signed: u64,
+    },
+    /// Signing would contradict a checkpoint signed before.
+    #[error("refusing to sign: the log at size {size} is inconsistent with the checkpoint signed at size {signed} ({why})")]
+    Inconsistent {
+        /// Current size.
+        size: u64,
+        /// Size of the last signed checkpoint.
+        signed: u64,
+        /// What failed.
+        why: String,
+    },
+    /// A stored checkpoint could not be read.
+    #[error("stored checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    /// The stored checkpoints belong to another log.
+    #[error("the store holds checkpoints of {stored:?}, not of {origin:?}")]
+    Origin {
+        /// Origin in the store.
+        stored: String,
+        /// Origin asked for.
+        origin: String,
+    },
+    /// A requested index or range is beyond the log.
+    #[error("{what} is beyond the log of size {size}")]
+    OutOfRange {
+        /// What was asked.
+        what: String,
+        /// Log size.
+        size: u64,
+    },
+}
+
+/// A problem found by [`Log::check`], naming the entry or tile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageProblem {
+    /// The first entry index concerned.
+    pub entry: u64,
+    /// What is wrong.
+    pub what: String,
+}
+
+fn hashes_from_bytes(b: &[u8]) -> Option<Vec<Hash>> {
+    if b.len() % 32 != 0 {
+        return None;
+    }
+    Some(
+        b.chunks_exact(32)
+            .map(|c| c.try_into().expect("32"))
+            .collect(),
+    )
+}
+
+/// Splits an entry bundle into entries (u16 BE length prefixes).
+pub fn split_bundle(b: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    let mut rest = b;
+    while !rest.is_empty() {
+        if rest.len() < 2 {
+            return None;
+        }
+        let len = u16::from_be_bytes([rest[0], rest[1]]) as usize;
+        if rest.len() < 2 + len {
+            return None;
+        }
+        out.push(&rest[2..2 + len]);
+        rest = &rest[2 + len..];
+    }
+    Some(out)
+}
+
+/// The append-only Merkle log.
+pub struct Log<S: LedgerStore> {
+    store: S,
+    origin: String,
+    size: u64,
+    /// `tails[L]`: hashes of the partial tile at level L (`(size >> 8L) % 256` of them).
+    tails: Vec<Vec<Hash>>,
+    /// The encoded partial entry bundle (`size % 256` entries).
+    bundle_tail: Vec<u8>,
+    last: Option<Checkpoint>,
+    next_seq: u64,
+}
+
+impl<S: LedgerStore> std::fmt::Debug for Log<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("origin", &self.origin)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: LedgerStore> Log<S> {
+    /// Opens (or starts) the log in `store`. Checks that the log is not shorter than its
+    /// last signed checkpoint and that its stored hashes still produce that checkpoint's root.
+    pub fn open(store: S, origin: &str) -> Result<Self, LogError> {
+        let size = match store.get(KEY_SIZE)? {
+            None => 0,
+            Some(v) => u64::from_be_bytes(
+                v.as_slice()
+                    .try_into()
+                    .map_err(|_| LogError::Corrupt("size is not 8 bytes".into()))?,
+            ),
+        };
+        let mut tails = Vec::new();
+        let mut level = 0u32;
+        while level < 8 && (size >> (TILE_HEIGHT * level)) > 0 {
+            let count = size >> (TILE_HEIGHT * level);
+            let w = (count % TILE_WIDTH) as usize;
+            let mut tail = Vec::new();
+            if w > 0 {
+                let idx = count / TILE_WIDTH;
+                let v = read_partial(
+                    &store,
+                    &partial_tile_key(level as u8),
+                    &tile_key(level as u8, idx),
+                    idx,
+                )?
+                .ok_or_else(|| LogError::Corrupt(format!("hash tile {level}/{idx} is missing")))?;
+                let hs = hashes_from_bytes(&v)
+                    .filter(|h| h.len() >= w)
+                    .ok_or_else(|| {
+                        LogError::Corrupt(format!("hash tile {level}/{idx} is short"))
+                    })?;
+                tail = hs[..w].to_vec();
+            }
+            tails.push(tail);
+            level += 1;
+        }
+        let mut bundle_tail = Vec::new();
+        let w = (size % TILE_WIDTH) as usize;
+        if w > 0 {
+            let idx = size / TILE_WIDTH;
+            let v = read_partial(&store, KEY_PARTIAL_BUNDLE, &bundle_key(idx), idx)?
+                .ok_or_else(|| LogError::Corrupt(format!("entry bundle {idx} is missing")))?;
+            let parts = split_bundle(&v)
+                .filter(|p| p.len() >= w)
+                .ok_or_else(|| LogError::Corrupt(format!("entry bundle {idx} is short")))?;
+            for p in &parts[..w] {
+                bundle_tail.extend_from_slice(&(p.len() as u16).to_be_bytes());
+                bundle_tail.extend_from_slice(p);
+            }
+        }
+        let mut log = Log {
+            store,
+            origin: origin.to_owned(),
+            size,
+            tails,
+            bundle_tail,
+            last: None,
+            next_seq: 0,
+        };
+        if let Some((k, v)) = log.store.last_with_prefix(&[PREFIX_CHECKPOINT])? {
+            let seq = u64::from_be_bytes(
+                k[1..]
+                    .try_into()
+                    .map_err(|_| LogError::Corrupt("bad checkpoint key".into()))?,
+            );
+            let text = String::from_utf8(v)
+                .map_err(|_| LogError::Corrupt(format!("checkpoint {seq} is not UTF-8")))?;
+            let cp = SignedCheckpoint::parse(&text)?.checkpoint;
+            if cp.origin != origin {
+                return Err(LogError::Origin {
+                    stored: cp.origin,
+                    origin: origin.to_owned(),
+                });
+            }
+            if cp.size > size {
+                return Err(LogError::Truncated {
+                    size,
+                    signed: cp.size,
+                });
+            }
+            let root = log.root_at(cp.size)?;
+            if root != cp.root {
+                return Err(LogError::Corrupt(format!(
+                    "stored hashes give a different root at size {} than the checkpoint signed then",
+                    cp.size
+                )));
+            }
+            log.last = Some(cp);
+            log.next_seq = seq + 1;
+        }
+        Ok(log)
+    }
+
+    /// Number of entries.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The log origin (first checkpoint line).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Appends a batch of entries with one durable commit; returns their indexes.
+    /// Nothing changes (in memory or on disk) if it fails.
+    pub fn append_batch(&mut self, entries: &[Entry]) -> Result<Range<u64>, LogError> {
+        let mut encoded = Vec::with_capacity(entries.len());
+        for (position, e) in entries.iter().enumerate() {
+            let b = e
+                .encode()
+                .map_err(|source| LogError::Entry { position, source })?;
+            if b.len() > u16::MAX as usize {
+                return Err(LogError::EntryTooLarge {
+                    position,
+                    len: b.len(),
+                });
+            }
+            encoded.push(b);
+        }
+        self.append_encoded(&encoded)
+    }
+
+    /// Appends already-encoded entries (each must be a valid encoding; used by
+    /// [`append_batch`](Self::append_batch) and by tools that replay entries).
+    pub fn append_encoded(&mut self, encoded: &[Vec<u8>]) -> Result<Range<u64>, LogError> {
+        let start = self.size;
+        if encoded.is_empty() {
+            return Ok(start..start);
+        }
+        let mut tails = self.tails.clone();
+        let mut bundle = self.bundle_tail.clone();
+        let mut writes: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut size = start;
+        for (position, b) in encoded.iter().enumerate() {
+            let len = u16::try_from(b.len()).map_err(|_| LogError::EntryTooLarge {
+                position,
+                len: b.len(),
+            })?;
+            bundle.extend_from_slice(&len.to_be_bytes());
+            bundle.extend_from_slice(b);
+            size += 1;
+            if size % TILE_WIDTH == 0 {
+                writes.push((
+                    bundle_key(size / TILE_WIDTH - 1),
+                    std::mem::take(&mut bundle),
+                ));
+            }
+            push_hash(&mut tails, 0, merkle::leaf_hash(b), size, &mut writes);
+        }
+        if size % TILE_WIDTH != 0 {
+            writes.push((
+                KEY_PARTIAL_BUNDLE.to_vec(),
+                with_index(size / TILE_WIDTH, &bundle),
+            ));
+        }
+        for (level, tail) in tails.iter().enumerate() {
+            let shift = TILE_HEIGHT * level as u32;
+            let (old, new) = (start >> shift, size >> shift);
+            if new != old && new % TILE_WIDTH != 0 {
+                writes.push((
+                    partial_tile_key(level as u8),
+                    with_index(new / TILE_WIDTH, &tail.concat()),
+                ));
+            }
+        }
+        writes.push((KEY_SIZE.to_vec(), size.to_be_bytes().to_vec()));
+        self.store.commit(writes)?;
+        self.tails = tails;
+        self.bundle_tail = bundle;
+        self.size = size;
+        Ok(start..size)
+    }
+
+    fn tile(&self, level: u32, index: u64) -> Result<Vec<Hash>, LogError> {
+        let count = self.size >> (TILE_HEIGHT * level);
+        let full = count / TILE_WIDTH;
+        if index < full {
+            let v = self
+                .store
+                .get(&tile_key(level as u8, index))?
+                .ok_or_else(|| {
+                    LogError::Corrupt(format!("hash tile {level}/{index} is missing"))
+                })?;
+            return hashes_from_bytes(&v)
+                .filter(|h| h.len() == TILE_WIDTH as usize)
+                .ok_or_else(|| {
+                    LogError::Corrupt(format!("hash tile {level}/{index} is not 256 hashes"))
+                });
+        }
+        if index == full && count % TILE_WIDTH != 0 {
+            return Ok(self.tails[level as usize].clone());
+        }
+        Err(LogError::OutOfRange {
+            what: format!("hash tile {level}/{index}"),
+            size: self.size,
+        })
+    }
+
+    /// Root at the current size.
+    pub fn root(&self) -> Result<Hash, LogError> {
+        self.root_at(self.size)
+    }
+
+    /// Root of the first `size` entries (O(log n) reads).
+    pub fn root_at(&self, size: u64) -> Result<Hash, LogError> {
+        if size > self.size {
+            return Err(LogError::OutOfRange {
+                what: format!("size {size}"),
+                size: self.size,
+            });
+        }
+        merkle::root_at(self, size)
+    }
+
+    /// The current (unsigned) checkpoint.
+    pub fn checkpoint(&self) -> Result<Checkpoint, LogError> {
+        Ok(Checkpoint {
+            origin: self.origin.clone(),
+            size: self.size,
+            root: self.root()?,
+        })
+    }
+
+    /// RFC 6962 inclusion proof of entry `index` in the tree of `size` entries.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LogError> {
+        if size > self.size {
+            return Err(LogError::OutOfRange {
+                what: format!("tree size {size}"),
+                size: self.size,
+            });
+        }
+        merkle::inclusion_proof(self, index, size).map_err(|e| match e {
+            merkle::ProofError::Store(e) => e,
+            other => LogError::OutOfRange {
+                what: other.to_string(),
+                size: self.size,
+            },
+        })
+    }
+
+    /// RFC 6962 consistency proof from `size1` to `size2`.
+    pub fn consistency_proof(&self, size1: u64, size2: u64) -> Result<Vec<Hash>, LogError> {
+        if size2 > self.size {
+            return Err(LogError::OutOfRange {
+                what: format!("tree size {size2}"),
+                size: self.size,
+            });
+        }
+        merkle::consistency_proof(self, size1, size2).map_err(|e| match e {
+            merkle::ProofError::Store(e) => e,
+            other => LogError::OutOfRange {
+                what: other.to_string(),
+                size: self.size,
+            },
+        })
+    }
+
+    /// Hash of the complete-or-not range `[lo, hi)` (lo aligned as RFC 6962 recursion has it).
+    pub fn range_hash(&self, lo: u64, hi: u64) -> Result<Hash, LogError> {
+        merkle::range_hash(self, lo, hi)
+    }
+
+    /// Encoded entries `[range)`.
+    pub fn entries(&self, range: Range<u64>) -> Result<Vec<Vec<u8>>, LogError> {
+        if range.end > self.size {
+            return Err(LogError::OutOfRange {
+                what: format!("entries {range:?}"),
+                size: self.size,
+            });
+        }
+        let mut out = Vec::with_capacity((range.end - range.start) as usize);
+        let mut i = range.start;
+        while i < range.end {
+            let b = i / TILE_WIDTH;
+            let v = self
+                .bundle_bytes(b)?
+                .ok_or_else(|| LogError::Corrupt(format!("entry bundle {b} is missing")))?;
+            let parts = split_bundle(&v)
+                .ok_or_else(|| LogError::Corrupt(format!("entry bundle {b} is malformed")))?;
+            while i < range.end && i / TILE_WIDTH == b {
+                let p = parts.get((i % TILE_WIDTH) as usize).ok_or_else(|| {
+                    LogError::Corrupt(format!("entry {i} is missing from bundle {b}"))
+                })?;
+                out.push(p.to_vec());
+                i += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stored bytes of entry bundle `b` (the partial one if `b` is the rightmost).
+    fn bundle_bytes(&self, b: u64) -> Result<Option<Vec<u8>>, LogError> {
+        if b == self.size / TILE_WIDTH && self.size % TILE_WIDTH != 0 {
+            Ok(read_partial(
+                &self.store,
+                KEY_PARTIAL_BUNDLE,
+                &bundle_key(b),
+                b,
+            )?)
+        } else {
+            Ok(self.store.get(&bundle_key(b))?)
+        }
+    }
+
+    /// Recorded leaf hashes `[range)`.
+    pub fn leaf_hashes(&self, range: Range<u64>) -> Result<Vec<Hash>, LogError> {
+        if range.end > self.size {
+            return Err(LogError::OutOfRange {
+                what: format!("leaves {range:?}"),
+                size: self.size,
+            });
+        }
+        let mut out = Vec::with_capacity((range.end - range.start) as usize);
+        let mut i = range.start;
+        while i < range.end {
+            let t = i / TILE_WIDTH;
+            let tile = self.tile(0, t)?;
+            while i < range.end && i / TILE_WIDTH == t {
+                out.push(tile[(i % TILE_WIDTH) as usize]);
+                i += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The last signed checkpoint, if any.
+    pub fn last_signed(&self) -> Option<&Checkpoint> {
+        self.last.as_ref()
+    }
+
+    /// Every signed checkpoint note, oldest first.
+    pub fn signed_checkpoints(&self) -> Result<Vec<String>, LogError> {
+        self.store
+            .scan_prefix(&[PREFIX_CHECKPOINT])?
+            .into_iter()
+            .map(|(_, v)| {
+                String::from_utf8(v).map_err(|_| LogError::Corrupt("checkpoint not UTF-8".into()))
+            })
+            .collect()
+    }
+
+    /// The last signed checkpoint note text, if any.
+    pub fn last_signed_note(&self) -> Result<Option<String>, LogError> {
+        match self.store.last_with_prefix(&[PREFIX_CHECKPOINT])? {
+            None => Ok(None),
+            Some((_, v)) => String::from_utf8(v)
+                .map(Some)
+                .map_err(|_| LogError::Corrupt("checkpoint not UTF-8".into())),
+        }
+    }
+
+    /// Signs a checkpoint of the current tree and stores it, after proving it consistent with
+    /// the last signed checkpoint (refuses otherwise). Returns the signed note text.
+    pub fn sign_checkpoint(&mut self, signer: &dyn NoteSigner) -> Result<String, LogError> {
+        let cp = self.checkpoint()?;
+        // Compare with the last checkpoint in the store, not only the one remembered in
+        // memory, so a second writer on the same store cannot make us contradict it.
+        if let Some(text) = self.last_signed_note()? {
+            self.last = Some(SignedCheckpoint::parse(&text)?.checkpoint);
+        }
+        if let Some(last) = &self.last {
+            let inconsistent = |why: String| LogError::Inconsistent {
+                size: cp.size,
+                signed: last.size,
+                why,
+            };
+            if last.origin != cp.origin {
+                return Err(inconsistent("different origin".into()));
+            }
+            if last.size > cp.size {
+                return Err(LogError::Truncated {
+                    size: cp.size,
+                    signed: last.size,
+                });
+            }
+            if last.size == cp.size {
+                if last.root != cp.root {
+                    return Err(inconsistent("same size, different root".into()));
+                }
+            } else if last.size > 0 {
+                let proof = self.consistency_proof(last.size, cp.size)?;
+                merkle::verify_consistency(last.size, cp.size, &proof, &last.root, &cp.root)
+                    .map_err(|e| inconsistent(e.to_string()))?;
+            }
+        }
+        let note = cp.sign(&[signer])?;
+        if let Some((k, _)) = self.store.last_with_prefix(&[PREFIX_CHECKPOINT])? {
+            let seq = k[1..].try_into().map(u64::from_be_bytes).unwrap_or(0);
+            self.next_seq = self.next_seq.max(seq + 1);
+        }
+        self.store.commit(vec![(
+            checkpoint_key(self.next_seq),
+            note.clone().into_bytes(),
+        )])?;
+        self.next_seq += 1;
+        self.last = Some(cp);
+        Ok(note)
+    }
+
+    /// Re-derives every stored hash from the stored entries and reports each disagreement,
+    /// naming the entry (or the first entry under a bad tile). O(n); for operators.
+    pub fn check(&self) -> Result<Vec<StorageProblem>, LogError> {
+        let mut problems = Vec::new();
+        let mut level_hashes: Vec<Hash> = Vec::new();
+        let bundles = self.size.div_ceil(TILE_WIDTH);
+        for b in 0..bundles {
+            let lo = b * TILE_WIDTH;
+            let hi = (lo + TILE_WIDTH).min(self.size);
+            let recorded = self.tile(0, b)?;
+            let entries = match self.bundle_bytes(b)? {
+                Some(v) => v,
+                None => {
+                    problems.push(StorageProblem {
+                        entry: lo,
+                        what: format!("entry bundle {b} (entries {lo}..{hi}) is missing"),
+                    });
+                    continue;
+                }
+            };
+            let Some(parts) = split_bundle(&entries) else {
+                problems.push(StorageProblem {
+                    entry: lo,
+                    what: format!("entry bundle {b} (entries {lo}..{hi}) is malformed"),
+                });
+                continue;
+            };
+            for i in lo..hi {
+                let off = (i - lo) as usize;
+                match (parts.get(off), recorded.get(off)) {
+                    (Some(p), Some(r)) => {
+                        if merkle::leaf_hash(p) != *r {
+                            problems.push(StorageProblem {
+                                entry: i,
+                                what: "entry bytes do not match the recorded leaf hash".into(),
+                            });
+                        } else if let Err(e) = Entry::decode(p) {
+                            problems.push(StorageProblem {
+                                entry: i,
+                                what: format!("entry does not decode: {e}"),
+                            });
+                        }
+                    }
+                    _ => problems.push(StorageProblem {
+                        entry: i,
+                        what: "entry or leaf hash missing".into(),
+                    }),
+                }
+            }
+            if recorded.len() == TILE_WIDTH as usize {
+                level_hashes.push(merkle::fold_complete(&recorded));
+            }
+        }
+        // Upper tiles: each must hold the roots of the full tiles below.
+        let mut level = 1u32;
+        while !level_hashes.is_empty() {
+            let span = TILE_WIDTH.pow(level);
+            let mut next = Vec::new();
+            for (t, chunk) in level_hashes.chunks(TILE_WIDTH as usize).enumerate() {
+                let stored = self.tile(level, t as u64)?;
+                for (j, h) in chunk.iter().enumerate() {
+                    if stored.get(j) != Some(h) {
+                        let first = (t as u64 * TILE_WIDTH + j as u64) * span;
+                        problems.push(StorageProblem {
+                            entry: first,
+                            what: format!(
+                                "hash of entries {first}..{} at tile {level}/{t} does not match them",
+                                first + span
+                            ),
+                        });
+                    }
+                }
+                if chunk.len() == TILE_WIDTH as usize {
+                    next.push(merkle::fold_complete(&stored));
+                }
+            }
+            level_hashes = next;
+            level += 1;
+        }
+        if let Some(last) = &self.last {
+            if self.root_at(last.size)? != last.root {
+                problems.push(StorageProblem {
+                    entry: 0,
+                    what: format!(
+                        "root at size {} differs from the signed checkpoint",
+                        last.size
+                    ),
+                });
+            }
+        }
+        Ok(problems)
+    }
+}
+
+/// Pushes hash `h` at tile level `level`; `size` is the tree size after the leaf that caused
+/// it. Full tiles are written and their root pushed one level up.
+fn push_hash(
+    tails: &mut Vec<Vec<Hash>>,
+    level: usize,
+    h: Hash,
+    size: u64,
+    writes: &mut Vec<(Vec<u8>, Vec<u8>)>,
+) {
+    if tails.len() <= level {
+        tails.push(Vec::with_capacity(TILE_WIDTH as usize));
+    }
+    tails[level].push(h);
+    if tails[level].len() == TILE_WIDTH as usize {
+        let count = size >> (TILE_HEIGHT as usize * level);
+        let full = std::mem::take(&mut tails[level]);
+        writes.push((tile_key(level as u8, count / TILE_WIDTH - 1), full.concat()));
+        let root = merkle::fold_complete(&full);
+        push_hash(tails, level + 1, root, size, writes);
+    }
+}
+
+impl<S: LedgerStore> SubtreeHashes for Log<S> {
+    type Error = LogError;
+    fn subtree(&self, level: u32, index: u64) -> Result<Hash, LogError> {
+        let band = level / TILE_HEIGHT;
+        let r = level % TILE_HEIGHT;
+        let start = index << r;
+        let tile = self.tile(band, start / TILE_WIDTH)?;
+        let off = (start % TILE_WIDTH) as usize;
+        let w = 1usize << r;
+        let hs = tile.get(off..off + w).ok_or_else(|| {
+            LogError::Corrupt(format!("subtree {level}/{index} is not in its tile"))
+        })?;
+        Ok(merkle::fold_complete(hs))
+    }
+}
+
+type Reply = mpsc::SyncSender<Result<Range<u64>, Arc<LogError>>>;
+
+/// Gathers concurrent appends into batches on one std thread: while one batch is being
+/// flushed, new requests queue up and go into the next batch (group commit without timers).
+/// No async runtime needed; the daemon can call [`Batcher::append`] from a blocking task.
+pub struct Batcher {
+    tx: Option<mpsc::Sender<(Vec<Entry>, Reply)>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Batcher {
+    /// Starts the batching thread over a shared log; at most `max_batch` entries per commit.
+    pub fn spawn<S: LedgerStore + 'static>(log: Arc<Mutex<Log<S>>>, max_batch: usize) -> Batcher {
+        let (tx, rx) = mpsc::channel::<(Vec<Entry>, Reply)>();
+        let handle = std::thread::spawn(move || {
+            while let Ok(first) = rx.recv() {
+                let mut jobs = vec![first];
+                let mut n = jobs[0].0.len();
+                while n < max_batch {
+                    match rx.try_recv() {
+                        Ok(j) => {
+                            n += j.0.len();
+                            jobs.push(j);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let all: Vec<Entry> = jobs.iter().flat_map(|j| j.0.iter().cloned()).collect();
+                let result = log
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .append_batch(&all);
+                match result {
+                    Ok(range) => {
+                        let mut next = range.start;
+                        for (entries, reply) in jobs {
+                            let end = next + entries.len() as u64;
+                            let _ = reply.send(Ok(next..end));
+                            next = end;
+                        }
+                    }
+                    Err(e) => {
+                        let e = Arc::new(e);
+                        for (_, reply) in jobs {
+                            let _ = reply.send(Err(e.clone()));
+                        }
+                    }
+                }
+            }
+        });
+        Batcher {
+            tx: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    /// Appends entries; returns once they are durable, with their indexes.
+    pub fn append(&self, entries: Vec<Entry>) -> Result<Range<u64>, Arc<LogError>> {
+        let (reply, rx) = mpsc::sync_channel(1);
+        let tx = self.tx.as_ref().expect("batcher running");
+        if tx.send((entries, reply)).is_err() {
+            return Err(Arc::new(LogError::Corrupt("batcher thread stopped".into())));
+        }
+        rx.recv()
+            .unwrap_or_else(|_| Err(Arc::new(LogError::Corrupt("batcher thread stopped".into()))))
+    }
+}
+
+impl Drop for Batcher {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! The keyring directory: the active signing key and every public key ever used.
+//!
+//! ```text
+//! <dir>/                mode 0700
+//!   active.key          mode 0600, "PRIVATE+KEY+name+hexid+base64(0x01‖seed)"
+//!   published           verifier keys, one per line, oldest first; the last is active
+//! ```
+//! Rotation writes a new key file (created with mode 0600, never widened later), appends
+//! its public key to `published`, then atomically renames it over `active.key`. The old
+//! private key is destroyed; its public key stays in `published` forever, so everything it
+//! signed keeps verifying. Key files readable by group or others are refused.
+
+use super::{KeyError, SigningKey, VerifierKey, Verifiers};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// File name of the active private key inside the keyring directory.
+pub const ACTIVE_FILE: &str = "active.key";
+/// File name of the published verifier keys inside the keyring directory.
+pub const PUBLISHED_FILE: &str = "published";
+/// Temporary name of a new key during rotation (renamed over [`ACTIVE_FILE`]).
+const NEW_FILE: &str = "active.key.new";
+
+/// Errors from keyring and key-file operations; each says what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyringError {
+    /// An I/O error on a named file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The key file is readable by group or others.
+    #[error("{path}: key file mode is {mode:o}; it must not be readable by group or others (chmod 600 it, and consider the key compromised)")]
+    Permissions {
+        /// The key file.
+        path: PathBuf,
+        /// Its mode bits.
+        mode: u32,
+    },
+    /// A key text could not be parsed.
+    #[error("{path}: {source}")]
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: KeyError,
+    },
+    /// `create` on a directory that already has a key.
+    #[error("{0}: a keyring already exists here; use `tongban keys rotate` to replace the key")]
+    Exists(PathBuf),
+    /// `open` on a directory without a key.
+    #[error("{0}: no keyring here; create one with `tongban keys generate --name ORIGIN`")]
+    Missing(PathBuf),
+    /// `published` does not end with the active key.
+    #[error("{0}: the active key is not the last published key; restore `published` from backup")]
+    Inconsistent(PathBuf),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> KeyringError + '_ {
+    move |source| KeyringError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Writes a key file, creating it with mode 0600 (it must not exist yet) and syncing it.
+pub fn write_key_file(path: &Path, key: &SigningKey) -> Result<(), KeyringError> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(io_err(path))?;
+    let text = key.to_signer_text();
+    f.write_all(text.as_bytes()).map_err(io_err(path))?;
+    f.write_all(b"\n").map_err(io_err(path))?;
+    f.sync_all().map_err(io_err(path))
+}
+
+/// Reads a key file, refusing one that group or others can read.
+pub fn read_key_file(path: &Path) -> Result<SigningKey, KeyringError> {
+    let f = File::open(path).map_err(io_err(path))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = f.metadata().map_err(io_err(path))?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(KeyringError::Permissions {
+                path: path.to_owned(),
+                mode,
+            });
+        }
+    }
+    let mut text = zeroize::Zeroizing::new(String::new());
+    io::Read::read_to_string(&mut &f, &mut text).map_err(io_err(path))?;
+    SigningKey::from_signer_text(text.trim_end()).map_err(|source| KeyringError::Key {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Reads the published verifier keys of a keyring directory (no private key needed).
+pub fn read_published(dir: &Path) -> Result<Vec<VerifierKey>, KeyringError> {
+    let path = dir.join(PUBLISHED_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(KeyringError::Missing(dir.to_owned()))
+        }
+        Err(e) => return Err(io_err(&path)(e)),
+    };
+    Verifiers::parse_lines(&text)
+        .map(|v| v.keys().to_vec())
+        .map_err(|source| KeyringError::Key { path, source })
+}
+
+fn sync_dir(dir: &Path) -> Result<(), KeyringError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(dir))
+}
+
+fn append_published(dir: &Path, key: &VerifierKey) -> Result<(), KeyringError> {
+    let path = dir.join(PUBLISHED_FILE);
+    let mut f = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    writeln!(f, "{key}").map_err(io_err(&path))?;
+    f.sync_all().map_err(io_err(&path))
+}
+
+/// A keyring directory opened for signing.
+#[derive(Debug)]
+pub struct Keyring {
+    dir: PathBuf,
+    active: SigningKey,
+    published: Vec<VerifierKey>,
+}
+
+impl Keyring {
+    /// Creates a keyring with a fresh key named `name` (the log origin, by convention).
+    pub fn create(dir: &Path, name: &str) -> Result<Self, KeyringError> {
+        let key = SigningKey::generate(name).map_err(|source| KeyringError::Key {
+            path: dir.to_owned(),
+            source,
+        })?;
+        Self::create_with(dir, key)
+    }
+
+    /// Creates a keyring holding the given key.
+    pub fn create_with(dir: &Path, key: SigningKey) -> Result<Self, KeyringError> {
+        if dir.join(ACTIVE_FILE).exists() || dir.join(PUBLISHED_FILE).exists() {
+            return Err(KeyringError::Exists(dir.to_owned()));
+        }
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(dir).map_err(io_err(dir))?;
+        let new = dir.join(NEW_FILE);
+        let _ = fs::remove_file(&new);
+        write_key_file(&new, &key)?;
+        append_published(dir, &key.verifier())?;
+        let active = dir.join(ACTIVE_FILE);
+        fs::rename(&new, &active).map_err(io_err(&active))?;
+        sync_dir(dir)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            published: vec![key.verifier()],
+            active: key,
+        })
+    }
+
+    /// Opens an existing keyring, checking that the active key is the last one published.
+    pub fn open(dir: &Path) -> Result<Self, KeyringError> {
+        let path = dir.join(ACTIVE_FILE);
+        if !path.exists() {
+            return Err(KeyringError::Missing(dir.to_owned()));
+        }
+        let active = read_key_file(&path)?;
+        let published = read_published(dir)?;
+        if published.last() != Some(&active.verifier()) {
+            return Err(KeyringError::Inconsistent(dir.to_owned()));
+        }
+        Ok(Self {
+            dir: dir.to_owned(),
+            active,
+            published,
+        })
+    }
+
+    /// Replaces the active key with a fresh one of the same name; the old public key stays
+    /// published and the old private key is destroyed. Returns the new public key.
+    pub fn rotate(&mut self) -> Result<VerifierKey, KeyringError> {
+        let key = SigningKey::generate(self.active.name()).map_err(|source| KeyringError::Key {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let new = self.dir.join(NEW_FILE);
+        let _ = fs::remove_file(&new);
+        write_key_file(&new, &key)?;
+        append_published(&self.dir, &key.verifier())?;
+        let active = self.dir.join(ACTIVE_FILE);
+        fs::rename(&new, &active).map_err(io_err(&active))?;
+        sync_dir(&self.dir)?;
+        self.published.push(key.verifier());
+        self.active = key;
+        Ok(self.active.verifier())
+    }
+
+    /// The key that signs now.
+    pub fn active(&self) -> &SigningKey {
+        &self.active
+    }
+
+    /// Every public key this keyring ever used, oldest first.
+    pub fn published(&self) -> &[VerifierKey] {
+        &self.published
+    }
+
+    /// The published keys as a verifier set.
+    pub fn verifiers(&self) -> Verifiers {
+        Verifiers::new(self.published.clone())
+    }
+
+    /// The keyring directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_keeps_old_public_keys_published_and_changes_the_id() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("keys");
+        let mut ring = Keyring::create(&dir, "t.example/ledger").unwrap();
+        let first = ring.active().verifier();
+        let second = ring.rotate().unwrap();
+        assert_ne!(first.key_id(), second.key_id());
+        let again = Keyring::open(&dir).unwrap();
+        assert_eq!(again.published(), &[first, second.clone()]);
+        assert_eq!(again.active().verifier(), second);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_file_is_created_0600_and_a_group_readable_one_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("keys");
+        Keyring::create(&dir, "t.example/ledger").unwrap();
+        let path = dir.join(ACTIVE_FILE);
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        assert!(matches!(
+            Keyring::open(&dir),
+            Err(KeyringError::Permissions { .. })
+        ));
+    }
+
+    #[test]
+    fn creating_over_an_existing_keyring_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        Keyring::create(tmp.path(), "t.example/ledger").unwrap();
+        assert!(matches!(
+            Keyring::create(tmp.path(), "t.example/ledger"),
+            Err(KeyringError::Exists(_))
+        ));
+    }
+}

@@ -17,6 +17,15 @@
 //! - [`server`] — the accept loop: handshake, partner identity, axum over hyper, limits,
 //!   graceful shutdown.
 //! - [`ops`] — `/healthz`, `/readyz`, `/metrics`, RFC 9457 problem details.
+//! - [`pipeline`] — intake of applications and decisions: validate, authorise, store the exact
+//!   bytes, ledger, outbox job, group-committed flush, signed receipt in the caller's convention.
+//! - [`forwarder`] — the outbox worker: translate, sign, deliver, classify once, record.
+//! - [`convention`] — each platform's paths, replies and reply classification (via its adapter).
+//! - [`record`], [`journal`], [`ledger`] — the application record and its store trait, the
+//!   pipeline's ledger records, and the ledger (log, batcher, keyring, checkpoints, ledger API).
+//! - [`status`] — the status API.
+//! - [`service`] — assembles everything from a [`config::Config`] and runs it.
+//! - [`sandbox`], [`demo`] — stand-in platforms and the loopback demo (also the test harness).
 
 pub mod calendar;
 pub mod config;

@@ -66,8 +66,9 @@ impl GatewayLedger {
             Keyring::create(&keys, DEFAULT_ORIGIN).map_err(|x| e(&x))?
         };
         let origin = keyring.active().name().to_owned();
-        let store =
-            SledLedgerStore::open(&crate::cli::audit::ledger_dir(data_dir)).map_err(|x| e(&x))?;
+        let db = crate::store::gateway::open_ledger_db(&crate::cli::audit::ledger_dir(data_dir))
+            .map_err(|x| e(&x))?;
+        let store = SledLedgerStore::new(db);
         let log = Arc::new(Mutex::new(Log::open(store, &origin).map_err(|x| e(&x))?));
         let batcher = Batcher::spawn(log.clone(), MAX_BATCH);
         let keyid = keyring.active().key_id_hex();

@@ -60,11 +60,6 @@ pub const ID_SALT_FILE: &str = "id-salt.key";
 /// keyring live beside it where `tongban audit` and `tongban keys` expect them).
 pub const GATEWAY_DB_DIR: &str = "gateway";
 
-/// sled's page cache: records and documents are written once and read a few times soon
-/// after, so a small cache suffices and keeps the process well under 100 MiB (sled's default
-/// is 1 GiB).
-pub const SLED_CACHE_BYTES: u64 = 16 * 1024 * 1024;
-
 /// A gateway with its listeners bound, ready to run.
 pub struct Bound {
     /// Where partners connect.
@@ -116,12 +111,8 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
     let signer: Arc<dyn MessageSigner> = ledger.clone();
 
     let db_path = config.data_dir.join(GATEWAY_DB_DIR);
-    let db = sled::Config::new()
-        .path(&db_path)
-        .mode(sled::Mode::HighThroughput)
-        .cache_capacity(SLED_CACHE_BYTES)
-        .open()
-        .map_err(|e| ServiceError::Store(e.to_string()))?;
+    let db =
+        crate::store::gateway::open_db(&db_path).map_err(|e| ServiceError::Store(e.to_string()))?;
     let store = SledGateway::open(&db).map_err(|e| ServiceError::Store(e.to_string()))?;
     let outbox = Arc::new(store.outbox().clone());
     let ops = Ops::new();

@@ -41,6 +41,34 @@ fn abort(e: impl std::fmt::Display) -> ConflictableTransactionError<StoreError> 
     ConflictableTransactionError::Abort(err(e))
 }
 
+/// sled's page cache per database: records, documents and ledger tiles are written once and
+/// read a few times soon after, so a small cache suffices and keeps the gateway well under
+/// 100 MiB (sled's default is 1 GiB per database).
+pub const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Opens (or creates) a sled database at `path` tuned for the gateway: high-throughput mode,
+/// bounded cache.
+pub fn open_db(path: &std::path::Path) -> Result<sled::Db, StoreError> {
+    sled::Config::new()
+        .path(path)
+        .mode(sled::Mode::HighThroughput)
+        .cache_capacity(CACHE_BYTES)
+        .open()
+        .map_err(err)
+}
+
+/// Opens the ledger's database as `store::sled::open_sled` does (same mode and segment size,
+/// which the on-disk format depends on) but with the gateway's bounded cache.
+pub fn open_ledger_db(path: &std::path::Path) -> Result<sled::Db, StoreError> {
+    sled::Config::new()
+        .path(path)
+        .mode(sled::Mode::HighThroughput)
+        .segment_size(super::sled::SEGMENT_SIZE)
+        .cache_capacity(CACHE_BYTES)
+        .open()
+        .map_err(err)
+}
+
 impl SledGateway {
     /// Opens (creating if needed) the trees in `db`.
     pub fn open(db: &sled::Db) -> Result<Self, StoreError> {

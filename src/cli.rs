@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod keys;
+mod serve;
 mod translate;
 
 use std::path::PathBuf;
@@ -45,6 +46,12 @@ pub enum Command {
         /// The document; standard input when absent.
         file: Option<PathBuf>,
     },
+    /// Run the gateway (mutual TLS for partners, operator endpoints, outbox).
+    Serve(serve::ServeArgs),
+    /// Run a stand-in partner platform (dev PKI from `tongban demo`).
+    Sandbox(serve::SandboxArgs),
+    /// Generate a dev PKI, start gateway and both sandboxes on loopback, send the sample.
+    Demo(serve::DemoArgs),
     /// Export and verify audit bundles of the ledger.
     Audit {
         /// What to do.
@@ -89,6 +96,9 @@ pub enum Error {
     /// The arguments do not fit together.
     #[error("{0}")]
     Usage(String),
+    /// The configuration has problems (exit 64, as `EX_CONFIG`-style tools do); all listed.
+    #[error("{0}")]
+    Config(String),
     /// An audit command could not run.
     #[error(transparent)]
     Audit(#[from] audit::AuditCliError),
@@ -102,6 +112,9 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
     match cli.command {
         Command::Translate { from, to, file } => translate::translate(from, to, file.as_deref()),
         Command::Validate { format, file } => translate::validate(format, file.as_deref()),
+        Command::Serve(args) => serve::serve(args),
+        Command::Sandbox(args) => serve::sandbox(args, &cli.data_dir),
+        Command::Demo(args) => serve::demo(args, &cli.data_dir),
         Command::Audit { command } => Ok(audit::run(command, &cli.data_dir)?),
         Command::Keys { command } => Ok(keys::run(command, &cli.data_dir)?),
     }

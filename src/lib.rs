@@ -31,6 +31,7 @@
 
 pub mod cli;
 pub mod codes;
+pub mod gateway;
 pub mod ledger;
 pub mod model;
 pub mod platform;

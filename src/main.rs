@@ -11,7 +11,13 @@ fn main() -> ExitCode {
         Ok(Outcome::Invalid) => ExitCode::from(1),
         Err(e) => {
             eprintln!("tongban: {e}");
-            ExitCode::from(2)
+            // 64 (EX_USAGE) for a bad configuration, as sysexits(3) and linkerd do.
+            let code = if matches!(e, cli::Error::Config(_)) {
+                64
+            } else {
+                2
+            };
+            ExitCode::from(code)
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod conformance;
+mod gateway;
 mod ledger;
 mod schemas;
 mod web;

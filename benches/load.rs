@@ -1,0 +1,176 @@
+//! Load benchmark of the running gateway: the gateway runs as its own process
+//! (`tongban serve`, so its peak RSS is its own), both sandbox platforms in this process; N
+//! Shanghai clients with keep-alive mTLS connections post distinct applications for a bounded
+//! time. Reports accepted applications per second, latency percentiles and the gateway's peak
+//! RSS (VmHWM).
+//!
+//! Run: `cargo bench --bench load` (env: `LOAD_SECS`, default 10; `LOAD_CLIENTS`, default 32).
+
+use std::time::{Duration, Instant};
+
+use tongban::gateway::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
+use tongban::gateway::tls;
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// CPU seconds (user + system) a process has used, from `/proc/<pid>/stat`.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on every Linux configuration in practice.
+    Some(ticks / 100.0)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes `--bench`; nothing else to parse.
+    let secs = env("LOAD_SECS", 10);
+    let clients = env("LOAD_CLIENTS", 32) as usize;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut lb = Loopback::start(
+        dir.path(),
+        LoopbackOptions {
+            // Intake is measured; the destination takes every forward, decides nothing.
+            decide_after: Duration::from_secs(24 * 3600),
+            ..LoopbackOptions::default()
+        },
+    )
+    .await
+    .expect("loopback");
+    lb.stop_gateway().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .args(["serve", "--config"])
+        .arg(&lb.config_path)
+        .env("RUST_LOG", "error")
+        .spawn()
+        .expect("gateway process");
+    let ready = format!("http://{}/readyz", lb.ops_addr);
+    for _ in 0..200 {
+        if matches!(reqwest::get(&ready).await, Ok(r) if r.status() == 200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let ca = tls::certs_from_pem(&std::fs::read(lb.pki.ca()).unwrap(), "ca").unwrap();
+    let chain =
+        tls::certs_from_pem(&std::fs::read(lb.pki.cert("sh-platform")).unwrap(), "sh").unwrap();
+    let key_pem = std::fs::read(lb.pki.key("sh-platform")).unwrap();
+    let url = format!(
+        "https://localhost:{}/ywtb/remote-accept/1.3/apply",
+        lb.gateway_addr.port()
+    );
+    let template = String::from_utf8_lossy(SAMPLE_SH_APPLICATION).into_owned();
+    let end = Instant::now() + Duration::from_secs(secs);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let client = tls::client(
+            &ca,
+            chain.clone(),
+            tls::key_from_pem(&key_pem, "sh").unwrap(),
+            tls::ClientTimeouts {
+                connect: Duration::from_secs(5),
+                request: Duration::from_secs(30),
+            },
+        )
+        .unwrap();
+        let url = url.clone();
+        let template = template.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let (mut ok, mut failed) = (0u64, 0u64);
+            let mut i = 0u64;
+            while Instant::now() < end {
+                i += 1;
+                let body = template.replace("SH-JS-LX-20261120-0007", &format!("LOAD-{c}-{i}"));
+                let t = Instant::now();
+                let res = client
+                    .post(&url)
+                    .header("content-type", "application/xml")
+                    .body(body)
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status() == 200 => {
+                        let _ = r.bytes().await;
+                        lat.push(t.elapsed());
+                        ok += 1;
+                    }
+                    _ => failed += 1,
+                }
+            }
+            (lat, ok, failed)
+        }));
+    }
+    let mut lat = Vec::new();
+    let (mut ok, mut failed) = (0, 0);
+    for t in tasks {
+        let (l, o, f) = t.await.unwrap();
+        lat.extend(l);
+        ok += o;
+        failed += f;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    lat.sort();
+    let rss = vm_hwm_kib(child.id());
+    let gw_cpu = cpu_seconds(&child.id().to_string());
+    let own_cpu = cpu_seconds("self");
+    let delivered = lb.zj.received().len();
+    println!("load: {clients} clients, keep-alive mTLS, {secs} s, gateway as a separate process");
+    println!(
+        "  accepted {ok} ({:.0}/s), failed {failed}",
+        ok as f64 / elapsed
+    );
+    println!(
+        "  latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        percentile(&lat, 0.50).as_secs_f64() * 1e3,
+        percentile(&lat, 0.99).as_secs_f64() * 1e3,
+        lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3
+    );
+    match rss {
+        Some(kib) => println!("  gateway peak RSS (VmHWM) {:.1} MiB", kib as f64 / 1024.0),
+        None => println!("  gateway peak RSS unavailable (no /proc)"),
+    }
+    println!("  forwarded to the Zhejiang sandbox meanwhile: {delivered}");
+    if let (Some(g), Some(o)) = (gw_cpu, own_cpu) {
+        println!(
+            "  CPU: gateway {:.2} cores, clients + sandboxes {:.2} cores (of {} available)",
+            g / elapsed,
+            o / elapsed,
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    lb.stop().await;
+}

@@ -1,0 +1,46 @@
+//! The running service: partner-facing HTTPS with mutual TLS, the durable outbox that forwards
+//! to the other platform, the status and ledger APIs, and the operator endpoints.
+//!
+//! # Layout
+//! Pure parts (no I/O):
+//! - [`calendar`] — working days, holidays and make-up workdays; legal deadlines.
+//! - [`httpsig`] — RFC 9530 `Content-Digest` and RFC 9421 signatures in tongban's profile.
+//! - [`outbox`] — jobs, their state machine, back-off with jitter, the give-up deadline, and
+//!   the storage trait the outbox needs (sled implementation in `store::outbox`).
+//! - [`config`] — the TOML file with defaults, resolved into checked settings that report
+//!   every problem at once.
+//!
+//! I/O shells:
+//! - [`tls`] — dev PKI (rcgen), the server configuration admitting only partner platforms,
+//!   the [`tls::Partner`] identity taken from the verified client certificate, the outgoing
+//!   mTLS client.
+//! - [`server`] — the accept loop: handshake, partner identity, axum over hyper, limits,
+//!   graceful shutdown.
+//! - [`ops`] — `/healthz`, `/readyz`, `/metrics`, RFC 9457 problem details.
+//! - [`pipeline`] — intake of applications and decisions: validate, authorise, store the exact
+//!   bytes, ledger, outbox job, group-committed flush, signed receipt in the caller's convention.
+//! - [`forwarder`] — the outbox worker: translate, sign, deliver, classify once, record.
+//! - [`convention`] — each platform's paths, replies and reply classification (via its adapter).
+//! - [`record`], [`journal`], [`ledger`] — the application record and its store trait, the
+//!   pipeline's ledger records, and the ledger (log, batcher, keyring, checkpoints, ledger API).
+//! - [`status`] — the status API.
+//! - [`service`] — assembles everything from a [`config::Config`] and runs it.
+//! - [`sandbox`], [`demo`] — stand-in platforms and the loopback demo (also the test harness).
+
+pub mod calendar;
+pub mod config;
+pub mod convention;
+pub mod demo;
+pub mod forwarder;
+pub mod httpsig;
+pub mod journal;
+pub mod ledger;
+pub mod ops;
+pub mod outbox;
+pub mod pipeline;
+pub mod record;
+pub mod sandbox;
+pub mod server;
+pub mod service;
+pub mod status;
+pub mod tls;

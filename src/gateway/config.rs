@@ -1,0 +1,776 @@
+//! Configuration in two stages: [`ConfigFile`], the TOML as written (every field has a default
+//! except what only the operator can know), then [`Config`], resolved and checked: addresses
+//! parsed, certificates and keys read, URLs checked, the calendar loaded. Resolution collects
+//! **every** problem before giving up, so an operator fixes a config in one round, and nothing
+//! binds a port before it succeeds.
+//!
+//! Relative paths are relative to the directory of the configuration file.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde::Deserialize;
+
+use super::calendar::Calendar;
+use super::outbox::RetryPolicy;
+use super::server::Limits;
+use super::tls::{self, ClientTimeouts, PartnerTrust};
+use crate::codes::ItemKind;
+
+/// The platforms tongban has adapters for, with their province prefix (GB/T 2260 first two
+/// digits): the key names the platform in configuration and URLs.
+pub const KNOWN_PLATFORMS: [(&str, &str); 2] = [("zj", "33"), ("sh", "31")];
+
+/// Default partner listener: loopback, so a fresh install exposes nothing by accident.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+
+/// Default operator listener (`/healthz`, `/readyz`, `/metrics`), plain HTTP on loopback.
+pub const DEFAULT_OPS_LISTEN: &str = "127.0.0.1:9464";
+
+/// Legal time limit of food business licence items, in working days (食品经营许可).
+pub const DEFAULT_FOOD_LICENCE_DAYS: u32 = 10;
+
+/// Legal time limit of business registration items, in working days (营业执照).
+pub const DEFAULT_BUSINESS_LICENCE_DAYS: u32 = 3;
+
+/// The configuration file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Partner listener address (mutual TLS).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Operator listener address (plain HTTP; keep it on loopback or a management network).
+    #[serde(default = "default_ops_listen")]
+    pub ops_listen: String,
+    /// Where documents, the ledger and the outbox are stored.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// A holiday calendar file; the official 2026 calendar is built in.
+    #[serde(default)]
+    pub calendar: Option<PathBuf>,
+    /// The gateway's own certificates.
+    pub tls: TlsFile,
+    /// One table per partner platform, keyed `zj` / `sh`.
+    #[serde(default)]
+    pub platforms: BTreeMap<String, PlatformFile>,
+    /// Delivery retries.
+    #[serde(default)]
+    pub outbox: OutboxFile,
+    /// Resource limits.
+    #[serde(default)]
+    pub limits: LimitsFile,
+    /// Legal time limits per item.
+    #[serde(default)]
+    pub time_limits: TimeLimitsFile,
+}
+
+/// `[tls]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFile {
+    /// Certificate chain the gateway presents to partners (PEM).
+    pub cert: PathBuf,
+    /// Its private key (PEM).
+    pub key: PathBuf,
+    /// Client certificate presented when calling partners; defaults to `cert`.
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    /// Its key; defaults to `key`.
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
+}
+
+/// `[platforms.<key>]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformFile {
+    /// The platform's base URL (https), e.g. `https://kstb.zj.example`.
+    pub base_url: String,
+    /// CA that issues the platform's client certificates (PEM).
+    pub client_ca: PathBuf,
+    /// The DNS/URI SAN its client certificate must carry.
+    pub client_identity: String,
+    /// CA that issued the platform's server certificate; defaults to `client_ca`.
+    #[serde(default)]
+    pub server_ca: Option<PathBuf>,
+    /// Province prefix of applications this platform may submit; defaults by key.
+    #[serde(default)]
+    pub province: Option<String>,
+    /// GB/T 2260 prefixes (2, 4 or 6 digits) of target regions routed to this platform;
+    /// defaults to the province.
+    #[serde(default)]
+    pub regions: Option<Vec<String>>,
+}
+
+/// `[outbox]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxFile {
+    /// First retry delay, ms.
+    pub initial_backoff_ms: u64,
+    /// Largest retry delay, ms.
+    pub max_backoff_ms: u64,
+    /// Growth per attempt.
+    pub multiplier: f64,
+    /// Random fraction of each delay, 0..=1.
+    pub jitter: f64,
+    /// Give up (failed, source told) this long after acceptance, s.
+    pub give_up_after_s: u64,
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for OutboxFile {
+    fn default() -> Self {
+        let p = RetryPolicy::default();
+        Self {
+            initial_backoff_ms: p.initial.as_millis() as u64,
+            max_backoff_ms: p.max.as_millis() as u64,
+            multiplier: p.multiplier,
+            jitter: p.jitter,
+            give_up_after_s: p.give_up_after.as_secs(),
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+/// Deliveries in flight at once by default: enough to keep two partners' connection pools
+/// busy while one is slow, small enough not to flood a recovering partner.
+pub const DEFAULT_CONCURRENCY: usize = 32;
+
+/// `[limits]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsFile {
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// TLS handshake time limit, ms.
+    pub handshake_timeout_ms: u64,
+    /// Header read time limit, ms.
+    pub header_read_timeout_ms: u64,
+    /// Request time limit, ms.
+    pub request_timeout_ms: u64,
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Shutdown grace period, ms.
+    pub grace_period_ms: u64,
+    /// Outgoing connect + handshake time limit, ms.
+    pub outgoing_connect_timeout_ms: u64,
+    /// Outgoing request time limit, ms.
+    pub outgoing_request_timeout_ms: u64,
+}
+
+impl Default for LimitsFile {
+    fn default() -> Self {
+        let l = Limits::default();
+        Self {
+            max_connections: l.max_connections,
+            handshake_timeout_ms: l.handshake_timeout.as_millis() as u64,
+            header_read_timeout_ms: l.header_read_timeout.as_millis() as u64,
+            request_timeout_ms: l.request_timeout.as_millis() as u64,
+            max_body_bytes: l.max_body_bytes,
+            grace_period_ms: l.grace.as_millis() as u64,
+            outgoing_connect_timeout_ms: DEFAULT_OUTGOING_CONNECT_MS,
+            outgoing_request_timeout_ms: DEFAULT_OUTGOING_REQUEST_MS,
+        }
+    }
+}
+
+/// Outgoing connect + handshake limit: a partner that cannot finish a handshake in 5 s is down
+/// for our purposes; the outbox retries.
+pub const DEFAULT_OUTGOING_CONNECT_MS: u64 = 5_000;
+
+/// Outgoing request limit: partners answer synchronously with a receipt; 30 s covers a slow
+/// one without holding a delivery slot for minutes.
+pub const DEFAULT_OUTGOING_REQUEST_MS: u64 = 30_000;
+
+/// `[time_limits]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeLimitsFile {
+    /// Working days for food business licence items.
+    pub food_business_licence: u32,
+    /// Working days for business registration items.
+    pub business_licence: u32,
+    /// Overrides per item code.
+    pub items: BTreeMap<String, u32>,
+}
+
+impl Default for TimeLimitsFile {
+    fn default() -> Self {
+        Self {
+            food_business_licence: DEFAULT_FOOD_LICENCE_DAYS,
+            business_licence: DEFAULT_BUSINESS_LICENCE_DAYS,
+            items: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    DEFAULT_LISTEN.into()
+}
+fn default_ops_listen() -> String {
+    DEFAULT_OPS_LISTEN.into()
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+/// Legal time limits, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeLimits {
+    food: u32,
+    business: u32,
+    items: BTreeMap<String, u32>,
+}
+
+impl TimeLimits {
+    /// Working days allowed for `item` (its canonical key, e.g. `food-new`), falling back to
+    /// its kind's default.
+    pub fn working_days(&self, item: &str, kind: ItemKind) -> u32 {
+        self.items.get(item).copied().unwrap_or(match kind {
+            ItemKind::Food => self.food,
+            ItemKind::Registration => self.business,
+        })
+    }
+}
+
+impl Default for TimeLimits {
+    fn default() -> Self {
+        Self {
+            food: DEFAULT_FOOD_LICENCE_DAYS,
+            business: DEFAULT_BUSINESS_LICENCE_DAYS,
+            items: BTreeMap::new(),
+        }
+    }
+}
+
+/// One partner platform, resolved.
+#[derive(Debug, Clone)]
+pub struct PlatformConfig {
+    /// `zj` or `sh`.
+    pub key: String,
+    /// Base URL, without a trailing slash.
+    pub base_url: String,
+    /// What identifies the platform when it calls us.
+    pub trust: PartnerTrust,
+    /// CA of the platform's server certificate, for our calls to it.
+    pub server_ca: Vec<CertificateDer<'static>>,
+    /// Its province prefix.
+    pub province: String,
+    /// Target-region prefixes routed to it.
+    pub regions: Vec<String>,
+}
+
+/// The gateway's own certificate chain and key (the key is not printable).
+#[derive(Clone)]
+pub struct Identity {
+    /// Certificate chain, end entity first.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// Private key.
+    pub key: std::sync::Arc<PrivateKeyDer<'static>>,
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Identity({} certs, key redacted)", self.chain.len())
+    }
+}
+
+/// The resolved, checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Partner listener.
+    pub listen: SocketAddr,
+    /// Operator listener.
+    pub ops_listen: SocketAddr,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Certificate presented to partners.
+    pub server: Identity,
+    /// Certificate presented when calling partners.
+    pub client: Identity,
+    /// Partner platforms, in key order.
+    pub platforms: Vec<PlatformConfig>,
+    /// Retry schedule.
+    pub retry: RetryPolicy,
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
+    /// Listener limits.
+    pub limits: Limits,
+    /// Outgoing client time limits.
+    pub outgoing: ClientTimeouts,
+    /// Legal time limits.
+    pub time_limits: TimeLimits,
+    /// Working-day calendar.
+    pub calendar: Calendar,
+}
+
+/// Every problem found in a configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} problem(s) in the configuration:", self.0.len())?;
+        for p in &self.0 {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl Config {
+    /// Reads and resolves the configuration file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigErrors(vec![format!("{}: {e}", path.display())]))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml(&text, base)
+    }
+
+    /// Parses and resolves configuration text; relative paths are taken from `base`.
+    pub fn from_toml(text: &str, base: &Path) -> Result<Config, ConfigErrors> {
+        let file: ConfigFile = toml::from_str(text)
+            .map_err(|e| ConfigErrors(vec![format!("not valid configuration: {e}")]))?;
+        file.resolve(base)
+    }
+}
+
+impl ConfigFile {
+    /// Resolves and checks everything, collecting every problem.
+    pub fn resolve(&self, base: &Path) -> Result<Config, ConfigErrors> {
+        let mut p = Problems(Vec::new());
+        let abs = |path: &Path| {
+            if path.is_absolute() {
+                path.to_owned()
+            } else {
+                base.join(path)
+            }
+        };
+
+        let listen = p.addr("listen", &self.listen);
+        let ops_listen = p.addr("ops_listen", &self.ops_listen);
+        if let (Some(a), Some(b)) = (listen, ops_listen) {
+            if a == b && a.port() != 0 {
+                p.push(format!("listen and ops_listen are both {a}"));
+            }
+        }
+
+        let server_chain = p.certs("tls.cert", &abs(&self.tls.cert));
+        let server_key = p.key("tls.key", &abs(&self.tls.key));
+        let client_chain = match &self.tls.client_cert {
+            Some(c) => p.certs("tls.client_cert", &abs(c)),
+            None => server_chain.clone(),
+        };
+        let client_key = match &self.tls.client_key {
+            Some(k) => p.key("tls.client_key", &abs(k)),
+            None => server_key.as_ref().map(|k| k.clone_key()),
+        };
+
+        let mut platforms = Vec::new();
+        for (key, _) in KNOWN_PLATFORMS {
+            if !self.platforms.contains_key(key) {
+                p.push(format!("[platforms.{key}] is missing"));
+            }
+        }
+        let mut claimed: BTreeMap<String, String> = BTreeMap::new();
+        for (key, pf) in &self.platforms {
+            let at = format!("platforms.{key}");
+            let Some((_, default_province)) = KNOWN_PLATFORMS.iter().find(|(k, _)| k == key) else {
+                p.push(format!(
+                    "[{at}]: unknown platform (known: {})",
+                    KNOWN_PLATFORMS.map(|(k, _)| k).join(", ")
+                ));
+                continue;
+            };
+            let base_url = pf.base_url.trim_end_matches('/').to_owned();
+            match base_url.parse::<http::Uri>() {
+                Ok(u) if u.scheme_str() == Some("https") && u.host().is_some() => {}
+                Ok(_) => p.push(format!("{at}.base_url: {base_url} is not an https URL")),
+                Err(e) => p.push(format!("{at}.base_url: {e}")),
+            }
+            let client_ca = p.certs(&format!("{at}.client_ca"), &abs(&pf.client_ca));
+            let server_ca = match &pf.server_ca {
+                Some(ca) => p.certs(&format!("{at}.server_ca"), &abs(ca)),
+                None => client_ca.clone(),
+            };
+            if pf.client_identity.trim().is_empty() {
+                p.push(format!("{at}.client_identity is empty"));
+            }
+            let province = pf
+                .province
+                .clone()
+                .unwrap_or_else(|| (*default_province).to_owned());
+            if !(province.len() == 2 && province.bytes().all(|b| b.is_ascii_digit())) {
+                p.push(format!("{at}.province: {province} is not two digits"));
+            }
+            let regions = pf.regions.clone().unwrap_or_else(|| vec![province.clone()]);
+            if regions.is_empty() {
+                p.push(format!("{at}.regions is empty"));
+            }
+            for r in &regions {
+                if !(matches!(r.len(), 2 | 4 | 6) && r.bytes().all(|b| b.is_ascii_digit())) {
+                    p.push(format!("{at}.regions: {r} is not a 2, 4 or 6 digit prefix"));
+                } else if let Some(other) = claimed.insert(r.clone(), key.clone()) {
+                    p.push(format!("{at}.regions: {r} is also routed to {other}"));
+                }
+            }
+            if let (Some(client_ca), Some(server_ca)) = (client_ca, server_ca) {
+                platforms.push(PlatformConfig {
+                    key: key.clone(),
+                    base_url,
+                    trust: PartnerTrust {
+                        key: key.clone(),
+                        ca: client_ca,
+                        identity: pf.client_identity.trim().to_owned(),
+                    },
+                    server_ca,
+                    province,
+                    regions,
+                });
+            }
+        }
+        // Nested prefixes across platforms (e.g. "33" and "3304") make routing ambiguous.
+        let all: Vec<(&String, &String)> = claimed.iter().collect();
+        for (i, (a, ka)) in all.iter().enumerate() {
+            for (b, kb) in &all[i + 1..] {
+                if ka != kb && (b.starts_with(a.as_str()) || a.starts_with(b.as_str())) {
+                    p.push(format!(
+                        "regions {a} ({ka}) and {b} ({kb}) overlap; routing would be ambiguous"
+                    ));
+                }
+            }
+        }
+
+        let o = &self.outbox;
+        if o.initial_backoff_ms == 0 {
+            p.push("outbox.initial_backoff_ms must be positive".into());
+        }
+        if o.max_backoff_ms < o.initial_backoff_ms {
+            p.push("outbox.max_backoff_ms is below outbox.initial_backoff_ms".into());
+        }
+        if !(o.multiplier.is_finite() && o.multiplier >= 1.0) {
+            p.push("outbox.multiplier must be at least 1".into());
+        }
+        if !(0.0..=1.0).contains(&o.jitter) {
+            p.push("outbox.jitter must be between 0 and 1".into());
+        }
+        if o.give_up_after_s == 0 {
+            p.push("outbox.give_up_after_s must be positive".into());
+        }
+        if o.concurrency == 0 {
+            p.push("outbox.concurrency must be positive".into());
+        }
+
+        let l = &self.limits;
+        for (name, v) in [
+            ("max_connections", l.max_connections as u64),
+            ("handshake_timeout_ms", l.handshake_timeout_ms),
+            ("header_read_timeout_ms", l.header_read_timeout_ms),
+            ("request_timeout_ms", l.request_timeout_ms),
+            ("max_body_bytes", l.max_body_bytes as u64),
+            ("outgoing_connect_timeout_ms", l.outgoing_connect_timeout_ms),
+            ("outgoing_request_timeout_ms", l.outgoing_request_timeout_ms),
+        ] {
+            if v == 0 {
+                p.push(format!("limits.{name} must be positive"));
+            }
+        }
+
+        let t = &self.time_limits;
+        if t.food_business_licence == 0 {
+            p.push("time_limits.food_business_licence must be at least 1 day".into());
+        }
+        if t.business_licence == 0 {
+            p.push("time_limits.business_licence must be at least 1 day".into());
+        }
+        for (item, days) in &t.items {
+            if *days == 0 {
+                p.push(format!("time_limits.items.{item} must be at least 1 day"));
+            }
+        }
+
+        let calendar = match &self.calendar {
+            None => Some(Calendar::official_2026()),
+            Some(path) => {
+                let path = abs(path);
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => match Calendar::parse(&text) {
+                        Ok(c) => Some(c),
+                        Err(e) => {
+                            p.push(format!("calendar {}: {e}", path.display()));
+                            None
+                        }
+                    },
+                    Err(e) => {
+                        p.push(format!("calendar {}: {e}", path.display()));
+                        None
+                    }
+                }
+            }
+        };
+
+        if !p.0.is_empty() {
+            return Err(ConfigErrors(p.0));
+        }
+        let (
+            Some(listen),
+            Some(ops_listen),
+            Some(server_chain),
+            Some(server_key),
+            Some(client_chain),
+            Some(client_key),
+            Some(calendar),
+        ) = (
+            listen,
+            ops_listen,
+            server_chain,
+            server_key,
+            client_chain,
+            client_key,
+            calendar,
+        )
+        else {
+            return Err(ConfigErrors(vec!["incomplete configuration".into()]));
+        };
+        Ok(Config {
+            listen,
+            ops_listen,
+            data_dir: abs(&self.data_dir),
+            server: Identity {
+                chain: server_chain,
+                key: std::sync::Arc::new(server_key),
+            },
+            client: Identity {
+                chain: client_chain,
+                key: std::sync::Arc::new(client_key),
+            },
+            platforms,
+            retry: RetryPolicy {
+                initial: Duration::from_millis(o.initial_backoff_ms),
+                max: Duration::from_millis(o.max_backoff_ms),
+                multiplier: o.multiplier,
+                jitter: o.jitter,
+                give_up_after: Duration::from_secs(o.give_up_after_s),
+            },
+            concurrency: o.concurrency,
+            limits: Limits {
+                max_connections: l.max_connections,
+                handshake_timeout: Duration::from_millis(l.handshake_timeout_ms),
+                header_read_timeout: Duration::from_millis(l.header_read_timeout_ms),
+                request_timeout: Duration::from_millis(l.request_timeout_ms),
+                max_body_bytes: l.max_body_bytes,
+                grace: Duration::from_millis(l.grace_period_ms),
+            },
+            outgoing: ClientTimeouts {
+                connect: Duration::from_millis(l.outgoing_connect_timeout_ms),
+                request: Duration::from_millis(l.outgoing_request_timeout_ms),
+            },
+            time_limits: TimeLimits {
+                food: t.food_business_licence,
+                business: t.business_licence,
+                items: t.items.clone(),
+            },
+            calendar,
+        })
+    }
+}
+
+impl Config {
+    /// The platform configured under `key`.
+    pub fn platform(&self, key: &str) -> Option<&PlatformConfig> {
+        self.platforms.iter().find(|p| p.key == key)
+    }
+
+    /// The platform that decides applications targeting `region` (a 6-digit GB/T 2260 code):
+    /// the one with the longest matching region prefix.
+    pub fn route(&self, region: &str) -> Option<&PlatformConfig> {
+        self.platforms
+            .iter()
+            .flat_map(|p| p.regions.iter().map(move |r| (r, p)))
+            .filter(|(r, _)| region.starts_with(r.as_str()))
+            .max_by_key(|(r, _)| r.len())
+            .map(|(_, p)| p)
+    }
+}
+
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn push(&mut self, s: String) {
+        self.0.push(s);
+    }
+
+    fn addr(&mut self, name: &str, v: &str) -> Option<SocketAddr> {
+        match v.parse() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.push(format!("{name}: {v} is not an address like 127.0.0.1:8443"));
+                None
+            }
+        }
+    }
+
+    fn read(&mut self, name: &str, path: &Path) -> Option<Vec<u8>> {
+        match std::fs::read(path) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                self.push(format!("{name}: {}: {e}", path.display()));
+                None
+            }
+        }
+    }
+
+    fn certs(&mut self, name: &str, path: &Path) -> Option<Vec<CertificateDer<'static>>> {
+        let bytes = self.read(name, path)?;
+        match tls::certs_from_pem(&bytes, &format!("{name} ({})", path.display())) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.push(e.to_string());
+                None
+            }
+        }
+    }
+
+    fn key(&mut self, name: &str, path: &Path) -> Option<PrivateKeyDer<'static>> {
+        let bytes = self.read(name, path)?;
+        match tls::key_from_pem(&bytes, &format!("{name} ({})", path.display())) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                self.push(e.to_string());
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::tls::generate_dev_pki;
+
+    fn good(dir: &Path) -> String {
+        generate_dev_pki(&dir.join("pki")).unwrap();
+        r#"
+            listen = "127.0.0.1:0"
+            ops_listen = "127.0.0.1:0"
+            [tls]
+            cert = "pki/gateway.pem"
+            key = "pki/gateway.key"
+            [platforms.zj]
+            base_url = "https://localhost:9001/"
+            client_ca = "pki/ca.pem"
+            client_identity = "zj-platform.tongban.test"
+            [platforms.sh]
+            base_url = "https://localhost:9002"
+            client_ca = "pki/ca.pem"
+            client_identity = "sh-platform.tongban.test"
+            regions = ["31", "320509"]
+        "#
+        .to_owned()
+    }
+
+    #[test]
+    fn a_minimal_file_resolves_with_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = Config::from_toml(&good(dir.path()), dir.path()).unwrap();
+        assert_eq!(cfg.data_dir, dir.path().join("data"));
+        assert_eq!(cfg.platforms.len(), 2);
+        let zj = cfg.platform("zj").unwrap();
+        assert_eq!(zj.base_url, "https://localhost:9001");
+        assert_eq!(
+            (zj.province.as_str(), zj.regions.clone()),
+            ("33", vec!["33".to_owned()])
+        );
+        assert_eq!(cfg.retry, RetryPolicy::default());
+        assert_eq!(cfg.limits, Limits::default());
+        assert_eq!(cfg.time_limits.working_days("food-new", ItemKind::Food), 10);
+        assert_eq!(cfg.time_limits.working_days("x", ItemKind::Registration), 3);
+        assert!(cfg.calendar.covers(2026));
+        assert!(!format!("{:?}", cfg.server).contains("PRIVATE"));
+    }
+
+    #[test]
+    fn routing_takes_the_longest_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = Config::from_toml(&good(dir.path()), dir.path()).unwrap();
+        assert_eq!(cfg.route("310116").unwrap().key, "sh");
+        assert_eq!(cfg.route("330482").unwrap().key, "zj");
+        assert_eq!(cfg.route("320509").unwrap().key, "sh");
+        assert!(cfg.route("320506").is_none());
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = r#"
+            listen = "nowhere"
+            calendar = "missing-calendar.toml"
+            [tls]
+            cert = "no.pem"
+            key = "no.key"
+            [platforms.zj]
+            base_url = "http://zj.example"
+            client_ca = "no-ca.pem"
+            client_identity = " "
+            province = "3"
+            regions = ["33", "3304x"]
+            [platforms.ah]
+            base_url = "https://ah.example"
+            client_ca = "x"
+            client_identity = "x"
+            [outbox]
+            jitter = 1.5
+            multiplier = 0.5
+            concurrency = 0
+            [limits]
+            max_body_bytes = 0
+            [time_limits]
+            business_licence = 0
+        "#;
+        let errs = Config::from_toml(text, dir.path()).unwrap_err();
+        let all = errs.to_string();
+        for needle in [
+            "listen: nowhere",
+            "tls.cert",
+            "tls.key",
+            "[platforms.sh] is missing",
+            "platforms.ah]: unknown platform",
+            "base_url: http://zj.example is not an https URL",
+            "platforms.zj.client_ca",
+            "client_identity is empty",
+            "province: 3 is not two digits",
+            "3304x is not a 2, 4 or 6 digit prefix",
+            "outbox.multiplier",
+            "outbox.jitter",
+            "outbox.concurrency",
+            "limits.max_body_bytes",
+            "time_limits.business_licence",
+            "calendar",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+        assert_eq!(errs.0.len(), 16, "{all}");
+    }
+
+    #[test]
+    fn overlapping_regions_and_unknown_fields_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = good(dir.path()).replace(
+            "regions = [\"31\", \"320509\"]",
+            "regions = [\"31\", \"3304\"]",
+        );
+        let errs = Config::from_toml(&text, dir.path()).unwrap_err();
+        assert!(errs.to_string().contains("overlap"), "{errs}");
+        let text = format!("{}\nsurprise = 1\n", good(dir.path()));
+        assert!(Config::from_toml(&text, dir.path()).is_err());
+    }
+}

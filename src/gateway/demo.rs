@@ -1,0 +1,324 @@
+//! The loopback set-up behind `tongban demo` and the end-to-end tests: a dev PKI generated
+//! under a data directory, a configuration file written for it, the gateway and both sandbox
+//! platforms on 127.0.0.1, and the shared sample application sent through with every step
+//! printed with its ledger index.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::platform::Platform;
+
+use super::config::{Config, ConfigErrors};
+use super::pipeline::Gateway;
+use super::record::AppState;
+use super::sandbox::{Sandbox, SandboxOptions};
+use super::service::{self, ServiceError};
+use super::tls::{
+    self, DevPkiFiles, TlsError, DEV_GATEWAY_IDENTITY, DEV_SH_IDENTITY, DEV_ZJ_IDENTITY,
+};
+
+/// The shared sample application (Shanghai XML; accepted in 金山区, decided in 平湖市).
+pub const SAMPLE_SH_APPLICATION: &[u8] = include_bytes!("../../demo/sh-application.xml");
+
+/// Why the loopback set-up failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// Files or sockets.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// Certificates.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The generated configuration did not resolve.
+    #[error("{0}")]
+    Config(#[from] ConfigErrors),
+    /// The gateway did not start.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// Talking to the gateway failed.
+    #[error("request: {0}")]
+    Http(String),
+}
+
+/// Knobs for tests (the demo uses the defaults).
+#[derive(Debug, Clone)]
+pub struct LoopbackOptions {
+    /// How long a sandbox takes to decide.
+    pub decide_after: Duration,
+    /// First retry delay of the outbox, ms.
+    pub initial_backoff_ms: u64,
+    /// Largest retry delay, ms.
+    pub max_backoff_ms: u64,
+    /// Give-up deadline, s.
+    pub give_up_after_s: u64,
+}
+
+impl Default for LoopbackOptions {
+    /// A one-second decision and short back-off, so a demo run takes seconds.
+    fn default() -> Self {
+        Self {
+            decide_after: Duration::from_secs(1),
+            initial_backoff_ms: 200,
+            max_backoff_ms: 2_000,
+            give_up_after_s: 3_600,
+        }
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// The gateway configuration for a loopback set-up (paths relative to the data dir).
+pub fn loopback_config(
+    gateway_port: u16,
+    ops_port: u16,
+    zj_port: u16,
+    sh_port: u16,
+    o: &LoopbackOptions,
+) -> String {
+    format!(
+        r#"# Written by `tongban demo` for a loopback set-up; the dev PKI is in pki/.
+listen = "127.0.0.1:{gateway_port}"
+ops_listen = "127.0.0.1:{ops_port}"
+data_dir = "gateway"
+
+[tls]
+cert = "pki/gateway.pem"
+key = "pki/gateway.key"
+
+[platforms.zj]
+base_url = "https://localhost:{zj_port}"
+client_ca = "pki/ca.pem"
+client_identity = "{DEV_ZJ_IDENTITY}"
+
+[platforms.sh]
+base_url = "https://localhost:{sh_port}"
+client_ca = "pki/ca.pem"
+client_identity = "{DEV_SH_IDENTITY}"
+
+[outbox]
+initial_backoff_ms = {}
+max_backoff_ms = {}
+give_up_after_s = {}
+
+[limits]
+grace_period_ms = 5000
+"#,
+        o.initial_backoff_ms, o.max_backoff_ms, o.give_up_after_s
+    )
+}
+
+struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+    done: JoinHandle<()>,
+    gateway: Arc<Gateway>,
+    ops_addr: SocketAddr,
+}
+
+/// Gateway and both sandboxes on loopback.
+pub struct Loopback {
+    /// The data directory.
+    pub dir: PathBuf,
+    /// The dev PKI.
+    pub pki: DevPkiFiles,
+    /// The gateway's configuration file.
+    pub config_path: PathBuf,
+    /// The gateway's partner address.
+    pub gateway_addr: SocketAddr,
+    /// The gateway's operator address (status API, metrics).
+    pub ops_addr: SocketAddr,
+    /// The Zhejiang sandbox.
+    pub zj: Arc<Sandbox>,
+    /// The Shanghai sandbox.
+    pub sh: Arc<Sandbox>,
+    running: Option<Running>,
+    sandboxes_stop: watch::Sender<bool>,
+    sandboxes: Vec<JoinHandle<()>>,
+}
+
+impl Loopback {
+    /// Generates the PKI and configuration under `dir`, starts both sandboxes and the gateway.
+    pub async fn start(dir: &Path, options: LoopbackOptions) -> Result<Self, DemoError> {
+        std::fs::create_dir_all(dir)?;
+        let pki = tls::generate_dev_pki(&dir.join("pki"))?;
+        let zj_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let sh_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let gateway_port = free_port()?;
+        let ops_port = free_port()?;
+        let text = loopback_config(
+            gateway_port,
+            ops_port,
+            zj_listener.local_addr()?.port(),
+            sh_listener.local_addr()?.port(),
+            &options,
+        );
+        let config_path = dir.join("tongban.toml");
+        std::fs::write(&config_path, text)?;
+
+        let ca = tls::certs_from_pem(&std::fs::read(pki.ca())?, "ca")?;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut handles = Vec::new();
+        let mut make = |p: Platform, name: &str, listener: TcpListener| {
+            let chain = tls::certs_from_pem(&std::fs::read(pki.cert(name))?, name)?;
+            let key = tls::key_from_pem(&std::fs::read(pki.key(name))?, name)?;
+            let sb = Sandbox::new(SandboxOptions {
+                platform: p,
+                gateway_url: format!("https://localhost:{gateway_port}"),
+                decide_after: Some(options.decide_after),
+                ca: ca.clone(),
+                gateway_identity: DEV_GATEWAY_IDENTITY.into(),
+                chain,
+                key,
+            })?;
+            let mut rx = stop_rx.clone();
+            handles.push(tokio::spawn(sb.clone().serve(listener, async move {
+                let _ = rx.wait_for(|s| *s).await;
+            })));
+            Ok::<_, DemoError>(sb)
+        };
+        let zj = make(Platform::Zhejiang, "zj-platform", zj_listener)?;
+        let sh = make(Platform::Shanghai, "sh-platform", sh_listener)?;
+        let mut me = Self {
+            dir: dir.to_owned(),
+            pki,
+            config_path,
+            gateway_addr: SocketAddr::from(([127, 0, 0, 1], gateway_port)),
+            ops_addr: SocketAddr::from(([127, 0, 0, 1], ops_port)),
+            zj,
+            sh,
+            running: None,
+            sandboxes_stop: stop_tx,
+            sandboxes: handles,
+        };
+        me.start_gateway().await?;
+        Ok(me)
+    }
+
+    /// Starts the gateway (again) from the configuration file.
+    pub async fn start_gateway(&mut self) -> Result<(), DemoError> {
+        let config = Config::load(&self.config_path)?;
+        let bound = service::start(config).await?;
+        let gateway = bound.gateway.clone();
+        let ops_addr = bound.ops_addr;
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let done = tokio::spawn(bound.run(async {
+            let _ = rx.await;
+        }));
+        self.running = Some(Running {
+            stop,
+            done,
+            gateway,
+            ops_addr,
+        });
+        Ok(())
+    }
+
+    /// Stops the gateway gracefully (sandboxes keep running).
+    pub async fn stop_gateway(&mut self) {
+        if let Some(r) = self.running.take() {
+            let _ = r.stop.send(());
+            let _ = r.done.await;
+        }
+    }
+
+    /// The running gateway's shared state.
+    pub fn gateway(&self) -> Option<&Arc<Gateway>> {
+        self.running.as_ref().map(|r| &r.gateway)
+    }
+
+    /// The running gateway's operator address.
+    pub fn ops_addr(&self) -> Option<SocketAddr> {
+        self.running.as_ref().map(|r| r.ops_addr)
+    }
+
+    /// Stops everything.
+    pub async fn stop(mut self) {
+        self.stop_gateway().await;
+        let _ = self.sandboxes_stop.send(true);
+        for h in self.sandboxes.drain(..) {
+            let _ = h.await;
+        }
+    }
+}
+
+/// `tongban demo`: sets everything up under `dir`, sends the sample through, prints each step
+/// and then keeps running until `shutdown` (Ctrl-C).
+pub async fn run(dir: &Path, shutdown: impl Future<Output = ()>) -> Result<(), DemoError> {
+    let lb = Loopback::start(dir, LoopbackOptions::default()).await?;
+    println!(
+        "dev PKI (CA, gateway, zj-platform, sh-platform) in {}",
+        lb.pki.dir.display()
+    );
+    println!("configuration written to {}", lb.config_path.display());
+    println!(
+        "gateway on https://localhost:{} (mTLS), operator endpoints on http://{}",
+        lb.gateway_addr.port(),
+        lb.ops_addr().map(|a| a.to_string()).unwrap_or_default()
+    );
+    println!("Shanghai sandbox submits the shared sample application (SH-JS-LX-20261120-0007)…");
+    let reply = lb
+        .sh
+        .submit(SAMPLE_SH_APPLICATION)
+        .await
+        .map_err(|e| DemoError::Http(e.to_string()))?;
+    let gateway_no = reply
+        .headers
+        .get(super::pipeline::GATEWAY_NO_HEADER)
+        .cloned();
+    println!(
+        "  HTTP {} · receipt {} · ledger index {}",
+        reply.status,
+        gateway_no.as_deref().unwrap_or("-"),
+        reply
+            .headers
+            .get(super::pipeline::LEDGER_INDEX_HEADER)
+            .map(String::as_str)
+            .unwrap_or("-")
+    );
+    if let (Some(no), Some(gw)) = (gateway_no, lb.gateway()) {
+        let mut shown = 0;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(rec)) = gw.store.get(&no) {
+                for e in &rec.timeline[shown..] {
+                    println!(
+                        "  {:<10} ledger index {:<5} {}",
+                        e.step,
+                        e.ledger_index.map(|i| i.to_string()).unwrap_or("-".into()),
+                        e.note.as_deref().unwrap_or("")
+                    );
+                }
+                shown = rec.timeline.len();
+                if matches!(rec.state, AppState::Delivered | AppState::Failed) {
+                    println!(
+                        "  {} is {:?}; legal deadline {} ({} working days from {})",
+                        rec.gateway_no, rec.state, rec.deadline, rec.working_days, rec.accepted_on
+                    );
+                    break;
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                println!("  (still in progress after 60 s)");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    } else {
+        println!("  refused: {}", String::from_utf8_lossy(&reply.body));
+    }
+    println!("running; press Ctrl-C to stop");
+    shutdown.await;
+    lb.stop().await;
+    println!("stopped cleanly");
+    Ok(())
+}

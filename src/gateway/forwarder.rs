@@ -1,0 +1,366 @@
+//! The outbox worker: takes due jobs, translates, signs (RFC 9421 over RFC 9530), delivers over
+//! mutual TLS, classifies the reply once and records the outcome (FORWARDED, DELIVERED,
+//! FAILED). Retries follow the configured back-off; past the give-up deadline an application
+//! fails visibly and its source is told with a 补正 (correction) decision naming the reason.
+//!
+//! Shutdown stops taking jobs; attempts already in flight finish (bounded by the outgoing
+//! request time limit).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use sha2::{Digest as _, Sha256};
+use tokio::task::JoinSet;
+
+use crate::model::{ApplicationNo, Decision, Document, Outcome};
+use crate::platform::{self, Platform};
+
+use super::config::Config;
+use super::convention;
+use super::httpsig;
+use super::journal::Step;
+use super::outbox::{Attempt, Job, JobKind, Transition};
+use super::pipeline::{decision_facts, now_ms, Gateway, IntakeError};
+use super::record::{AppState, DocKind};
+use super::tls;
+
+/// How long the worker sleeps when nothing is due and nothing wakes it: the outbox is also
+/// polled, so jobs whose back-off ends are picked up within this delay.
+const IDLE_POLL: Duration = Duration::from_millis(250);
+
+/// Officer named on a correction notice the gateway itself sends.
+pub const GATEWAY_OFFICER: &str = "tongban 跨省通办网关";
+
+/// One outgoing mTLS client per platform (each trusts only that platform's server CA).
+pub fn clients(config: &Config) -> Result<HashMap<String, reqwest::Client>, tls::TlsError> {
+    let mut out = HashMap::new();
+    for p in &config.platforms {
+        let c = tls::client(
+            &p.server_ca,
+            config.client.chain.clone(),
+            config.client.key.clone_key(),
+            config.outgoing,
+        )?;
+        out.insert(p.key.clone(), c);
+    }
+    Ok(out)
+}
+
+/// Runs the outbox until `shutdown` completes.
+pub async fn run(
+    gw: Arc<Gateway>,
+    clients: HashMap<String, reqwest::Client>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let clients = Arc::new(clients);
+    let mut tasks: JoinSet<()> = JoinSet::new();
+    let limit = gw.config.concurrency.max(1);
+    tokio::pin!(shutdown);
+    loop {
+        let free = limit.saturating_sub(tasks.len());
+        let due = if free > 0 {
+            match gw.outbox.due(now_ms(), free) {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox read failed");
+                    Vec::new()
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        for mut job in due {
+            if job.start(now_ms()).is_err() {
+                continue;
+            }
+            if let Err(e) = gw.outbox.put(&job) {
+                tracing::error!(job = %job.id, error = %e, "could not mark job in flight");
+                continue;
+            }
+            let gw = gw.clone();
+            let clients = clients.clone();
+            tasks.spawn(async move {
+                let id = job.id.clone();
+                if let Err(e) = attempt(&gw, &clients, job).await {
+                    tracing::error!(job = %id, error = %e, "delivery bookkeeping failed");
+                }
+            });
+        }
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = gw.wake.notified() => {}
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            _ = tokio::time::sleep(IDLE_POLL) => {}
+        }
+    }
+    tracing::info!(
+        in_flight = tasks.len(),
+        "outbox stopping; finishing attempts in flight"
+    );
+    while tasks.join_next().await.is_some() {}
+}
+
+/// What to send for a job: destination platform, URL and bytes.
+struct Outgoing {
+    platform: Platform,
+    url: String,
+    bytes: Vec<u8>,
+}
+
+fn outgoing(gw: &Gateway, job: &Job) -> Result<Outgoing, String> {
+    let rec = gw
+        .store
+        .get(&job.gateway_no)
+        .map_err(|e| e.to_string())?
+        .ok_or("record missing")?;
+    let dest: Platform = job.destination.parse()?;
+    let base = &gw
+        .config
+        .platform(dest.key())
+        .ok_or("destination not configured")?
+        .base_url;
+    let source: Platform = rec.source.parse()?;
+    let decider: Platform = rec.destination.parse()?;
+    let (bytes, path) = match job.kind {
+        JobKind::Application => {
+            let received = gw
+                .store
+                .doc(&rec.gateway_no, DocKind::ApplicationReceived)
+                .map_err(|e| e.to_string())?
+                .ok_or("received application missing")?;
+            let read = platform::read(source, &received).map_err(|p| p.to_string())?;
+            let Document::Application(mut app) = read.document else {
+                return Err("stored application is not an application".into());
+            };
+            // The destination sees the gateway's cross-province number.
+            app.number = ApplicationNo::parse(&rec.gateway_no).map_err(|e| e.to_string())?;
+            let written = platform::write(dest, &Document::Application(app));
+            (written.bytes, convention::apply_path(dest))
+        }
+        JobKind::Decision => {
+            let received = gw
+                .store
+                .doc(&rec.gateway_no, DocKind::DecisionReceived)
+                .map_err(|e| e.to_string())?
+                .ok_or("received decision missing")?;
+            let read = platform::read(decider, &received).map_err(|p| p.to_string())?;
+            let Document::Decision(mut d) = read.document else {
+                return Err("stored decision is not a decision".into());
+            };
+            // The source sees its own number again.
+            d.number = ApplicationNo::parse(&rec.source_no).map_err(|e| e.to_string())?;
+            let written = platform::write(dest, &Document::Decision(d));
+            (written.bytes, convention::decision_path(dest))
+        }
+        JobKind::FailureNotice => {
+            let reason = rec.failure.clone().unwrap_or_default();
+            let d = Decision {
+                number: ApplicationNo::parse(&rec.source_no).map_err(|e| e.to_string())?,
+                outcome: Outcome::Correction,
+                outcome_note: Some("未能送达审批机关".into()),
+                opinion: format!(
+                    "跨省通办网关未能将申请（网关编号 {}）送达审批机关：{reason}。请核实后重新提交。",
+                    rec.gateway_no
+                ),
+                officer: GATEWAY_OFFICER.into(),
+                decided_at: chrono::Utc::now()
+                    .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8")),
+                licence: None,
+                extensions: Default::default(),
+            };
+            let written = platform::write(dest, &Document::Decision(Box::new(d)));
+            (written.bytes, convention::decision_path(dest))
+        }
+    };
+    Ok(Outgoing {
+        platform: dest,
+        url: format!("{base}{path}"),
+        bytes,
+    })
+}
+
+async fn send(gw: &Gateway, client: &reqwest::Client, out: &Outgoing) -> Attempt {
+    let ct = out.platform.content_type();
+    let signed = httpsig::sign(
+        httpsig::Message::Request {
+            method: "POST",
+            target_uri: &out.url,
+        },
+        ct,
+        &out.bytes,
+        gw.signer.keyid(),
+        chrono::Utc::now().timestamp(),
+        |base| gw.signer.sign(base),
+    );
+    let res = client
+        .post(&out.url)
+        .header(http::header::CONTENT_TYPE, ct)
+        .header("content-digest", &signed.content_digest)
+        .header("signature-input", &signed.signature_input)
+        .header("signature", &signed.signature)
+        .body(out.bytes.clone())
+        .send()
+        .await;
+    match res {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            match resp.bytes().await {
+                Ok(body) => convention::classify(out.platform, status, &body),
+                Err(e) => Attempt::RetryLater(format!("reading the reply: {e}")),
+            }
+        }
+        Err(e) => Attempt::RetryLater(format!("sending: {e}")),
+    }
+}
+
+async fn attempt(
+    gw: &Gateway,
+    clients: &HashMap<String, reqwest::Client>,
+    mut job: Job,
+) -> Result<(), IntakeError> {
+    let m = &gw.ops.metrics;
+    m.deliveries_attempted_total.fetch_add(1, Ordering::Relaxed);
+    let (outcome, sent) = match outgoing(gw, &job) {
+        Ok(out) => match clients.get(out.platform.key()) {
+            Some(client) => (send(gw, client, &out).await, Some(out.bytes)),
+            None => (
+                Attempt::RetryLater("no client for destination".into()),
+                None,
+            ),
+        },
+        // A document that cannot be rebuilt will not get better by waiting.
+        Err(e) => (
+            Attempt::Rejected(format!("cannot build the document: {e}")),
+            None,
+        ),
+    };
+    let mut rng = StdRng::from_entropy();
+    let now = now_ms();
+    let transition = match job.finish(outcome.clone(), now, &gw.config.retry, &mut rng) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(job = %job.id, error = %e, "job not in flight");
+            return Ok(());
+        }
+    };
+    let Some(mut rec) = gw.store.get(&job.gateway_no)? else {
+        gw.outbox.put(&job)?;
+        return Ok(());
+    };
+    match transition {
+        Transition::Retry { delay } => {
+            m.deliveries_retried_total.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                job = %job.id,
+                attempt = job.attempts,
+                retry_in = ?delay,
+                reason = job.last_error.as_deref().unwrap_or(""),
+                "delivery to retry"
+            );
+            gw.outbox.put(&job)?;
+        }
+        Transition::Delivered => {
+            m.deliveries_succeeded_total.fetch_add(1, Ordering::Relaxed);
+            m.outbox_pending.fetch_sub(1, Ordering::Relaxed);
+            let receipt = match &outcome {
+                Attempt::Accepted { receipt } => Some(receipt.clone()),
+                _ => None,
+            };
+            let sent_sha: Option<[u8; 32]> = sent.as_ref().map(|b| Sha256::digest(b).into());
+            match job.kind {
+                JobKind::Application => {
+                    if receipt.is_some() {
+                        rec.destination_receipt = receipt.clone();
+                    }
+                    let mut entry = gw.base_record(&rec, Step::Forwarded, now);
+                    entry.sent_sha256 = sent_sha;
+                    let index = gw.record(vec![entry]).await?;
+                    if rec.state == AppState::Received || rec.state == AppState::Failed {
+                        rec.state = AppState::Forwarded;
+                    }
+                    rec.event("FORWARDED", now, Some(index), receipt.clone());
+                    let doc = sent.as_deref().map(|b| (DocKind::ApplicationSent, b));
+                    gw.store.update(&rec, doc, None)?;
+                    tracing::info!(gateway_no = %rec.gateway_no, ledger_index = index, "forwarded");
+                }
+                JobKind::Decision => {
+                    let mut entry = gw.base_record(&rec, Step::Delivered, now);
+                    entry.sent_sha256 = sent_sha;
+                    if let Some(bytes) = gw.store.doc(&rec.gateway_no, DocKind::DecisionReceived)? {
+                        entry.received_sha256 = Sha256::digest(&bytes).into();
+                        if let Ok(read) = platform::read(
+                            rec.destination.parse().unwrap_or(Platform::Zhejiang),
+                            &bytes,
+                        ) {
+                            if let Document::Decision(d) = read.document {
+                                entry.decision = Some(decision_facts(&d));
+                            }
+                        }
+                    }
+                    let index = gw.record(vec![entry]).await?;
+                    rec.state = AppState::Delivered;
+                    rec.event("DELIVERED", now, Some(index), receipt.clone());
+                    let doc = sent.as_deref().map(|b| (DocKind::DecisionSent, b));
+                    gw.store.update(&rec, doc, None)?;
+                    tracing::info!(gateway_no = %rec.gateway_no, ledger_index = index, "decision delivered");
+                }
+                JobKind::FailureNotice => {
+                    rec.event("SOURCE_NOTIFIED", now, None, receipt.clone());
+                    gw.store.update(&rec, None, None)?;
+                }
+            }
+            gw.outbox.put(&job)?;
+        }
+        Transition::Failed => {
+            m.deliveries_failed_total.fetch_add(1, Ordering::Relaxed);
+            m.outbox_pending.fetch_sub(1, Ordering::Relaxed);
+            let reason = match &job.state {
+                super::outbox::JobState::Failed { reason, .. } => reason.clone(),
+                _ => String::new(),
+            };
+            tracing::error!(job = %job.id, reason = %reason, "delivery failed for good");
+            let code = match outcome {
+                Attempt::Rejected(_) => "rejected",
+                _ => "gave-up",
+            };
+            match job.kind {
+                JobKind::Application | JobKind::Decision => {
+                    let mut entry = gw.base_record(&rec, Step::Failed, now);
+                    entry.reason = Some(format!("{}-{code}", job.kind.as_str()));
+                    let index = gw.record(vec![entry]).await?;
+                    rec.state = AppState::Failed;
+                    rec.failure = Some(reason.clone());
+                    rec.event("FAILED", now, Some(index), Some(reason));
+                    let notice = (job.kind == JobKind::Application).then(|| {
+                        Job::new(
+                            JobKind::FailureNotice,
+                            &rec.gateway_no,
+                            &rec.source,
+                            now,
+                            &gw.config.retry,
+                        )
+                    });
+                    gw.store.update(&rec, None, notice.as_ref())?;
+                    if notice.is_some() {
+                        m.outbox_pending.fetch_add(1, Ordering::Relaxed);
+                        gw.wake.notify_one();
+                    }
+                }
+                JobKind::FailureNotice => {
+                    rec.event("SOURCE_NOT_NOTIFIED", now, None, Some(reason));
+                    gw.store.update(&rec, None, None)?;
+                }
+            }
+            gw.outbox.put(&job)?;
+        }
+    }
+    // No flush here: the ledger record is durable already, and the job's new state reaches
+    // disk with the next intake flush or sled's periodic flush. Losing it in a crash only
+    // means sending again, which the destination answers as a duplicate.
+    Ok(())
+}

@@ -1,0 +1,319 @@
+//! The ledger behind the pipeline and the ledger API.
+//!
+//! [`GatewayLedger`] holds the log (on its own sled database under `<data_dir>/ledger`, the
+//! layout `tongban audit` reads) and the keyring (`<data_dir>/keys`): it records the
+//! pipeline's steps through the group-committing [`Batcher`], signs a checkpoint whenever the
+//! log grew (at most every [`CHECKPOINT_EVERY`]) and answers the read-only ledger API:
+//! latest checkpoint, entries, inclusion and consistency proofs, public keys.
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine as _;
+use serde::Deserialize;
+
+use crate::ledger::{self, Batcher, Entry, Log};
+use crate::model::Outcome;
+use crate::signing::keyring::Keyring;
+use crate::store::SledLedgerStore;
+
+use super::httpsig::MessageSigner;
+use super::journal::{Journal, JournalError, Record, Step};
+use super::ops::Problem;
+
+/// How often the checkpoint signer looks for growth: auditors see a fresh checkpoint within
+/// a second, and a busy gateway signs one note per second, not one per entry.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Most entries one API call returns (one tile's worth).
+pub const MAX_ENTRIES: u64 = 256;
+
+/// Largest batch the group commit takes at once.
+const MAX_BATCH: usize = 1024;
+
+/// Name of the log and of its first key when the gateway creates them.
+pub const DEFAULT_ORIGIN: &str = "tongban-gateway";
+
+/// Why the ledger could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("ledger: {0}")]
+pub struct LedgerOpenError(pub String);
+
+/// The gateway's ledger: log, batcher and keyring.
+pub struct GatewayLedger {
+    log: Arc<Mutex<Log<SledLedgerStore>>>,
+    batcher: Batcher,
+    keyring: Mutex<Keyring>,
+    keyid: String,
+}
+
+impl GatewayLedger {
+    /// Opens (creating on first use) the keyring under `<data_dir>/keys` and the log under
+    /// `<data_dir>/ledger`.
+    pub fn open(data_dir: &Path) -> Result<Arc<Self>, LedgerOpenError> {
+        let e = |x: &dyn std::fmt::Display| LedgerOpenError(x.to_string());
+        let keys = crate::cli::keys::keyring_dir(data_dir);
+        let keyring = if keys.join(crate::signing::keyring::ACTIVE_FILE).exists() {
+            Keyring::open(&keys).map_err(|x| e(&x))?
+        } else {
+            Keyring::create(&keys, DEFAULT_ORIGIN).map_err(|x| e(&x))?
+        };
+        let origin = keyring.active().name().to_owned();
+        let db = crate::store::gateway::open_ledger_db(&crate::cli::audit::ledger_dir(data_dir))
+            .map_err(|x| e(&x))?;
+        let store = SledLedgerStore::new(db);
+        let log = Arc::new(Mutex::new(Log::open(store, &origin).map_err(|x| e(&x))?));
+        let batcher = Batcher::spawn(log.clone(), MAX_BATCH);
+        let keyid = keyring.active().key_id_hex();
+        Ok(Arc::new(Self {
+            log,
+            batcher,
+            keyring: Mutex::new(keyring),
+            keyid,
+        }))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Log<SledLedgerStore>> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Signs a checkpoint if the log grew since the last one. Blocking.
+    pub fn sign_if_grown(&self) -> Result<bool, JournalError> {
+        let mut log = self.lock();
+        if log.last_signed().map(|c| c.size) == Some(log.size()) {
+            return Ok(false);
+        }
+        let keyring = self.keyring.lock().unwrap_or_else(|p| p.into_inner());
+        log.sign_checkpoint(keyring.active())
+            .map_err(|e| JournalError(e.to_string()))?;
+        Ok(true)
+    }
+
+    /// Signs checkpoints every [`CHECKPOINT_EVERY`] until `shutdown`, and once more at the end.
+    pub async fn checkpoints(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let stop = tokio::select! {
+                _ = &mut shutdown => true,
+                _ = tokio::time::sleep(CHECKPOINT_EVERY) => false,
+            };
+            let me = self.clone();
+            match tokio::task::spawn_blocking(move || me.sign_if_grown()).await {
+                Ok(Err(e)) => tracing::error!(error = %e, "checkpoint signing failed"),
+                Err(e) => tracing::error!(error = %e, "checkpoint task failed"),
+                Ok(Ok(_)) => {}
+            }
+            if stop {
+                return;
+            }
+        }
+    }
+}
+
+impl MessageSigner for GatewayLedger {
+    fn keyid(&self) -> &str {
+        &self.keyid
+    }
+    fn sign(&self, base: &[u8]) -> [u8; 64] {
+        self.keyring
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .active()
+            .sign(base)
+    }
+    fn public_key(&self) -> ed25519_dalek::VerifyingKey {
+        *self
+            .keyring
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .active()
+            .verifier()
+            .dalek()
+    }
+}
+
+/// The ledger's entry for a pipeline record.
+pub fn entry(r: Record) -> Entry {
+    let instant = |unix: i64, offset_minutes: i16| ledger::Instant {
+        unix,
+        offset_minutes,
+    };
+    Entry {
+        step: match r.step {
+            Step::Received => ledger::Step::Received,
+            Step::Forwarded => ledger::Step::Forwarded,
+            Step::Decided => ledger::Step::Decided,
+            Step::Delivered => ledger::Step::Delivered,
+            Step::Failed => ledger::Step::Failed,
+        },
+        gateway_no: r.gateway_no,
+        source_no: r.source_no,
+        destination_no: r.destination_no,
+        source_platform: r.source,
+        destination_platform: r.destination,
+        item: r.item,
+        // Recorded in China Standard Time, the offset both platforms work in.
+        at: instant(r.at_unix, 480),
+        source_time: r.document_time.map(|(u, o)| instant(u, o)),
+        received_sha256: r.received_sha256,
+        sent_sha256: r.sent_sha256,
+        mapping_version: r.mapping_version,
+        applicant_id_hash: r.applicant_id_hash,
+        decision: r.decision.map(|d| ledger::Decision {
+            result: match d.outcome {
+                Outcome::Granted => ledger::DecisionResult::Approved,
+                Outcome::Refused => ledger::DecisionResult::Rejected,
+                Outcome::Correction => ledger::DecisionResult::Correction,
+            },
+            licence_no: d.licence_no,
+            valid_from: d.valid_from,
+            valid_to: d.valid_to,
+            authority: d.authority,
+        }),
+        reason: r.reason,
+    }
+}
+
+impl Journal for GatewayLedger {
+    fn append(&self, records: Vec<Record>) -> Result<Range<u64>, JournalError> {
+        self.batcher
+            .append(records.into_iter().map(entry).collect())
+            .map_err(|e| JournalError(e.to_string()))
+    }
+}
+
+#[derive(Deserialize)]
+struct RangeQuery {
+    start: u64,
+    end: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct InclusionQuery {
+    index: u64,
+    size: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct ConsistencyQuery {
+    from: u64,
+    to: Option<u64>,
+}
+
+fn b64(h: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(h)
+}
+
+fn problem(e: impl std::fmt::Display) -> Response {
+    Problem::bad_request(e.to_string()).into_response()
+}
+
+async fn checkpoint(State(l): State<Arc<GatewayLedger>>) -> Response {
+    match l.lock().last_signed_note() {
+        Ok(Some(note)) => {
+            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response()
+        }
+        Ok(None) => Problem::not_found("no checkpoint signed yet").into_response(),
+        Err(e) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ledger",
+            "Ledger unavailable",
+        )
+        .detail(e.to_string())
+        .into_response(),
+    }
+}
+
+async fn entries(State(l): State<Arc<GatewayLedger>>, Query(q): Query<RangeQuery>) -> Response {
+    let log = l.lock();
+    let size = log.size();
+    let end = q
+        .end
+        .unwrap_or(size)
+        .min(size)
+        .min(q.start.saturating_add(MAX_ENTRIES));
+    if q.start >= end {
+        return problem(format!("start must be below the log size {size}"));
+    }
+    match log.entries(q.start..end) {
+        Ok(list) => {
+            let items: Vec<_> = list
+                .iter()
+                .enumerate()
+                .map(|(i, bytes)| {
+                    let decoded = Entry::decode(bytes).ok();
+                    serde_json::json!({
+                        "index": q.start + i as u64,
+                        "leaf": b64(bytes),
+                        "entry": decoded,
+                    })
+                })
+                .collect();
+            Json(serde_json::json!({ "size": size, "entries": items })).into_response()
+        }
+        Err(e) => problem(e),
+    }
+}
+
+async fn inclusion(
+    State(l): State<Arc<GatewayLedger>>,
+    Query(q): Query<InclusionQuery>,
+) -> Response {
+    let log = l.lock();
+    let size = q.size.unwrap_or(log.size());
+    match log.inclusion_proof(q.index, size) {
+        Ok(p) => Json(serde_json::json!({
+            "index": q.index,
+            "size": size,
+            "root": log.root_at(size).map(|r| b64(&r)).ok(),
+            "proof": p.iter().map(|h| b64(h)).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        Err(e) => problem(e),
+    }
+}
+
+async fn consistency(
+    State(l): State<Arc<GatewayLedger>>,
+    Query(q): Query<ConsistencyQuery>,
+) -> Response {
+    let log = l.lock();
+    let to = q.to.unwrap_or(log.size());
+    match log.consistency_proof(q.from, to) {
+        Ok(p) => Json(serde_json::json!({
+            "from": q.from,
+            "to": to,
+            "proof": p.iter().map(|h| b64(h)).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        Err(e) => problem(e),
+    }
+}
+
+async fn keys(State(l): State<Arc<GatewayLedger>>) -> Response {
+    let keyring = l.keyring.lock().unwrap_or_else(|p| p.into_inner());
+    let text: String = keyring
+        .published()
+        .iter()
+        .map(|k| format!("{k}\n"))
+        .collect();
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+}
+
+/// The read-only ledger API.
+pub fn router(l: Arc<GatewayLedger>) -> Router {
+    Router::new()
+        .route("/api/v1/ledger/checkpoint", get(checkpoint))
+        .route("/api/v1/ledger/entries", get(entries))
+        .route("/api/v1/ledger/proof/inclusion", get(inclusion))
+        .route("/api/v1/ledger/proof/consistency", get(consistency))
+        .route("/api/v1/ledger/keys", get(keys))
+        .with_state(l)
+}

@@ -1,0 +1,259 @@
+//! Operator surface: `/healthz`, `/readyz`, `/metrics` (Prometheus text format) and the
+//! RFC 9457 problem-details response used by every gateway-native JSON API.
+//!
+//! Metrics are a handful of atomics written by hand: the gateway needs a few counters and
+//! gauges, not a metrics framework.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Serialize;
+
+/// Prometheus text exposition format, version 0.0.4.
+pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// RFC 9457 media type.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+macro_rules! metrics {
+    ($( $(#[$doc:meta])* $kind:ident $name:ident : $help:literal ),* $(,)?) => {
+        /// The gateway's counters and gauges, shared by every task.
+        #[derive(Debug, Default)]
+        pub struct Metrics {
+            $( $(#[$doc])* pub $name: metrics!(@ty $kind), )*
+        }
+
+        impl Metrics {
+            /// Renders every metric in the Prometheus text format.
+            pub fn render(&self) -> String {
+                let mut out = String::new();
+                $(
+                    let kind = metrics!(@kind $kind);
+                    let _ = writeln!(out, "# HELP tongban_{} {}", stringify!($name), $help);
+                    let _ = writeln!(out, "# TYPE tongban_{} {}", stringify!($name), kind);
+                    let _ = writeln!(out, "tongban_{} {}", stringify!($name),
+                        self.$name.load(Ordering::Relaxed));
+                )*
+                out
+            }
+        }
+    };
+    (@ty counter) => { AtomicU64 };
+    (@ty gauge) => { AtomicI64 };
+    (@kind counter) => { "counter" };
+    (@kind gauge) => { "gauge" };
+}
+
+metrics! {
+    /// TCP connections accepted.
+    counter connections_accepted_total: "TCP connections accepted.",
+    /// TLS handshakes that failed (including refused client certificates).
+    counter handshakes_failed_total: "TLS handshakes that failed, including refused client certificates.",
+    /// Connections refused because there was no free connection slot.
+    counter connections_refused_total: "Connections refused because the connection limit was reached.",
+    /// Connections open now.
+    gauge connections_open: "Connections open now.",
+    /// HTTP requests served to partners.
+    counter requests_total: "HTTP requests served to partners.",
+    /// Requests that exceeded the request time limit.
+    counter requests_timed_out_total: "Requests that exceeded the request time limit.",
+    /// Applications accepted and acknowledged with a receipt.
+    counter applications_accepted_total: "Applications accepted and acknowledged with a receipt.",
+    /// Submissions answered with an earlier receipt because the source number was seen before.
+    counter applications_duplicate_total: "Submissions answered with the first receipt (same source number).",
+    /// Documents refused as invalid.
+    counter documents_rejected_total: "Documents refused as invalid or not allowed.",
+    /// Decisions accepted from deciding platforms.
+    counter decisions_accepted_total: "Decisions accepted from deciding platforms.",
+    /// Delivery attempts made by the outbox.
+    counter deliveries_attempted_total: "Delivery attempts made by the outbox.",
+    /// Deliveries the destination accepted (or reported as duplicate).
+    counter deliveries_succeeded_total: "Deliveries the destination accepted or already had.",
+    /// Delivery attempts answered with retry-later or a transport error.
+    counter deliveries_retried_total: "Delivery attempts to be retried later.",
+    /// Jobs that failed for good (rejected, or give-up deadline passed).
+    counter deliveries_failed_total: "Outbox jobs failed for good (rejected or gave up).",
+    /// Outbox jobs not yet delivered or failed.
+    gauge outbox_pending: "Outbox jobs not yet delivered or failed.",
+}
+
+/// Shared state behind the operator endpoints.
+#[derive(Debug, Default)]
+pub struct Ops {
+    /// Counters and gauges.
+    pub metrics: Metrics,
+    ready: AtomicBool,
+}
+
+impl Ops {
+    /// A new, not yet ready, operator state.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Marks the gateway ready (store open, workers started) or not (draining).
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::SeqCst);
+    }
+
+    /// Whether `/readyz` answers 200.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+}
+
+/// Routes for the operator listener: `/healthz` (process alive), `/readyz` (accepting work),
+/// `/metrics`.
+pub fn router(ops: Arc<Ops>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(ops)
+}
+
+async fn readyz(State(ops): State<Arc<Ops>>) -> (StatusCode, &'static str) {
+    if ops.is_ready() {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+    }
+}
+
+async fn metrics(State(ops): State<Arc<Ops>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
+        ops.metrics.render(),
+    )
+        .into_response()
+}
+
+/// An RFC 9457 problem details object.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    /// A URI reference naming the problem type (`about:blank` when only the status matters).
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Short, human-readable summary of the problem type.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// Explanation specific to this occurrence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The request path this occurrence concerns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+}
+
+impl Problem {
+    /// A problem whose type is identified by `slug` under `urn:tongban:problem:`.
+    pub fn new(status: StatusCode, slug: &str, title: &str) -> Self {
+        Self {
+            type_: format!("urn:tongban:problem:{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: None,
+            instance: None,
+        }
+    }
+
+    /// Adds the occurrence-specific explanation.
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// Adds the request path concerned.
+    pub fn instance(mut self, instance: impl Into<String>) -> Self {
+        self.instance = Some(instance.into());
+        self
+    }
+
+    /// 404 for a resource that does not exist.
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found").detail(what)
+    }
+
+    /// 400 for a malformed query or path parameter.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", "Bad request").detail(detail)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut resp = (status, body).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+        );
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
+    async fn get_text(router: Router, path: &str) -> (StatusCode, String) {
+        let resp = router
+            .oneshot(http::Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn readiness_follows_the_flag_and_metrics_render() {
+        let ops = Ops::new();
+        let r = router(ops.clone());
+        assert_eq!(get_text(r.clone(), "/healthz").await.0, StatusCode::OK);
+        assert_eq!(
+            get_text(r.clone(), "/readyz").await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        ops.set_ready(true);
+        assert_eq!(get_text(r.clone(), "/readyz").await.0, StatusCode::OK);
+        ops.metrics
+            .applications_accepted_total
+            .fetch_add(3, Ordering::Relaxed);
+        ops.metrics.outbox_pending.store(-1, Ordering::Relaxed);
+        let (status, text) = get_text(r, "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(text.contains("# TYPE tongban_applications_accepted_total counter\n"));
+        assert!(text.contains("\ntongban_applications_accepted_total 3\n"));
+        assert!(text.contains("\ntongban_outbox_pending -1\n"));
+    }
+
+    #[tokio::test]
+    async fn problems_are_rfc9457_json() {
+        let resp = Problem::not_found("no application TB1")
+            .instance("/api/v1/applications/TB1")
+            .into_response();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            resp.headers()[header::CONTENT_TYPE],
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE)
+        );
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["type"], "urn:tongban:problem:not-found");
+        assert_eq!(v["status"], 404);
+        assert_eq!(v["detail"], "no application TB1");
+        assert_eq!(v["instance"], "/api/v1/applications/TB1");
+    }
+}

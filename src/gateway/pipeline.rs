@@ -1,0 +1,853 @@
+//! Intake: what happens when a partner posts an application or a decision.
+//!
+//! Application from platform P: validate in P's vocabulary → check P may send it (its own
+//! province, a target in the other province that routing knows) → claim P's number and store
+//! the exact bytes → ledger RECEIVED → outbox job → flush → reply in P's convention with the
+//! receipt (gateway number, ledger index in `Tongban-Ledger-Index`, RFC 9421 signature).
+//! The same number sent again gets the first receipt and forwards nothing.
+//!
+//! Decision from platform D: validate → the application must have been routed to D → store →
+//! ledger DECIDED → outbox job back to the source → flush → reply.
+//!
+//! Nothing is acknowledged before it is durable. A crash after the claim and before the
+//! receipt leaves a record without a RECEIVED index; [`Gateway::recover`] (at start) and a
+//! resubmission both complete it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Extension, Router};
+use sha2::{Digest as _, Sha256};
+use tokio::sync::{watch, Notify};
+
+use crate::model::{Document, Problems};
+use crate::platform::{self, Platform};
+
+use super::config::Config;
+use super::convention::{self, ReplyBody};
+use super::httpsig::{self, MessageSigner};
+use super::journal::{DecisionFacts, Journal, Record, Step};
+use super::ops::Ops;
+use super::outbox::{Job, JobKind, OutboxStore, StoreError};
+use super::record::{AppRecord, AppState, AppStore, Claim, DocKind};
+use super::tls::Partner;
+
+/// Response header carrying the ledger index of the RECEIVED (or DECIDED) record.
+pub const LEDGER_INDEX_HEADER: &str = "tongban-ledger-index";
+
+/// Response header carrying the gateway's cross-province number.
+pub const GATEWAY_NO_HEADER: &str = "tongban-gateway-no";
+
+/// Prefix of gateway numbers: `TB` + UTC date + 10-digit sequence (20 characters, within
+/// both platforms' 32-character limit, sortable by time).
+pub const GATEWAY_NO_PREFIX: &str = "TB";
+
+/// Domain-separation label of applicant id hashes (the ledger's own definition).
+const ID_HASH_LABEL: &[u8] = b"tongban/id-hash/v1\0";
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The gateway number for sequence `seq` on `date` (UTC).
+pub fn gateway_no(date: chrono::NaiveDate, seq: u64) -> String {
+    format!(
+        "{GATEWAY_NO_PREFIX}{}{:010}",
+        date.format("%Y%m%d"),
+        seq % 10_000_000_000
+    )
+}
+
+/// Group commit: many writers ask for a flush, one flush serves everyone who asked before it
+/// started.
+pub struct Flusher {
+    requested: AtomicU64,
+    wake: Arc<Notify>,
+    done: watch::Sender<u64>,
+}
+
+impl Flusher {
+    /// Starts the flushing task over `store`.
+    pub fn spawn(store: Arc<dyn AppStore>) -> Arc<Self> {
+        let (done, _) = watch::channel(0);
+        let f = Arc::new(Self {
+            requested: AtomicU64::new(0),
+            wake: Arc::new(Notify::new()),
+            done,
+        });
+        let me = Arc::downgrade(&f);
+        tokio::spawn(async move {
+            loop {
+                let Some(f) = me.upgrade() else { return };
+                let target = f.requested.load(Ordering::SeqCst);
+                if *f.done.borrow() >= target {
+                    let wake = f.wake.clone();
+                    drop(f);
+                    // Re-check periodically so a dropped Flusher ends this task.
+                    let _ =
+                        tokio::time::timeout(std::time::Duration::from_secs(1), wake.notified())
+                            .await;
+                    continue;
+                }
+                let s = store.clone();
+                let res = tokio::task::spawn_blocking(move || s.flush()).await;
+                match res {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "flush failed"),
+                    Err(e) => tracing::error!(error = %e, "flush task failed"),
+                }
+                f.done.send_replace(target);
+            }
+        });
+        f
+    }
+
+    /// Returns once everything written before the call is durable.
+    pub async fn flush(&self) {
+        let ticket = self.requested.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut rx = self.done.subscribe();
+        self.wake.notify_one();
+        let _ = rx.wait_for(|d| *d >= ticket).await;
+    }
+}
+
+impl Drop for Flusher {
+    /// Wakes the flushing task so it notices it is alone and ends (releasing the store).
+    fn drop(&mut self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Keys (gateway numbers, per step) whose intake is being completed by a live request, so a
+/// concurrent identical request waits for the first instead of recording the step twice.
+#[derive(Default)]
+pub struct InProgress(std::sync::Mutex<std::collections::HashSet<String>>);
+
+/// Holds a key of [`InProgress`] until dropped.
+pub struct InProgressGuard<'a> {
+    set: &'a InProgress,
+    key: String,
+}
+
+impl InProgress {
+    /// Takes `key`, or `None` when another request holds it.
+    pub fn take(&self, key: String) -> Option<InProgressGuard<'_>> {
+        let fresh = self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone());
+        // Built only when taken: dropping a guard releases its key.
+        if fresh {
+            Some(InProgressGuard { set: self, key })
+        } else {
+            None
+        }
+    }
+}
+
+impl Drop for InProgressGuard<'_> {
+    fn drop(&mut self) {
+        self.set
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
+    }
+}
+
+/// Everything intake and delivery share.
+pub struct Gateway {
+    /// Resolved configuration.
+    pub config: Arc<Config>,
+    /// Records and documents.
+    pub store: Arc<dyn AppStore>,
+    /// The outbox (same database as `store`).
+    pub outbox: Arc<dyn OutboxStore>,
+    /// The ledger.
+    pub journal: Arc<dyn Journal>,
+    /// Signs replies and forwarded requests.
+    pub signer: Arc<dyn MessageSigner>,
+    /// Metrics and readiness.
+    pub ops: Arc<Ops>,
+    /// Salt of applicant id hashes in the ledger.
+    pub id_salt: [u8; 32],
+    /// Wakes the forwarder when a job is added.
+    pub wake: Arc<Notify>,
+    flusher: Arc<Flusher>,
+    in_progress: InProgress,
+}
+
+/// Why intake could not complete (our side, not the caller's data).
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The ledger failed.
+    #[error(transparent)]
+    Journal(#[from] super::journal::JournalError),
+    /// A blocking task panicked or was cancelled.
+    #[error("background task: {0}")]
+    Task(String),
+}
+
+impl Gateway {
+    /// Assembles the gateway; starts the group-commit flusher (needs a tokio runtime).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        config: Arc<Config>,
+        store: Arc<dyn AppStore>,
+        outbox: Arc<dyn OutboxStore>,
+        journal: Arc<dyn Journal>,
+        signer: Arc<dyn MessageSigner>,
+        ops: Arc<Ops>,
+        id_salt: [u8; 32],
+    ) -> Arc<Self> {
+        let flusher = Flusher::spawn(store.clone());
+        Arc::new(Self {
+            config,
+            store,
+            outbox,
+            journal,
+            signer,
+            ops,
+            id_salt,
+            wake: Arc::new(Notify::new()),
+            flusher,
+            in_progress: InProgress::default(),
+        })
+    }
+
+    /// Waits until every write so far is durable.
+    pub async fn flush(&self) {
+        self.flusher.flush().await;
+    }
+
+    /// Appends to the ledger on a blocking thread; returns the first index.
+    pub async fn record(&self, records: Vec<Record>) -> Result<u64, IntakeError> {
+        let journal = self.journal.clone();
+        let range = tokio::task::spawn_blocking(move || journal.append(records))
+            .await
+            .map_err(|e| IntakeError::Task(e.to_string()))??;
+        Ok(range.start)
+    }
+
+    /// The salted hash of an applicant's identifier, as the ledger stores it.
+    pub fn id_hash(&self, id: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(ID_HASH_LABEL);
+        h.update(self.id_salt);
+        h.update(id.as_bytes());
+        h.finalize().into()
+    }
+
+    /// Completes every record whose RECEIVED step a crash interrupted, and puts in-flight jobs
+    /// back to pending. Run once at start, before serving.
+    pub async fn recover(&self) -> Result<usize, IntakeError> {
+        let now = now_ms();
+        let mut fixed = 0;
+        for mut job in self.outbox.open()? {
+            if job.recover(now) {
+                self.outbox.put(&job)?;
+                fixed += 1;
+            }
+        }
+        for rec in self.store.unfinished()? {
+            let Some(bytes) = self
+                .store
+                .doc(&rec.gateway_no, DocKind::ApplicationReceived)?
+            else {
+                continue;
+            };
+            let Ok(source) = rec.source.parse::<Platform>() else {
+                continue;
+            };
+            let Ok(read) = platform::read(source, &bytes) else {
+                continue;
+            };
+            if let Document::Application(app) = read.document {
+                self.complete_receipt(rec, &app).await?;
+                fixed += 1;
+            }
+        }
+        self.flush().await;
+        let open = self.outbox.open()?.len();
+        self.ops
+            .metrics
+            .outbox_pending
+            .store(open as i64, Ordering::Relaxed);
+        Ok(fixed)
+    }
+
+    /// A ledger record of `step` for `rec` at `at` (Unix ms), with the fields every step has.
+    pub fn base_record(&self, rec: &AppRecord, step: Step, at: i64) -> Record {
+        Record {
+            step,
+            gateway_no: rec.gateway_no.clone(),
+            source_no: rec.source_no.clone(),
+            destination_no: rec.destination_receipt.clone(),
+            source: rec.source.clone(),
+            destination: rec.destination.clone(),
+            item: rec.item.clone(),
+            at_unix: at.div_euclid(1000),
+            document_time: None,
+            received_sha256: hex_to_hash(&rec.received_sha256),
+            sent_sha256: None,
+            mapping_version: platform::MAPPING_VERSION.to_owned(),
+            applicant_id_hash: None,
+            decision: None,
+            reason: None,
+        }
+    }
+
+    /// Records RECEIVED for a claimed application, queues its forwarding and makes both
+    /// durable. Returns the ledger index.
+    async fn complete_receipt(
+        &self,
+        mut rec: AppRecord,
+        app: &crate::model::Application,
+    ) -> Result<AppRecord, IntakeError> {
+        let now = now_ms();
+        let mut entry = self.base_record(&rec, Step::Received, now);
+        let t = app.acceptance.accepted_at;
+        entry.document_time = Some((t.timestamp(), (t.offset().local_minus_utc() / 60) as i16));
+        entry.applicant_id_hash = Some(self.id_hash(app.applicant.id.number()));
+        let index = self.record(vec![entry]).await?;
+        rec.received_index = Some(index);
+        rec.event("RECEIVED", now, Some(index), None);
+        let job = Job::new(
+            JobKind::Application,
+            &rec.gateway_no,
+            &rec.destination,
+            now,
+            &self.config.retry,
+        );
+        self.store.update(&rec, None, Some(&job))?;
+        self.flush().await;
+        self.ops
+            .metrics
+            .outbox_pending
+            .fetch_add(1, Ordering::Relaxed);
+        self.wake.notify_one();
+        Ok(rec)
+    }
+
+    fn signed(&self, reply: ReplyBody, headers: &[(&'static str, String)]) -> Response {
+        let signed = httpsig::sign(
+            httpsig::Message::Response {
+                status: reply.status,
+            },
+            reply.content_type,
+            &reply.body,
+            self.signer.keyid(),
+            chrono::Utc::now().timestamp(),
+            |base| self.signer.sign(base),
+        );
+        let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+        let mut resp = (status, reply.body).into_response();
+        let h = resp.headers_mut();
+        h.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(reply.content_type),
+        );
+        let mut put = |name: &'static str, value: &str| {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                h.insert(HeaderName::from_static(name), v);
+            }
+        };
+        put("content-digest", &signed.content_digest);
+        put("signature-input", &signed.signature_input);
+        put("signature", &signed.signature);
+        for (name, value) in headers {
+            put(name, value);
+        }
+        resp
+    }
+
+    fn receipt(&self, reply: ReplyBody, rec: &AppRecord, index: Option<u64>) -> Response {
+        let mut headers = vec![(GATEWAY_NO_HEADER, rec.gateway_no.clone())];
+        if let Some(i) = index {
+            headers.push((LEDGER_INDEX_HEADER, i.to_string()));
+        }
+        self.signed(reply, &headers)
+    }
+
+    fn refuse(&self, reply: ReplyBody) -> Response {
+        self.ops
+            .metrics
+            .documents_rejected_total
+            .fetch_add(1, Ordering::Relaxed);
+        self.signed(reply, &[])
+    }
+
+    /// Handles an application posted by `partner` to platform `p`'s endpoint.
+    pub async fn submit(&self, p: Platform, partner: &Partner, body: &[u8]) -> Response {
+        match self.try_submit(p, partner, body).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(platform = %p, error = %e, "intake failed");
+                self.signed(
+                    convention::retry_later(p, "internal error; retry later"),
+                    &[],
+                )
+            }
+        }
+    }
+
+    async fn try_submit(
+        &self,
+        p: Platform,
+        partner: &Partner,
+        body: &[u8],
+    ) -> Result<Response, IntakeError> {
+        if partner.key() != p.key() {
+            return Ok(self.refuse(convention::forbidden(
+                p,
+                &format!("this endpoint is for the {p} platform"),
+            )));
+        }
+        let app = match platform::read(p, body) {
+            Ok(read) => match read.document {
+                Document::Application(app) => app,
+                Document::Decision(_) => {
+                    let mut pr = Problems::new();
+                    pr.error(root_path(p), "expected an application, got a decision");
+                    return Ok(self.refuse(convention::problems(p, &pr)));
+                }
+            },
+            Err(problems) => return Ok(self.refuse(convention::problems(p, &problems))),
+        };
+        // A platform submits only applications accepted at a window in its own province:
+        // the accepting office's USCC carries its registration division (characters 3–8).
+        let office_province = app
+            .acceptance
+            .office_uscc
+            .as_str()
+            .get(2..4)
+            .and_then(|s| s.parse::<u32>().ok());
+        if office_province != Some(p.province()) {
+            return Ok(self.refuse(convention::forbidden(
+                p,
+                "the accepting office is not in the sending platform's province",
+            )));
+        }
+        let region = app.target.region;
+        if region.province() == p.province() {
+            return Ok(self.refuse(convention::forbidden(
+                p,
+                &format!(
+                    "target region {} is in the sender's own province",
+                    region.code()
+                ),
+            )));
+        }
+        let Some(dest) = self.config.route(&format!("{:06}", region.code())) else {
+            return Ok(self.refuse(convention::forbidden(
+                p,
+                &format!(
+                    "no platform is configured for target region {}",
+                    region.code()
+                ),
+            )));
+        };
+        if dest.key == p.key() {
+            return Ok(self.refuse(convention::forbidden(
+                p,
+                &format!("target region {} routes back to the sender", region.code()),
+            )));
+        }
+
+        let sha = hex::encode(Sha256::digest(body));
+        let accepted_on = app.acceptance.accepted_at.date_naive();
+        let days = self
+            .config
+            .time_limits
+            .working_days(app.item.key(), app.item.kind());
+        let deadline = self.config.calendar.deadline(accepted_on, days);
+        let seq = self.store.next_sequence()?;
+        let rec = AppRecord {
+            gateway_no: gateway_no(chrono::Utc::now().date_naive(), seq),
+            source: p.key().to_owned(),
+            source_no: app.number.as_str().to_owned(),
+            destination: dest.key.clone(),
+            destination_receipt: None,
+            item: app.item.key().to_owned(),
+            accepted_on: accepted_on.to_string(),
+            working_days: days,
+            deadline: deadline.due.to_string(),
+            deadline_provisional: deadline.provisional,
+            received_sha256: sha.clone(),
+            received_index: None,
+            state: AppState::Received,
+            decision: None,
+            failure: None,
+            timeline: vec![],
+        };
+        let busy = || {
+            self.signed(
+                convention::retry_later(p, "the same number is being processed; retry later"),
+                &[],
+            )
+        };
+        let rec = match self.store.claim(&rec, body)? {
+            Claim::New => rec,
+            Claim::Existing(first) => {
+                self.ops
+                    .metrics
+                    .applications_duplicate_total
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    platform = %p,
+                    source_no = %first.source_no,
+                    gateway_no = %first.gateway_no,
+                    "source number seen before; answering with the first receipt"
+                );
+                if first.received_sha256 != sha {
+                    return Ok(self.receipt(
+                        convention::duplicate(p, &first.gateway_no),
+                        &first,
+                        first.received_index,
+                    ));
+                }
+                if first.received_index.is_some() {
+                    let index = first.received_index;
+                    return Ok(self.receipt(
+                        convention::accepted(p, &first.gateway_no),
+                        &first,
+                        index,
+                    ));
+                }
+                // Claimed but never acknowledged: a crash, or a request still in flight.
+                *first
+            }
+        };
+        let Some(_guard) = self
+            .in_progress
+            .take(format!("{}/received", rec.gateway_no))
+        else {
+            return Ok(busy());
+        };
+        if let Some(done) = self
+            .store
+            .get(&rec.gateway_no)?
+            .filter(|r| r.received_index.is_some())
+        {
+            // Completed by the request that held the key a moment ago.
+            let index = done.received_index;
+            return Ok(self.receipt(convention::accepted(p, &done.gateway_no), &done, index));
+        }
+        let rec = self.complete_receipt(rec, &app).await?;
+        self.ops
+            .metrics
+            .applications_accepted_total
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            platform = %p,
+            source_no = %rec.source_no,
+            gateway_no = %rec.gateway_no,
+            destination = %rec.destination,
+            ledger_index = ?rec.received_index,
+            "application accepted"
+        );
+        Ok(self.receipt(
+            convention::accepted(p, &rec.gateway_no),
+            &rec,
+            rec.received_index,
+        ))
+    }
+
+    /// Handles a decision posted by `partner` to platform `p`'s endpoint.
+    pub async fn decide(&self, p: Platform, partner: &Partner, body: &[u8]) -> Response {
+        match self.try_decide(p, partner, body).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(platform = %p, error = %e, "decision intake failed");
+                self.signed(
+                    convention::retry_later(p, "internal error; retry later"),
+                    &[],
+                )
+            }
+        }
+    }
+
+    async fn try_decide(
+        &self,
+        p: Platform,
+        partner: &Partner,
+        body: &[u8],
+    ) -> Result<Response, IntakeError> {
+        if partner.key() != p.key() {
+            return Ok(self.refuse(convention::forbidden(
+                p,
+                &format!("this endpoint is for the {p} platform"),
+            )));
+        }
+        let decision = match platform::read(p, body) {
+            Ok(read) => match read.document {
+                Document::Decision(d) => d,
+                Document::Application(_) => {
+                    let mut pr = Problems::new();
+                    pr.error(root_path(p), "expected a decision, got an application");
+                    return Ok(self.refuse(convention::problems(p, &pr)));
+                }
+            },
+            Err(problems) => return Ok(self.refuse(convention::problems(p, &problems))),
+        };
+        let no = decision.number.as_str();
+        let Some(mut rec) = self.store.get(no)? else {
+            return Ok(self.refuse(convention::not_found(
+                p,
+                &format!("no application {no} was forwarded to this platform"),
+            )));
+        };
+        if rec.destination != p.key() {
+            // Indistinguishable from an unknown number, so numbers of other platforms'
+            // applications are not disclosed.
+            return Ok(self.refuse(convention::not_found(
+                p,
+                &format!("no application {no} was forwarded to this platform"),
+            )));
+        }
+        let Some(_guard) = self.in_progress.take(format!("{no}/decided")) else {
+            return Ok(self.signed(
+                convention::retry_later(p, "a decision on this number is being processed"),
+                &[],
+            ));
+        };
+        // Re-read under the key: a concurrent decision may have just completed.
+        if let Some(fresh) = self.store.get(no)? {
+            rec = fresh;
+        }
+        let sha = Sha256::digest(body);
+        if rec.decision.is_some() {
+            let first = self.store.doc(no, DocKind::DecisionReceived)?;
+            let same = first.is_some_and(|f| Sha256::digest(&f) == sha);
+            let index = rec
+                .timeline
+                .iter()
+                .find(|e| e.step == "DECIDED")
+                .and_then(|e| e.ledger_index);
+            let reply = if same {
+                convention::accepted(p, &rec.gateway_no)
+            } else {
+                convention::duplicate(p, &rec.gateway_no)
+            };
+            return Ok(self.receipt(reply, &rec, index));
+        }
+        let now = now_ms();
+        let mut entry = self.base_record(&rec, Step::Decided, now);
+        let t = decision.decided_at;
+        entry.document_time = Some((t.timestamp(), (t.offset().local_minus_utc() / 60) as i16));
+        entry.sent_sha256 = None;
+        entry.decision = Some(decision_facts(&decision));
+        // The DECIDED record commits to the decision bytes as received.
+        entry.received_sha256 = sha.into();
+        let index = self.record(vec![entry]).await?;
+        rec.decision = Some(outcome_key(&decision.outcome).to_owned());
+        rec.state = AppState::Decided;
+        rec.event("DECIDED", now, Some(index), None);
+        let job = Job::new(
+            JobKind::Decision,
+            &rec.gateway_no,
+            &rec.source,
+            now,
+            &self.config.retry,
+        );
+        self.store
+            .update(&rec, Some((DocKind::DecisionReceived, body)), Some(&job))?;
+        self.flush().await;
+        self.ops
+            .metrics
+            .outbox_pending
+            .fetch_add(1, Ordering::Relaxed);
+        self.ops
+            .metrics
+            .decisions_accepted_total
+            .fetch_add(1, Ordering::Relaxed);
+        self.wake.notify_one();
+        tracing::info!(
+            platform = %p,
+            gateway_no = %rec.gateway_no,
+            ledger_index = index,
+            "decision accepted"
+        );
+        Ok(self.receipt(convention::accepted(p, &rec.gateway_no), &rec, Some(index)))
+    }
+}
+
+/// The whole-document path in the platform's vocabulary.
+pub fn root_path(p: Platform) -> &'static str {
+    match p {
+        Platform::Zhejiang => "$",
+        Platform::Shanghai => "/",
+    }
+}
+
+/// `granted`, `refused`, `correction`.
+pub fn outcome_key(o: &crate::model::Outcome) -> &'static str {
+    match o {
+        crate::model::Outcome::Granted => "granted",
+        crate::model::Outcome::Refused => "refused",
+        crate::model::Outcome::Correction => "correction",
+    }
+}
+
+/// The facts of a decision the ledger commits to (no personal data).
+pub fn decision_facts(d: &crate::model::Decision) -> DecisionFacts {
+    DecisionFacts {
+        outcome: d.outcome,
+        licence_no: d.licence.as_ref().map(|l| l.number.clone()),
+        valid_from: d.licence.as_ref().map(|l| l.valid_from.to_string()),
+        valid_to: d.licence.as_ref().map(|l| l.valid_to.to_string()),
+        authority: d
+            .licence
+            .as_ref()
+            .map(|l| l.issued_by.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// Decodes a hex SHA-256 (all zeros if malformed, which stored records never are).
+pub fn hex_to_hash(h: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    if let Ok(v) = hex::decode(h) {
+        if v.len() == 32 {
+            out.copy_from_slice(&v);
+        }
+    }
+    out
+}
+
+/// The partner-facing routes: each platform's own two endpoints.
+pub fn router(gw: Arc<Gateway>) -> Router {
+    let mut r = Router::new();
+    for p in Platform::ALL {
+        r = r
+            .route(
+                convention::apply_path(p),
+                post(
+                    move |State(gw): State<Arc<Gateway>>,
+                          Extension(partner): Extension<Partner>,
+                          body: Bytes| async move {
+                        gw.submit(p, &partner, &body).await
+                    },
+                ),
+            )
+            .route(
+                convention::decision_path(p),
+                post(
+                    move |State(gw): State<Arc<Gateway>>,
+                          Extension(partner): Extension<Partner>,
+                          body: Bytes| async move {
+                        gw.decide(p, &partner, &body).await
+                    },
+                ),
+            );
+    }
+    r.with_state(gw)
+}
+
+/// Headers of a response as a map of lowercase names to values (for tests and clients).
+pub fn header_map(h: &HeaderMap) -> HashMap<String, String> {
+    h.iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gateway_numbers_are_sortable_and_fit_both_platforms() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let a = gateway_no(d, 9);
+        let b = gateway_no(d, 10);
+        let c = gateway_no(d.succ_opt().unwrap(), 1);
+        assert_eq!(a, "TB202611230000000009");
+        assert!(a < b && b < c);
+        assert!(crate::model::ApplicationNo::parse(&a).is_ok());
+    }
+
+    #[test]
+    fn a_key_in_progress_is_held_until_its_guard_drops() {
+        let set = InProgress::default();
+        let g = set.take("TB1/received".into()).unwrap();
+        assert!(set.take("TB1/received".into()).is_none());
+        assert!(set.take("TB1/decided".into()).is_some());
+        drop(g);
+        assert!(set.take("TB1/received".into()).is_some());
+    }
+
+    #[test]
+    fn hashes_round_trip_through_hex() {
+        let h: [u8; 32] = Sha256::digest(b"x").into();
+        assert_eq!(hex_to_hash(&hex::encode(h)), h);
+        assert_eq!(hex_to_hash("zz"), [0u8; 32]);
+    }
+
+    #[tokio::test]
+    async fn the_flusher_serves_every_waiter() {
+        struct Counting(std::sync::atomic::AtomicUsize);
+        impl AppStore for Counting {
+            fn next_sequence(&self) -> Result<u64, StoreError> {
+                Ok(0)
+            }
+            fn claim(&self, _: &AppRecord, _: &[u8]) -> Result<Claim, StoreError> {
+                Ok(Claim::New)
+            }
+            fn get(&self, _: &str) -> Result<Option<AppRecord>, StoreError> {
+                Ok(None)
+            }
+            fn update(
+                &self,
+                _: &AppRecord,
+                _: Option<(DocKind, &[u8])>,
+                _: Option<&Job>,
+            ) -> Result<(), StoreError> {
+                Ok(())
+            }
+            fn doc(&self, _: &str, _: DocKind) -> Result<Option<Vec<u8>>, StoreError> {
+                Ok(None)
+            }
+            fn unfinished(&self) -> Result<Vec<AppRecord>, StoreError> {
+                Ok(vec![])
+            }
+            fn recent(&self, _: usize) -> Result<Vec<AppRecord>, StoreError> {
+                Ok(vec![])
+            }
+            fn flush(&self) -> Result<(), StoreError> {
+                self.0.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                Ok(())
+            }
+        }
+        let store = Arc::new(Counting(Default::default()));
+        let f = Flusher::spawn(store.clone());
+        let waiters: Vec<_> = (0..50)
+            .map(|_| {
+                let f = f.clone();
+                tokio::spawn(async move { f.flush().await })
+            })
+            .collect();
+        for w in waiters {
+            tokio::time::timeout(std::time::Duration::from_secs(5), w)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        let flushes = store.0.load(Ordering::SeqCst);
+        assert!(
+            (1..50).contains(&flushes),
+            "{flushes} flushes for 50 waiters"
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! The gateway's record of one application: numbers on both sides, routing, legal deadline,
+//! state and timeline; and the storage trait the pipeline needs for records, the exact bytes
+//! of every document, and the outbox jobs written together with them.
+
+use serde::{Deserialize, Serialize};
+
+use super::outbox::{Job, StoreError};
+
+/// Where an application is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AppState {
+    /// Accepted from the source, queued for the destination.
+    Received,
+    /// The destination has it.
+    Forwarded,
+    /// The destination decided; queued for the source.
+    Decided,
+    /// The source has the decision.
+    Delivered,
+    /// Could not be delivered; the source has been told (for applications).
+    Failed,
+}
+
+/// One step on an application's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// RECEIVED, FORWARDED, DECIDED, DELIVERED, FAILED, RETRY.
+    pub step: String,
+    /// When (Unix ms).
+    pub at: i64,
+    /// The ledger index of the step's record, if it has one.
+    pub ledger_index: Option<u64>,
+    /// A short note (receipt numbers, reasons; never personal data).
+    pub note: Option<String>,
+}
+
+/// Which stored document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    /// The application as the source sent it.
+    ApplicationReceived,
+    /// The application as sent to the destination.
+    ApplicationSent,
+    /// The decision as the destination sent it.
+    DecisionReceived,
+    /// The decision as sent to the source.
+    DecisionSent,
+}
+
+impl DocKind {
+    /// Short name used in storage keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::ApplicationReceived => "application-received",
+            DocKind::ApplicationSent => "application-sent",
+            DocKind::DecisionReceived => "decision-received",
+            DocKind::DecisionSent => "decision-sent",
+        }
+    }
+}
+
+/// The gateway's record of one application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppRecord {
+    /// Gateway cross-province number (the destination sees this as the application number).
+    pub gateway_no: String,
+    /// Source platform key.
+    pub source: String,
+    /// The source's own application number.
+    pub source_no: String,
+    /// Destination platform key.
+    pub destination: String,
+    /// The destination's receipt number, once forwarded.
+    pub destination_receipt: Option<String>,
+    /// Canonical item key.
+    pub item: String,
+    /// Day of acceptance at the window (its own local date).
+    pub accepted_on: String,
+    /// Working days allowed (限时办结).
+    pub working_days: u32,
+    /// The legal deadline, `YYYY-MM-DD`.
+    pub deadline: String,
+    /// Whether the deadline counts days of a year the calendar does not cover yet.
+    pub deadline_provisional: bool,
+    /// SHA-256 (hex) of the received application bytes.
+    pub received_sha256: String,
+    /// Ledger index of RECEIVED, once recorded (the receipt carries it).
+    pub received_index: Option<u64>,
+    /// Current state.
+    pub state: AppState,
+    /// Decision outcome key (`granted`, `refused`, `correction`), once decided.
+    pub decision: Option<String>,
+    /// Why it failed, when it did.
+    pub failure: Option<String>,
+    /// Every step, in order.
+    pub timeline: Vec<Event>,
+}
+
+impl AppRecord {
+    /// Appends a timeline event.
+    pub fn event(&mut self, step: &str, at: i64, ledger_index: Option<u64>, note: Option<String>) {
+        self.timeline.push(Event {
+            step: step.to_owned(),
+            at,
+            ledger_index,
+            note,
+        });
+    }
+}
+
+/// The outcome of claiming a source number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The number was new; the record and bytes are stored.
+    New,
+    /// The number was claimed before, by this record.
+    Existing(Box<AppRecord>),
+}
+
+/// What the pipeline needs from storage. Writes are durable once `flush` returns.
+pub trait AppStore: Send + Sync {
+    /// A fresh number, unique and increasing for the life of the store.
+    fn next_sequence(&self) -> Result<u64, StoreError>;
+    /// Atomically: if `(source, source_no)` is unclaimed, claims it for `rec` and stores `rec`
+    /// and the received bytes; otherwise returns the record that claimed it.
+    fn claim(&self, rec: &AppRecord, received: &[u8]) -> Result<Claim, StoreError>;
+    /// A record by gateway number.
+    fn get(&self, gateway_no: &str) -> Result<Option<AppRecord>, StoreError>;
+    /// Atomically replaces the record, stores `doc` if given and puts `job` if given.
+    fn update(
+        &self,
+        rec: &AppRecord,
+        doc: Option<(DocKind, &[u8])>,
+        job: Option<&Job>,
+    ) -> Result<(), StoreError>;
+    /// A stored document.
+    fn doc(&self, gateway_no: &str, kind: DocKind) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Records whose RECEIVED step is not complete (crash between claim and receipt).
+    fn unfinished(&self) -> Result<Vec<AppRecord>, StoreError>;
+    /// Records, newest first, at most `limit`.
+    fn recent(&self, limit: usize) -> Result<Vec<AppRecord>, StoreError>;
+    /// Makes every write so far durable.
+    fn flush(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,405 @@
+//! Stand-in partner platforms for the demo and the tests: a sandbox serves its platform's two
+//! endpoints over mutual TLS (admitting only the gateway), answers in its platform's
+//! convention, decides each application it receives after a delay and posts the decision
+//! back to the gateway, and can submit applications to the gateway as that platform would.
+//! It can be switched "down" (answers retry-later) to exercise the gateway's retries.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use chrono::{Datelike as _, FixedOffset};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::net::TcpListener;
+
+use crate::codes::ItemKind;
+use crate::model::{
+    Application, Base64Content, Decision, Document, File, Licence, Outcome, Sha256Digest, Uscc,
+};
+use crate::platform::{self, Platform};
+
+use super::convention::{self, ReplyBody};
+use super::ops::Ops;
+use super::server::{self, Limits, Serve};
+use super::tls::{self, ClientTimeouts, PartnerTrust, PartnerVerifier, TlsError};
+
+/// What a sandbox needs to run.
+pub struct SandboxOptions {
+    /// The platform it stands in for.
+    pub platform: Platform,
+    /// The gateway's base URL (`https://localhost:8443`).
+    pub gateway_url: String,
+    /// Delay before deciding a received application; `None`: never decide.
+    pub decide_after: Option<Duration>,
+    /// CA that issued the gateway's certificates (server and client).
+    pub ca: Vec<CertificateDer<'static>>,
+    /// The SAN the gateway's client certificate carries.
+    pub gateway_identity: String,
+    /// The sandbox's own certificate chain (server and client).
+    pub chain: Vec<CertificateDer<'static>>,
+    /// Its key.
+    pub key: PrivateKeyDer<'static>,
+}
+
+/// What the sandbox received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// An application, by the number it carried.
+    Application {
+        /// Its number (the gateway's cross-province number).
+        number: String,
+        /// The receipt the sandbox gave.
+        receipt: String,
+    },
+    /// A decision on one of the applications it sent.
+    Decision {
+        /// Its number (the sandbox's own application number).
+        number: String,
+        /// `granted`, `refused`, `correction`.
+        outcome: String,
+    },
+}
+
+/// A reply from the gateway to something the sandbox sent.
+#[derive(Debug, Clone)]
+pub struct GatewayReply {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers, lowercase names.
+    pub headers: std::collections::HashMap<String, String>,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+/// A stand-in platform.
+pub struct Sandbox {
+    platform: Platform,
+    gateway_url: String,
+    decide_after: Option<Duration>,
+    client: reqwest::Client,
+    tls: Arc<rustls::ServerConfig>,
+    verifier: Arc<PartnerVerifier>,
+    down: AtomicBool,
+    seq: AtomicU64,
+    received: Mutex<Vec<Received>>,
+    by_number: Mutex<BTreeMap<String, String>>,
+}
+
+impl Sandbox {
+    /// Builds the sandbox's TLS server and client.
+    pub fn new(o: SandboxOptions) -> Result<Arc<Self>, TlsError> {
+        let verifier = PartnerVerifier::new(&[PartnerTrust {
+            key: "gateway".into(),
+            ca: o.ca.clone(),
+            identity: o.gateway_identity.clone(),
+        }])?;
+        let tls = tls::server_config(o.chain.clone(), o.key.clone_key(), verifier.clone())?;
+        let client = tls::client(
+            &o.ca,
+            o.chain,
+            o.key,
+            ClientTimeouts {
+                connect: Duration::from_secs(5),
+                request: Duration::from_secs(30),
+            },
+        )?;
+        Ok(Arc::new(Self {
+            platform: o.platform,
+            gateway_url: o.gateway_url.trim_end_matches('/').to_owned(),
+            decide_after: o.decide_after,
+            client,
+            tls,
+            verifier,
+            down: AtomicBool::new(false),
+            seq: AtomicU64::new(0),
+            received: Mutex::new(Vec::new()),
+            by_number: Mutex::new(BTreeMap::new()),
+        }))
+    }
+
+    /// The platform it stands in for.
+    pub fn platform(&self) -> Platform {
+        self.platform
+    }
+
+    /// While down, every call is answered with the platform's retry-later reply.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Everything received so far, in order.
+    pub fn received(&self) -> Vec<Received> {
+        self.received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Serves the platform's endpoints on `listener` until `shutdown`.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+        let serve = Serve {
+            tls: self.tls.clone(),
+            verifier: self.verifier.clone(),
+            limits: Limits {
+                grace: Duration::from_secs(2),
+                ..Limits::default()
+            },
+            ops: Ops::new(),
+        };
+        let router =
+            Router::new()
+                .route(
+                    convention::apply_path(self.platform),
+                    post(|State(s): State<Arc<Sandbox>>, body: Bytes| async move {
+                        s.on_application(&body)
+                    }),
+                )
+                .route(
+                    convention::decision_path(self.platform),
+                    post(|State(s): State<Arc<Sandbox>>, body: Bytes| async move {
+                        s.on_decision(&body)
+                    }),
+                )
+                .with_state(self.clone());
+        server::run(listener, serve, router, shutdown).await;
+    }
+
+    fn reply(&self, r: ReplyBody) -> Response {
+        let status = http::StatusCode::from_u16(r.status).unwrap_or(http::StatusCode::OK);
+        (
+            status,
+            [(http::header::CONTENT_TYPE, r.content_type)],
+            r.body,
+        )
+            .into_response()
+    }
+
+    fn on_application(self: &Arc<Self>, body: &[u8]) -> Response {
+        let p = self.platform;
+        if self.down.load(Ordering::SeqCst) {
+            return self.reply(convention::retry_later(p, "sandbox is down"));
+        }
+        let app = match platform::read(p, body) {
+            Ok(r) => match r.document {
+                Document::Application(a) => a,
+                Document::Decision(_) => {
+                    return self.reply(convention::forbidden(p, "expected an application"))
+                }
+            },
+            Err(problems) => return self.reply(convention::problems(p, &problems)),
+        };
+        let number = app.number.as_str().to_owned();
+        let receipt = {
+            let mut seen = self.by_number.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(r) = seen.get(&number) {
+                return self.reply(convention::duplicate(p, r));
+            }
+            let n = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+            let r = format!("{}R{n:06}", p.key().to_uppercase());
+            seen.insert(number.clone(), r.clone());
+            r
+        };
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Received::Application {
+                number: number.clone(),
+                receipt: receipt.clone(),
+            });
+        tracing::info!(platform = %p, %number, %receipt, "sandbox received an application");
+        if let Some(delay) = self.decide_after {
+            let me = self.clone();
+            let n = self.seq.load(Ordering::SeqCst);
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let decision = grant(&app, n);
+                let bytes = platform::write(p, &Document::Decision(Box::new(decision))).bytes;
+                // Post until the gateway takes it, as a platform would.
+                for attempt in 0..20u32 {
+                    match me.post_decision(&bytes).await {
+                        Ok(r) if !is_retry(p, &r) => {
+                            tracing::info!(platform = %p, %number, status = r.status, "sandbox posted its decision");
+                            return;
+                        }
+                        Ok(_) | Err(_) => {
+                            tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt + 1)))
+                                .await;
+                        }
+                    }
+                }
+                tracing::warn!(platform = %p, %number, "sandbox gave up posting its decision");
+            });
+        }
+        self.reply(convention::accepted(p, &receipt))
+    }
+
+    fn on_decision(&self, body: &[u8]) -> Response {
+        let p = self.platform;
+        if self.down.load(Ordering::SeqCst) {
+            return self.reply(convention::retry_later(p, "sandbox is down"));
+        }
+        let d = match platform::read(p, body) {
+            Ok(r) => match r.document {
+                Document::Decision(d) => d,
+                Document::Application(_) => {
+                    return self.reply(convention::forbidden(p, "expected a decision"))
+                }
+            },
+            Err(problems) => return self.reply(convention::problems(p, &problems)),
+        };
+        let outcome = super::pipeline::outcome_key(&d.outcome).to_owned();
+        let number = d.number.as_str().to_owned();
+        tracing::info!(platform = %p, %number, %outcome, "sandbox received a decision");
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Received::Decision { number, outcome });
+        let n = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        self.reply(convention::accepted(
+            p,
+            &format!("{}D{n:06}", p.key().to_uppercase()),
+        ))
+    }
+
+    async fn post(&self, path: &str, bytes: &[u8]) -> Result<GatewayReply, reqwest::Error> {
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.gateway_url))
+            .header(http::header::CONTENT_TYPE, self.platform.content_type())
+            .body(bytes.to_vec())
+            .send()
+            .await?;
+        let status = resp.status().as_u16();
+        let headers = super::pipeline::header_map(resp.headers());
+        let body = resp.bytes().await?.to_vec();
+        Ok(GatewayReply {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Submits an application to the gateway, as this platform.
+    pub async fn submit(&self, bytes: &[u8]) -> Result<GatewayReply, reqwest::Error> {
+        self.post(convention::apply_path(self.platform), bytes)
+            .await
+    }
+
+    /// Posts a decision to the gateway, as this platform.
+    pub async fn post_decision(&self, bytes: &[u8]) -> Result<GatewayReply, reqwest::Error> {
+        self.post(convention::decision_path(self.platform), bytes)
+            .await
+    }
+}
+
+fn is_retry(p: Platform, r: &GatewayReply) -> bool {
+    matches!(
+        convention::classify(p, r.status, &r.body),
+        super::outbox::Attempt::RetryLater(_)
+    )
+}
+
+/// GB 32100 alphabet, for generating a sandbox USCC.
+const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+
+/// A valid-looking USCC for a new registration in `division` (sandbox use only).
+fn sandbox_uscc(division: u32, n: u64) -> Option<Uscc> {
+    let stem = format!("92{division:06}MA{:07}", n % 10_000_000);
+    USCC_ALPHABET
+        .chars()
+        .find_map(|c| Uscc::parse(&format!("{stem}{c}")).ok())
+}
+
+/// ISO 7064 MOD 11,10 check digit over decimal digits.
+fn mod11_10(digits: &str) -> u32 {
+    let mut p = 10;
+    for d in digits.chars().filter_map(|c| c.to_digit(10)) {
+        let mut s = (p + d) % 10;
+        if s == 0 {
+            s = 10;
+        }
+        p = (2 * s) % 11;
+    }
+    (11 - p) % 10
+}
+
+/// The decision a sandbox makes: granted, with a licence numbered in the platform's way.
+pub fn grant(app: &Application, n: u64) -> Decision {
+    let tz = FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let now = chrono::Utc::now().with_timezone(&tz);
+    let today = now.date_naive();
+    let division = app.premises.division.code();
+    let kind = app.item.kind();
+    let (number, uscc, valid_to) = match kind {
+        ItemKind::Food => {
+            let digit = app
+                .food
+                .as_ref()
+                .map(|f| f.main_format.licence_digit())
+                .unwrap_or("1");
+            let body = format!("{digit}{division:06}{:06}", n % 1_000_000);
+            let number = format!("JY{body}{}", mod11_10(&body));
+            // Food business licences are valid for 5 years.
+            let to = today
+                .with_year(today.year() + 5)
+                .and_then(|d| d.pred_opt())
+                .unwrap_or(today);
+            (number, None, to)
+        }
+        ItemKind::Registration => {
+            let uscc = sandbox_uscc(division, n);
+            let number = uscc
+                .as_ref()
+                .map(|u| u.as_str().to_owned())
+                .unwrap_or_default();
+            let to = today.with_year(today.year() + 30).unwrap_or(today);
+            (number, uscc, to)
+        }
+    };
+    let pdf = format!("%PDF-1.4\n% tongban sandbox licence {number}\n%%EOF\n").into_bytes();
+    Decision {
+        number: app.number.clone(),
+        outcome: Outcome::Granted,
+        outcome_note: None,
+        opinion: "经审查，符合法定条件，准予许可。".into(),
+        officer: "沙箱审批员".into(),
+        decided_at: now,
+        licence: Some(Licence {
+            number,
+            name: app.item.licence_name().to_owned(),
+            valid_from: today,
+            valid_to,
+            issued_by: app.target.authority.clone(),
+            issued_on: today,
+            uscc,
+            file: File {
+                name: "licence.pdf".into(),
+                mime_type: "application/pdf".into(),
+                sha256: Sha256Digest::of(&pdf),
+                content: Base64Content::encode(&pdf),
+            },
+        }),
+        extensions: Default::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_digits_and_generated_codes_are_valid() {
+        // The shared sample decision's licence JY23304820000011 ends in its check digit.
+        assert_eq!(mod11_10("2330482000001"), 1);
+        assert_ne!(mod11_10("2330482000002"), 1);
+        let u = sandbox_uscc(330482, 7).unwrap();
+        assert_eq!(&u.as_str()[2..8], "330482");
+    }
+}

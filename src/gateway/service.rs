@@ -1,0 +1,227 @@
+//! Assembles and runs the whole gateway from a resolved [`Config`]: storage, ledger, keys,
+//! recovery after a crash, the partner listener (mTLS), the operator listener, the outbox
+//! worker, and an orderly shutdown (not ready → stop accepting → drain requests → finish
+//! deliveries in flight → final flush).
+
+use std::future::{Future, IntoFuture as _};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::config::Config;
+use super::forwarder;
+use super::httpsig::MessageSigner;
+use super::journal::Journal;
+use super::ledger::{self, GatewayLedger};
+use super::ops::{self, Ops};
+use super::pipeline::{self, Gateway};
+use super::server::{self, Serve};
+use super::status;
+use super::tls::{self, PartnerTrust, PartnerVerifier};
+use crate::store::gateway::SledGateway;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The data directory or a key file could not be used.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Storage could not be opened.
+    #[error("storage: {0}")]
+    Store(String),
+    /// TLS set-up failed.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Recovery after a restart failed.
+    #[error("recovery: {0}")]
+    Recover(String),
+}
+
+/// The salt of applicant id hashes in the ledger, under the data directory (mode 0600).
+pub const ID_SALT_FILE: &str = "id-salt.key";
+
+/// The gateway's records, documents and outbox, under the data directory (the ledger and
+/// keyring live beside it where `tongban audit` and `tongban keys` expect them).
+pub const GATEWAY_DB_DIR: &str = "gateway";
+
+/// A gateway with its listeners bound, ready to run.
+pub struct Bound {
+    /// Where partners connect.
+    pub partner_addr: SocketAddr,
+    /// Where operators connect.
+    pub ops_addr: SocketAddr,
+    /// The shared state (for tests and the demo to look into).
+    pub gateway: Arc<Gateway>,
+    /// The ledger.
+    pub ledger: Arc<GatewayLedger>,
+    partner: TcpListener,
+    ops: TcpListener,
+    serve: Serve,
+    clients: std::collections::HashMap<String, reqwest::Client>,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ServiceError + '_ {
+    move |source| ServiceError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Reads 32 secret bytes from `path`, creating them (mode 0600) on first use.
+fn secret32(path: &Path) -> Result<[u8; 32], ServiceError> {
+    if let Ok(bytes) = std::fs::read(path) {
+        if let Ok(arr) = <[u8; 32]>::try_from(bytes.as_slice()) {
+            return Ok(arr);
+        }
+    }
+    let mut fresh = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut fresh);
+    tls::write_file(path, &fresh, true).map_err(|e| ServiceError::Io {
+        path: path.display().to_string(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    Ok(fresh)
+}
+
+/// Opens storage and keys, recovers from any crash, binds both listeners.
+pub async fn start(config: Config) -> Result<Bound, ServiceError> {
+    let config = Arc::new(config);
+    std::fs::create_dir_all(&config.data_dir).map_err(io_err(&config.data_dir))?;
+    let salt = secret32(&config.data_dir.join(ID_SALT_FILE))?;
+    // The ledger's active key signs checkpoints and every HTTP message (one key to publish).
+    let ledger =
+        GatewayLedger::open(&config.data_dir).map_err(|e| ServiceError::Store(e.to_string()))?;
+    let journal: Arc<dyn Journal> = ledger.clone();
+    let signer: Arc<dyn MessageSigner> = ledger.clone();
+
+    let db_path = config.data_dir.join(GATEWAY_DB_DIR);
+    let db =
+        crate::store::gateway::open_db(&db_path).map_err(|e| ServiceError::Store(e.to_string()))?;
+    let store = SledGateway::open(&db).map_err(|e| ServiceError::Store(e.to_string()))?;
+    let outbox = Arc::new(store.outbox().clone());
+    let ops = Ops::new();
+    let gw = Gateway::new(
+        config.clone(),
+        Arc::new(store),
+        outbox,
+        journal,
+        signer,
+        ops.clone(),
+        salt,
+    );
+    let recovered = gw
+        .recover()
+        .await
+        .map_err(|e| ServiceError::Recover(e.to_string()))?;
+    if recovered > 0 {
+        tracing::warn!(recovered, "completed work interrupted by the last stop");
+    }
+
+    let trust: Vec<PartnerTrust> = config.platforms.iter().map(|p| p.trust.clone()).collect();
+    let verifier = PartnerVerifier::new(&trust)?;
+    let tls_config = tls::server_config(
+        config.server.chain.clone(),
+        config.server.key.clone_key(),
+        verifier.clone(),
+    )?;
+    let clients = forwarder::clients(&config)?;
+    let partner = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServiceError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let ops_listener = TcpListener::bind(config.ops_listen)
+        .await
+        .map_err(|source| ServiceError::Bind {
+            addr: config.ops_listen,
+            source,
+        })?;
+    let partner_addr = partner.local_addr().map_err(|source| ServiceError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let ops_addr = ops_listener
+        .local_addr()
+        .map_err(|source| ServiceError::Bind {
+            addr: config.ops_listen,
+            source,
+        })?;
+    Ok(Bound {
+        partner_addr,
+        ops_addr,
+        gateway: gw,
+        ledger,
+        partner,
+        ops: ops_listener,
+        serve: Serve {
+            tls: tls_config,
+            verifier,
+            limits: config.limits,
+            ops,
+        },
+        clients,
+    })
+}
+
+impl Bound {
+    /// Serves until `shutdown` completes, then stops in order.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let gw = self.gateway.clone();
+        let ops = self.serve.ops.clone();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+
+        let ops_router = ops::router(ops.clone())
+            .merge(status::router(gw.clone()))
+            .merge(ledger::router(self.ledger.clone()));
+        let checkpoints = tokio::spawn(self.ledger.clone().checkpoints(stopped(stop_rx.clone())));
+        let ops_task = tokio::spawn(
+            axum::serve(self.ops, ops_router)
+                .with_graceful_shutdown(stopped(stop_rx.clone()))
+                .into_future(),
+        );
+        let forwarder_task = tokio::spawn(forwarder::run(
+            gw.clone(),
+            self.clients,
+            stopped(stop_rx.clone()),
+        ));
+        ops.set_ready(true);
+        tracing::info!(partner = %self.partner_addr, ops = %self.ops_addr, "gateway serving");
+
+        let partner_router = pipeline::router(gw.clone())
+            .merge(status::router(gw.clone()))
+            .merge(ledger::router(self.ledger.clone()));
+        let readiness = ops.clone();
+        server::run(self.partner, self.serve, partner_router, async move {
+            shutdown.await;
+            readiness.set_ready(false);
+        })
+        .await;
+
+        let _ = stop_tx.send(true);
+        let _ = forwarder_task.await;
+        let _ = ops_task.await;
+        let _ = checkpoints.await;
+        gw.flush().await;
+        tracing::info!("gateway stopped");
+    }
+}

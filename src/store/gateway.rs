@@ -1,0 +1,261 @@
+//! The gateway's application records and documents on sled, sharing one database (and so one
+//! flush) with the outbox, so a record and the job it creates are written in one transaction.
+//!
+//! Trees: `gateway/apps` (gateway number → record JSON), `gateway/sources`
+//! (`source key NUL source number` → gateway number), `gateway/docs`
+//! (`gateway number NUL kind` → exact bytes).
+
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional as _;
+
+use super::outbox::{err, put_in, unwrap_tx, SledOutbox};
+use crate::gateway::outbox::{Job, StoreError};
+use crate::gateway::record::{AppRecord, AppStore, Claim, DocKind};
+
+/// Tree of records by gateway number.
+const APPS_TREE: &str = "gateway/apps";
+/// Tree mapping source numbers to gateway numbers.
+const SOURCES_TREE: &str = "gateway/sources";
+/// Tree of exact document bytes.
+const DOCS_TREE: &str = "gateway/docs";
+
+/// Application records, documents and the outbox in one sled database.
+#[derive(Clone)]
+pub struct SledGateway {
+    db: sled::Db,
+    apps: sled::Tree,
+    sources: sled::Tree,
+    docs: sled::Tree,
+    outbox: SledOutbox,
+}
+
+fn source_key(source: &str, no: &str) -> Vec<u8> {
+    [source.as_bytes(), b"\0", no.as_bytes()].concat()
+}
+
+fn doc_key(gateway_no: &str, kind: DocKind) -> Vec<u8> {
+    [gateway_no.as_bytes(), b"\0", kind.as_str().as_bytes()].concat()
+}
+
+fn abort(e: impl std::fmt::Display) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(err(e))
+}
+
+/// sled's page cache per database: records, documents and ledger tiles are written once and
+/// read a few times soon after, so a small cache suffices and keeps the gateway well under
+/// 100 MiB (sled's default is 1 GiB per database).
+pub const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Opens (or creates) a sled database at `path` tuned for the gateway: high-throughput mode,
+/// bounded cache.
+pub fn open_db(path: &std::path::Path) -> Result<sled::Db, StoreError> {
+    sled::Config::new()
+        .path(path)
+        .mode(sled::Mode::HighThroughput)
+        .cache_capacity(CACHE_BYTES)
+        .open()
+        .map_err(err)
+}
+
+/// Opens the ledger's database as `store::sled::open_sled` does (same mode and segment size,
+/// which the on-disk format depends on) but with the gateway's bounded cache.
+pub fn open_ledger_db(path: &std::path::Path) -> Result<sled::Db, StoreError> {
+    sled::Config::new()
+        .path(path)
+        .mode(sled::Mode::HighThroughput)
+        .segment_size(super::sled::SEGMENT_SIZE)
+        .cache_capacity(CACHE_BYTES)
+        .open()
+        .map_err(err)
+}
+
+impl SledGateway {
+    /// Opens (creating if needed) the trees in `db`.
+    pub fn open(db: &sled::Db) -> Result<Self, StoreError> {
+        Ok(Self {
+            db: db.clone(),
+            apps: db.open_tree(APPS_TREE).map_err(err)?,
+            sources: db.open_tree(SOURCES_TREE).map_err(err)?,
+            docs: db.open_tree(DOCS_TREE).map_err(err)?,
+            outbox: SledOutbox::open(db)?,
+        })
+    }
+
+    /// The outbox stored in the same database.
+    pub fn outbox(&self) -> &SledOutbox {
+        &self.outbox
+    }
+
+    fn decode(bytes: &[u8]) -> Result<AppRecord, StoreError> {
+        serde_json::from_slice(bytes).map_err(err)
+    }
+}
+
+impl AppStore for SledGateway {
+    fn next_sequence(&self) -> Result<u64, StoreError> {
+        self.db.generate_id().map_err(err)
+    }
+
+    fn claim(&self, rec: &AppRecord, received: &[u8]) -> Result<Claim, StoreError> {
+        let value = serde_json::to_vec(rec).map_err(err)?;
+        let res: Result<Claim, TransactionError<StoreError>> =
+            (&self.apps, &self.sources, &self.docs).transaction(|(apps, sources, docs)| {
+                let key = source_key(&rec.source, &rec.source_no);
+                if let Some(existing) = sources.get(&key)? {
+                    let found = apps.get(&existing)?.ok_or_else(|| {
+                        abort(format!("source number maps to missing record {existing:?}"))
+                    })?;
+                    return Ok(Claim::Existing(Box::new(
+                        Self::decode(&found).map_err(abort)?,
+                    )));
+                }
+                sources.insert(key, rec.gateway_no.as_bytes())?;
+                apps.insert(rec.gateway_no.as_bytes(), value.as_slice())?;
+                docs.insert(
+                    doc_key(&rec.gateway_no, DocKind::ApplicationReceived),
+                    received,
+                )?;
+                Ok(Claim::New)
+            });
+        res.map_err(unwrap_tx)
+    }
+
+    fn get(&self, gateway_no: &str) -> Result<Option<AppRecord>, StoreError> {
+        match self.apps.get(gateway_no.as_bytes()).map_err(err)? {
+            Some(v) => Self::decode(&v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn update(
+        &self,
+        rec: &AppRecord,
+        doc: Option<(DocKind, &[u8])>,
+        job: Option<&Job>,
+    ) -> Result<(), StoreError> {
+        let value = serde_json::to_vec(rec).map_err(err)?;
+        let res: Result<(), TransactionError<StoreError>> =
+            (&self.apps, &self.docs, &self.outbox.jobs, &self.outbox.due).transaction(
+                |(apps, docs, jobs, due)| {
+                    apps.insert(rec.gateway_no.as_bytes(), value.as_slice())?;
+                    if let Some((kind, bytes)) = doc {
+                        docs.insert(doc_key(&rec.gateway_no, kind), bytes)?;
+                    }
+                    if let Some(job) = job {
+                        put_in(jobs, due, job)?;
+                    }
+                    Ok(())
+                },
+            );
+        res.map_err(unwrap_tx)
+    }
+
+    fn doc(&self, gateway_no: &str, kind: DocKind) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .docs
+            .get(doc_key(gateway_no, kind))
+            .map_err(err)?
+            .map(|v| v.to_vec()))
+    }
+
+    fn unfinished(&self) -> Result<Vec<AppRecord>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.apps.iter() {
+            let (_, v) = item.map_err(err)?;
+            let rec = Self::decode(&v)?;
+            if rec.received_index.is_none() {
+                out.push(rec);
+            }
+        }
+        Ok(out)
+    }
+
+    fn recent(&self, limit: usize) -> Result<Vec<AppRecord>, StoreError> {
+        self.apps
+            .iter()
+            .rev()
+            .take(limit)
+            .map(|item| Self::decode(&item.map_err(err)?.1))
+            .collect()
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::outbox::{JobKind, OutboxStore, RetryPolicy};
+    use crate::gateway::record::AppState;
+
+    fn rec(no: &str, source_no: &str) -> AppRecord {
+        AppRecord {
+            gateway_no: no.into(),
+            source: "sh".into(),
+            source_no: source_no.into(),
+            destination: "zj".into(),
+            destination_receipt: None,
+            item: "food-new".into(),
+            accepted_on: "2026-11-20".into(),
+            working_days: 10,
+            deadline: "2026-12-04".into(),
+            deadline_provisional: false,
+            received_sha256: "00".into(),
+            received_index: None,
+            state: AppState::Received,
+            decision: None,
+            failure: None,
+            timeline: vec![],
+        }
+    }
+
+    #[test]
+    fn a_source_number_is_claimed_once_and_updates_are_atomic_with_jobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let store = SledGateway::open(&db).unwrap();
+        let a = store.next_sequence().unwrap();
+        assert!(store.next_sequence().unwrap() > a);
+
+        assert_eq!(
+            store.claim(&rec("TB1", "S-1"), b"first").unwrap(),
+            Claim::New
+        );
+        match store.claim(&rec("TB2", "S-1"), b"second").unwrap() {
+            Claim::Existing(r) => assert_eq!(r.gateway_no, "TB1"),
+            Claim::New => panic!("claimed twice"),
+        }
+        assert!(store.get("TB2").unwrap().is_none());
+        assert_eq!(
+            store
+                .doc("TB1", DocKind::ApplicationReceived)
+                .unwrap()
+                .unwrap(),
+            b"first"
+        );
+        assert_eq!(store.unfinished().unwrap().len(), 1);
+
+        let mut r = store.get("TB1").unwrap().unwrap();
+        r.received_index = Some(7);
+        let job = Job::new(
+            JobKind::Application,
+            "TB1",
+            "zj",
+            0,
+            &RetryPolicy::default(),
+        );
+        store
+            .update(&r, Some((DocKind::ApplicationSent, b"sent")), Some(&job))
+            .unwrap();
+        store.flush().unwrap();
+        assert!(store.unfinished().unwrap().is_empty());
+        assert_eq!(store.outbox().due(0, 10).unwrap(), vec![job]);
+        assert_eq!(
+            store.doc("TB1", DocKind::ApplicationSent).unwrap().unwrap(),
+            b"sent"
+        );
+        assert_eq!(store.recent(10).unwrap(), vec![r]);
+    }
+}

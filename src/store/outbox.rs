@@ -1,0 +1,257 @@
+//! The outbox on sled, and in memory for tests.
+//!
+//! Two trees: `outbox/jobs` maps a job id to the job (JSON), `outbox/due` indexes pending jobs
+//! by `(not_before as big-endian u64, id)` so finding due work never scans delivered jobs.
+//! Both are updated in one sled transaction.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use sled::transaction::{
+    ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
+    TransactionalTree,
+};
+use sled::Transactional as _;
+
+use crate::gateway::outbox::{Job, OutboxStore, StoreError};
+
+/// Name of the tree holding jobs by id.
+const JOBS_TREE: &str = "outbox/jobs";
+/// Name of the tree indexing pending jobs by due time.
+const DUE_TREE: &str = "outbox/due";
+
+fn due_key(not_before: i64, id: &str) -> Vec<u8> {
+    // Times before the epoch cannot occur (jobs are created "now"); clamp for a total order.
+    let t = u64::try_from(not_before).unwrap_or(0);
+    let mut k = t.to_be_bytes().to_vec();
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+pub(crate) fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+/// Writes `job` inside a transaction over the outbox's two trees (so callers can put a job
+/// atomically with their own writes).
+pub(crate) fn put_in(
+    jobs: &TransactionalTree,
+    due: &TransactionalTree,
+    job: &Job,
+) -> ConflictableTransactionResult<(), StoreError> {
+    let value = serde_json::to_vec(job).map_err(|e| ConflictableTransactionError::Abort(err(e)))?;
+    if let Some(old) = jobs.get(job.id.as_bytes())? {
+        let old: Job = serde_json::from_slice(&old)
+            .map_err(|e| ConflictableTransactionError::Abort(err(e)))?;
+        if let Some(t) = old.due_at() {
+            due.remove(due_key(t, &old.id))?;
+        }
+    }
+    jobs.insert(job.id.as_bytes(), value)?;
+    if let Some(t) = job.due_at() {
+        due.insert(due_key(t, &job.id), job.id.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Flattens a transaction error.
+pub(crate) fn unwrap_tx(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => err(e),
+    }
+}
+
+/// The outbox in a sled database.
+#[derive(Clone)]
+pub struct SledOutbox {
+    db: sled::Db,
+    pub(crate) jobs: sled::Tree,
+    pub(crate) due: sled::Tree,
+}
+
+impl SledOutbox {
+    /// Opens (creating if needed) the outbox trees in `db`.
+    pub fn open(db: &sled::Db) -> Result<Self, StoreError> {
+        Ok(Self {
+            db: db.clone(),
+            jobs: db.open_tree(JOBS_TREE).map_err(err)?,
+            due: db.open_tree(DUE_TREE).map_err(err)?,
+        })
+    }
+
+    /// Makes every write so far durable, asynchronously (group commit: one flush covers every
+    /// job written since the last one).
+    pub async fn flush_async(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await.map(|_| ()).map_err(err)
+    }
+}
+
+impl OutboxStore for SledOutbox {
+    fn put(&self, job: &Job) -> Result<(), StoreError> {
+        let res: Result<(), TransactionError<StoreError>> =
+            (&self.jobs, &self.due).transaction(|(jobs, due)| put_in(jobs, due, job));
+        res.map_err(unwrap_tx)
+    }
+
+    fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
+        match self.jobs.get(id.as_bytes()).map_err(err)? {
+            Some(v) => serde_json::from_slice(&v).map(Some).map_err(err),
+            None => Ok(None),
+        }
+    }
+
+    fn due(&self, now: i64, limit: usize) -> Result<Vec<Job>, StoreError> {
+        let end = u64::try_from(now)
+            .unwrap_or(0)
+            .saturating_add(1)
+            .to_be_bytes();
+        let mut out = Vec::new();
+        for item in self.due.range(..end.to_vec()).take(limit) {
+            let (_, id) = item.map_err(err)?;
+            let id = String::from_utf8_lossy(&id).into_owned();
+            if let Some(job) = self.get(&id)? {
+                out.push(job);
+            }
+        }
+        Ok(out)
+    }
+
+    fn open(&self) -> Result<Vec<Job>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.jobs.iter() {
+            let (_, v) = item.map_err(err)?;
+            let job: Job = serde_json::from_slice(&v).map_err(err)?;
+            if job.is_open() {
+                out.push(job);
+            }
+        }
+        Ok(out)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(err)
+    }
+}
+
+/// The outbox in memory, for tests.
+#[derive(Default)]
+pub struct MemoryOutbox {
+    jobs: Mutex<BTreeMap<String, Job>>,
+}
+
+impl OutboxStore for MemoryOutbox {
+    fn put(&self, job: &Job) -> Result<(), StoreError> {
+        self.jobs
+            .lock()
+            .map_err(err)?
+            .insert(job.id.clone(), job.clone());
+        Ok(())
+    }
+
+    fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
+        Ok(self.jobs.lock().map_err(err)?.get(id).cloned())
+    }
+
+    fn due(&self, now: i64, limit: usize) -> Result<Vec<Job>, StoreError> {
+        let mut due: Vec<Job> = self
+            .jobs
+            .lock()
+            .map_err(err)?
+            .values()
+            .filter(|j| j.due_at().is_some_and(|t| t <= now))
+            .cloned()
+            .collect();
+        due.sort_by_key(|j| (j.due_at(), j.id.clone()));
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    fn open(&self) -> Result<Vec<Job>, StoreError> {
+        Ok(self
+            .jobs
+            .lock()
+            .map_err(err)?
+            .values()
+            .filter(|j| j.is_open())
+            .cloned()
+            .collect())
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::outbox::{Attempt, JobKind, RetryPolicy};
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    fn exercise(store: &dyn OutboxStore) {
+        let p = RetryPolicy {
+            jitter: 0.0,
+            ..RetryPolicy::default()
+        };
+        let mut rng = StdRng::seed_from_u64(0);
+        let a = Job::new(JobKind::Application, "TB2", "sh", 2_000, &p);
+        let b = Job::new(JobKind::Application, "TB1", "zj", 1_000, &p);
+        store.put(&a).unwrap();
+        store.put(&b).unwrap();
+        let ids = |v: Vec<Job>| v.into_iter().map(|j| j.id).collect::<Vec<_>>();
+        assert_eq!(ids(store.due(1_500, 10).unwrap()), vec!["TB1/application"]);
+        assert_eq!(
+            ids(store.due(5_000, 10).unwrap()),
+            vec!["TB1/application", "TB2/application"]
+        );
+        assert_eq!(store.due(5_000, 1).unwrap().len(), 1);
+
+        let mut b = store.get("TB1/application").unwrap().unwrap();
+        b.start(1_000).unwrap();
+        store.put(&b).unwrap();
+        assert_eq!(ids(store.due(5_000, 10).unwrap()), vec!["TB2/application"]);
+        assert_eq!(store.open().unwrap().len(), 2);
+
+        b.finish(Attempt::RetryLater("down".into()), 1_000, &p, &mut rng)
+            .unwrap();
+        store.put(&b).unwrap();
+        // Retried one second later: due at 2,000 together with TB2, ordered by id.
+        assert!(store.due(1_999, 10).unwrap().is_empty());
+        assert_eq!(
+            ids(store.due(2_000, 10).unwrap()),
+            vec!["TB1/application", "TB2/application"]
+        );
+
+        b.start(2_000).unwrap();
+        b.finish(Attempt::Duplicate, 2_000, &p, &mut rng).unwrap();
+        store.put(&b).unwrap();
+        store.flush().unwrap();
+        assert_eq!(
+            ids(store.due(i64::MAX, 10).unwrap()),
+            vec!["TB2/application"]
+        );
+        assert_eq!(ids(store.open().unwrap()), vec!["TB2/application"]);
+        assert_eq!(store.get("TB1/application").unwrap().unwrap(), b);
+        assert!(store.get("nope").unwrap().is_none());
+    }
+
+    #[test]
+    fn memory_outbox_behaves() {
+        exercise(&MemoryOutbox::default());
+    }
+
+    #[test]
+    fn sled_outbox_behaves_and_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            exercise(&SledOutbox::open(&db).unwrap());
+        }
+        let db = sled::open(dir.path()).unwrap();
+        let store = SledOutbox::open(&db).unwrap();
+        assert_eq!(store.open().unwrap().len(), 1);
+        assert!(store.get("TB1/application").unwrap().is_some());
+    }
+}

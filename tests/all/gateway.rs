@@ -1,0 +1,564 @@
+//! End to end on loopback: the gateway with real mutual TLS between two sandbox platforms.
+
+use std::time::Duration;
+
+use tongban::gateway::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
+use tongban::gateway::httpsig::{self, Message, ReceivedHeaders};
+use tongban::gateway::pipeline::{GATEWAY_NO_HEADER, LEDGER_INDEX_HEADER};
+use tongban::gateway::record::AppState;
+use tongban::gateway::sandbox::{GatewayReply, Received};
+use tongban::gateway::tls;
+use tongban::model::Uscc;
+
+/// Upper bound for anything asynchronous in these tests.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn options() -> LoopbackOptions {
+    LoopbackOptions {
+        decide_after: Duration::from_millis(100),
+        initial_backoff_ms: 50,
+        max_backoff_ms: 200,
+        give_up_after_s: 3_600,
+    }
+}
+
+async fn start(o: LoopbackOptions) -> (tempfile::TempDir, Loopback) {
+    let dir = tempfile::tempdir().unwrap();
+    let lb = Loopback::start(dir.path(), o).await.unwrap();
+    (dir, lb)
+}
+
+/// The steps recorded in the ledger, in order, read through the ledger API.
+async fn ledger_steps(lb: &Loopback) -> Vec<String> {
+    let v = get_json(&format!(
+        "http://{}/api/v1/ledger/entries?start=0",
+        lb.ops_addr
+    ))
+    .await;
+    v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["entry"]["step"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let end = tokio::time::Instant::now() + PATIENCE;
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < end,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn state(lb: &Loopback, no: &str) -> Option<AppState> {
+    lb.gateway()?.store.get(no).ok()??.state.into()
+}
+
+async fn get_json(url: &str) -> serde_json::Value {
+    let body = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+    serde_json::from_slice(&body).unwrap()
+}
+
+fn text(r: &GatewayReply) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+/// A Zhejiang-side application for a business in Shanghai, made from the shared sample.
+fn zj_application(number: &str) -> Vec<u8> {
+    let sample = tongban::platform::translate(
+        tongban::platform::Platform::Shanghai,
+        tongban::platform::Platform::Zhejiang,
+        SAMPLE_SH_APPLICATION,
+    )
+    .unwrap()
+    .bytes;
+    let mut v: serde_json::Value = serde_json::from_slice(&sample).unwrap();
+    // Accepted at a Zhejiang office (嘉兴市南湖区), decided in Shanghai (金山区).
+    let office = "1133040200"
+        .chars()
+        .chain("1234567".chars())
+        .collect::<String>();
+    let uscc = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+        .chars()
+        .find_map(|c| Uscc::parse(&format!("{office}{c}")).ok())
+        .unwrap();
+    v["sqbh"] = number.into();
+    v["slxx"]["sljgdm"] = uscc.as_str().into();
+    v["slxx"]["sljg"] = "嘉兴市南湖区行政服务中心".into();
+    v["mbqy"] = "310116".into();
+    v["spjg"] = "上海市金山区市场监督管理局".into();
+    v["jycs"]["xzqh"] = "310116".into();
+    v["jycs"]["xxdz"] = "上海市金山区朱泾镇测试路1号".into();
+    serde_json::to_vec(&v).unwrap()
+}
+
+#[tokio::test]
+async fn shanghai_to_zhejiang_and_back_to_delivered() {
+    let (_dir, lb) = start(options()).await;
+    let reply = lb.sh.submit(SAMPLE_SH_APPLICATION).await.unwrap();
+    assert_eq!(reply.status, 200, "{}", text(&reply));
+    let no = reply.headers[GATEWAY_NO_HEADER].clone();
+    assert!(text(&reply).contains(&format!("<ReceiptNo>{no}</ReceiptNo>")));
+    assert_eq!(reply.headers[LEDGER_INDEX_HEADER], "0");
+
+    // The receipt is signed (RFC 9421 over RFC 9530) by the gateway's published key.
+    let key = lb.gateway().unwrap().signer.public_key();
+    let verified = httpsig::verify(
+        Message::Response { status: 200 },
+        ReceivedHeaders {
+            content_type: reply.headers.get("content-type").map(String::as_str),
+            content_digest: reply.headers.get("content-digest").map(String::as_str),
+            signature_input: reply.headers.get("signature-input").map(String::as_str),
+            signature: reply.headers.get("signature").map(String::as_str),
+        },
+        &reply.body,
+        |_| Some(key),
+    );
+    assert!(verified.is_ok(), "{verified:?}");
+
+    wait_for("the decision at the Shanghai sandbox", || {
+        lb.sh.received().iter().any(|r| {
+            matches!(r, Received::Decision { number, outcome }
+                if number == "SH-JS-LX-20261120-0007" && outcome == "granted")
+        })
+    })
+    .await;
+    wait_for("DELIVERED", || state(&lb, &no) == Some(AppState::Delivered)).await;
+    // Zhejiang saw the gateway's number, never Shanghai's.
+    assert!(lb
+        .zj
+        .received()
+        .iter()
+        .any(|r| matches!(r, Received::Application { number, .. } if *number == no)));
+    assert_eq!(
+        ledger_steps(&lb).await,
+        vec!["received", "forwarded", "decided", "delivered"]
+    );
+    // A signed checkpoint covering them, an inclusion proof, and the public key.
+    let ops = lb.ops_addr;
+    let mut checkpoint = String::new();
+    for _ in 0..100 {
+        let r = reqwest::get(format!("http://{ops}/api/v1/ledger/checkpoint"))
+            .await
+            .unwrap();
+        checkpoint = r.text().await.unwrap();
+        if checkpoint.lines().nth(1) == Some("4") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(checkpoint.lines().nth(1), Some("4"), "{checkpoint}");
+    let proof = get_json(&format!(
+        "http://{ops}/api/v1/ledger/proof/inclusion?index=0&size=4"
+    ))
+    .await;
+    assert_eq!(proof["proof"].as_array().unwrap().len(), 2);
+    let keys = reqwest::get(format!("http://{ops}/api/v1/ledger/keys"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(keys.starts_with("tongban-gateway+"), "{keys}");
+    let rec = lb.gateway().unwrap().store.get(&no).unwrap().unwrap();
+    assert_eq!(rec.working_days, 10, "food licence: 10 working days");
+    assert_eq!(rec.accepted_on, "2026-11-20");
+    assert_eq!(rec.deadline, "2026-12-04");
+
+    // Status API on the operator listener.
+    let url = format!("http://{}/api/v1/applications/{no}", lb.ops_addr().unwrap());
+    let status = get_json(&url).await;
+    assert_eq!(status["state"], "DELIVERED");
+    assert_eq!(status["legal_deadline"]["due"], "2026-12-04");
+    assert_eq!(status["timeline"].as_array().unwrap().len(), 4);
+    let missing = reqwest::get(format!(
+        "http://{}/api/v1/applications/TB0",
+        lb.ops_addr().unwrap()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        missing.headers()["content-type"],
+        "application/problem+json"
+    );
+    lb.stop().await;
+}
+
+#[tokio::test]
+async fn zhejiang_to_shanghai_reaches_delivered() {
+    let (_dir, lb) = start(options()).await;
+    let reply = lb
+        .zj
+        .submit(&zj_application("ZJ-NH-20261123-0001"))
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(
+        (reply.status, body["code"].as_str()),
+        (200, Some("0")),
+        "{body}"
+    );
+    let no = body["data"]["sjbh"].as_str().unwrap().to_owned();
+    wait_for("DELIVERED", || state(&lb, &no) == Some(AppState::Delivered)).await;
+    assert!(lb.zj.received().iter().any(|r| matches!(r,
+        Received::Decision { number, outcome } if number == "ZJ-NH-20261123-0001" && outcome == "granted")));
+    lb.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_number_twice_gets_the_first_receipt_and_is_forwarded_once() {
+    let (_dir, lb) = start(options()).await;
+    let first = lb.sh.submit(SAMPLE_SH_APPLICATION).await.unwrap();
+    let again = lb.sh.submit(SAMPLE_SH_APPLICATION).await.unwrap();
+    assert_eq!(again.status, 200);
+    assert_eq!(
+        first.headers[GATEWAY_NO_HEADER],
+        again.headers[GATEWAY_NO_HEADER]
+    );
+    assert_eq!(
+        first.headers[LEDGER_INDEX_HEADER],
+        again.headers[LEDGER_INDEX_HEADER]
+    );
+    // Same number, different content: a duplicate (409) naming the first receipt.
+    let changed = String::from_utf8_lossy(SAMPLE_SH_APPLICATION)
+        .replace("<Remark>", "<Remark>改 ")
+        .into_bytes();
+    let conflict = lb.sh.submit(&changed).await.unwrap();
+    assert_eq!(conflict.status, 409, "{}", text(&conflict));
+    assert!(text(&conflict).contains(&first.headers[GATEWAY_NO_HEADER]));
+
+    let no = first.headers[GATEWAY_NO_HEADER].clone();
+    wait_for("DELIVERED", || state(&lb, &no) == Some(AppState::Delivered)).await;
+    let forwarded = lb
+        .zj
+        .received()
+        .iter()
+        .filter(|r| matches!(r, Received::Application { .. }))
+        .count();
+    assert_eq!(forwarded, 1);
+    lb.stop().await;
+}
+
+#[tokio::test]
+async fn a_destination_that_is_down_gets_it_once_it_is_back() {
+    let (_dir, lb) = start(options()).await;
+    lb.zj.set_down(true);
+    let reply = lb.sh.submit(SAMPLE_SH_APPLICATION).await.unwrap();
+    assert_eq!(reply.status, 200);
+    let no = reply.headers[GATEWAY_NO_HEADER].clone();
+    let gw = lb.gateway().unwrap().clone();
+    wait_for("a few retries", || {
+        gw.ops
+            .metrics
+            .deliveries_retried_total
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 2
+    })
+    .await;
+    assert_eq!(state(&lb, &no), Some(AppState::Received));
+    lb.zj.set_down(false);
+    wait_for("DELIVERED", || state(&lb, &no) == Some(AppState::Delivered)).await;
+    let steps = ledger_steps(&lb).await;
+    assert_eq!(steps.iter().filter(|s| *s == "forwarded").count(), 1);
+    lb.stop().await;
+}
+
+#[tokio::test]
+async fn give_up_marks_failed_and_tells_the_source() {
+    let (_dir, lb) = start(LoopbackOptions {
+        give_up_after_s: 1,
+        ..options()
+    })
+    .await;
+    lb.zj.set_down(true);
+    let reply = lb.sh.submit(SAMPLE_SH_APPLICATION).await.unwrap();
+    let no = reply.headers[GATEWAY_NO_HEADER].clone();
+    wait_for("FAILED", || state(&lb, &no) == Some(AppState::Failed)).await;
+    wait_for("the correction notice at the source", || {
+        lb.sh.received().iter().any(|r| matches!(r,
+            Received::Decision { number, outcome } if number == "SH-JS-LX-20261120-0007" && outcome == "correction"))
+    })
+    .await;
+    let url = format!("http://{}/api/v1/applications/{no}", lb.ops_addr().unwrap());
+    let status = get_json(&url).await;
+    assert_eq!(status["state"], "FAILED");
+    assert!(status["failure"].as_str().unwrap().contains("gave up"));
+    lb.stop().await;
+}
+
+#[tokio::test]
+async fn shanghai_cannot_post_zhejiang_decisions_or_use_its_endpoints() {
+    let (_dir, lb) = start(LoopbackOptions {
+        decide_after: Duration::from_secs(3600),
+        ..options()
+    })
+    .await;
+    let reply = lb.sh.submit(SAMPLE_SH_APPLICATION).await.unwrap();
+    let no = reply.headers[GATEWAY_NO_HEADER].clone();
+    wait_for("FORWARDED", || state(&lb, &no) == Some(AppState::Forwarded)).await;
+
+    // A decision on an application routed to Zhejiang, posted by Shanghai to its own endpoint.
+    let app =
+        match tongban::platform::read(tongban::platform::Platform::Shanghai, SAMPLE_SH_APPLICATION)
+            .unwrap()
+            .document
+        {
+            tongban::model::Document::Application(mut a) => {
+                a.number = tongban::model::ApplicationNo::parse(&no).unwrap();
+                a
+            }
+            _ => unreachable!(),
+        };
+    let decision = tongban::gateway::sandbox::grant(&app, 1);
+    let sh_bytes = tongban::platform::write(
+        tongban::platform::Platform::Shanghai,
+        &tongban::model::Document::Decision(Box::new(decision.clone())),
+    )
+    .bytes;
+    let r = lb.sh.post_decision(&sh_bytes).await.unwrap();
+    assert_eq!(r.status, 404, "{}", text(&r));
+
+    // Shanghai's certificate on Zhejiang's decision endpoint.
+    let zj_bytes = tongban::platform::write(
+        tongban::platform::Platform::Zhejiang,
+        &tongban::model::Document::Decision(Box::new(decision)),
+    )
+    .bytes;
+    let client = client_with(&lb, "sh-platform");
+    let r = client
+        .post(format!(
+            "https://localhost:{}/api/kstb/v2/spjg",
+            lb.gateway_addr.port()
+        ))
+        .body(zj_bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["code"], "4001", "{body}");
+    assert_eq!(state(&lb, &no), Some(AppState::Forwarded));
+
+    // Zhejiang itself may.
+    let r = lb.zj.post_decision(&zj_bytes).await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["code"], "0", "{body}");
+    wait_for("DELIVERED", || state(&lb, &no) == Some(AppState::Delivered)).await;
+    lb.stop().await;
+}
+
+fn client_with(lb: &Loopback, name: &str) -> reqwest::Client {
+    let ca = tls::certs_from_pem(&std::fs::read(lb.pki.ca()).unwrap(), "ca").unwrap();
+    tls::client(
+        &ca,
+        tls::certs_from_pem(&std::fs::read(lb.pki.cert(name)).unwrap(), name).unwrap(),
+        tls::key_from_pem(&std::fs::read(lb.pki.key(name)).unwrap(), name).unwrap(),
+        tls::ClientTimeouts {
+            connect: Duration::from_secs(5),
+            request: Duration::from_secs(5),
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn wrong_or_missing_client_certificates_are_refused() {
+    let (_dir, lb) = start(options()).await;
+    let url = format!(
+        "https://localhost:{}/ywtb/remote-accept/1.3/apply",
+        lb.gateway_addr.port()
+    );
+    // A certificate from another CA with Shanghai's name.
+    let stranger = tls::DevCa::new("stranger").unwrap();
+    let forged = stranger
+        .issue(tls::DEV_SH_IDENTITY, &[tls::DEV_SH_IDENTITY])
+        .unwrap();
+    let ca = tls::certs_from_pem(&std::fs::read(lb.pki.ca()).unwrap(), "ca").unwrap();
+    let forged_client = tls::client(
+        &ca,
+        tls::certs_from_pem(forged.cert.as_bytes(), "f").unwrap(),
+        tls::key_from_pem(forged.key.as_bytes(), "f").unwrap(),
+        tls::ClientTimeouts {
+            connect: Duration::from_secs(5),
+            request: Duration::from_secs(5),
+        },
+    )
+    .unwrap();
+    assert!(forged_client
+        .post(&url)
+        .body(SAMPLE_SH_APPLICATION)
+        .send()
+        .await
+        .is_err());
+    // The gateway's own certificate (right CA, not a partner's name).
+    let gateway_cert = client_with(&lb, "gateway");
+    assert!(gateway_cert
+        .post(&url)
+        .body(SAMPLE_SH_APPLICATION)
+        .send()
+        .await
+        .is_err());
+    // No certificate.
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca[0].clone()).unwrap();
+    let cfg = rustls::ClientConfig::builder_with_provider(tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let anonymous = reqwest::Client::builder()
+        .use_preconfigured_tls(cfg)
+        .build()
+        .unwrap();
+    assert!(anonymous
+        .post(&url)
+        .body(SAMPLE_SH_APPLICATION)
+        .send()
+        .await
+        .is_err());
+    assert!(lb.zj.received().is_empty());
+    lb.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_documents_are_answered_in_the_callers_convention() {
+    let (_dir, lb) = start(options()).await;
+    // Shanghai: HTTP 400 with a Response naming the Shanghai path.
+    let broken = String::from_utf8_lossy(SAMPLE_SH_APPLICATION)
+        .replace("region=\"330482\"", "region=\"33048\"")
+        .into_bytes();
+    let r = lb.sh.submit(&broken).await.unwrap();
+    assert_eq!(r.status, 400, "{}", text(&r));
+    assert!(text(&r).contains("<Code>400</Code>"));
+    assert!(
+        text(&r).contains("/RemoteApply/Target/@region"),
+        "{}",
+        text(&r)
+    );
+    let r = lb.sh.submit(b"<not-xml").await.unwrap();
+    assert_eq!(r.status, 400);
+
+    // Zhejiang: HTTP 200 with code 4001 and the Zhejiang field name.
+    let mut v: serde_json::Value = serde_json::from_slice(&zj_application("ZJ-BAD-1")).unwrap();
+    v["mbqy"] = "31011".into();
+    let r = lb
+        .zj
+        .submit(&serde_json::to_vec(&v).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["code"], "4001", "{body}");
+    assert!(body.to_string().contains("mbqy"), "{body}");
+
+    // A target in the sender's own province is not cross-province.
+    let own = String::from_utf8_lossy(SAMPLE_SH_APPLICATION)
+        .replace("region=\"330482\"", "region=\"310118\"")
+        .replace(
+            "<DivisionCode>330482</DivisionCode>",
+            "<DivisionCode>310118</DivisionCode>",
+        )
+        .into_bytes();
+    let r = lb.sh.submit(&own).await.unwrap();
+    assert_eq!(r.status, 403, "{}", text(&r));
+    assert!(lb.zj.received().is_empty());
+    lb.stop().await;
+}
+
+/// Polls the status API of a gateway running as a separate process.
+async fn remote_state(lb: &Loopback, no: &str) -> Option<String> {
+    let url = format!("http://{}/api/v1/applications/{no}", lb.ops_addr);
+    let resp = reqwest::get(&url).await.ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&resp.bytes().await.ok()?).ok()?;
+    v["state"].as_str().map(str::to_owned)
+}
+
+fn spawn_gateway(lb: &Loopback) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .args(["serve", "--config"])
+        .arg(&lb.config_path)
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_ready(lb: &Loopback) {
+    let url = format!("http://{}/readyz", lb.ops_addr);
+    let end = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Ok(r) = reqwest::get(&url).await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < end,
+            "gateway process not ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn sigkill_mid_flow_loses_nothing_and_sends_nothing_twice() {
+    let (_dir, mut lb) = start(options()).await;
+    // The gateway runs as its own process from here on, so it can be killed.
+    lb.stop_gateway().await;
+    // Let the stopped gateway's last tasks release the database lock.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut child = spawn_gateway(&lb);
+    wait_ready(&lb).await;
+
+    lb.zj.set_down(true);
+    let mut numbers = Vec::new();
+    for i in 0..5 {
+        let doc = String::from_utf8_lossy(SAMPLE_SH_APPLICATION)
+            .replace("SH-JS-LX-20261120-0007", &format!("SH-KILL-{i}"))
+            .into_bytes();
+        let r = lb.sh.submit(&doc).await.unwrap();
+        assert_eq!(r.status, 200, "{}", text(&r));
+        numbers.push((doc, r.headers[GATEWAY_NO_HEADER].clone()));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let mut child = spawn_gateway(&lb);
+    wait_ready(&lb).await;
+    // Acknowledged before the kill means durable: the same receipts come back.
+    let (doc, no) = &numbers[0];
+    let again = lb.sh.submit(doc).await.unwrap();
+    assert_eq!(&again.headers[GATEWAY_NO_HEADER], no);
+
+    lb.zj.set_down(false);
+    for (_, no) in &numbers {
+        let end = tokio::time::Instant::now() + PATIENCE;
+        while remote_state(&lb, no).await.as_deref() != Some("DELIVERED") {
+            assert!(tokio::time::Instant::now() < end, "{no} not delivered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let mut forwarded: Vec<String> = lb
+        .zj
+        .received()
+        .into_iter()
+        .filter_map(|r| match r {
+            Received::Application { number, .. } => Some(number),
+            _ => None,
+        })
+        .collect();
+    forwarded.sort();
+    let mut expected: Vec<String> = numbers.iter().map(|(_, n)| n.clone()).collect();
+    expected.sort();
+    assert_eq!(
+        forwarded, expected,
+        "each application reached Zhejiang exactly once"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    lb.stop().await;
+}

@@ -365,7 +365,7 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                 }
             },
             Event::Text(ref t) => {
-                debug_assert_eq!(raw.as_bytes(), t.as_ref());
+                debug_assert_eq!(raw.as_bytes(), &t[..]);
                 // Blank text (the indentation between elements) holds no references.
                 let unescaped = if is_blank(raw) {
                     Ok(Cow::Borrowed(raw))
@@ -395,7 +395,7 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                 let s = raw
                     .get("<![CDATA[".len()..raw.len().saturating_sub("]]>".len()))
                     .unwrap_or_default();
-                debug_assert_eq!(s.as_bytes(), c.as_ref());
+                debug_assert_eq!(s.as_bytes(), &c[..]);
                 match stack.last_mut() {
                     Some((el, _)) => el.push_text(Cow::Borrowed(s)),
                     None => {

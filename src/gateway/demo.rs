@@ -78,6 +78,9 @@ fn free_port() -> std::io::Result<u16> {
         .port())
 }
 
+/// The gateway's data directory (records, ledger, keys) inside the demo's directory.
+pub const DEMO_GATEWAY_DIR: &str = "gateway";
+
 /// The gateway configuration for a loopback set-up (paths relative to the data dir).
 pub fn loopback_config(
     gateway_port: u16,
@@ -90,7 +93,7 @@ pub fn loopback_config(
         r#"# Written by `tongban demo` for a loopback set-up; the dev PKI is in pki/.
 listen = "127.0.0.1:{gateway_port}"
 ops_listen = "127.0.0.1:{ops_port}"
-data_dir = "gateway"
+data_dir = "{DEMO_GATEWAY_DIR}"
 
 [tls]
 cert = "pki/gateway.pem"
@@ -316,9 +319,25 @@ pub async fn run(dir: &Path, shutdown: impl Future<Output = ()>) -> Result<(), D
     } else {
         println!("  refused: {}", String::from_utf8_lossy(&reply.body));
     }
+    if let Some(ops) = lb.ops_addr() {
+        println!("look at (operator listener, plain HTTP on loopback):");
+        for path in [
+            "/api/v1/applications",
+            "/api/v1/ledger/checkpoint",
+            "/api/v1/ledger/keys",
+            "/metrics",
+        ] {
+            println!("  http://{ops}{path}");
+        }
+    }
     println!("running; press Ctrl-C to stop");
     shutdown.await;
     lb.stop().await;
-    println!("stopped cleanly");
+    println!("stopped cleanly; audit the ledger offline with:");
+    let gateway_dir = dir.join(DEMO_GATEWAY_DIR);
+    println!(
+        "  tongban --data-dir {0} audit export bundle && tongban --data-dir {0} audit verify bundle",
+        gateway_dir.display()
+    );
     Ok(())
 }

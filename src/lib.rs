@@ -16,6 +16,9 @@
 //!
 //! I/O shells:
 //! - [`store`] — the only module that names sled (plus an in-memory store for tests).
+//! - [`gateway`] — the daemon: mutual-TLS intake, the durable outbox and forwarder, RFC 9421
+//!   signatures, the working-day calendar, status and ledger API, sandboxes, the demo.
+//! - [`web`] — the window clerks' page behind a small `Desk` trait (not yet mounted).
 //! - [`cli`] — the `tongban` subcommands; `main.rs` only maps their errors to exit codes.
 //!
 //! # The life of an application

@@ -390,16 +390,45 @@ impl Gateway {
 
     /// Handles an application posted by `partner` to platform `p`'s endpoint.
     pub async fn submit(&self, p: Platform, partner: &Partner, body: &[u8]) -> Response {
-        match self.try_submit(p, partner, body).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(platform = %p, error = %e, "intake failed");
-                self.signed(
-                    convention::retry_later(p, "internal error; retry later"),
-                    &[],
-                )
-            }
+        let result = self.try_submit(p, partner, body).await;
+        self.answer(p, "intake failed", result)
+    }
+
+    /// The reply for `result`: our own failures become the platform's "retry later".
+    fn answer(&self, p: Platform, what: &str, result: Result<Response, IntakeError>) -> Response {
+        result.unwrap_or_else(|e| {
+            tracing::error!(platform = %p, error = %e, "{what}");
+            self.signed(
+                convention::retry_later(p, "internal error; retry later"),
+                &[],
+            )
+        })
+    }
+
+    /// Checks that `partner` is the platform whose endpoint was called and reads its
+    /// document; the error is the reply to send, in the platform's convention.
+    fn read_from(
+        &self,
+        p: Platform,
+        partner: &Partner,
+        body: &[u8],
+    ) -> Result<Document, Box<Response>> {
+        if partner.key() != p.key() {
+            return Err(Box::new(self.refuse(convention::forbidden(
+                p,
+                &format!("this endpoint is for the {p} platform"),
+            ))));
         }
+        platform::read(p, body)
+            .map(|read| read.document)
+            .map_err(|problems| Box::new(self.refuse(convention::problems(p, &problems))))
+    }
+
+    /// The reply to a document of the wrong kind for the endpoint.
+    fn wrong_kind(&self, p: Platform, expected: &str, got: &str) -> Response {
+        let mut pr = Problems::new();
+        pr.error(root_path(p), format!("expected {expected}, got {got}"));
+        self.refuse(convention::problems(p, &pr))
     }
 
     async fn try_submit(
@@ -408,22 +437,12 @@ impl Gateway {
         partner: &Partner,
         body: &[u8],
     ) -> Result<Response, IntakeError> {
-        if partner.key() != p.key() {
-            return Ok(self.refuse(convention::forbidden(
-                p,
-                &format!("this endpoint is for the {p} platform"),
-            )));
-        }
-        let app = match platform::read(p, body) {
-            Ok(read) => match read.document {
-                Document::Application(app) => app,
-                Document::Decision(_) => {
-                    let mut pr = Problems::new();
-                    pr.error(root_path(p), "expected an application, got a decision");
-                    return Ok(self.refuse(convention::problems(p, &pr)));
-                }
-            },
-            Err(problems) => return Ok(self.refuse(convention::problems(p, &problems))),
+        let app = match self.read_from(p, partner, body) {
+            Ok(Document::Application(app)) => app,
+            Ok(Document::Decision(_)) => {
+                return Ok(self.wrong_kind(p, "an application", "a decision"))
+            }
+            Err(reply) => return Ok(*reply),
         };
         // A platform submits only applications accepted at a window in its own province:
         // the accepting office's USCC carries its registration division (characters 3–8).
@@ -566,16 +585,8 @@ impl Gateway {
 
     /// Handles a decision posted by `partner` to platform `p`'s endpoint.
     pub async fn decide(&self, p: Platform, partner: &Partner, body: &[u8]) -> Response {
-        match self.try_decide(p, partner, body).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(platform = %p, error = %e, "decision intake failed");
-                self.signed(
-                    convention::retry_later(p, "internal error; retry later"),
-                    &[],
-                )
-            }
-        }
+        let result = self.try_decide(p, partner, body).await;
+        self.answer(p, "decision intake failed", result)
     }
 
     async fn try_decide(
@@ -584,22 +595,12 @@ impl Gateway {
         partner: &Partner,
         body: &[u8],
     ) -> Result<Response, IntakeError> {
-        if partner.key() != p.key() {
-            return Ok(self.refuse(convention::forbidden(
-                p,
-                &format!("this endpoint is for the {p} platform"),
-            )));
-        }
-        let decision = match platform::read(p, body) {
-            Ok(read) => match read.document {
-                Document::Decision(d) => d,
-                Document::Application(_) => {
-                    let mut pr = Problems::new();
-                    pr.error(root_path(p), "expected a decision, got an application");
-                    return Ok(self.refuse(convention::problems(p, &pr)));
-                }
-            },
-            Err(problems) => return Ok(self.refuse(convention::problems(p, &problems))),
+        let decision = match self.read_from(p, partner, body) {
+            Ok(Document::Decision(d)) => d,
+            Ok(Document::Application(_)) => {
+                return Ok(self.wrong_kind(p, "a decision", "an application"))
+            }
+            Err(reply) => return Ok(*reply),
         };
         let no = decision.number.as_str();
         let Some(mut rec) = self.store.get(no)? else {

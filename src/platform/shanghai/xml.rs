@@ -475,8 +475,9 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
             },
             Event::Text(ref t) => {
                 debug_assert_eq!(raw.as_bytes(), &t[..]);
-                // Blank text (the indentation between elements) holds no references.
-                let unescaped = if is_blank(raw) {
+                // Text without `&` (the indentation between elements, most values) holds no
+                // references: `unescape` would return it as it stands.
+                let unescaped = if !raw.contains('&') {
                     Ok(Cow::Borrowed(raw))
                 } else {
                     quick_xml::escape::unescape(raw)

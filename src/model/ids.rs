@@ -98,6 +98,20 @@ const ID_CHECK: &[u8; 11] = b"10X98765432";
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ResidentId(String);
 
+/// Whether 8 ASCII digits are a calendar date `yyyyMMdd`, as chrono's
+/// `NaiveDate::parse_from_str(s, "%Y%m%d")` decides (it reads 4, 2 and 2 digits) but
+/// without interpreting a format string for each of the three numbers an application holds.
+fn is_birth_date(digits: &str) -> bool {
+    let num = |at: usize, len: usize| digits.get(at..at + len).and_then(|d| d.parse::<u32>().ok());
+    match (num(0, 4), num(4, 2), num(6, 2)) {
+        (Some(y), Some(m), Some(d)) if digits.len() == 8 => {
+            // `y` has 4 digits, so it fits an `i32`.
+            chrono::NaiveDate::from_ymd_opt(y as i32, m, d).is_some()
+        }
+        _ => false,
+    }
+}
+
 impl ResidentId {
     /// Checks 17 digits, a valid birth date and the ISO 7064 MOD 11-2 check character;
     /// a lowercase `x` is the same as `X`.
@@ -117,7 +131,7 @@ impl ResidentId {
             return invalid("居民身份证号码 must be 17 digits and a check character (0-9 or X)");
         }
         let birth = &up[6..14];
-        if chrono::NaiveDate::parse_from_str(birth, "%Y%m%d").is_err() {
+        if !is_birth_date(birth) {
             return invalid(format!(
                 "居民身份证号码 has an impossible birth date '{birth}' (digits 7-14)"
             ));
@@ -355,6 +369,18 @@ fn iso7064_mod11_10(digits: &[u8]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `is_birth_date` decides as chrono's format string did.
+    #[test]
+    fn birth_dates_as_chrono() {
+        for s in [
+            "19920304", "00000101", "20000229", "19000229", "20240229", "19991301", "19990100",
+            "19990132", "99991231", "19990431", "00010230", "20231231",
+        ] {
+            let chrono = chrono::NaiveDate::parse_from_str(s, "%Y%m%d").is_ok();
+            assert_eq!(is_birth_date(s), chrono, "{s}");
+        }
+    }
 
     #[test]
     fn uscc_check_character() {

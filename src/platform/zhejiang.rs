@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::fmt::Display;
 use std::ops::Bound;
 
-use chrono::{FixedOffset, NaiveDateTime, TimeZone};
+use chrono::{Datelike, FixedOffset, NaiveDateTime, TimeZone, Timelike};
 
 use super::{Read, Reply, Written};
 use crate::codes::{self, Code, Kind};
@@ -784,10 +784,33 @@ const ZZ_FIELDS: &[&str] = &[
 ];
 const DZZZ_FIELDS: &[&str] = &["wjm", "wjlx", "sha256", "nr"];
 
+/// `yyyy-MM-dd HH:mm:ss` in Beijing time, as chrono's `%Y-%m-%d %H:%M:%S` writes it.
+/// Written digit by digit: interpreting the format string cost more than the rest of a
+/// field. Years outside 0–9999 and leap seconds, where chrono's output differs from the
+/// plain pattern, are still written by chrono.
 fn time_text(t: &Instant) -> String {
-    t.with_timezone(&beijing())
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
+    let local = t.with_timezone(&beijing());
+    let year = local.year();
+    if !(0..=9999).contains(&year) || local.nanosecond() >= 1_000_000_000 {
+        return local.format("%Y-%m-%d %H:%M:%S").to_string();
+    }
+    let mut s = String::with_capacity(19);
+    // `year` is 0–9999 and every other field below 100: each digit is one ASCII char.
+    let mut digits = |n: u32, width: u32, sep: Option<char>| {
+        for i in (0..width).rev() {
+            s.push(char::from(b'0' + (n / 10u32.pow(i) % 10) as u8));
+        }
+        if let Some(c) = sep {
+            s.push(c);
+        }
+    };
+    digits(year.unsigned_abs(), 4, Some('-'));
+    digits(local.month(), 2, Some('-'));
+    digits(local.day(), 2, Some(' '));
+    digits(local.hour(), 2, Some(':'));
+    digits(local.minute(), 2, Some(':'));
+    digits(local.second(), 2, None);
+    s
 }
 
 fn write_file(w: &mut JsonWriter, f: &File) {
@@ -1045,6 +1068,34 @@ pub fn classify_reply(status: u16, body: &[u8]) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use chrono::NaiveDate;
+
+    /// The digit-by-digit `time_text` writes what chrono's format string writes.
+    #[test]
+    fn time_text_matches_chrono() {
+        let utc = FixedOffset::east_opt(0).expect("UTC");
+        let cases = [
+            (2026, 11, 20, 1, 30, 0, 0),
+            (2026, 12, 31, 16, 0, 0, 0),
+            (0, 1, 1, 0, 0, 5, 0),
+            (9999, 12, 31, 15, 59, 59, 0),
+            (9999, 12, 31, 23, 0, 0, 0),
+            (-1, 12, 31, 23, 0, 0, 0),
+            (2016, 12, 31, 15, 59, 59, 1_500_000_000),
+        ];
+        for (y, mo, d, h, mi, se, nano) in cases {
+            let t = NaiveDate::from_ymd_opt(y, mo, d)
+                .and_then(|d| d.and_hms_nano_opt(h, mi, se, nano))
+                .and_then(|n| utc.from_local_datetime(&n).single())
+                .expect("valid instant");
+            let expected = t
+                .with_timezone(&beijing())
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string();
+            assert_eq!(time_text(&t), expected);
+        }
+    }
 
     const SAMPLE: &[u8] = include_bytes!("../../../shared/platforms/samples/zj-application.json");
 

@@ -141,8 +141,20 @@ impl<'t> Reader<'_, 't> {
         let mut filled = [0usize; MAX_SLOTS];
         debug_assert!(slots.len() <= MAX_SLOTS);
         let mut highest: Option<usize> = None;
+        // Slot names are unique, so where a name is searched from does not change what is
+        // found; children mostly come in order, so the search starts at the latest slot.
+        debug_assert!(slots
+            .iter()
+            .enumerate()
+            .all(|(i, (n, _))| slots[..i].iter().all(|(m, _)| m != n)));
         for child in &el.children {
-            let Some(i) = slots.iter().position(|(n, _)| *n == child.name) else {
+            let from = highest.unwrap_or(0);
+            let found = slots[from..]
+                .iter()
+                .position(|(n, _)| *n == child.name)
+                .map(|i| i + from)
+                .or_else(|| slots[..from].iter().position(|(n, _)| *n == child.name));
+            let Some(i) = found else {
                 let expected: Vec<&str> = slots.iter().map(|(n, _)| *n).collect();
                 let expected = if expected.is_empty() {
                     "no elements".to_owned()

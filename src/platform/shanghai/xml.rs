@@ -6,8 +6,8 @@ use std::borrow::Cow;
 
 use quick_xml::events::attributes::Attributes;
 use quick_xml::events::Event;
-use quick_xml::name::ResolveResult;
-use quick_xml::NsReader;
+use quick_xml::name::{NamespaceError, PrefixDeclaration};
+use quick_xml::Reader;
 
 use super::NAMESPACE;
 use crate::model::Problems;
@@ -219,13 +219,109 @@ enum Ns {
     UnknownPrefix(String),
 }
 
-impl Ns {
-    fn of(r: &ResolveResult) -> Ns {
-        match r {
-            ResolveResult::Bound(ns) if ns.0 == NAMESPACE.as_bytes() => Ns::Ours,
-            ResolveResult::Bound(ns) => Ns::Other(String::from_utf8_lossy(ns.0).into_owned()),
-            ResolveResult::Unbound => Ns::None,
-            ResolveResult::Unknown(p) => Ns::UnknownPrefix(String::from_utf8_lossy(p).into_owned()),
+/// The namespace bound to the reserved prefix `xml`.
+const XML_NAMESPACE: &[u8] = b"http://www.w3.org/XML/1998/namespace";
+/// The namespace bound to the reserved prefix `xmlns`.
+const XMLNS_NAMESPACE: &[u8] = b"http://www.w3.org/2000/xmlns/";
+
+/// One `xmlns` or `xmlns:prefix` declaration in scope.
+#[derive(Debug)]
+struct Binding<'a> {
+    /// `None` for the default namespace.
+    prefix: Option<&'a [u8]>,
+    /// The namespace name as written; empty undeclares.
+    uri: Cow<'a, [u8]>,
+    /// Depth of the declaring element (the root is 1).
+    depth: usize,
+}
+
+/// Namespace declarations in scope, resolved exactly as quick-xml's `NsReader` does but
+/// without its per-element costs: a Shanghai document declares its namespace once or twice,
+/// so the attributes of an element are only looked at for declarations when the tag holds
+/// `xmlns`, and there is no scope to push or pop for the others.
+#[derive(Debug, Default)]
+struct Namespaces<'a> {
+    /// Declarations in document order; those deeper than the open elements are stale.
+    bindings: Vec<Binding<'a>>,
+}
+
+impl<'a> Namespaces<'a> {
+    /// Enters the element `tag` (the tag without brackets, its name `qualified` bytes long)
+    /// at `depth`: declarations of closed elements leave scope, the element's own enter it.
+    /// Errors are those `NsReader` reports for bindings of the reserved prefixes.
+    fn enter(
+        &mut self,
+        tag: &'a str,
+        qualified: usize,
+        depth: usize,
+    ) -> Result<(), NamespaceError> {
+        // Every open element is shallower than `depth`: anything at `depth` or deeper
+        // belongs to an element that has closed.
+        while self.bindings.last().is_some_and(|b| b.depth >= depth) {
+            self.bindings.pop();
+        }
+        let rest = tag.get(qualified..).unwrap_or_default();
+        if !rest.contains("xmlns") {
+            return Ok(());
+        }
+        // As `NsReader`: declarations after a malformed attribute are not looked at.
+        let mut attrs = Attributes::new(tag, qualified);
+        attrs.with_checks(false);
+        for attr in attrs.map_while(Result::ok) {
+            let (prefix, uri) = match attr.key.as_namespace_binding() {
+                None => continue,
+                Some(PrefixDeclaration::Default) => (None, attr.value),
+                Some(PrefixDeclaration::Named(b"xml")) => {
+                    if *attr.value != *XML_NAMESPACE {
+                        return Err(NamespaceError::InvalidXmlPrefixBind(
+                            attr.value.into_owned(),
+                        ));
+                    }
+                    continue;
+                }
+                Some(PrefixDeclaration::Named(b"xmlns")) => {
+                    return Err(NamespaceError::InvalidXmlnsPrefixBind(
+                        attr.value.into_owned(),
+                    ));
+                }
+                Some(PrefixDeclaration::Named(p)) => {
+                    if *attr.value == *XML_NAMESPACE {
+                        return Err(NamespaceError::InvalidPrefixForXml(p.to_vec()));
+                    }
+                    if *attr.value == *XMLNS_NAMESPACE {
+                        return Err(NamespaceError::InvalidPrefixForXmlns(p.to_vec()));
+                    }
+                    // `xmlns:="…"` declares the default namespace, as in `NsReader`.
+                    (Some(p).filter(|p| !p.is_empty()), attr.value)
+                }
+            };
+            self.bindings.push(Binding { prefix, uri, depth });
+        }
+        Ok(())
+    }
+
+    /// The namespace of a name with `prefix` (`None` when unprefixed); `element` names
+    /// take the default namespace, attribute names never do.
+    fn resolve(&self, prefix: Option<&[u8]>, element: bool) -> Ns {
+        let bound = |uri: &[u8]| {
+            if uri == NAMESPACE.as_bytes() {
+                Ns::Ours
+            } else {
+                Ns::Other(String::from_utf8_lossy(uri).into_owned())
+            }
+        };
+        match prefix {
+            None if !element => Ns::None,
+            None => match self.bindings.iter().rev().find(|b| b.prefix.is_none()) {
+                Some(b) if !b.uri.is_empty() => bound(&b.uri),
+                _ => Ns::None,
+            },
+            Some(b"xml") => bound(XML_NAMESPACE),
+            Some(b"xmlns") => bound(XMLNS_NAMESPACE),
+            Some(p) => match self.bindings.iter().rev().find(|b| b.prefix == Some(p)) {
+                Some(b) if !b.uri.is_empty() => bound(&b.uri),
+                _ => Ns::UnknownPrefix(String::from_utf8_lossy(p).into_owned()),
+            },
         }
     }
 }
@@ -234,8 +330,9 @@ impl Ns {
 /// namespace, a bad entity in one field) are recorded and reading goes on; a DOCTYPE or a
 /// syntax error stops it, since nothing after it can be trusted.
 pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'a>> {
-    let mut reader = NsReader::from_str(text);
+    let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
+    let mut namespaces = Namespaces::default();
     // Open elements with their namespace status; the root when it closes.
     let mut stack: Vec<(Element<'a>, Ns)> = Vec::with_capacity(MAX_DEPTH);
     let mut root: Option<Element<'a>> = None;
@@ -268,10 +365,26 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
             }
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));
-                let ns = Ns::of(&reader.resolve_element(e.name()).0);
-                // `raw` is `<prefix:local …>`: the local name ends where the qualified one does.
                 let qualified = e.name().as_ref().len();
-                let local_len = e.local_name().as_ref().len();
+                // The tag without its brackets, borrowed from the input like `raw`, so the
+                // attributes borrow from the input too.
+                let tag = raw.get(1..1 + e.len()).unwrap_or_default();
+                debug_assert_eq!(tag.as_bytes(), &**e);
+                if let Err(err) = namespaces.enter(tag, qualified, stack.len() + 1) {
+                    let at = stack.last().map_or("/", |(el, _)| paths.of(el));
+                    problems.error(
+                        at,
+                        format!(
+                            "the document is not well-formed XML near byte {position}: {}",
+                            quick_xml::Error::from(err)
+                        ),
+                    );
+                    return None;
+                }
+                let (local_name, prefix) = e.name().decompose();
+                let ns = namespaces.resolve(prefix.map(|p| p.into_inner()), true);
+                // `raw` is `<prefix:local …>`: the local name ends where the qualified one does.
+                let local_len = local_name.as_ref().len();
                 let local = raw
                     .get(1 + qualified - local_len..1 + qualified)
                     .unwrap_or_default();
@@ -310,10 +423,6 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                         format!("element <{local}> {what}; Shanghai documents use the namespace {NAMESPACE}"),
                     );
                 }
-                // The tag without its brackets, borrowed from the input like `raw`, so the
-                // attributes borrow from the input too.
-                let tag = raw.get(1..1 + e.len()).unwrap_or_default();
-                debug_assert_eq!(tag.as_bytes(), &**e);
                 for attr in Attributes::new(tag, qualified) {
                     let attr = match attr {
                         Ok(a) => a,
@@ -327,10 +436,10 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                     if raw == b"xmlns" || raw.starts_with(b"xmlns:") {
                         continue;
                     }
-                    let (ans, alocal) = reader.resolve_attribute(key);
+                    let (alocal, aprefix) = key.decompose();
                     // Part of `tag`, so valid UTF-8 already.
                     let alocal = std::str::from_utf8(alocal.into_inner()).unwrap_or_default();
-                    match Ns::of(&ans) {
+                    match namespaces.resolve(aprefix.map(|p| p.into_inner()), false) {
                         Ns::None => {}
                         // Attributes of other vocabularies (xsi:schemaLocation, …) carry
                         // nothing for us; they are ignored as XML Schema's lax wildcard would.
@@ -366,8 +475,9 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
             },
             Event::Text(ref t) => {
                 debug_assert_eq!(raw.as_bytes(), &t[..]);
-                // Blank text (the indentation between elements) holds no references.
-                let unescaped = if is_blank(raw) {
+                // Text without `&` (the indentation between elements, most values) holds no
+                // references: `unescape` would return it as it stands.
+                let unescaped = if !raw.contains('&') {
                     Ok(Cow::Borrowed(raw))
                 } else {
                     quick_xml::escape::unescape(raw)

@@ -747,6 +747,19 @@ impl<'e> JsonWriter<'e> {
         self.has_field.pop();
         self.out.push(b'}');
     }
+    /// Writes `key` and a JSON array of `items`, each written by `each` (given its index).
+    fn array<T>(&mut self, key: &str, items: &[T], mut each: impl FnMut(&mut Self, usize, &T)) {
+        self.key(key);
+        self.out.push(b'[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            each(self, i, item);
+        }
+        self.out.push(b']');
+    }
+
     fn str(&mut self, key: &str, value: &str) {
         self.key(key);
         tree::write_str(&mut self.out, value);
@@ -879,15 +892,9 @@ fn write_application(w: &mut JsonWriter, a: &Application) {
         w.open(Some("spjy"), "spjy".into());
         w.str("ztyt", food.main_format.zj());
         w.opt("ztytbz", food.format_note.as_deref());
-        w.key("jyxm");
-        w.out.push(b'[');
-        for (i, item) in food.items.iter().enumerate() {
-            if i > 0 {
-                w.out.push(b',');
-            }
-            tree::write_str(&mut w.out, item.zj());
-        }
-        w.out.push(b']');
+        w.array("jyxm", &food.items, |w, _, item| {
+            tree::write_str(&mut w.out, item.zj())
+        });
         let m = &food.safety_manager;
         w.open(Some("spaqgly"), "spjy.spaqgly".into());
         w.str("xm", &m.name);
@@ -899,12 +906,7 @@ fn write_application(w: &mut JsonWriter, a: &Application) {
     }
     w.opt("jyfw", a.business_scope.as_deref());
 
-    w.key("cl");
-    w.out.push(b'[');
-    for (i, m) in a.materials.iter().enumerate() {
-        if i > 0 {
-            w.out.push(b',');
-        }
+    w.array("cl", &a.materials, |w, i, m| {
         w.open(None, format!("cl[{i}]").into());
         w.str("clbm", m.code.zj());
         w.str("clmc", &m.title);
@@ -912,8 +914,7 @@ fn write_application(w: &mut JsonWriter, a: &Application) {
         w.str("wjlx", &m.file.mime_type);
         write_file(w, &m.file);
         w.close(CL_FIELDS);
-    }
-    w.out.push(b']');
+    });
 
     let acc = &a.acceptance;
     w.open(Some("slxx"), "slxx".into());

@@ -28,6 +28,7 @@
 //! - [`sandbox`], [`demo`] — stand-in platforms and the loopback demo (also the test harness).
 
 pub mod calendar;
+pub mod commit;
 pub mod config;
 pub mod convention;
 pub mod demo;

@@ -20,12 +20,13 @@ use tokio::task::JoinSet;
 use crate::model::{ApplicationNo, Decision, Document, Outcome};
 use crate::platform::{self, Platform};
 
+use super::commit::{Change, Update};
 use super::config::Config;
 use super::convention;
 use super::httpsig;
 use super::journal::Step;
 use super::outbox::{Attempt, Job, JobKind, Transition};
-use super::pipeline::{decision_facts, now_ms, Gateway, IntakeError};
+use super::pipeline::{base_record, decision_facts, now_ms, Gateway, IntakeError};
 use super::record::{AppState, DocKind};
 use super::tls;
 
@@ -248,9 +249,17 @@ async fn attempt(
             return Ok(());
         }
     };
-    let Some(mut rec) = gw.store.get(&job.gateway_no)? else {
+    let Some(rec) = gw.store.get(&job.gateway_no)? else {
         gw.outbox.put(&job)?;
         return Ok(());
+    };
+    let gateway_no = job.gateway_no.clone();
+    let change = |update: Option<Update>, event, doc, jobs| Change {
+        gateway_no: gateway_no.clone(),
+        update,
+        event,
+        doc,
+        jobs,
     };
     match transition {
         Transition::Retry { delay } => {
@@ -262,7 +271,7 @@ async fn attempt(
                 reason = job.last_error.as_deref().unwrap_or(""),
                 "delivery to retry"
             );
-            gw.outbox.put(&job)?;
+            gw.change(change(None, None, None, vec![job])).await?;
         }
         Transition::Delivered => {
             m.deliveries_succeeded_total.fetch_add(1, Ordering::Relaxed);
@@ -272,49 +281,62 @@ async fn attempt(
                 _ => None,
             };
             let sent_sha: Option<[u8; 32]> = sent.as_ref().map(|b| Sha256::digest(b).into());
-            match job.kind {
+            let kind = job.kind;
+            let (update, step, doc): (Update, _, _) = match kind {
                 JobKind::Application => {
-                    if receipt.is_some() {
-                        rec.destination_receipt = receipt.clone();
-                    }
-                    let mut entry = gw.base_record(&rec, Step::Forwarded, now);
-                    entry.sent_sha256 = sent_sha;
-                    let index = gw.record(vec![entry]).await?;
-                    if rec.state == AppState::Received || rec.state == AppState::Failed {
-                        rec.state = AppState::Forwarded;
-                    }
-                    rec.event("FORWARDED", now, Some(index), receipt.clone());
-                    let doc = sent.as_deref().map(|b| (DocKind::ApplicationSent, b));
-                    gw.store.update(&rec, doc, None)?;
-                    tracing::info!(gateway_no = %rec.gateway_no, ledger_index = index, "forwarded");
+                    let receipt = receipt.clone();
+                    let update: Update = Box::new(move |rec| {
+                        if receipt.is_some() {
+                            rec.destination_receipt = receipt;
+                        }
+                        let mut entry = base_record(rec, Step::Forwarded, now);
+                        entry.sent_sha256 = sent_sha;
+                        if rec.state == AppState::Received || rec.state == AppState::Failed {
+                            rec.state = AppState::Forwarded;
+                        }
+                        Some(entry)
+                    });
+                    (
+                        update,
+                        "FORWARDED",
+                        sent.map(|b| (DocKind::ApplicationSent, b)),
+                    )
                 }
                 JobKind::Decision => {
-                    let mut entry = gw.base_record(&rec, Step::Delivered, now);
-                    entry.sent_sha256 = sent_sha;
+                    // The DELIVERED record commits to the decision as received and its facts.
+                    let mut received_sha = None;
+                    let mut facts = None;
                     if let Some(bytes) = gw.store.doc(&rec.gateway_no, DocKind::DecisionReceived)? {
-                        entry.received_sha256 = Sha256::digest(&bytes).into();
-                        if let Ok(read) = platform::read(
-                            rec.destination.parse().unwrap_or(Platform::Zhejiang),
-                            &bytes,
-                        ) {
+                        received_sha = Some(<[u8; 32]>::from(Sha256::digest(&bytes)));
+                        let decider = rec.destination.parse().unwrap_or(Platform::Zhejiang);
+                        if let Ok(read) = platform::read(decider, &bytes) {
                             if let Document::Decision(d) = read.document {
-                                entry.decision = Some(decision_facts(&d));
+                                facts = Some(decision_facts(&d));
                             }
                         }
                     }
-                    let index = gw.record(vec![entry]).await?;
-                    rec.state = AppState::Delivered;
-                    rec.event("DELIVERED", now, Some(index), receipt.clone());
-                    let doc = sent.as_deref().map(|b| (DocKind::DecisionSent, b));
-                    gw.store.update(&rec, doc, None)?;
-                    tracing::info!(gateway_no = %rec.gateway_no, ledger_index = index, "decision delivered");
+                    let update: Update = Box::new(move |rec| {
+                        let mut entry = base_record(rec, Step::Delivered, now);
+                        entry.sent_sha256 = sent_sha;
+                        if let Some(sha) = received_sha {
+                            entry.received_sha256 = sha;
+                        }
+                        entry.decision = facts;
+                        rec.state = AppState::Delivered;
+                        Some(entry)
+                    });
+                    (
+                        update,
+                        "DELIVERED",
+                        sent.map(|b| (DocKind::DecisionSent, b)),
+                    )
                 }
-                JobKind::FailureNotice => {
-                    rec.event("SOURCE_NOTIFIED", now, None, receipt.clone());
-                    gw.store.update(&rec, None, None)?;
-                }
-            }
-            gw.outbox.put(&job)?;
+                JobKind::FailureNotice => (Box::new(|_| None), "SOURCE_NOTIFIED", None),
+            };
+            let index = gw
+                .change(change(Some(update), Some((step, receipt)), doc, vec![job]))
+                .await?;
+            tracing::info!(gateway_no = %rec.gateway_no, ledger_index = ?index, step, "delivered");
         }
         Transition::Failed => {
             m.deliveries_failed_total.fetch_add(1, Ordering::Relaxed);
@@ -330,12 +352,6 @@ async fn attempt(
             };
             match job.kind {
                 JobKind::Application | JobKind::Decision => {
-                    let mut entry = gw.base_record(&rec, Step::Failed, now);
-                    entry.reason = Some(format!("{}-{code}", job.kind.as_str()));
-                    let index = gw.record(vec![entry]).await?;
-                    rec.state = AppState::Failed;
-                    rec.failure = Some(reason.clone());
-                    rec.event("FAILED", now, Some(index), Some(reason));
                     let notice = (job.kind == JobKind::Application).then(|| {
                         Job::new(
                             JobKind::FailureNotice,
@@ -345,22 +361,37 @@ async fn attempt(
                             &gw.config.retry,
                         )
                     });
-                    gw.store.update(&rec, None, notice.as_ref())?;
-                    if notice.is_some() {
+                    let code = format!("{}-{code}", job.kind.as_str());
+                    let failure = reason.clone();
+                    let update: Update = Box::new(move |rec| {
+                        let mut entry = base_record(rec, Step::Failed, now);
+                        entry.reason = Some(code);
+                        rec.state = AppState::Failed;
+                        rec.failure = Some(failure);
+                        Some(entry)
+                    });
+                    let has_notice = notice.is_some();
+                    let jobs = std::iter::once(job).chain(notice).collect();
+                    gw.change(change(
+                        Some(update),
+                        Some(("FAILED", Some(reason))),
+                        None,
+                        jobs,
+                    ))
+                    .await?;
+                    if has_notice {
                         m.outbox_pending.fetch_add(1, Ordering::Relaxed);
                         gw.wake.notify_one();
                     }
                 }
                 JobKind::FailureNotice => {
-                    rec.event("SOURCE_NOT_NOTIFIED", now, None, Some(reason));
-                    gw.store.update(&rec, None, None)?;
+                    let update: Update = Box::new(|_| None);
+                    let event = Some(("SOURCE_NOT_NOTIFIED", Some(reason)));
+                    gw.change(change(Some(update), event, None, vec![job]))
+                        .await?;
                 }
             }
-            gw.outbox.put(&job)?;
         }
     }
-    // No flush here: the ledger record is durable already, and the job's new state reaches
-    // disk with the next intake flush or sled's periodic flush. Losing it in a crash only
-    // means sending again, which the destination answers as a duplicate.
     Ok(())
 }

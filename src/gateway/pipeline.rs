@@ -9,6 +9,7 @@
 //! Decision from platform D: validate → the application must have been routed to D → store →
 //! ledger DECIDED → outbox job back to the source → flush → reply.
 //!
+//! Applications are written by the [`Committer`], many per transaction and flush.
 //! Nothing is acknowledged before it is durable. A crash after the claim and before the
 //! receipt leaves a record without a RECEIVED index; [`Gateway::recover`] (at start) and a
 //! resubmission both complete it.
@@ -29,13 +30,14 @@ use tokio::sync::{watch, Notify};
 use crate::model::{Document, Problems};
 use crate::platform::{self, Platform};
 
+use super::commit::{Change, Committer, Receive, Received};
 use super::config::Config;
 use super::convention::{self, ReplyBody};
 use super::httpsig::{self, MessageSigner};
 use super::journal::{DecisionFacts, Journal, Record, Step};
 use super::ops::Ops;
 use super::outbox::{Job, JobKind, OutboxStore, StoreError};
-use super::record::{AppRecord, AppState, AppStore, Claim, DocKind};
+use super::record::{AppRecord, AppState, AppStore, DocKind};
 use super::tls::Partner;
 
 /// Response header carrying the ledger index of the RECEIVED (or DECIDED) record.
@@ -182,6 +184,7 @@ pub struct Gateway {
     /// Wakes the forwarder when a job is added.
     pub wake: Arc<Notify>,
     flusher: Arc<Flusher>,
+    committer: Committer,
     in_progress: InProgress,
 }
 
@@ -212,6 +215,14 @@ impl Gateway {
         id_salt: [u8; 32],
     ) -> Arc<Self> {
         let flusher = Flusher::spawn(store.clone());
+        let wake = Arc::new(Notify::new());
+        let committer = Committer::spawn(
+            store.clone(),
+            journal.clone(),
+            config.retry.clone(),
+            ops.clone(),
+            wake.clone(),
+        );
         Arc::new(Self {
             config,
             store,
@@ -220,8 +231,9 @@ impl Gateway {
             signer,
             ops,
             id_salt,
-            wake: Arc::new(Notify::new()),
+            wake,
             flusher,
+            committer,
             in_progress: InProgress::default(),
         })
     }
@@ -229,6 +241,12 @@ impl Gateway {
     /// Waits until every write so far is durable.
     pub async fn flush(&self) {
         self.flusher.flush().await;
+    }
+
+    /// Commits a change to an application (see [`Committer::change`]); returns the ledger
+    /// index of its record, if it has one.
+    pub async fn change(&self, change: Change) -> Result<Option<u64>, IntakeError> {
+        self.committer.change(change).await
     }
 
     /// Appends to the ledger on a blocking thread; returns the first index.
@@ -274,7 +292,9 @@ impl Gateway {
                 continue;
             };
             if let Document::Application(app) = read.document {
-                self.complete_receipt(rec, &app).await?;
+                // The same bytes again: the committer completes the interrupted claim.
+                let work = self.receive(rec, &app, bytes.into());
+                self.committer.receive(work).await?;
                 fixed += 1;
             }
         }
@@ -289,55 +309,18 @@ impl Gateway {
 
     /// A ledger record of `step` for `rec` at `at` (Unix ms), with the fields every step has.
     pub fn base_record(&self, rec: &AppRecord, step: Step, at: i64) -> Record {
-        Record {
-            step,
-            gateway_no: rec.gateway_no.clone(),
-            source_no: rec.source_no.clone(),
-            destination_no: rec.destination_receipt.clone(),
-            source: rec.source.clone(),
-            destination: rec.destination.clone(),
-            item: rec.item.clone(),
-            at_unix: at.div_euclid(1000),
-            document_time: None,
-            received_sha256: hex_to_hash(&rec.received_sha256),
-            sent_sha256: None,
-            mapping_version: platform::MAPPING_VERSION.to_owned(),
-            applicant_id_hash: None,
-            decision: None,
-            reason: None,
-        }
+        base_record(rec, step, at)
     }
 
-    /// Records RECEIVED for a claimed application, queues its forwarding and makes both
-    /// durable. Returns the ledger index.
-    async fn complete_receipt(
-        &self,
-        mut rec: AppRecord,
-        app: &crate::model::Application,
-    ) -> Result<AppRecord, IntakeError> {
-        let now = now_ms();
-        let mut entry = self.base_record(&rec, Step::Received, now);
+    /// What the committer needs to record `rec`'s RECEIVED step for `app` received as `body`.
+    fn receive(&self, rec: AppRecord, app: &crate::model::Application, body: Bytes) -> Receive {
         let t = app.acceptance.accepted_at;
-        entry.document_time = Some((t.timestamp(), (t.offset().local_minus_utc() / 60) as i16));
-        entry.applicant_id_hash = Some(self.id_hash(app.applicant.id.number()));
-        let index = self.record(vec![entry]).await?;
-        rec.received_index = Some(index);
-        rec.event("RECEIVED", now, Some(index), None);
-        let job = Job::new(
-            JobKind::Application,
-            &rec.gateway_no,
-            &rec.destination,
-            now,
-            &self.config.retry,
-        );
-        self.store.update(&rec, None, Some(&job))?;
-        self.flush().await;
-        self.ops
-            .metrics
-            .outbox_pending
-            .fetch_add(1, Ordering::Relaxed);
-        self.wake.notify_one();
-        Ok(rec)
+        Receive {
+            rec,
+            body,
+            document_time: (t.timestamp(), (t.offset().local_minus_utc() / 60) as i16),
+            applicant_id_hash: self.id_hash(app.applicant.id.number()),
+        }
     }
 
     fn signed(&self, reply: ReplyBody, headers: &[(&'static str, String)]) -> Response {
@@ -510,15 +493,13 @@ impl Gateway {
             failure: None,
             timeline: vec![],
         };
-        let busy = || {
-            self.signed(
-                convention::retry_later(p, "the same number is being processed; retry later"),
-                &[],
-            )
-        };
-        let rec = match self.store.claim(&rec, body)? {
-            Claim::New => rec,
-            Claim::Existing(first) => {
+        let rec = match self
+            .committer
+            .receive(self.receive(rec, &app, Bytes::copy_from_slice(body)))
+            .await?
+        {
+            Received::New(rec) => rec,
+            Received::Seen(first) => {
                 self.ops
                     .metrics
                     .applications_duplicate_total
@@ -529,41 +510,14 @@ impl Gateway {
                     gateway_no = %first.gateway_no,
                     "source number seen before; answering with the first receipt"
                 );
-                if first.received_sha256 != sha {
-                    return Ok(self.receipt(
-                        convention::duplicate(p, &first.gateway_no),
-                        &first,
-                        first.received_index,
-                    ));
-                }
-                if first.received_index.is_some() {
-                    let index = first.received_index;
-                    return Ok(self.receipt(
-                        convention::accepted(p, &first.gateway_no),
-                        &first,
-                        index,
-                    ));
-                }
-                // Claimed but never acknowledged: a crash, or a request still in flight.
-                *first
+                let reply = if first.received_sha256 == sha && first.received_index.is_some() {
+                    convention::accepted(p, &first.gateway_no)
+                } else {
+                    convention::duplicate(p, &first.gateway_no)
+                };
+                return Ok(self.receipt(reply, &first, first.received_index));
             }
         };
-        let Some(_guard) = self
-            .in_progress
-            .take(format!("{}/received", rec.gateway_no))
-        else {
-            return Ok(busy());
-        };
-        if let Some(done) = self
-            .store
-            .get(&rec.gateway_no)?
-            .filter(|r| r.received_index.is_some())
-        {
-            // Completed by the request that held the key a moment ago.
-            let index = done.received_index;
-            return Ok(self.receipt(convention::accepted(p, &done.gateway_no), &done, index));
-        }
-        let rec = self.complete_receipt(rec, &app).await?;
         self.ops
             .metrics
             .applications_accepted_total
@@ -681,6 +635,27 @@ impl Gateway {
             "decision accepted"
         );
         Ok(self.receipt(convention::accepted(p, &rec.gateway_no), &rec, Some(index)))
+    }
+}
+
+/// A ledger record of `step` for `rec` at `at` (Unix ms), with the fields every step has.
+pub fn base_record(rec: &AppRecord, step: Step, at: i64) -> Record {
+    Record {
+        step,
+        gateway_no: rec.gateway_no.clone(),
+        source_no: rec.source_no.clone(),
+        destination_no: rec.destination_receipt.clone(),
+        source: rec.source.clone(),
+        destination: rec.destination.clone(),
+        item: rec.item.clone(),
+        at_unix: at.div_euclid(1000),
+        document_time: None,
+        received_sha256: hex_to_hash(&rec.received_sha256),
+        sent_sha256: None,
+        mapping_version: platform::MAPPING_VERSION.to_owned(),
+        applicant_id_hash: None,
+        decision: None,
+        reason: None,
     }
 }
 
@@ -802,18 +777,19 @@ mod tests {
             fn next_sequence(&self) -> Result<u64, StoreError> {
                 Ok(0)
             }
-            fn claim(&self, _: &AppRecord, _: &[u8]) -> Result<Claim, StoreError> {
-                Ok(Claim::New)
+            fn claim_batch(
+                &self,
+                items: &[(&AppRecord, &[u8])],
+            ) -> Result<Vec<super::super::record::Claim>, StoreError> {
+                Ok(items
+                    .iter()
+                    .map(|_| super::super::record::Claim::New)
+                    .collect())
             }
             fn get(&self, _: &str) -> Result<Option<AppRecord>, StoreError> {
                 Ok(None)
             }
-            fn update(
-                &self,
-                _: &AppRecord,
-                _: Option<(DocKind, &[u8])>,
-                _: Option<&Job>,
-            ) -> Result<(), StoreError> {
+            fn write(&self, _: &super::super::record::Writes<'_>) -> Result<(), StoreError> {
                 Ok(())
             }
             fn doc(&self, _: &str, _: DocKind) -> Result<Option<Vec<u8>>, StoreError> {

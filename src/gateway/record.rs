@@ -118,22 +118,52 @@ pub enum Claim {
     Existing(Box<AppRecord>),
 }
 
+/// Writes that belong together: records, documents (by gateway number) and outbox jobs.
+#[derive(Debug, Default)]
+pub struct Writes<'a> {
+    /// Records to replace.
+    pub records: Vec<&'a AppRecord>,
+    /// Documents to store: gateway number, which document, the exact bytes.
+    pub docs: Vec<(&'a str, DocKind, &'a [u8])>,
+    /// Jobs to put.
+    pub jobs: Vec<&'a Job>,
+}
+
 /// What the pipeline needs from storage. Writes are durable once `flush` returns.
 pub trait AppStore: Send + Sync {
     /// A fresh number, unique and increasing for the life of the store.
     fn next_sequence(&self) -> Result<u64, StoreError>;
-    /// Atomically: if `(source, source_no)` is unclaimed, claims it for `rec` and stores `rec`
-    /// and the received bytes; otherwise returns the record that claimed it.
-    fn claim(&self, rec: &AppRecord, received: &[u8]) -> Result<Claim, StoreError>;
+    /// Atomically, for each `(record, received bytes)` in order: if `(source, source_no)` is
+    /// unclaimed, claims it for the record and stores the record and the bytes; otherwise
+    /// gives the record that claimed it (possibly an earlier item of the same batch).
+    fn claim_batch(&self, items: &[(&AppRecord, &[u8])]) -> Result<Vec<Claim>, StoreError>;
+    /// [`AppStore::claim_batch`] for one record.
+    fn claim(&self, rec: &AppRecord, received: &[u8]) -> Result<Claim, StoreError> {
+        let mut claims = self.claim_batch(&[(rec, received)])?;
+        claims
+            .pop()
+            .ok_or_else(|| StoreError("claim gave no answer".into()))
+    }
     /// A record by gateway number.
     fn get(&self, gateway_no: &str) -> Result<Option<AppRecord>, StoreError>;
+    /// Atomically replaces the records, stores the documents and puts the jobs.
+    fn write(&self, writes: &Writes<'_>) -> Result<(), StoreError>;
     /// Atomically replaces the record, stores `doc` if given and puts `job` if given.
     fn update(
         &self,
         rec: &AppRecord,
         doc: Option<(DocKind, &[u8])>,
         job: Option<&Job>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        self.write(&Writes {
+            records: vec![rec],
+            docs: doc
+                .map(|(kind, bytes)| (rec.gateway_no.as_str(), kind, bytes))
+                .into_iter()
+                .collect(),
+            jobs: job.into_iter().collect(),
+        })
+    }
     /// A stored document.
     fn doc(&self, gateway_no: &str, kind: DocKind) -> Result<Option<Vec<u8>>, StoreError>;
     /// Records whose RECEIVED step is not complete (crash between claim and receipt).

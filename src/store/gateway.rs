@@ -9,8 +9,8 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional as _;
 
 use super::outbox::{err, put_in, unwrap_tx, SledOutbox};
-use crate::gateway::outbox::{Job, StoreError};
-use crate::gateway::record::{AppRecord, AppStore, Claim, DocKind};
+use crate::gateway::outbox::StoreError;
+use crate::gateway::record::{AppRecord, AppStore, Claim, DocKind, Writes};
 
 /// Tree of records by gateway number.
 const APPS_TREE: &str = "gateway/apps";
@@ -96,26 +96,36 @@ impl AppStore for SledGateway {
         self.db.generate_id().map_err(err)
     }
 
-    fn claim(&self, rec: &AppRecord, received: &[u8]) -> Result<Claim, StoreError> {
-        let value = serde_json::to_vec(rec).map_err(err)?;
-        let res: Result<Claim, TransactionError<StoreError>> =
+    fn claim_batch(&self, items: &[(&AppRecord, &[u8])]) -> Result<Vec<Claim>, StoreError> {
+        let values = items
+            .iter()
+            .map(|(rec, _)| serde_json::to_vec(rec).map_err(err))
+            .collect::<Result<Vec<_>, _>>()?;
+        let res: Result<Vec<Claim>, TransactionError<StoreError>> =
             (&self.apps, &self.sources, &self.docs).transaction(|(apps, sources, docs)| {
-                let key = source_key(&rec.source, &rec.source_no);
-                if let Some(existing) = sources.get(&key)? {
-                    let found = apps.get(&existing)?.ok_or_else(|| {
-                        abort(format!("source number maps to missing record {existing:?}"))
-                    })?;
-                    return Ok(Claim::Existing(Box::new(
-                        Self::decode(&found).map_err(abort)?,
-                    )));
+                let mut out = Vec::with_capacity(items.len());
+                for ((rec, received), value) in items.iter().zip(&values) {
+                    let key = source_key(&rec.source, &rec.source_no);
+                    // Reads inside the transaction see its own writes, so a number twice in
+                    // one batch is claimed by its first occurrence.
+                    if let Some(existing) = sources.get(&key)? {
+                        let found = apps.get(&existing)?.ok_or_else(|| {
+                            abort(format!("source number maps to missing record {existing:?}"))
+                        })?;
+                        out.push(Claim::Existing(Box::new(
+                            Self::decode(&found).map_err(abort)?,
+                        )));
+                        continue;
+                    }
+                    sources.insert(key, rec.gateway_no.as_bytes())?;
+                    apps.insert(rec.gateway_no.as_bytes(), value.as_slice())?;
+                    docs.insert(
+                        doc_key(&rec.gateway_no, DocKind::ApplicationReceived),
+                        *received,
+                    )?;
+                    out.push(Claim::New);
                 }
-                sources.insert(key, rec.gateway_no.as_bytes())?;
-                apps.insert(rec.gateway_no.as_bytes(), value.as_slice())?;
-                docs.insert(
-                    doc_key(&rec.gateway_no, DocKind::ApplicationReceived),
-                    received,
-                )?;
-                Ok(Claim::New)
+                Ok(out)
             });
         res.map_err(unwrap_tx)
     }
@@ -127,21 +137,22 @@ impl AppStore for SledGateway {
         }
     }
 
-    fn update(
-        &self,
-        rec: &AppRecord,
-        doc: Option<(DocKind, &[u8])>,
-        job: Option<&Job>,
-    ) -> Result<(), StoreError> {
-        let value = serde_json::to_vec(rec).map_err(err)?;
+    fn write(&self, writes: &Writes<'_>) -> Result<(), StoreError> {
+        let values = writes
+            .records
+            .iter()
+            .map(|rec| serde_json::to_vec(rec).map_err(err))
+            .collect::<Result<Vec<_>, _>>()?;
         let res: Result<(), TransactionError<StoreError>> =
             (&self.apps, &self.docs, &self.outbox.jobs, &self.outbox.due).transaction(
                 |(apps, docs, jobs, due)| {
-                    apps.insert(rec.gateway_no.as_bytes(), value.as_slice())?;
-                    if let Some((kind, bytes)) = doc {
-                        docs.insert(doc_key(&rec.gateway_no, kind), bytes)?;
+                    for (rec, value) in writes.records.iter().zip(&values) {
+                        apps.insert(rec.gateway_no.as_bytes(), value.as_slice())?;
                     }
-                    if let Some(job) = job {
+                    for (gateway_no, kind, bytes) in &writes.docs {
+                        docs.insert(doc_key(gateway_no, *kind), *bytes)?;
+                    }
+                    for job in &writes.jobs {
                         put_in(jobs, due, job)?;
                     }
                     Ok(())
@@ -187,7 +198,7 @@ impl AppStore for SledGateway {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::outbox::{JobKind, OutboxStore, RetryPolicy};
+    use crate::gateway::outbox::{Job, JobKind, OutboxStore, RetryPolicy};
     use crate::gateway::record::AppState;
 
     fn rec(no: &str, source_no: &str) -> AppRecord {

@@ -1,0 +1,409 @@
+//! The committer: one thread writes every application received and every delivery outcome,
+//! many at a time.
+//!
+//! Requests validate and authorise on their own tasks, then hand the committer a record to
+//! claim and the exact bytes ([`Receive`]); outbox workers hand it the outcome of a delivery
+//! ([`Change`]). The committer takes whatever has queued up while it was busy (group commit
+//! without timers) and for the whole batch: claims the source numbers and stores records and
+//! bytes in one transaction → appends every ledger entry of the batch in one ledger commit →
+//! stores ledger indexes, timelines, documents and outbox jobs in one transaction → one flush
+//! → answers each caller. Two transactions, one ledger commit and two fsyncs per batch, not per
+//! application: that is what lets intake keep up with many concurrent partners.
+//!
+//! Being the only writer of claims, it also settles races without locks: a number sent twice
+//! in one batch is claimed by its first copy, and the second copy is answered with the first's
+//! receipt once it is durable. A claim a crash left without its RECEIVED entry is completed by
+//! the next copy of the same bytes (or by [`super::pipeline::Gateway::recover`] at start).
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc};
+
+use axum::body::Bytes;
+use tokio::sync::{oneshot, Notify};
+
+use super::journal::{Journal, Record, Step};
+use super::ops::Ops;
+use super::outbox::{Job, JobKind, RetryPolicy, StoreError};
+use super::pipeline::{base_record, now_ms, IntakeError};
+use super::record::{AppRecord, AppStore, Claim, DocKind, Writes};
+
+/// Most pieces of work one batch takes (bounds one transaction's size).
+pub const MAX_BATCH: usize = 512;
+
+/// An application ready to be committed.
+pub struct Receive {
+    /// The record to claim (no ledger index yet).
+    pub rec: AppRecord,
+    /// The exact bytes received.
+    pub body: Bytes,
+    /// The acceptance time the document states (Unix seconds, offset minutes).
+    pub document_time: (i64, i16),
+    /// Salted hash of the applicant's identifier.
+    pub applicant_id_hash: [u8; 32],
+}
+
+/// What became of a [`Receive`].
+#[derive(Debug)]
+pub enum Received {
+    /// Claimed and recorded now: the record with its RECEIVED ledger index.
+    New(AppRecord),
+    /// The source number was claimed before: the first record as it stands now (with its
+    /// ledger index, unless its bytes differ and a crash interrupted it).
+    Seen(AppRecord),
+}
+
+/// Updates a record for a step; returns the step's ledger record, if it has one.
+pub type Update = Box<dyn FnOnce(&mut AppRecord) -> Option<Record> + Send>;
+
+/// A change to an application already recorded (a delivery's outcome).
+pub struct Change {
+    /// The application.
+    pub gateway_no: String,
+    /// How its record changes (none: only documents and jobs are written).
+    pub update: Option<Update>,
+    /// The timeline event to add (step name, note), with the ledger index of the update's
+    /// record when it returned one.
+    pub event: Option<(&'static str, Option<String>)>,
+    /// A document to store with it.
+    pub doc: Option<(DocKind, Vec<u8>)>,
+    /// Outbox jobs to put with it.
+    pub jobs: Vec<Job>,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, IntakeError>>;
+
+enum Work {
+    Receive(Box<Receive>, Reply<Received>),
+    Change(Change, Reply<Option<u64>>),
+}
+
+/// Handle to the committer threads; dropping it lets them finish their batches and end.
+pub struct Committer {
+    tx: Option<mpsc::Sender<Work>>,
+    handles: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// What the writing thread owns.
+struct Worker {
+    store: Arc<dyn AppStore>,
+    journal: Arc<dyn Journal>,
+    retry: RetryPolicy,
+    synced: mpsc::Sender<Written>,
+}
+
+/// What a written batch answers: each receive's outcome and each change's ledger index.
+type Answers = (Vec<Received>, Vec<Option<u64>>);
+
+/// A batch written but not yet flushed: its outcome and who waits for it.
+struct Written {
+    outcome: Result<Answers, IntakeError>,
+    receive_replies: Vec<Reply<Received>>,
+    change_replies: Vec<Reply<Option<u64>>>,
+    new_jobs: usize,
+}
+
+impl Committer {
+    /// Starts the committer thread.
+    pub fn spawn(
+        store: Arc<dyn AppStore>,
+        journal: Arc<dyn Journal>,
+        retry: RetryPolicy,
+        ops: Arc<Ops>,
+        wake: Arc<Notify>,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel::<Work>();
+        let (synced, written) = mpsc::channel::<Written>();
+        let flushing = store.clone();
+        let worker = Worker {
+            store,
+            journal,
+            retry,
+            synced,
+        };
+        // Two stages, so one batch's store flush overlaps the next batch's ledger commit.
+        let write = std::thread::Builder::new()
+            .name("commit".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    worker.commit(drain(first, &rx, MAX_BATCH));
+                }
+            })
+            .expect("spawning the committer");
+        let flush = std::thread::Builder::new()
+            .name("commit-flush".into())
+            .spawn(move || {
+                while let Ok(first) = written.recv() {
+                    answer(drain(first, &written, usize::MAX), &*flushing, &ops, &wake);
+                }
+            })
+            .expect("spawning the committer");
+        Self {
+            tx: Some(tx),
+            handles: vec![write, flush],
+        }
+    }
+
+    async fn send<T>(&self, work: impl FnOnce(Reply<T>) -> Work) -> Result<T, IntakeError> {
+        let (reply, rx) = oneshot::channel();
+        let stopped = || IntakeError::Task("committer stopped".into());
+        self.tx
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(work(reply))
+            .map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// Commits one application; returns once it (or the first claim of its number) is durable.
+    pub async fn receive(&self, work: Receive) -> Result<Received, IntakeError> {
+        self.send(|reply| Work::Receive(Box::new(work), reply))
+            .await
+    }
+
+    /// Commits one change; returns once it is durable, with the ledger index of its record.
+    pub async fn change(&self, change: Change) -> Result<Option<u64>, IntakeError> {
+        self.send(|reply| Work::Change(change, reply)).await
+    }
+}
+
+impl Drop for Committer {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        for h in self.handles.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+/// `first` and whatever else is queued on `rx`, at most `max` (group commit without timers).
+fn drain<T>(first: T, rx: &mpsc::Receiver<T>, max: usize) -> Vec<T> {
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match rx.try_recv() {
+            Ok(w) => batch.push(w),
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
+/// Makes written batches durable with one flush, then answers everyone waiting on them.
+fn answer(batches: Vec<Written>, store: &dyn AppStore, ops: &Ops, wake: &Notify) {
+    let flushed = store.flush();
+    let mut new_jobs = 0;
+    for b in batches {
+        let outcome = match (&flushed, b.outcome) {
+            (Ok(()), outcome) => outcome,
+            (Err(e), Ok(_)) => Err(IntakeError::Store(StoreError(e.0.clone()))),
+            (Err(_), Err(e)) => Err(e),
+        };
+        match outcome {
+            Ok((received, indexes)) => {
+                new_jobs += b.new_jobs;
+                for (reply, r) in b.receive_replies.into_iter().zip(received) {
+                    let _ = reply.send(Ok(r));
+                }
+                for (reply, i) in b.change_replies.into_iter().zip(indexes) {
+                    let _ = reply.send(Ok(i));
+                }
+            }
+            Err(e) => {
+                tracing::error!(
+                    error = %e,
+                    applications = b.receive_replies.len(),
+                    changes = b.change_replies.len(),
+                    "commit failed"
+                );
+                let fail = || IntakeError::Task(format!("commit: {e}"));
+                for reply in b.receive_replies {
+                    let _ = reply.send(Err(fail()));
+                }
+                for reply in b.change_replies {
+                    let _ = reply.send(Err(fail()));
+                }
+            }
+        }
+    }
+    if new_jobs > 0 {
+        ops.metrics
+            .outbox_pending
+            .fetch_add(new_jobs as i64, Ordering::Relaxed);
+        wake.notify_one();
+    }
+}
+
+/// How one [`Receive`] of a batch is answered.
+enum Answer {
+    /// By the record at this position of the completed list, as `New`.
+    New(usize),
+    /// By the record at this position of the completed list, as `Seen`.
+    SeenCompleted(usize),
+    /// By a record that needed no work.
+    Seen(Box<AppRecord>),
+}
+
+impl Worker {
+    fn commit(&self, batch: Vec<Work>) {
+        let mut receives = Vec::new();
+        let mut receive_replies = Vec::new();
+        let mut changes = Vec::new();
+        let mut change_replies = Vec::new();
+        for w in batch {
+            match w {
+                Work::Receive(r, reply) => {
+                    receives.push(*r);
+                    receive_replies.push(reply);
+                }
+                Work::Change(c, reply) => {
+                    changes.push(c);
+                    change_replies.push(reply);
+                }
+            }
+        }
+        let (outcome, new_jobs) = match self.try_commit(&receives, changes) {
+            Ok((answers, new_jobs)) => (Ok(answers), new_jobs),
+            Err(e) => (Err(e), 0),
+        };
+        let _ = self.synced.send(Written {
+            outcome,
+            receive_replies,
+            change_replies,
+            new_jobs,
+        });
+    }
+
+    fn try_commit(
+        &self,
+        work: &[Receive],
+        mut changes: Vec<Change>,
+    ) -> Result<(Answers, usize), IntakeError> {
+        let now = now_ms();
+        let items: Vec<(&AppRecord, &[u8])> = work.iter().map(|w| (&w.rec, &w.body[..])).collect();
+        let claims = if items.is_empty() {
+            Vec::new()
+        } else {
+            self.store.claim_batch(&items)?
+        };
+
+        // The records to complete now, each with the request whose facts go into its entry.
+        let mut completed: Vec<(usize, AppRecord)> = Vec::new();
+        let mut position: HashMap<String, usize> = HashMap::new();
+        let mut answers = Vec::with_capacity(work.len());
+        for (i, (w, claim)) in work.iter().zip(claims).enumerate() {
+            let first = match claim {
+                Claim::New => {
+                    position.insert(w.rec.gateway_no.clone(), completed.len());
+                    answers.push(Answer::New(completed.len()));
+                    completed.push((i, w.rec.clone()));
+                    continue;
+                }
+                Claim::Existing(first) => first,
+            };
+            if first.received_index.is_some() {
+                answers.push(Answer::Seen(first));
+            } else if let Some(&at) = position.get(&first.gateway_no) {
+                answers.push(Answer::SeenCompleted(at));
+            } else if first.received_sha256 == w.rec.received_sha256 {
+                // A claim a crash interrupted, sent again byte for byte: complete it now.
+                position.insert(first.gateway_no.clone(), completed.len());
+                answers.push(Answer::SeenCompleted(completed.len()));
+                completed.push((i, *first));
+            } else {
+                answers.push(Answer::Seen(first));
+            }
+        }
+        let mut entries: Vec<Record> = completed
+            .iter()
+            .map(|(i, rec)| {
+                let mut entry = base_record(rec, Step::Received, now);
+                entry.document_time = Some(work[*i].document_time);
+                entry.applicant_id_hash = Some(work[*i].applicant_id_hash);
+                entry
+            })
+            .collect();
+
+        // Changes, in order, on the records as the batch leaves them.
+        let mut changed: Vec<AppRecord> = Vec::new();
+        let mut changed_at: HashMap<String, usize> = HashMap::new();
+        // Per change: (position in `changed`, position of its ledger record in `entries`).
+        let mut applied: Vec<(Option<usize>, Option<usize>)> = Vec::with_capacity(changes.len());
+        for c in &mut changes {
+            let Some(update) = c.update.take() else {
+                applied.push((None, None));
+                continue;
+            };
+            let at = match changed_at.get(&c.gateway_no) {
+                Some(&at) => at,
+                None => match self.store.get(&c.gateway_no)? {
+                    Some(rec) => {
+                        changed_at.insert(c.gateway_no.clone(), changed.len());
+                        changed.push(rec);
+                        changed.len() - 1
+                    }
+                    None => {
+                        tracing::error!(gateway_no = %c.gateway_no, "change to a missing record");
+                        applied.push((None, None));
+                        continue;
+                    }
+                },
+            };
+            let entry = update(&mut changed[at]).map(|e| {
+                entries.push(e);
+                entries.len() - 1
+            });
+            applied.push((Some(at), entry));
+        }
+
+        let range = if entries.is_empty() {
+            0..0
+        } else {
+            self.journal.append(entries)?
+        };
+        let index_of = |entry: usize| range.start + entry as u64;
+
+        let mut jobs = Vec::with_capacity(completed.len());
+        for (k, (_, rec)) in completed.iter_mut().enumerate() {
+            let index = index_of(k);
+            rec.received_index = Some(index);
+            rec.event("RECEIVED", now, Some(index), None);
+            jobs.push(Job::new(
+                JobKind::Application,
+                &rec.gateway_no,
+                &rec.destination,
+                now,
+                &self.retry,
+            ));
+        }
+        let mut indexes = Vec::with_capacity(changes.len());
+        for (c, (at, entry)) in changes.iter_mut().zip(&applied) {
+            let index = entry.map(index_of);
+            if let (Some(at), Some((step, note))) = (at, c.event.take()) {
+                changed[*at].event(step, now, index, note);
+            }
+            indexes.push(index);
+        }
+
+        let mut writes = Writes::default();
+        writes.records.extend(completed.iter().map(|(_, rec)| rec));
+        writes.records.extend(changed.iter());
+        writes.jobs.extend(jobs.iter());
+        for c in &changes {
+            writes.jobs.extend(c.jobs.iter());
+            if let Some((kind, bytes)) = &c.doc {
+                writes.docs.push((c.gateway_no.as_str(), *kind, bytes));
+            }
+        }
+        self.store.write(&writes)?;
+
+        let received = answers
+            .into_iter()
+            .map(|a| match a {
+                Answer::New(at) => Received::New(completed[at].1.clone()),
+                Answer::SeenCompleted(at) => Received::Seen(completed[at].1.clone()),
+                Answer::Seen(first) => Received::Seen(*first),
+            })
+            .collect();
+        Ok(((received, indexes), jobs.len()))
+    }
+}

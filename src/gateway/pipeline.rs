@@ -26,10 +26,11 @@ use axum::{Extension, Router};
 use sha2::{Digest as _, Sha256};
 use tokio::sync::{watch, Notify};
 
+use crate::model::rules::Field;
 use crate::model::{Document, Problems};
 use crate::platform::{self, Platform};
 
-use super::config::Config;
+use super::config::{Config, PlatformConfig};
 use super::convention::{self, ReplyBody};
 use super::httpsig::{self, MessageSigner};
 use super::journal::{DecisionFacts, Journal, Record, Step};
@@ -199,6 +200,78 @@ pub enum IntakeError {
     Task(String),
 }
 
+/// What intake made of an application; each caller answers it in its own way (a platform
+/// in its reply convention, a window clerk's page with a receipt or the problems).
+#[derive(Debug)]
+pub enum Intake {
+    /// Accepted and durable, now or before with the same bytes: the record, with the ledger
+    /// index of RECEIVED.
+    Accepted(Box<AppRecord>),
+    /// The number was accepted before with other content: the first record.
+    Duplicate(Box<AppRecord>),
+    /// Another request is completing the same number right now; ask again shortly.
+    Busy,
+    /// Not a valid application: every problem, in the sending platform's vocabulary.
+    Invalid(Problems),
+    /// A valid application the sending platform may not send.
+    Forbidden(Refusal),
+}
+
+/// Why a valid application may not come from the platform that sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The accepting office is registered outside the sending platform's province.
+    OfficeOutsideProvince,
+    /// The target region (GB/T 2260) is in the sender's own province: not cross-province.
+    OwnProvince(u32),
+    /// No platform is configured for the target region.
+    NoRoute(u32),
+    /// The target region is routed back to the sender.
+    RoutesBack(u32),
+}
+
+impl Refusal {
+    /// The field at fault, for the sender's own path to it.
+    pub fn field(self) -> Field {
+        match self {
+            Refusal::OfficeOutsideProvince => Field::OfficeUscc,
+            _ => Field::TargetRegion,
+        }
+    }
+
+    /// The reason in Chinese, for a window clerk.
+    pub fn zh(self) -> String {
+        match self {
+            Refusal::OfficeOutsideProvince => "受理机构不在本平台所在省份".to_owned(),
+            Refusal::OwnProvince(r) => format!("目标区域 {r:06} 在本省，不属于跨省通办"),
+            Refusal::NoRoute(r) => format!("目标区域 {r:06} 没有对接的审批平台，网关无法转送"),
+            Refusal::RoutesBack(r) => {
+                format!("目标区域 {r:06} 由本省平台审批，不属于跨省通办")
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    /// The reason partners are given (their platform's `forbidden` reply).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::OfficeOutsideProvince => {
+                f.write_str("the accepting office is not in the sending platform's province")
+            }
+            Refusal::OwnProvince(r) => {
+                write!(f, "target region {r} is in the sender's own province")
+            }
+            Refusal::NoRoute(r) => {
+                write!(f, "no platform is configured for target region {r}")
+            }
+            Refusal::RoutesBack(r) => {
+                write!(f, "target region {r} routes back to the sender")
+            }
+        }
+    }
+}
+
 impl Gateway {
     /// Assembles the gateway; starts the group-commit flusher (needs a tokio runtime).
     #[allow(clippy::too_many_arguments)]
@@ -224,6 +297,12 @@ impl Gateway {
             flusher,
             in_progress: InProgress::default(),
         })
+    }
+
+    /// Takes `key` (a gateway number and a step) for a request completing that step, or
+    /// `None` while another request holds it.
+    pub fn in_progress(&self, key: String) -> Option<InProgressGuard<'_>> {
+        self.in_progress.take(key)
     }
 
     /// Waits until every write so far is durable.
@@ -405,6 +484,17 @@ impl Gateway {
         })
     }
 
+    /// Refuses a partner calling another platform's endpoint, in `p`'s convention.
+    fn check_partner(&self, p: Platform, partner: &Partner) -> Result<(), Box<Response>> {
+        if partner.key() != p.key() {
+            return Err(Box::new(self.refuse(convention::forbidden(
+                p,
+                &format!("this endpoint is for the {p} platform"),
+            ))));
+        }
+        Ok(())
+    }
+
     /// Checks that `partner` is the platform whose endpoint was called and reads its
     /// document; the error is the reply to send, in the platform's convention.
     fn read_from(
@@ -413,22 +503,25 @@ impl Gateway {
         partner: &Partner,
         body: &[u8],
     ) -> Result<Document, Box<Response>> {
-        if partner.key() != p.key() {
-            return Err(Box::new(self.refuse(convention::forbidden(
-                p,
-                &format!("this endpoint is for the {p} platform"),
-            ))));
-        }
+        self.check_partner(p, partner)?;
         platform::read(p, body)
             .map(|read| read.document)
             .map_err(|problems| Box::new(self.refuse(convention::problems(p, &problems))))
     }
 
-    /// The reply to a document of the wrong kind for the endpoint.
-    fn wrong_kind(&self, p: Platform, expected: &str, got: &str) -> Response {
+    /// The problem of a document of the wrong kind for the endpoint.
+    fn wrong_kind_problems(p: Platform, expected: &str, got: &str) -> Problems {
         let mut pr = Problems::new();
         pr.error(root_path(p), format!("expected {expected}, got {got}"));
-        self.refuse(convention::problems(p, &pr))
+        pr
+    }
+
+    /// The reply to a document of the wrong kind for the endpoint.
+    fn wrong_kind(&self, p: Platform, expected: &str, got: &str) -> Response {
+        self.refuse(convention::problems(
+            p,
+            &Self::wrong_kind_problems(p, expected, got),
+        ))
     }
 
     async fn try_submit(
@@ -437,13 +530,36 @@ impl Gateway {
         partner: &Partner,
         body: &[u8],
     ) -> Result<Response, IntakeError> {
-        let app = match self.read_from(p, partner, body) {
-            Ok(Document::Application(app)) => app,
-            Ok(Document::Decision(_)) => {
-                return Ok(self.wrong_kind(p, "an application", "a decision"))
-            }
-            Err(reply) => return Ok(*reply),
-        };
+        if let Err(reply) = self.check_partner(p, partner) {
+            return Ok(*reply);
+        }
+        Ok(match self.intake(p, body).await? {
+            Intake::Accepted(rec) => self.receipt(
+                convention::accepted(p, &rec.gateway_no),
+                &rec,
+                rec.received_index,
+            ),
+            Intake::Duplicate(first) => self.receipt(
+                convention::duplicate(p, &first.gateway_no),
+                &first,
+                first.received_index,
+            ),
+            Intake::Busy => self.signed(
+                convention::retry_later(p, "the same number is being processed; retry later"),
+                &[],
+            ),
+            Intake::Invalid(problems) => self.signed(convention::problems(p, &problems), &[]),
+            Intake::Forbidden(why) => self.signed(convention::forbidden(p, &why.to_string()), &[]),
+        })
+    }
+
+    /// Where platform `p` may send `app`: the platform deciding its target region, unless the
+    /// office is outside `p`'s province or the target is not another province's.
+    fn authorise(
+        &self,
+        p: Platform,
+        app: &crate::model::Application,
+    ) -> Result<&PlatformConfig, Refusal> {
         // A platform submits only applications accepted at a window in its own province:
         // the accepting office's USCC carries its registration division (characters 3–8).
         let office_province = app
@@ -453,36 +569,50 @@ impl Gateway {
             .get(2..4)
             .and_then(|s| s.parse::<u32>().ok());
         if office_province != Some(p.province()) {
-            return Ok(self.refuse(convention::forbidden(
-                p,
-                "the accepting office is not in the sending platform's province",
-            )));
+            return Err(Refusal::OfficeOutsideProvince);
         }
         let region = app.target.region;
         if region.province() == p.province() {
-            return Ok(self.refuse(convention::forbidden(
-                p,
-                &format!(
-                    "target region {} is in the sender's own province",
-                    region.code()
-                ),
-            )));
+            return Err(Refusal::OwnProvince(region.code()));
         }
         let Some(dest) = self.config.route(&format!("{:06}", region.code())) else {
-            return Ok(self.refuse(convention::forbidden(
-                p,
-                &format!(
-                    "no platform is configured for target region {}",
-                    region.code()
-                ),
-            )));
+            return Err(Refusal::NoRoute(region.code()));
         };
         if dest.key == p.key() {
-            return Ok(self.refuse(convention::forbidden(
-                p,
-                &format!("target region {} routes back to the sender", region.code()),
-            )));
+            return Err(Refusal::RoutesBack(region.code()));
         }
+        Ok(dest)
+    }
+
+    /// Counts a refused document.
+    fn rejected(&self, intake: Intake) -> Intake {
+        self.ops
+            .metrics
+            .documents_rejected_total
+            .fetch_add(1, Ordering::Relaxed);
+        intake
+    }
+
+    /// Intake of an application from platform `p`, whoever carries it (the platform's own
+    /// endpoint or a window clerk's page): read and validate it in `p`'s vocabulary, check
+    /// that `p` may send it, claim `p`'s number and store the exact bytes, then record
+    /// RECEIVED, queue the forwarding and flush (`complete_receipt`, as at start). An
+    /// [`Intake::Accepted`] is durable.
+    pub async fn intake(&self, p: Platform, body: &[u8]) -> Result<Intake, IntakeError> {
+        let app = match platform::read(p, body) {
+            Ok(read) => match read.document {
+                Document::Application(app) => app,
+                Document::Decision(_) => {
+                    let problems = Self::wrong_kind_problems(p, "an application", "a decision");
+                    return Ok(self.rejected(Intake::Invalid(problems)));
+                }
+            },
+            Err(problems) => return Ok(self.rejected(Intake::Invalid(problems))),
+        };
+        let dest = match self.authorise(p, &app) {
+            Ok(dest) => dest,
+            Err(why) => return Ok(self.rejected(Intake::Forbidden(why))),
+        };
 
         let sha = hex::encode(Sha256::digest(body));
         let accepted_on = app.acceptance.accepted_at.date_naive();
@@ -509,12 +639,10 @@ impl Gateway {
             decision: None,
             failure: None,
             timeline: vec![],
-        };
-        let busy = || {
-            self.signed(
-                convention::retry_later(p, "the same number is being processed; retry later"),
-                &[],
-            )
+            office_uscc: app.acceptance.office_uscc.as_str().to_owned(),
+            operator_name: app.operator.name.clone(),
+            accepted_at: app.acceptance.accepted_at.to_rfc3339(),
+            handed_over_by: None,
         };
         let rec = match self.store.claim(&rec, body)? {
             Claim::New => rec,
@@ -530,19 +658,10 @@ impl Gateway {
                     "source number seen before; answering with the first receipt"
                 );
                 if first.received_sha256 != sha {
-                    return Ok(self.receipt(
-                        convention::duplicate(p, &first.gateway_no),
-                        &first,
-                        first.received_index,
-                    ));
+                    return Ok(Intake::Duplicate(first));
                 }
                 if first.received_index.is_some() {
-                    let index = first.received_index;
-                    return Ok(self.receipt(
-                        convention::accepted(p, &first.gateway_no),
-                        &first,
-                        index,
-                    ));
+                    return Ok(Intake::Accepted(first));
                 }
                 // Claimed but never acknowledged: a crash, or a request still in flight.
                 *first
@@ -552,7 +671,7 @@ impl Gateway {
             .in_progress
             .take(format!("{}/received", rec.gateway_no))
         else {
-            return Ok(busy());
+            return Ok(Intake::Busy);
         };
         if let Some(done) = self
             .store
@@ -560,8 +679,7 @@ impl Gateway {
             .filter(|r| r.received_index.is_some())
         {
             // Completed by the request that held the key a moment ago.
-            let index = done.received_index;
-            return Ok(self.receipt(convention::accepted(p, &done.gateway_no), &done, index));
+            return Ok(Intake::Accepted(Box::new(done)));
         }
         let rec = self.complete_receipt(rec, &app).await?;
         self.ops
@@ -576,11 +694,7 @@ impl Gateway {
             ledger_index = ?rec.received_index,
             "application accepted"
         );
-        Ok(self.receipt(
-            convention::accepted(p, &rec.gateway_no),
-            &rec,
-            rec.received_index,
-        ))
+        Ok(Intake::Accepted(Box::new(rec)))
     }
 
     /// Handles a decision posted by `partner` to platform `p`'s endpoint.
@@ -823,6 +937,9 @@ mod tests {
                 Ok(vec![])
             }
             fn recent(&self, _: usize) -> Result<Vec<AppRecord>, StoreError> {
+                Ok(vec![])
+            }
+            fn by_office(&self, _: &str, _: usize) -> Result<Vec<AppRecord>, StoreError> {
                 Ok(vec![])
             }
             fn flush(&self) -> Result<(), StoreError> {

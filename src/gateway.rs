@@ -24,6 +24,8 @@
 //! - [`record`], [`journal`], [`ledger`] — the application record and its store trait, the
 //!   pipeline's ledger records, and the ledger (log, batcher, keyring, checkpoints, ledger API).
 //! - [`status`] — the status API.
+//! - [`desk`] — the window clerks' [`crate::web::Desk`] on the pipeline, the records and the
+//!   ledger (served on its own HTTPS listener, without client certificates).
 //! - [`service`] — assembles everything from a [`config::Config`] and runs it.
 //! - [`sandbox`], [`demo`] — stand-in platforms and the loopback demo (also the test harness).
 
@@ -31,6 +33,7 @@ pub mod calendar;
 pub mod config;
 pub mod convention;
 pub mod demo;
+pub mod desk;
 pub mod forwarder;
 pub mod httpsig;
 pub mod journal;

@@ -372,13 +372,21 @@ impl Desk for GatewayDesk {
         let office = office_uscc.to_owned();
         Box::pin(blocking(move || {
             let today = Self::today();
-            gw.store
+            Ok(gw
+                .store
                 .by_office(&office, WORK_LIST_LIMIT)
                 .map_err(unavailable)?
                 .iter()
                 .filter(|r| r.office_uscc == office && r.received_index.is_some())
-                .map(|r| Self::summary(&gw, r, today))
-                .collect()
+                .filter_map(|r| {
+                    // One unreadable record must not hide the office's whole work list.
+                    Self::summary(&gw, r, today)
+                        .map_err(|e| {
+                            tracing::error!(gateway_no = %r.gateway_no, error = %e, "record left out of the work list");
+                        })
+                        .ok()
+                })
+                .collect())
         }))
     }
 

@@ -1,9 +1,8 @@
 //! The accept loop of the HTTPS listeners: TLS handshake (on the partner listener with
 //! mandatory client certificates, the [`Partner`] taken from the verified certificate and
-//! put into each request's extensions), the peer address as axum's
-//! [`ConnectInfo`](axum::extract::ConnectInfo), an axum [`Router`] served per connection over
-//! hyper, limits on connections, handshakes, header reads, bodies and request time, and
-//! graceful shutdown with a grace period.
+//! put into each request's extensions), the peer address as axum's [`ConnectInfo`], an axum
+//! [`Router`] served per connection over hyper, limits on connections, handshakes, header
+//! reads, bodies and request time, and graceful shutdown with a grace period.
 
 use std::convert::Infallible;
 use std::future::Future;

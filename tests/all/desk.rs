@@ -288,6 +288,22 @@ async fn one_office_cannot_see_another_offices_applications() {
         .await
         .iter()
         .all(|e| e["entry"]["step"] != "handed_over"));
+    // The page's listener serves no partner endpoint and no status API: a browser is never a
+    // platform.
+    for path in [
+        "/ywtb/remote-accept/1.3/apply",
+        "/api/kstb/v2/sqxx",
+        "/api/v1/applications",
+    ] {
+        let resp = page
+            .client
+            .post(format!("{}{path}", page.base))
+            .body(SAMPLE_SH_APPLICATION)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 404, "{path}");
+    }
     lb.stop().await;
 }
 

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod keys;
 mod serve;
 mod translate;
+pub mod web;
 
 use std::path::PathBuf;
 
@@ -64,6 +65,12 @@ pub enum Command {
         #[command(subcommand)]
         command: keys::KeysCmd,
     },
+    /// The window clerks' page: hash a clerk's password for the configuration.
+    Web {
+        /// What to do.
+        #[command(subcommand)]
+        command: web::WebCmd,
+    },
 }
 
 /// Where the gateway keeps its ledger, keys and documents unless told otherwise.
@@ -117,5 +124,6 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Demo(args) => serve::demo(args, &cli.data_dir),
         Command::Audit { command } => Ok(audit::run(command, &cli.data_dir)?),
         Command::Keys { command } => Ok(keys::run(command, &cli.data_dir)?),
+        Command::Web { command } => web::run(command),
     }
 }

@@ -17,13 +17,17 @@
 //! - [`server`] — the accept loop: handshake, partner identity, axum over hyper, limits,
 //!   graceful shutdown.
 //! - [`ops`] — `/healthz`, `/readyz`, `/metrics`, RFC 9457 problem details.
-//! - [`pipeline`] — intake of applications and decisions: validate, authorise, store the exact
-//!   bytes, ledger, outbox job, group-committed flush, signed receipt in the caller's convention.
+//! - [`pipeline`] — intake of applications and decisions: validate, authorise, hand to the
+//!   committer, signed receipt in the caller's convention.
+//! - [`commit`] — the one writer of records: batches of intakes and delivery outcomes, each
+//!   batch one claim transaction, one ledger commit, one write transaction and one flush.
 //! - [`forwarder`] — the outbox worker: translate, sign, deliver, classify once, record.
 //! - [`convention`] — each platform's paths, replies and reply classification (via its adapter).
 //! - [`record`], [`journal`], [`ledger`] — the application record and its store trait, the
 //!   pipeline's ledger records, and the ledger (log, batcher, keyring, checkpoints, ledger API).
 //! - [`status`] — the status API.
+//! - [`desk`] — the window clerks' [`crate::web::Desk`] on the pipeline, the records and the
+//!   ledger (served on its own HTTPS listener, without client certificates).
 //! - [`service`] — assembles everything from a [`config::Config`] and runs it.
 //! - [`sandbox`], [`demo`] — stand-in platforms and the loopback demo (also the test harness).
 
@@ -32,6 +36,7 @@ pub mod commit;
 pub mod config;
 pub mod convention;
 pub mod demo;
+pub mod desk;
 pub mod forwarder;
 pub mod httpsig;
 pub mod journal;

@@ -17,18 +17,22 @@
 //! I/O shells:
 //! - [`store`] — the only module that names sled (plus an in-memory store for tests).
 //! - [`gateway`] — the daemon: mutual-TLS intake, the durable outbox and forwarder, RFC 9421
-//!   signatures, the working-day calendar, status and ledger API, sandboxes, the demo.
-//! - [`web`] — the window clerks' page behind a small `Desk` trait (not yet mounted).
+//!   signatures, the working-day calendar, status and ledger API, the clerks' desk
+//!   ([`gateway::desk`]) and its HTTPS listener, sandboxes, the demo.
+//! - [`web`] — the window clerks' page behind a small `Desk` trait, which the gateway
+//!   implements on its pipeline, records and ledger.
 //! - [`cli`] — the `tongban` subcommands; `main.rs` only maps their errors to exit codes.
 //!
 //! # The life of an application
-//! 1. A platform sends a document in its own format; its adapter reads it into the model,
+//! 1. A platform sends a document in its own format (or a window clerk submits the page's
+//!    form, written in the clerk's platform's format); its adapter reads it into the model,
 //!    collecting every problem with the platform's own field names.
 //! 2. The exact bytes received are stored and a RECEIVED entry (hashes only, no personal
 //!    data) is appended to the ledger; the receipt carries the ledger index.
 //! 3. The other platform's adapter writes the model in that platform's format; the bytes are
 //!    signed and forwarded; FORWARDED commits to the hash of the bytes sent.
-//! 4. The deciding platform's decision comes back the same way: DECIDED, then DELIVERED.
+//! 4. The deciding platform's decision comes back the same way: DECIDED, then DELIVERED;
+//!    the window that accepted it hands the licence over: HANDED_OVER.
 //! 5. An auditor exports a bundle and verifies it offline with the public keys alone.
 #![forbid(unsafe_code)]
 

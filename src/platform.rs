@@ -11,6 +11,7 @@ pub mod zhejiang;
 use std::fmt;
 use std::str::FromStr;
 
+use crate::model::rules::Field;
 use crate::model::{Document, Problems};
 
 /// Version of the mapping between the formats; recorded in the ledger with every
@@ -101,6 +102,16 @@ pub fn read(platform: Platform, bytes: &[u8]) -> Result<Read, Problems> {
     match platform {
         Platform::Zhejiang => zhejiang::read(bytes),
         Platform::Shanghai => shanghai::read(bytes),
+    }
+}
+
+/// Where `field` of an application is, in `platform`'s vocabulary (`mbqy`,
+/// `/RemoteApply/Target/@region`): for problems found outside the adapter, such as the
+/// gateway's routing, so they name the field as the platform's own reader would.
+pub fn field_path(platform: Platform, field: Field) -> String {
+    match platform {
+        Platform::Zhejiang => zhejiang::field_path(field),
+        Platform::Shanghai => shanghai::field_path(field).to_owned(),
     }
 }
 

@@ -140,10 +140,7 @@ impl WebConfig {
             if self.accounts[..i].iter().any(|b| b.username == a.username) {
                 errors.push(ConfigError::Duplicate(a.username.clone()));
             }
-            let argon = PasswordHash::new(&a.password_hash)
-                .map(|h| h.algorithm.as_str().starts_with("argon2"))
-                .unwrap_or(false);
-            if !argon {
+            if !is_argon2_phc(&a.password_hash) {
                 errors.push(ConfigError::Hash(a.username.clone()));
             }
         }
@@ -168,11 +165,18 @@ pub enum ConfigError {
     #[error("clerk account '{0}' is configured twice")]
     Duplicate(String),
     /// The password hash is not an argon2 PHC string.
-    #[error("clerk account '{0}': password hash must be an argon2 PHC string ($argon2id$…); make one with `hash_password`")]
+    #[error("clerk account '{0}': password hash must be an argon2 PHC string ($argon2id$…); make one with `tongban web hash-password`")]
     Hash(String),
     /// A lock-out threshold is zero.
     #[error("lock-out thresholds must be at least 1")]
     Lockout,
+}
+
+/// Whether `hash` is an argon2 PHC string (`$argon2id$v=19$…`) an account can sign in with.
+pub fn is_argon2_phc(hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| h.algorithm.as_str().starts_with("argon2"))
+        .unwrap_or(false)
 }
 
 /// Hashing a password failed (only with a broken random source or parameters).

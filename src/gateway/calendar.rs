@@ -150,6 +150,27 @@ impl Calendar {
             provisional,
         }
     }
+
+    /// Working days from `today` to the deadline `due`: the working days after today up to
+    /// and including `due` (0 when due today), or, once `due` has passed, minus the working
+    /// days after `due` up to and including today. Days of years the calendar does not cover
+    /// count as plain Monday–Friday, as in [`Calendar::deadline`].
+    pub fn working_days_left(&self, today: NaiveDate, due: NaiveDate) -> i64 {
+        let (from, to, sign) = if due >= today {
+            (today, due, 1)
+        } else {
+            (due, today, -1)
+        };
+        let mut n = 0;
+        let mut day = from;
+        while day < to {
+            day = day + Days::new(1);
+            if self.is_working_day(day) {
+                n += 1;
+            }
+        }
+        sign * n
+    }
 }
 
 fn plain_date(v: &toml::value::Datetime) -> Result<NaiveDate, CalendarError> {
@@ -198,6 +219,20 @@ mod tests {
         assert_eq!(cal.deadline(d("2026-04-30"), 3).due, d("2026-05-08"));
         // Accepted on a New Year holiday: Sun 4 Jan is a make-up day.
         assert_eq!(cal.deadline(d("2026-01-01"), 1).due, d("2026-01-04"));
+    }
+
+    #[test]
+    fn working_days_left_count_to_the_deadline_and_past_it() {
+        let cal = Calendar::official_2026();
+        let due = cal.deadline(d("2026-09-18"), 10).due;
+        assert_eq!(cal.working_days_left(d("2026-09-18"), due), 10);
+        assert_eq!(cal.working_days_left(due, due), 0);
+        // Fri 9 Oct is due; Sat 10 Oct is a make-up day, Sun 11 is not, Mon 12 is.
+        assert_eq!(cal.working_days_left(d("2026-10-10"), due), -1);
+        assert_eq!(cal.working_days_left(d("2026-10-11"), due), -1);
+        assert_eq!(cal.working_days_left(d("2026-10-12"), due), -2);
+        // National Day week: from Wed 30 Sep only Thu 8 and Fri 9 Oct count.
+        assert_eq!(cal.working_days_left(d("2026-09-30"), due), 2);
     }
 
     #[test]

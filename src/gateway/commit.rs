@@ -407,3 +407,156 @@ impl Worker {
         Ok(((received, indexes), jobs.len()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::journal::MemoryJournal;
+    use crate::gateway::outbox::OutboxStore as _;
+    use crate::store::gateway::{tests::rec, SledGateway};
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        store: Arc<SledGateway>,
+        journal: Arc<MemoryJournal>,
+        committer: Committer,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let store = Arc::new(SledGateway::open(&db).unwrap());
+        let journal = Arc::new(MemoryJournal::default());
+        let committer = Committer::spawn(
+            store.clone(),
+            journal.clone(),
+            RetryPolicy::default(),
+            crate::gateway::ops::Ops::new(),
+            Arc::new(Notify::new()),
+        );
+        Fixture {
+            _dir: dir,
+            store,
+            journal,
+            committer,
+        }
+    }
+
+    fn receive(no: &str, source_no: &str, body: &'static [u8]) -> Receive {
+        let mut r = rec(no, source_no);
+        r.received_sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body));
+        Receive {
+            rec: r,
+            body: Bytes::from_static(body),
+            document_time: (1_763_602_200, 480),
+            applicant_id_hash: [7; 32],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_number_sent_many_times_at_once_is_recorded_once() {
+        let f = fixture();
+        let (a, b, c, d) = tokio::join!(
+            f.committer.receive(receive("TB1", "S-1", b"first")),
+            f.committer.receive(receive("TB2", "S-1", b"first")),
+            f.committer.receive(receive("TB3", "S-1", b"other")),
+            f.committer.receive(receive("TB4", "S-2", b"second")),
+        );
+        let Received::New(a) = a.unwrap() else {
+            panic!("first copy not new")
+        };
+        let Received::Seen(b) = b.unwrap() else {
+            panic!("second copy claimed again")
+        };
+        let Received::Seen(c) = c.unwrap() else {
+            panic!("other bytes claimed again")
+        };
+        assert!(matches!(d.unwrap(), Received::New(_)));
+        assert_eq!(
+            (b.gateway_no.as_str(), c.gateway_no.as_str()),
+            ("TB1", "TB1")
+        );
+        assert_eq!(b.received_index, a.received_index);
+        let records = f.journal.records();
+        assert_eq!(records.len(), 2, "one RECEIVED per number");
+        assert!(records.iter().all(|r| r.step == Step::Received));
+        assert_eq!(records[0].applicant_id_hash, Some([7; 32]));
+        // Durable with its job: the forwarder finds both applications due.
+        assert_eq!(f.store.outbox().due(i64::MAX, 10).unwrap().len(), 2);
+        assert!(f.store.get("TB2").unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_claim_a_crash_interrupted_is_completed_by_the_same_bytes() {
+        let f = fixture();
+        let leftover = receive("TB1", "S-1", b"bytes");
+        assert_eq!(f.store.claim(&leftover.rec, b"bytes").unwrap(), Claim::New);
+        assert_eq!(f.store.unfinished().unwrap().len(), 1);
+        let Received::Seen(done) = f
+            .committer
+            .receive(receive("TB9", "S-1", b"bytes"))
+            .await
+            .unwrap()
+        else {
+            panic!("claimed again")
+        };
+        assert_eq!(done.gateway_no, "TB1");
+        assert_eq!(done.received_index, Some(0));
+        assert!(f.store.unfinished().unwrap().is_empty());
+        assert_eq!(f.journal.records().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_change_updates_the_record_it_finds_and_records_its_step() {
+        let f = fixture();
+        f.committer
+            .receive(receive("TB1", "S-1", b"bytes"))
+            .await
+            .unwrap();
+        let update: Update = Box::new(|rec| {
+            rec.destination_receipt = Some("ZJ-1".into());
+            Some(base_record(rec, Step::Forwarded, 0))
+        });
+        let index = f
+            .committer
+            .change(Change {
+                gateway_no: "TB1".into(),
+                update: Some(update),
+                event: Some(("FORWARDED", Some("ZJ-1".into()))),
+                doc: Some((DocKind::ApplicationSent, b"sent".to_vec())),
+                jobs: vec![],
+            })
+            .await
+            .unwrap();
+        assert_eq!(index, Some(1));
+        let rec = f.store.get("TB1").unwrap().unwrap();
+        assert_eq!(rec.destination_receipt.as_deref(), Some("ZJ-1"));
+        let steps: Vec<_> = rec
+            .timeline
+            .iter()
+            .map(|e| (e.step.as_str(), e.ledger_index))
+            .collect();
+        assert_eq!(steps, [("RECEIVED", Some(0)), ("FORWARDED", Some(1))]);
+        assert_eq!(
+            f.store
+                .doc("TB1", DocKind::ApplicationSent)
+                .unwrap()
+                .unwrap(),
+            b"sent"
+        );
+        assert_eq!(
+            f.journal.records()[1].destination_no.as_deref(),
+            Some("ZJ-1")
+        );
+
+        let missing = Change {
+            gateway_no: "TB404".into(),
+            update: Some(Box::new(|rec| Some(base_record(rec, Step::Failed, 0)))),
+            event: Some(("FAILED", None)),
+            doc: None,
+            jobs: vec![],
+        };
+        assert_eq!(f.committer.change(missing).await.unwrap(), None);
+        assert_eq!(f.journal.records().len(), 2);
+    }
+}

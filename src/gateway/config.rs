@@ -20,6 +20,9 @@ use super::outbox::RetryPolicy;
 use super::server::Limits;
 use super::tls::{self, ClientTimeouts, PartnerTrust};
 use crate::codes::ItemKind;
+use crate::model::Uscc;
+use crate::platform::Platform;
+use crate::web::{Account, Lockout, Office, WebConfig};
 
 /// The platforms tongban has adapters for, with their province prefix (GB/T 2260 first two
 /// digits): the key names the platform in configuration and URLs.
@@ -67,7 +70,48 @@ pub struct ConfigFile {
     /// Legal time limits per item.
     #[serde(default)]
     pub time_limits: TimeLimitsFile,
+    /// The window clerks' page; without this table no page is served.
+    #[serde(default)]
+    pub web: Option<WebFile>,
 }
+
+/// `[web]`: the window clerks' page, on its own HTTPS listener (server certificate `[tls]`,
+/// no client certificates: window PCs have none; clerks sign in with a password).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebFile {
+    /// Listener address for the clerks' browsers.
+    #[serde(default = "default_web_listen")]
+    pub listen: String,
+    /// Prefix of the public status page; a receipt's QR code is this followed by the
+    /// gateway number.
+    pub status_url: String,
+    /// `[[web.accounts]]`, one per clerk.
+    #[serde(default)]
+    pub accounts: Vec<AccountFile>,
+}
+
+/// `[[web.accounts]]`: one window clerk.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountFile {
+    /// Sign-in name.
+    pub username: String,
+    /// 受理人 name, recorded on applications the clerk accepts and hands over.
+    pub display_name: String,
+    /// Argon2 PHC string, from `tongban web hash-password`.
+    pub password_hash: String,
+    /// 受理机构统一社会信用代码 of the clerk's office.
+    pub office_uscc: String,
+    /// 受理机构名称, as printed on receipts.
+    pub office_name: String,
+    /// The office's province platform (`zj`, `sh`): submissions go in its format, from it.
+    pub platform: String,
+}
+
+/// Default clerks' page listener: loopback, like the others, so nothing is exposed by
+/// accident; the port beside the partner listener's.
+pub const DEFAULT_WEB_LISTEN: &str = "127.0.0.1:8444";
 
 /// `[tls]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -217,6 +261,9 @@ fn default_listen() -> String {
 fn default_ops_listen() -> String {
     DEFAULT_OPS_LISTEN.into()
 }
+fn default_web_listen() -> String {
+    DEFAULT_WEB_LISTEN.into()
+}
 fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
 }
@@ -309,6 +356,17 @@ pub struct Config {
     pub time_limits: TimeLimits,
     /// Working-day calendar.
     pub calendar: Calendar,
+    /// The window clerks' page, when configured.
+    pub web: Option<WebSettings>,
+}
+
+/// The window clerks' page, resolved.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// Where browsers connect (HTTPS with the gateway's server certificate).
+    pub listen: SocketAddr,
+    /// Accounts, cookies, lock-out and the receipts' status link.
+    pub page: WebConfig,
 }
 
 /// Every problem found in a configuration.
@@ -518,6 +576,11 @@ impl ConfigFile {
             }
         };
 
+        let web = self
+            .web
+            .as_ref()
+            .and_then(|w| w.resolve(&mut p, [listen, ops_listen]));
+
         if !p.0.is_empty() {
             return Err(ConfigErrors(p.0));
         }
@@ -580,6 +643,111 @@ impl ConfigFile {
                 items: t.items.clone(),
             },
             calendar,
+            web,
+        })
+    }
+}
+
+impl WebFile {
+    /// Resolves `[web]`, reporting every problem into `p`; `taken` are the other listeners.
+    fn resolve(&self, p: &mut Problems, taken: [Option<SocketAddr>; 2]) -> Option<WebSettings> {
+        let listen = p.addr("web.listen", &self.listen);
+        if let Some(a) = listen {
+            if a.port() != 0 && taken.contains(&Some(a)) {
+                p.push(format!(
+                    "web.listen {a} is already another listener's address"
+                ));
+            }
+        }
+        match self.status_url.parse::<http::Uri>() {
+            Ok(u) if matches!(u.scheme_str(), Some("https" | "http")) && u.host().is_some() => {}
+            _ => p.push(format!(
+                "web.status_url: {} is not an http(s) URL",
+                self.status_url
+            )),
+        }
+        if self.accounts.is_empty() {
+            p.push("web.accounts is empty: nobody could sign in".into());
+        }
+        let mut accounts = Vec::new();
+        for (i, a) in self.accounts.iter().enumerate() {
+            let at = format!("web.accounts[{i}] ({})", a.username);
+            let platform = match a.platform.parse::<Platform>() {
+                Ok(pl) => Some(pl),
+                Err(_) => {
+                    p.push(format!(
+                        "{at}.platform: {} is not a platform (known: {})",
+                        a.platform,
+                        KNOWN_PLATFORMS.map(|(k, _)| k).join(", ")
+                    ));
+                    None
+                }
+            };
+            let uscc = match Uscc::parse(a.office_uscc.trim()) {
+                Ok(u) => Some(u),
+                Err(e) => {
+                    p.push(format!("{at}.office_uscc: {e}"));
+                    None
+                }
+            };
+            if a.office_name.trim().is_empty() {
+                p.push(format!("{at}.office_name is empty"));
+            }
+            if a.username.trim().is_empty() || a.display_name.trim().is_empty() {
+                p.push(format!("{at}: username and display_name must not be empty"));
+            }
+            if !crate::web::is_argon2_phc(a.password_hash.trim()) {
+                p.push(format!(
+                    "{at}.password_hash: not an argon2 PHC string ($argon2id$…); make one with `tongban web hash-password`"
+                ));
+            }
+            let (Some(platform), Some(uscc)) = (platform, uscc) else {
+                continue;
+            };
+            // The pipeline accepts from a platform only applications accepted in its
+            // province (the office USCC's registration division); say so now, not at every
+            // submission.
+            let province = &uscc.as_str()[2..4];
+            if province != format!("{}", platform.province()) {
+                p.push(format!(
+                    "{at}.office_uscc: {} is registered in province {province}, not in the {} platform's ({}); every application this clerk accepts would be refused",
+                    uscc.as_str(),
+                    platform.key(),
+                    platform.province()
+                ));
+            }
+            accounts.push(Account {
+                username: a.username.clone(),
+                display_name: a.display_name.trim().to_owned(),
+                password_hash: a.password_hash.trim().to_owned(),
+                office: Office {
+                    name: a.office_name.trim().to_owned(),
+                    uscc,
+                    platform,
+                },
+            });
+        }
+        let page = WebConfig {
+            accounts,
+            secure_cookies: true,
+            lockout: Lockout::default(),
+            session_idle: WebConfig::DEFAULT_SESSION_IDLE,
+            status_url: self.status_url.clone(),
+        };
+        if let Err(errors) = page.check() {
+            // Names and hashes were checked above, with the account's place in the file.
+            for e in errors.iter().filter(|e| {
+                !matches!(
+                    e,
+                    crate::web::ConfigError::EmptyName(_) | crate::web::ConfigError::Hash(_)
+                )
+            }) {
+                p.push(format!("web: {e}"));
+            }
+        }
+        Some(WebSettings {
+            listen: listen?,
+            page,
         })
     }
 }
@@ -759,6 +927,82 @@ mod tests {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
         assert_eq!(errs.0.len(), 16, "{all}");
+    }
+
+    fn account(username: &str, name: &str, hash: &str, uscc: &str, platform: &str) -> String {
+        format!(
+            "[[web.accounts]]\nusername = \"{username}\"\ndisplay_name = \"{name}\"\n\
+             password_hash = \"{hash}\"\noffice_uscc = \"{uscc}\"\n\
+             office_name = \"上海市金山区廊下镇社区事务受理服务中心\"\nplatform = \"{platform}\"\n"
+        )
+    }
+
+    #[test]
+    fn the_clerks_page_is_resolved_with_everything_else() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Config::from_toml(&good(dir.path()), dir.path())
+            .unwrap()
+            .web
+            .is_none());
+        let hash = crate::web::hash_password("窗口 password 2026").unwrap();
+        let text = format!(
+            "{}\n[web]\nlisten = \"127.0.0.1:0\"\nstatus_url = \"https://tongban.example/status/\"\n{}",
+            good(dir.path()),
+            account("wangmin", "王敏", &hash, "113101160024321631", "sh")
+        );
+        let web = Config::from_toml(&text, dir.path()).unwrap().web.unwrap();
+        assert!(
+            web.page.secure_cookies,
+            "the page is served over HTTPS only"
+        );
+        let a = &web.page.accounts[0];
+        assert_eq!(
+            (
+                a.username.as_str(),
+                a.office.platform,
+                a.office.uscc.as_str()
+            ),
+            ("wangmin", Platform::Shanghai, "113101160024321631")
+        );
+    }
+
+    #[test]
+    fn every_problem_of_the_clerks_page_is_reported_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let hash = crate::web::hash_password("窗口 password 2026").unwrap();
+        let text = format!(
+            "{}\n[web]\nlisten = \"127.0.0.1:9999\"\nstatus_url = \"status page\"\n{}{}{}{}{}",
+            good(dir.path()).replace(
+                "127.0.0.1:0\"\n            ops",
+                "127.0.0.1:9999\"\n            ops"
+            ),
+            account("a", "甲", &hash, "113101160024321632", "sh"),
+            account("b", "乙", "plain-text", "113101160024321631", "ah"),
+            account("c", "丙", &hash, "113101160024321631", "zj"),
+            account("c", " ", &hash, "113101160024321631", "sh"),
+            "",
+        );
+        let errs = Config::from_toml(&text, dir.path()).unwrap_err();
+        let all = errs.to_string();
+        for needle in [
+            "web.listen 127.0.0.1:9999 is already another listener's address",
+            "web.status_url: status page is not an http(s) URL",
+            "web.accounts[0] (a).office_uscc: check character",
+            "web.accounts[1] (b).platform: ah is not a platform",
+            "web.accounts[1] (b).password_hash: not an argon2 PHC string",
+            "web.accounts[2] (c).office_uscc: 113101160024321631 is registered in province 31, not in the zj platform's (33)",
+            "web.accounts[3] (c): username and display_name must not be empty",
+            "clerk account 'c' is configured twice",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+        assert_eq!(errs.0.len(), 8, "{all}");
+        let empty = format!(
+            "{}\n[web]\nstatus_url = \"https://tongban.example/status/\"\n",
+            good(dir.path())
+        );
+        let errs = Config::from_toml(&empty, dir.path()).unwrap_err();
+        assert!(errs.to_string().contains("web.accounts is empty"), "{errs}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The loopback set-up behind `tongban demo` and the end-to-end tests: a dev PKI generated
-//! under a data directory, a configuration file written for it, the gateway and both sandbox
-//! platforms on 127.0.0.1, and the shared sample application sent through with every step
-//! printed with its ledger index.
+//! under a data directory, a configuration file written for it, the gateway (with the window
+//! clerks' page when accounts are given) and both sandbox platforms on 127.0.0.1, and the
+//! shared sample application sent through with every step printed with its ledger index.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::platform::Platform;
+use crate::web::{self, Account, Office};
 
 use super::config::{Config, ConfigErrors};
 use super::pipeline::Gateway;
@@ -45,6 +46,45 @@ pub enum DemoError {
     /// Talking to the gateway failed.
     #[error("request: {0}")]
     Http(String),
+    /// The demo clerk's password could not be hashed.
+    #[error(transparent)]
+    Hash(#[from] web::HashError),
+}
+
+/// The demo's window clerk: 王敏 of the 金山区廊下镇 office that accepted the shared sample,
+/// so the sample is on her work list.
+pub const DEMO_CLERK: (&str, &str) = ("wangmin", "王敏");
+
+/// The shared sample's accepting office: name and USCC.
+pub const DEMO_OFFICE: (&str, &str) = (
+    "上海市金山区廊下镇社区事务受理服务中心",
+    "113101160024321631",
+);
+
+/// A fresh password for the demo clerk: 16 characters from an alphabet without look-alikes
+/// (about 92 bits), so a demo left running on a shared machine is not an open door.
+pub fn demo_password() -> String {
+    use rand::Rng as _;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..16)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// The demo clerk's account with `password` hashed.
+pub fn demo_clerk(password: &str) -> Result<Account, DemoError> {
+    Ok(Account {
+        username: DEMO_CLERK.0.to_owned(),
+        display_name: DEMO_CLERK.1.to_owned(),
+        password_hash: web::hash_password(password)?,
+        office: Office {
+            name: DEMO_OFFICE.0.to_owned(),
+            uscc: crate::model::Uscc::parse(DEMO_OFFICE.1)
+                .expect("the shared sample's office USCC is valid"),
+            platform: Platform::Shanghai,
+        },
+    })
 }
 
 /// Knobs for tests (the demo uses the defaults).
@@ -121,6 +161,27 @@ grace_period_ms = 5000
     )
 }
 
+/// The `[web]` table for a loopback set-up: the clerks' page on `web_port`, receipts' QR
+/// codes pointing at the operator listener's status API (the only status page on loopback).
+pub fn web_config(web_port: u16, ops_port: u16, clerks: &[Account]) -> String {
+    let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
+    let mut out = format!(
+        "\n[web]\nlisten = \"127.0.0.1:{web_port}\"\nstatus_url = \"http://127.0.0.1:{ops_port}/api/v1/applications/\"\n"
+    );
+    for a in clerks {
+        out.push_str(&format!(
+            "\n[[web.accounts]]\nusername = {}\ndisplay_name = {}\npassword_hash = {}\noffice_uscc = {}\noffice_name = {}\nplatform = {}\n",
+            q(&a.username),
+            q(&a.display_name),
+            q(&a.password_hash),
+            q(a.office.uscc.as_str()),
+            q(&a.office.name),
+            q(a.office.platform.key()),
+        ));
+    }
+    out
+}
+
 struct Running {
     stop: tokio::sync::oneshot::Sender<()>,
     done: JoinHandle<()>,
@@ -140,6 +201,8 @@ pub struct Loopback {
     pub gateway_addr: SocketAddr,
     /// The gateway's operator address (status API, metrics).
     pub ops_addr: SocketAddr,
+    /// The clerks' page (HTTPS, dev certificate), when clerk accounts were given.
+    pub web_addr: Option<SocketAddr>,
     /// The Zhejiang sandbox.
     pub zj: Arc<Sandbox>,
     /// The Shanghai sandbox.
@@ -152,19 +215,36 @@ pub struct Loopback {
 impl Loopback {
     /// Generates the PKI and configuration under `dir`, starts both sandboxes and the gateway.
     pub async fn start(dir: &Path, options: LoopbackOptions) -> Result<Self, DemoError> {
+        Self::start_with_clerks(dir, options, &[]).await
+    }
+
+    /// As [`Loopback::start`], with the window clerks' page serving `clerks`.
+    pub async fn start_with_clerks(
+        dir: &Path,
+        options: LoopbackOptions,
+        clerks: &[Account],
+    ) -> Result<Self, DemoError> {
         std::fs::create_dir_all(dir)?;
         let pki = tls::generate_dev_pki(&dir.join("pki"))?;
         let zj_listener = TcpListener::bind("127.0.0.1:0").await?;
         let sh_listener = TcpListener::bind("127.0.0.1:0").await?;
         let gateway_port = free_port()?;
         let ops_port = free_port()?;
-        let text = loopback_config(
+        let web_port = if clerks.is_empty() {
+            None
+        } else {
+            Some(free_port()?)
+        };
+        let mut text = loopback_config(
             gateway_port,
             ops_port,
             zj_listener.local_addr()?.port(),
             sh_listener.local_addr()?.port(),
             &options,
         );
+        if let Some(port) = web_port {
+            text.push_str(&web_config(port, ops_port, clerks));
+        }
         let config_path = dir.join("tongban.toml");
         std::fs::write(&config_path, text)?;
 
@@ -197,6 +277,7 @@ impl Loopback {
             config_path,
             gateway_addr: SocketAddr::from(([127, 0, 0, 1], gateway_port)),
             ops_addr: SocketAddr::from(([127, 0, 0, 1], ops_port)),
+            web_addr: web_port.map(|port| SocketAddr::from(([127, 0, 0, 1], port))),
             zj,
             sh,
             running: None,
@@ -257,7 +338,11 @@ impl Loopback {
 /// `tongban demo`: sets everything up under `dir`, sends the sample through, prints each step
 /// and then keeps running until `shutdown` (Ctrl-C).
 pub async fn run(dir: &Path, shutdown: impl Future<Output = ()>) -> Result<(), DemoError> {
-    let lb = Loopback::start(dir, LoopbackOptions::default()).await?;
+    // Generated for this run only: its hash goes into the configuration written below, the
+    // password itself only onto this terminal.
+    let password = demo_password();
+    let clerk = demo_clerk(&password)?;
+    let lb = Loopback::start_with_clerks(dir, LoopbackOptions::default(), &[clerk]).await?;
     println!(
         "dev PKI (CA, gateway, zj-platform, sh-platform) in {}",
         lb.pki.dir.display()
@@ -329,6 +414,18 @@ pub async fn run(dir: &Path, shutdown: impl Future<Output = ()>) -> Result<(), D
         ] {
             println!("  http://{ops}{path}");
         }
+    }
+    if let Some(web) = lb.web_addr {
+        println!(
+            "window clerks' page: https://localhost:{}/clerk/ (dev certificate: let the browser \
+             proceed, or trust {})",
+            web.port(),
+            lb.pki.ca().display()
+        );
+        println!(
+            "  sign in as {} ({}, {}) with the password {password} (made for this run; shown only here)",
+            DEMO_CLERK.0, DEMO_CLERK.1, DEMO_OFFICE.0
+        );
     }
     println!("running; press Ctrl-C to stop");
     shutdown.await;

@@ -24,6 +24,9 @@ pub enum Step {
     Delivered,
     /// A delivery failed for good.
     Failed,
+    /// A window clerk handed the decision (and licence) to the applicant (送达).
+    #[serde(rename = "HANDED_OVER")]
+    HandedOver,
 }
 
 /// The decision facts a DECIDED or DELIVERED record commits to.
@@ -70,7 +73,7 @@ pub struct Record {
     pub mapping_version: String,
     /// Salted hash of the applicant's identifier.
     pub applicant_id_hash: Option<[u8; 32]>,
-    /// Decision facts (DECIDED, DELIVERED).
+    /// Decision facts (DECIDED, DELIVERED, HANDED_OVER).
     pub decision: Option<DecisionFacts>,
     /// Reason code (FAILED).
     pub reason: Option<String>,

@@ -152,6 +152,7 @@ pub fn entry(r: Record) -> Entry {
             Step::Decided => ledger::Step::Decided,
             Step::Delivered => ledger::Step::Delivered,
             Step::Failed => ledger::Step::Failed,
+            Step::HandedOver => ledger::Step::HandedOver,
         },
         gateway_no: r.gateway_no,
         source_no: r.source_no,

@@ -15,7 +15,7 @@
 //! resubmission both complete it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -25,13 +25,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
 use sha2::{Digest as _, Sha256};
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
 
+use crate::model::rules::Field;
 use crate::model::{Document, Problems};
 use crate::platform::{self, Platform};
 
-use super::commit::{Change, Committer, Receive, Received};
-use super::config::Config;
+use super::commit::{Change, Committer, Receive, Received, Update};
+use super::config::{Config, PlatformConfig};
 use super::convention::{self, ReplyBody};
 use super::httpsig::{self, MessageSigner};
 use super::journal::{DecisionFacts, Journal, Record, Step};
@@ -65,66 +66,6 @@ pub fn gateway_no(date: chrono::NaiveDate, seq: u64) -> String {
         date.format("%Y%m%d"),
         seq % 10_000_000_000
     )
-}
-
-/// Group commit: many writers ask for a flush, one flush serves everyone who asked before it
-/// started.
-pub struct Flusher {
-    requested: AtomicU64,
-    wake: Arc<Notify>,
-    done: watch::Sender<u64>,
-}
-
-impl Flusher {
-    /// Starts the flushing task over `store`.
-    pub fn spawn(store: Arc<dyn AppStore>) -> Arc<Self> {
-        let (done, _) = watch::channel(0);
-        let f = Arc::new(Self {
-            requested: AtomicU64::new(0),
-            wake: Arc::new(Notify::new()),
-            done,
-        });
-        let me = Arc::downgrade(&f);
-        tokio::spawn(async move {
-            loop {
-                let Some(f) = me.upgrade() else { return };
-                let target = f.requested.load(Ordering::SeqCst);
-                if *f.done.borrow() >= target {
-                    let wake = f.wake.clone();
-                    drop(f);
-                    // Re-check periodically so a dropped Flusher ends this task.
-                    let _ =
-                        tokio::time::timeout(std::time::Duration::from_secs(1), wake.notified())
-                            .await;
-                    continue;
-                }
-                let s = store.clone();
-                let res = tokio::task::spawn_blocking(move || s.flush()).await;
-                match res {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::error!(error = %e, "flush failed"),
-                    Err(e) => tracing::error!(error = %e, "flush task failed"),
-                }
-                f.done.send_replace(target);
-            }
-        });
-        f
-    }
-
-    /// Returns once everything written before the call is durable.
-    pub async fn flush(&self) {
-        let ticket = self.requested.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut rx = self.done.subscribe();
-        self.wake.notify_one();
-        let _ = rx.wait_for(|d| *d >= ticket).await;
-    }
-}
-
-impl Drop for Flusher {
-    /// Wakes the flushing task so it notices it is alone and ends (releasing the store).
-    fn drop(&mut self) {
-        self.wake.notify_one();
-    }
 }
 
 /// Keys (gateway numbers, per step) whose intake is being completed by a live request, so a
@@ -183,7 +124,6 @@ pub struct Gateway {
     pub id_salt: [u8; 32],
     /// Wakes the forwarder when a job is added.
     pub wake: Arc<Notify>,
-    flusher: Arc<Flusher>,
     committer: Committer,
     in_progress: InProgress,
 }
@@ -202,6 +142,76 @@ pub enum IntakeError {
     Task(String),
 }
 
+/// What intake made of an application; each caller answers it in its own way (a platform
+/// in its reply convention, a window clerk's page with a receipt or the problems).
+#[derive(Debug)]
+pub enum Intake {
+    /// Accepted and durable, now or before with the same bytes: the record, with the ledger
+    /// index of RECEIVED.
+    Accepted(Box<AppRecord>),
+    /// The number was accepted before with other content: the first record.
+    Duplicate(Box<AppRecord>),
+    /// Not a valid application: every problem, in the sending platform's vocabulary.
+    Invalid(Problems),
+    /// A valid application the sending platform may not send.
+    Forbidden(Refusal),
+}
+
+/// Why a valid application may not come from the platform that sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The accepting office is registered outside the sending platform's province.
+    OfficeOutsideProvince,
+    /// The target region (GB/T 2260) is in the sender's own province: not cross-province.
+    OwnProvince(u32),
+    /// No platform is configured for the target region.
+    NoRoute(u32),
+    /// The target region is routed back to the sender.
+    RoutesBack(u32),
+}
+
+impl Refusal {
+    /// The field at fault, for the sender's own path to it.
+    pub fn field(self) -> Field {
+        match self {
+            Refusal::OfficeOutsideProvince => Field::OfficeUscc,
+            _ => Field::TargetRegion,
+        }
+    }
+
+    /// The reason in Chinese, for a window clerk.
+    pub fn zh(self) -> String {
+        match self {
+            Refusal::OfficeOutsideProvince => "受理机构不在本平台所在省份".to_owned(),
+            Refusal::OwnProvince(r) => format!("目标区域 {r:06} 在本省，不属于跨省通办"),
+            Refusal::NoRoute(r) => format!("目标区域 {r:06} 没有对接的审批平台，网关无法转送"),
+            Refusal::RoutesBack(r) => {
+                format!("目标区域 {r:06} 由本省平台审批，不属于跨省通办")
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    /// The reason partners are given (their platform's `forbidden` reply).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::OfficeOutsideProvince => {
+                f.write_str("the accepting office is not in the sending platform's province")
+            }
+            Refusal::OwnProvince(r) => {
+                write!(f, "target region {r} is in the sender's own province")
+            }
+            Refusal::NoRoute(r) => {
+                write!(f, "no platform is configured for target region {r}")
+            }
+            Refusal::RoutesBack(r) => {
+                write!(f, "target region {r} routes back to the sender")
+            }
+        }
+    }
+}
+
 impl Gateway {
     /// Assembles the gateway; starts the group-commit flusher (needs a tokio runtime).
     #[allow(clippy::too_many_arguments)]
@@ -214,7 +224,6 @@ impl Gateway {
         ops: Arc<Ops>,
         id_salt: [u8; 32],
     ) -> Arc<Self> {
-        let flusher = Flusher::spawn(store.clone());
         let wake = Arc::new(Notify::new());
         let committer = Committer::spawn(
             store.clone(),
@@ -232,30 +241,32 @@ impl Gateway {
             ops,
             id_salt,
             wake,
-            flusher,
             committer,
             in_progress: InProgress::default(),
         })
     }
 
-    /// Waits until every write so far is durable.
+    /// Takes `key` (a gateway number and a step) for a request completing that step, or
+    /// `None` while another request holds it.
+    pub fn in_progress(&self, key: String) -> Option<InProgressGuard<'_>> {
+        self.in_progress.take(key)
+    }
+
+    /// Waits until every write so far is durable (the committer flushes its own writes;
+    /// this is for the outbox's job states at shutdown).
     pub async fn flush(&self) {
-        self.flusher.flush().await;
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || store.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "flush failed"),
+            Err(e) => tracing::error!(error = %e, "flush task failed"),
+        }
     }
 
     /// Commits a change to an application (see [`Committer::change`]); returns the ledger
     /// index of its record, if it has one.
     pub async fn change(&self, change: Change) -> Result<Option<u64>, IntakeError> {
         self.committer.change(change).await
-    }
-
-    /// Appends to the ledger on a blocking thread; returns the first index.
-    pub async fn record(&self, records: Vec<Record>) -> Result<u64, IntakeError> {
-        let journal = self.journal.clone();
-        let range = tokio::task::spawn_blocking(move || journal.append(records))
-            .await
-            .map_err(|e| IntakeError::Task(e.to_string()))??;
-        Ok(range.start)
     }
 
     /// The salted hash of an applicant's identifier, as the ledger stores it.
@@ -388,6 +399,17 @@ impl Gateway {
         })
     }
 
+    /// Refuses a partner calling another platform's endpoint, in `p`'s convention.
+    fn check_partner(&self, p: Platform, partner: &Partner) -> Result<(), Box<Response>> {
+        if partner.key() != p.key() {
+            return Err(Box::new(self.refuse(convention::forbidden(
+                p,
+                &format!("this endpoint is for the {p} platform"),
+            ))));
+        }
+        Ok(())
+    }
+
     /// Checks that `partner` is the platform whose endpoint was called and reads its
     /// document; the error is the reply to send, in the platform's convention.
     fn read_from(
@@ -396,22 +418,25 @@ impl Gateway {
         partner: &Partner,
         body: &[u8],
     ) -> Result<Document, Box<Response>> {
-        if partner.key() != p.key() {
-            return Err(Box::new(self.refuse(convention::forbidden(
-                p,
-                &format!("this endpoint is for the {p} platform"),
-            ))));
-        }
+        self.check_partner(p, partner)?;
         platform::read(p, body)
             .map(|read| read.document)
             .map_err(|problems| Box::new(self.refuse(convention::problems(p, &problems))))
     }
 
-    /// The reply to a document of the wrong kind for the endpoint.
-    fn wrong_kind(&self, p: Platform, expected: &str, got: &str) -> Response {
+    /// The problem of a document of the wrong kind for the endpoint.
+    fn wrong_kind_problems(p: Platform, expected: &str, got: &str) -> Problems {
         let mut pr = Problems::new();
         pr.error(root_path(p), format!("expected {expected}, got {got}"));
-        self.refuse(convention::problems(p, &pr))
+        pr
+    }
+
+    /// The reply to a document of the wrong kind for the endpoint.
+    fn wrong_kind(&self, p: Platform, expected: &str, got: &str) -> Response {
+        self.refuse(convention::problems(
+            p,
+            &Self::wrong_kind_problems(p, expected, got),
+        ))
     }
 
     async fn try_submit(
@@ -420,13 +445,32 @@ impl Gateway {
         partner: &Partner,
         body: &[u8],
     ) -> Result<Response, IntakeError> {
-        let app = match self.read_from(p, partner, body) {
-            Ok(Document::Application(app)) => app,
-            Ok(Document::Decision(_)) => {
-                return Ok(self.wrong_kind(p, "an application", "a decision"))
-            }
-            Err(reply) => return Ok(*reply),
-        };
+        if let Err(reply) = self.check_partner(p, partner) {
+            return Ok(*reply);
+        }
+        Ok(match self.intake(p, body).await? {
+            Intake::Accepted(rec) => self.receipt(
+                convention::accepted(p, &rec.gateway_no),
+                &rec,
+                rec.received_index,
+            ),
+            Intake::Duplicate(first) => self.receipt(
+                convention::duplicate(p, &first.gateway_no),
+                &first,
+                first.received_index,
+            ),
+            Intake::Invalid(problems) => self.signed(convention::problems(p, &problems), &[]),
+            Intake::Forbidden(why) => self.signed(convention::forbidden(p, &why.to_string()), &[]),
+        })
+    }
+
+    /// Where platform `p` may send `app`: the platform deciding its target region, unless the
+    /// office is outside `p`'s province or the target is not another province's.
+    fn authorise(
+        &self,
+        p: Platform,
+        app: &crate::model::Application,
+    ) -> Result<&PlatformConfig, Refusal> {
         // A platform submits only applications accepted at a window in its own province:
         // the accepting office's USCC carries its registration division (characters 3–8).
         let office_province = app
@@ -436,36 +480,50 @@ impl Gateway {
             .get(2..4)
             .and_then(|s| s.parse::<u32>().ok());
         if office_province != Some(p.province()) {
-            return Ok(self.refuse(convention::forbidden(
-                p,
-                "the accepting office is not in the sending platform's province",
-            )));
+            return Err(Refusal::OfficeOutsideProvince);
         }
         let region = app.target.region;
         if region.province() == p.province() {
-            return Ok(self.refuse(convention::forbidden(
-                p,
-                &format!(
-                    "target region {} is in the sender's own province",
-                    region.code()
-                ),
-            )));
+            return Err(Refusal::OwnProvince(region.code()));
         }
         let Some(dest) = self.config.route(&format!("{:06}", region.code())) else {
-            return Ok(self.refuse(convention::forbidden(
-                p,
-                &format!(
-                    "no platform is configured for target region {}",
-                    region.code()
-                ),
-            )));
+            return Err(Refusal::NoRoute(region.code()));
         };
         if dest.key == p.key() {
-            return Ok(self.refuse(convention::forbidden(
-                p,
-                &format!("target region {} routes back to the sender", region.code()),
-            )));
+            return Err(Refusal::RoutesBack(region.code()));
         }
+        Ok(dest)
+    }
+
+    /// Counts a refused document.
+    fn rejected(&self, intake: Intake) -> Intake {
+        self.ops
+            .metrics
+            .documents_rejected_total
+            .fetch_add(1, Ordering::Relaxed);
+        intake
+    }
+
+    /// Intake of an application from platform `p`, whoever carries it (the platform's own
+    /// endpoint or a window clerk's page): read and validate it in `p`'s vocabulary, check
+    /// that `p` may send it, claim `p`'s number and store the exact bytes, then record
+    /// RECEIVED and queue the forwarding through the [`Committer`]. An
+    /// [`Intake::Accepted`] is durable.
+    pub async fn intake(&self, p: Platform, body: &[u8]) -> Result<Intake, IntakeError> {
+        let app = match platform::read(p, body) {
+            Ok(read) => match read.document {
+                Document::Application(app) => app,
+                Document::Decision(_) => {
+                    let problems = Self::wrong_kind_problems(p, "an application", "a decision");
+                    return Ok(self.rejected(Intake::Invalid(problems)));
+                }
+            },
+            Err(problems) => return Ok(self.rejected(Intake::Invalid(problems))),
+        };
+        let dest = match self.authorise(p, &app) {
+            Ok(dest) => dest,
+            Err(why) => return Ok(self.rejected(Intake::Forbidden(why))),
+        };
 
         let sha = hex::encode(Sha256::digest(body));
         let accepted_on = app.acceptance.accepted_at.date_naive();
@@ -492,6 +550,10 @@ impl Gateway {
             decision: None,
             failure: None,
             timeline: vec![],
+            office_uscc: app.acceptance.office_uscc.as_str().to_owned(),
+            operator_name: app.operator.name.clone(),
+            accepted_at: app.acceptance.accepted_at.to_rfc3339(),
+            handed_over_by: None,
         };
         let rec = match self
             .committer
@@ -510,12 +572,12 @@ impl Gateway {
                     gateway_no = %first.gateway_no,
                     "source number seen before; answering with the first receipt"
                 );
-                let reply = if first.received_sha256 == sha && first.received_index.is_some() {
-                    convention::accepted(p, &first.gateway_no)
-                } else {
-                    convention::duplicate(p, &first.gateway_no)
-                };
-                return Ok(self.receipt(reply, &first, first.received_index));
+                // Seen with the same bytes is durable by now (the committer completes an
+                // interrupted claim of the same bytes).
+                if first.received_sha256 == sha && first.received_index.is_some() {
+                    return Ok(Intake::Accepted(Box::new(first)));
+                }
+                return Ok(Intake::Duplicate(Box::new(first)));
             }
         };
         self.ops
@@ -530,11 +592,7 @@ impl Gateway {
             ledger_index = ?rec.received_index,
             "application accepted"
         );
-        Ok(self.receipt(
-            convention::accepted(p, &rec.gateway_no),
-            &rec,
-            rec.received_index,
-        ))
+        Ok(Intake::Accepted(Box::new(rec)))
     }
 
     /// Handles a decision posted by `partner` to platform `p`'s endpoint.
@@ -605,10 +663,6 @@ impl Gateway {
         entry.decision = Some(decision_facts(&decision));
         // The DECIDED record commits to the decision bytes as received.
         entry.received_sha256 = sha.into();
-        let index = self.record(vec![entry]).await?;
-        rec.decision = Some(outcome_key(&decision.outcome).to_owned());
-        rec.state = AppState::Decided;
-        rec.event("DECIDED", now, Some(index), None);
         let job = Job::new(
             JobKind::Decision,
             &rec.gateway_no,
@@ -616,9 +670,22 @@ impl Gateway {
             now,
             &self.config.retry,
         );
-        self.store
-            .update(&rec, Some((DocKind::DecisionReceived, body)), Some(&job))?;
-        self.flush().await;
+        let outcome = outcome_key(&decision.outcome).to_owned();
+        let update: Update = Box::new(move |rec| {
+            rec.decision = Some(outcome);
+            rec.state = AppState::Decided;
+            Some(entry)
+        });
+        let index = self
+            .change(Change {
+                gateway_no: rec.gateway_no.clone(),
+                update: Some(update),
+                event: Some(("DECIDED", None)),
+                doc: Some((DocKind::DecisionReceived, body.to_vec())),
+                jobs: vec![job],
+            })
+            .await?
+            .ok_or_else(|| IntakeError::Task("decision recorded without a ledger index".into()))?;
         self.ops
             .metrics
             .outbox_pending
@@ -768,63 +835,5 @@ mod tests {
         let h: [u8; 32] = Sha256::digest(b"x").into();
         assert_eq!(hex_to_hash(&hex::encode(h)), h);
         assert_eq!(hex_to_hash("zz"), [0u8; 32]);
-    }
-
-    #[tokio::test]
-    async fn the_flusher_serves_every_waiter() {
-        struct Counting(std::sync::atomic::AtomicUsize);
-        impl AppStore for Counting {
-            fn next_sequence(&self) -> Result<u64, StoreError> {
-                Ok(0)
-            }
-            fn claim_batch(
-                &self,
-                items: &[(&AppRecord, &[u8])],
-            ) -> Result<Vec<super::super::record::Claim>, StoreError> {
-                Ok(items
-                    .iter()
-                    .map(|_| super::super::record::Claim::New)
-                    .collect())
-            }
-            fn get(&self, _: &str) -> Result<Option<AppRecord>, StoreError> {
-                Ok(None)
-            }
-            fn write(&self, _: &super::super::record::Writes<'_>) -> Result<(), StoreError> {
-                Ok(())
-            }
-            fn doc(&self, _: &str, _: DocKind) -> Result<Option<Vec<u8>>, StoreError> {
-                Ok(None)
-            }
-            fn unfinished(&self) -> Result<Vec<AppRecord>, StoreError> {
-                Ok(vec![])
-            }
-            fn recent(&self, _: usize) -> Result<Vec<AppRecord>, StoreError> {
-                Ok(vec![])
-            }
-            fn flush(&self) -> Result<(), StoreError> {
-                self.0.fetch_add(1, Ordering::SeqCst);
-                std::thread::sleep(std::time::Duration::from_millis(20));
-                Ok(())
-            }
-        }
-        let store = Arc::new(Counting(Default::default()));
-        let f = Flusher::spawn(store.clone());
-        let waiters: Vec<_> = (0..50)
-            .map(|_| {
-                let f = f.clone();
-                tokio::spawn(async move { f.flush().await })
-            })
-            .collect();
-        for w in waiters {
-            tokio::time::timeout(std::time::Duration::from_secs(5), w)
-                .await
-                .unwrap()
-                .unwrap();
-        }
-        let flushes = store.0.load(Ordering::SeqCst);
-        assert!(
-            (1..50).contains(&flushes),
-            "{flushes} flushes for 50 waiters"
-        );
     }
 }

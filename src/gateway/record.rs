@@ -25,7 +25,8 @@ pub enum AppState {
 /// One step on an application's timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    /// RECEIVED, FORWARDED, DECIDED, DELIVERED, FAILED, RETRY.
+    /// RECEIVED, FORWARDED, DECIDED, DELIVERED, FAILED, SOURCE_NOTIFIED, SOURCE_NOT_NOTIFIED,
+    /// HANDED_OVER.
     pub step: String,
     /// When (Unix ms).
     pub at: i64,
@@ -95,9 +96,30 @@ pub struct AppRecord {
     pub failure: Option<String>,
     /// Every step, in order.
     pub timeline: Vec<Event>,
+    /// USCC of the accepting office (受理机构), as the application states it; keys the
+    /// office's work list on the clerks' page. Empty in records written before it was kept.
+    #[serde(default)]
+    pub office_uscc: String,
+    /// 经营者名称, for the office's work list (a business name; the applicant's personal
+    /// data stays in the stored document only).
+    #[serde(default)]
+    pub operator_name: String,
+    /// 受理时间 as the application states it (RFC 3339 with its offset); empty in records
+    /// written before it was kept.
+    #[serde(default)]
+    pub accepted_at: String,
+    /// The window clerk who handed the decision to the applicant (送达), once done. Kept in the
+    /// record for the office's page, never in the ledger.
+    #[serde(default)]
+    pub handed_over_by: Option<String>,
 }
 
 impl AppRecord {
+    /// The timeline event of `step`, if it happened.
+    pub fn step(&self, step: &str) -> Option<&Event> {
+        self.timeline.iter().find(|e| e.step == step)
+    }
+
     /// Appends a timeline event.
     pub fn event(&mut self, step: &str, at: i64, ledger_index: Option<u64>, note: Option<String>) {
         self.timeline.push(Event {
@@ -170,6 +192,9 @@ pub trait AppStore: Send + Sync {
     fn unfinished(&self) -> Result<Vec<AppRecord>, StoreError>;
     /// Records, newest first, at most `limit`.
     fn recent(&self, limit: usize) -> Result<Vec<AppRecord>, StoreError>;
+    /// Records of applications accepted at the office with USCC `office`, newest first, at
+    /// most `limit` (an index kept with each claim, so only those records are read).
+    fn by_office(&self, office: &str, limit: usize) -> Result<Vec<AppRecord>, StoreError>;
     /// Makes every write so far durable.
     fn flush(&self) -> Result<(), StoreError>;
 }

@@ -1,7 +1,8 @@
 //! Stand-in partner platforms for the demo and the tests: a sandbox serves its platform's two
 //! endpoints over mutual TLS (admitting only the gateway), answers in its platform's
 //! convention, decides each application it receives after a delay and posts the decision
-//! back to the gateway, and can submit applications to the gateway as that platform would.
+//! back to the gateway (or, for tests, when told: [`Sandbox::decide`]), and can submit
+//! applications to the gateway as that platform would.
 //! It can be switched "down" (answers retry-later) to exercise the gateway's retries.
 
 use std::collections::BTreeMap;
@@ -27,7 +28,7 @@ use crate::platform::{self, Platform};
 
 use super::convention::{self, ReplyBody};
 use super::ops::Ops;
-use super::server::{self, Limits, Serve};
+use super::server::{self, Clients, Limits, Serve};
 use super::tls::{self, ClientTimeouts, PartnerTrust, PartnerVerifier, TlsError};
 
 /// What a sandbox needs to run.
@@ -90,6 +91,18 @@ pub struct Sandbox {
     seq: AtomicU64,
     received: Mutex<Vec<Received>>,
     by_number: Mutex<BTreeMap<String, String>>,
+    applications: Mutex<BTreeMap<String, Box<Application>>>,
+}
+
+/// Why [`Sandbox::decide`] posted nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum DecideError {
+    /// The sandbox never received that application.
+    #[error("the sandbox never received application {0}")]
+    Unknown(String),
+    /// Posting to the gateway failed.
+    #[error("posting the decision: {0}")]
+    Http(#[from] reqwest::Error),
 }
 
 impl Sandbox {
@@ -121,6 +134,7 @@ impl Sandbox {
             seq: AtomicU64::new(0),
             received: Mutex::new(Vec::new()),
             by_number: Mutex::new(BTreeMap::new()),
+            applications: Mutex::new(BTreeMap::new()),
         }))
     }
 
@@ -146,7 +160,7 @@ impl Sandbox {
     pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
         let serve = Serve {
             tls: self.tls.clone(),
-            verifier: self.verifier.clone(),
+            clients: Clients::Partners(self.verifier.clone()),
             limits: Limits {
                 grace: Duration::from_secs(2),
                 ..Limits::default()
@@ -214,6 +228,10 @@ impl Sandbox {
                 receipt: receipt.clone(),
             });
         tracing::info!(platform = %p, %number, %receipt, "sandbox received an application");
+        self.applications
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(number.clone(), app.clone());
         if let Some(delay) = self.decide_after {
             let me = self.clone();
             let n = self.seq.load(Ordering::SeqCst);
@@ -292,6 +310,30 @@ impl Sandbox {
             .await
     }
 
+    /// Decides application `number` (as the gateway forwarded it) now, with `outcome`, and
+    /// posts the decision to the gateway once; for tests that choose when and how the
+    /// authority decides (start the sandbox with a long `decide_after`).
+    pub async fn decide(
+        &self,
+        number: &str,
+        outcome: Outcome,
+    ) -> Result<GatewayReply, DecideError> {
+        let app = self
+            .applications
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(number)
+            .cloned()
+            .ok_or_else(|| DecideError::Unknown(number.to_owned()))?;
+        let n = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        let decision = match outcome {
+            Outcome::Granted => grant(&app, n),
+            other => refuse(&app, other),
+        };
+        let bytes = platform::write(self.platform, &Document::Decision(Box::new(decision))).bytes;
+        Ok(self.post_decision(&bytes).await?)
+    }
+
     /// Posts a decision to the gateway, as this platform.
     pub async fn post_decision(&self, bytes: &[u8]) -> Result<GatewayReply, reqwest::Error> {
         self.post(convention::decision_path(self.platform), bytes)
@@ -364,6 +406,7 @@ pub fn grant(app: &Application, n: u64) -> Decision {
         }
     };
     let pdf = format!("%PDF-1.4\n% tongban sandbox licence {number}\n%%EOF\n").into_bytes();
+    let file_name = format!("{number}.pdf");
     Decision {
         number: app.number.clone(),
         outcome: Outcome::Granted,
@@ -380,12 +423,31 @@ pub fn grant(app: &Application, n: u64) -> Decision {
             issued_on: today,
             uscc,
             file: File {
-                name: "licence.pdf".into(),
+                name: file_name,
                 mime_type: "application/pdf".into(),
                 sha256: Sha256Digest::of(&pdf),
                 content: Base64Content::encode(&pdf),
             },
         }),
+        extensions: Default::default(),
+    }
+}
+
+/// A decision without a licence: refused (不予), or materials to correct (补正).
+pub fn refuse(app: &Application, outcome: Outcome) -> Decision {
+    let tz = FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    Decision {
+        number: app.number.clone(),
+        outcome,
+        outcome_note: None,
+        opinion: match outcome {
+            Outcome::Correction => "申请材料不齐全：请补正经营场所使用证明。",
+            _ => "经现场核查，经营场所不符合食品安全要求，不予许可。",
+        }
+        .into(),
+        officer: "沙箱审批员".into(),
+        decided_at: chrono::Utc::now().with_timezone(&tz),
+        licence: None,
         extensions: Default::default(),
     }
 }

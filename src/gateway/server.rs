@@ -1,16 +1,18 @@
-//! The partner-facing accept loop: TLS handshake with mandatory client certificates, the
-//! [`Partner`] taken from the verified certificate and put into each request's extensions,
-//! an axum [`Router`] served per connection over hyper, limits on connections, handshakes,
-//! header reads, bodies and request time, and graceful shutdown with a grace period.
+//! The accept loop of the HTTPS listeners: TLS handshake (on the partner listener with
+//! mandatory client certificates, the [`Partner`] taken from the verified certificate and
+//! put into each request's extensions), the peer address as axum's [`ConnectInfo`], an axum
+//! [`Router`] served per connection over hyper, limits on connections, handshakes, header
+//! reads, bodies and request time, and graceful shutdown with a grace period.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{ConnectInfo, DefaultBodyLimit};
 use axum::http::{Request, Response, StatusCode};
 use axum::Router;
 use hyper::body::Incoming;
@@ -60,24 +62,37 @@ impl Default for Limits {
     }
 }
 
+/// Who a listener serves.
+#[derive(Clone)]
+pub enum Clients {
+    /// Partner platforms only: the TLS configuration demands a client certificate checked by
+    /// this verifier, which maps the verified chain to the [`Partner`] each request carries.
+    Partners(Arc<PartnerVerifier>),
+    /// Anyone completing the handshake: the window clerks' browsers (the page has its own
+    /// sign-in). Requests carry no [`Partner`], so partner routes refuse them.
+    Browsers,
+}
+
 /// Everything the accept loop needs besides the listener and the routes.
 #[derive(Clone)]
 pub struct Serve {
-    /// The rustls server configuration (its client verifier is `verifier`).
+    /// The rustls server configuration (for partners, its client verifier is the one in
+    /// `clients`).
     pub tls: Arc<ServerConfig>,
-    /// Maps a verified certificate chain to a partner.
-    pub verifier: Arc<PartnerVerifier>,
+    /// Who is served.
+    pub clients: Clients,
     /// Limits.
     pub limits: Limits,
     /// Metrics.
     pub ops: Arc<Ops>,
 }
 
-/// Serves partners on `listener` until `shutdown` completes, then stops accepting, lets
+/// Serves `router` on `listener` until `shutdown` completes, then stops accepting, lets
 /// in-flight requests finish within the grace period and returns.
 ///
-/// Each request carries the connection's [`Partner`] as an extension; handlers extract it
-/// with `axum::Extension<Partner>`.
+/// Each request carries the peer address as `ConnectInfo<SocketAddr>` and, on a partner
+/// listener, the connection's [`Partner`]; handlers extract it with
+/// `axum::Extension<Partner>`.
 pub async fn run(
     listener: TcpListener,
     serve: Serve,
@@ -165,27 +180,40 @@ async fn connection(
             return;
         }
     };
-    // The verifier already refused anyone else during the handshake; this maps the same
-    // verified chain to the typed identity.
-    let Some(partner) = tls
-        .get_ref()
-        .1
-        .peer_certificates()
-        .and_then(|chain| serve.verifier.identify(chain))
-    else {
-        metrics
-            .handshakes_failed_total
-            .fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(?peer, "verified certificate names no partner; closing");
-        return;
+    let partner = match &serve.clients {
+        // The verifier already refused anyone else during the handshake; this maps the same
+        // verified chain to the typed identity.
+        Clients::Partners(verifier) => {
+            let Some(partner) = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| verifier.identify(chain))
+            else {
+                metrics
+                    .handshakes_failed_total
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(?peer, "verified certificate names no partner; closing");
+                return;
+            };
+            tracing::debug!(?peer, ?partner, "partner connected");
+            Some(partner)
+        }
+        Clients::Browsers => None,
     };
-    tracing::debug!(?peer, ?partner, "partner connected");
     metrics.connections_open.fetch_add(1, Ordering::Relaxed);
 
     let limits = serve.limits;
     let ops = serve.ops.clone();
     let svc = service_fn(move |req: Request<Incoming>| {
-        handle(req, router.clone(), partner.clone(), limits, ops.clone())
+        handle(
+            req,
+            router.clone(),
+            partner.clone(),
+            peer,
+            limits,
+            ops.clone(),
+        )
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -210,12 +238,18 @@ async fn connection(
 async fn handle(
     mut req: Request<Incoming>,
     router: Router,
-    partner: Partner,
+    partner: Option<Partner>,
+    peer: Option<SocketAddr>,
     limits: Limits,
     ops: Arc<Ops>,
 ) -> Result<Response<Body>, Infallible> {
     ops.metrics.requests_total.fetch_add(1, Ordering::Relaxed);
-    req.extensions_mut().insert(partner);
+    if let Some(partner) = partner {
+        req.extensions_mut().insert(partner);
+    }
+    if let Some(peer) = peer {
+        req.extensions_mut().insert(ConnectInfo(peer));
+    }
     let req = req.map(|b| Body::new(http_body_util::Limited::new(b, limits.max_body_bytes)));
     match tokio::time::timeout(limits.request_timeout, router.oneshot(req)).await {
         Ok(Ok(resp)) => Ok(resp),
@@ -305,7 +339,7 @@ mod tests {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let serve = Serve {
             tls: cfg,
-            verifier,
+            clients: Clients::Partners(verifier),
             limits,
             ops: ops.clone(),
         };

@@ -1,7 +1,8 @@
 //! Assembles and runs the whole gateway from a resolved [`Config`]: storage, ledger, keys,
-//! recovery after a crash, the partner listener (mTLS), the operator listener, the outbox
-//! worker, and an orderly shutdown (not ready → stop accepting → drain requests → finish
-//! deliveries in flight → final flush).
+//! recovery after a crash, the partner listener (mTLS), the clerks' page listener (HTTPS
+//! without client certificates, when `[web]` is configured), the operator listener, the
+//! outbox worker, and an orderly shutdown (not ready → stop accepting → drain requests →
+//! finish deliveries in flight → final flush).
 
 use std::future::{Future, IntoFuture as _};
 use std::net::SocketAddr;
@@ -12,16 +13,18 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::config::Config;
+use super::desk::GatewayDesk;
 use super::forwarder;
 use super::httpsig::MessageSigner;
 use super::journal::Journal;
 use super::ledger::{self, GatewayLedger};
 use super::ops::{self, Ops};
 use super::pipeline::{self, Gateway};
-use super::server::{self, Serve};
+use super::server::{self, Clients, Limits, Serve};
 use super::status;
 use super::tls::{self, PartnerTrust, PartnerVerifier};
 use crate::store::gateway::SledGateway;
+use crate::web::{self, Desk, WebConfig};
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +69,8 @@ pub struct Bound {
     pub partner_addr: SocketAddr,
     /// Where operators connect.
     pub ops_addr: SocketAddr,
+    /// Where window clerks' browsers connect, when the page is configured.
+    pub web_addr: Option<SocketAddr>,
     /// The shared state (for tests and the demo to look into).
     pub gateway: Arc<Gateway>,
     /// The ledger.
@@ -73,7 +78,15 @@ pub struct Bound {
     partner: TcpListener,
     ops: TcpListener,
     serve: Serve,
+    web: Option<WebListener>,
     clients: std::collections::HashMap<String, reqwest::Client>,
+}
+
+/// The clerks' page listener, bound.
+struct WebListener {
+    listener: TcpListener,
+    serve: Serve,
+    page: WebConfig,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ServiceError + '_ {
@@ -141,6 +154,48 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
         verifier.clone(),
     )?;
     let clients = forwarder::clients(&config)?;
+    let bind = |addr: SocketAddr| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServiceError::Bind { addr, source })
+    };
+    let web = match &config.web {
+        None => None,
+        Some(w) => {
+            let listener = bind(w.listen).await?;
+            let addr = listener.local_addr().map_err(|source| ServiceError::Bind {
+                addr: w.listen,
+                source,
+            })?;
+            let serve = Serve {
+                tls: tls::browser_server_config(
+                    config.server.chain.clone(),
+                    config.server.key.clone_key(),
+                )?,
+                clients: Clients::Browsers,
+                // A submission carries its scanned materials inline; the page's router
+                // limits every other request to a few kilobytes.
+                limits: Limits {
+                    max_body_bytes: crate::web::MAX_SUBMISSION,
+                    ..config.limits
+                },
+                // Browsers' connections are not counted with the partners'.
+                ops: Ops::new(),
+            };
+            Some((
+                addr,
+                WebListener {
+                    listener,
+                    serve,
+                    page: w.page.clone(),
+                },
+            ))
+        }
+    };
+    let (web_addr, web) = match web {
+        Some((addr, w)) => (Some(addr), Some(w)),
+        None => (None, None),
+    };
     let partner = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServiceError::Bind {
@@ -166,16 +221,18 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
     Ok(Bound {
         partner_addr,
         ops_addr,
+        web_addr,
         gateway: gw,
         ledger,
         partner,
         ops: ops_listener,
         serve: Serve {
             tls: tls_config,
-            verifier,
+            clients: Clients::Partners(verifier),
             limits: config.limits,
             ops,
         },
+        web,
         clients,
     })
 }
@@ -204,8 +261,24 @@ impl Bound {
             self.clients,
             stopped(stop_rx.clone()),
         ));
+        // Both HTTPS listeners stop accepting and drain at the same moment.
+        let (drain_tx, drain_rx) = watch::channel(false);
+        let web_task = self.web.map(|w| {
+            let desk: Arc<dyn Desk> = Arc::new(GatewayDesk::new(gw.clone()));
+            tokio::spawn(server::run(
+                w.listener,
+                w.serve,
+                web::router(desk, w.page),
+                stopped(drain_rx),
+            ))
+        });
         ops.set_ready(true);
-        tracing::info!(partner = %self.partner_addr, ops = %self.ops_addr, "gateway serving");
+        tracing::info!(
+            partner = %self.partner_addr,
+            ops = %self.ops_addr,
+            web = ?self.web_addr,
+            "gateway serving"
+        );
 
         let partner_router = pipeline::router(gw.clone())
             .merge(status::router(gw.clone()))
@@ -214,8 +287,12 @@ impl Bound {
         server::run(self.partner, self.serve, partner_router, async move {
             shutdown.await;
             readiness.set_ready(false);
+            let _ = drain_tx.send(true);
         })
         .await;
+        if let Some(task) = web_task {
+            let _ = task.await;
+        }
 
         let _ = stop_tx.send(true);
         let _ = forwarder_task.await;

@@ -314,6 +314,21 @@ pub fn server_config(
     Ok(Arc::new(cfg))
 }
 
+/// The server configuration of the clerks' page: our certificate chain and key, no client
+/// certificate asked for (window PCs have none; clerks sign in on the page), HTTP/1.1 by
+/// ALPN.
+pub fn browser_server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let mut cfg = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(cfg))
+}
+
 /// Timeouts of the outgoing client.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientTimeouts {

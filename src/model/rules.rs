@@ -25,6 +25,8 @@ pub enum Field {
     PremisesDivision,
     /// The target region.
     TargetRegion,
+    /// The accepting office's USCC (the gateway checks it lies in the sender's province).
+    OfficeUscc,
     /// The whole licence section of a decision.
     Licence,
     /// The licence's end of validity.

@@ -147,6 +147,12 @@ impl Base64Content {
     pub fn encode(bytes: &[u8]) -> Base64Content {
         Base64Content(base64::engine::general_purpose::STANDARD.encode(bytes))
     }
+    /// Length of the decoded content in bytes, from the text alone (no decoding).
+    pub fn decoded_len(&self) -> u64 {
+        let text = self.0.as_bytes();
+        let padding = text.iter().rev().take(2).filter(|&&b| b == b'=').count();
+        (text.len() / 4 * 3).saturating_sub(padding) as u64
+    }
     /// The decoded bytes.
     pub fn decode(&self) -> Vec<u8> {
         base64::engine::general_purpose::STANDARD
@@ -164,6 +170,14 @@ impl fmt::Debug for Base64Content {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decoded_length_comes_from_the_text() {
+        for n in 0..10 {
+            let bytes = vec![7u8; n];
+            assert_eq!(Base64Content::encode(&bytes).decoded_len(), n as u64, "{n}");
+        }
+    }
 
     #[test]
     fn fixed_point_is_exact_both_ways() {

@@ -27,6 +27,7 @@ mod write;
 mod xml;
 
 use super::{Read, Reply, Written};
+use crate::model::rules::Field;
 use crate::model::{Document, Problems};
 
 /// Content type of Shanghai documents and replies, as the interface document states.
@@ -47,6 +48,21 @@ pub const NAMESPACE: &str = "urn:sh-ywtb:remote-accept:1.3";
 /// `/RemoteApply/Materials/Material[2]/Digest`, `/RemoteApply/Target/@region`, `/`).
 pub fn read(bytes: &[u8]) -> Result<Read, Problems> {
     read::read(bytes)
+}
+
+/// Where `field` of an application is in a `RemoteApply`, as problems name it.
+pub fn field_path(field: Field) -> &'static str {
+    match field {
+        Field::Item => "/RemoteApply/ItemCode",
+        Field::OperatorUscc => "/RemoteApply/Operator/Uscc",
+        Field::EntityType => "/RemoteApply/Operator/EntityType",
+        Field::Food => "/RemoteApply/FoodBusiness",
+        Field::BusinessScope => "/RemoteApply/BusinessScope",
+        Field::PremisesDivision => "/RemoteApply/Premises/DivisionCode",
+        Field::TargetRegion => "/RemoteApply/Target/@region",
+        Field::OfficeUscc => "/RemoteApply/Acceptance/Office/@uscc",
+        Field::Licence | Field::LicenceValidTo | Field::LicenceNumber => "/RemoteApply",
+    }
 }
 
 /// Writes a document as Shanghai expects it: UTF-8, default namespace, schema order, times

@@ -608,7 +608,8 @@ fn extension_text(value: &Json) -> String {
     }
 }
 
-fn field_path(field: Field) -> String {
+/// Where `field` is in a Zhejiang document, as problems name it.
+pub fn field_path(field: Field) -> String {
     match field {
         Field::Item => "sxbm",
         Field::OperatorUscc => "jyz.tyshxydm",
@@ -617,6 +618,7 @@ fn field_path(field: Field) -> String {
         Field::BusinessScope => "jyfw",
         Field::PremisesDivision => "jycs.xzqh",
         Field::TargetRegion => "mbqy",
+        Field::OfficeUscc => "slxx.sljgdm",
         Field::Licence => "zz",
         Field::LicenceValidTo => "zz.yxqz",
         Field::LicenceNumber => "zz.zzbh",

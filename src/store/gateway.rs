@@ -3,7 +3,8 @@
 //!
 //! Trees: `gateway/apps` (gateway number → record JSON), `gateway/sources`
 //! (`source key NUL source number` → gateway number), `gateway/docs`
-//! (`gateway number NUL kind` → exact bytes).
+//! (`gateway number NUL kind` → exact bytes), `gateway/offices` (`office USCC NUL gateway
+//! number` → nothing: each office's applications in number order, i.e. in time order).
 
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional as _;
@@ -18,6 +19,8 @@ const APPS_TREE: &str = "gateway/apps";
 const SOURCES_TREE: &str = "gateway/sources";
 /// Tree of exact document bytes.
 const DOCS_TREE: &str = "gateway/docs";
+/// Index of applications by accepting office.
+const OFFICES_TREE: &str = "gateway/offices";
 
 /// Application records, documents and the outbox in one sled database.
 #[derive(Clone)]
@@ -26,11 +29,16 @@ pub struct SledGateway {
     apps: sled::Tree,
     sources: sled::Tree,
     docs: sled::Tree,
+    offices: sled::Tree,
     outbox: SledOutbox,
 }
 
 fn source_key(source: &str, no: &str) -> Vec<u8> {
     [source.as_bytes(), b"\0", no.as_bytes()].concat()
+}
+
+fn office_key(office: &str, gateway_no: &str) -> Vec<u8> {
+    [office.as_bytes(), b"\0", gateway_no.as_bytes()].concat()
 }
 
 fn doc_key(gateway_no: &str, kind: DocKind) -> Vec<u8> {
@@ -77,6 +85,7 @@ impl SledGateway {
             apps: db.open_tree(APPS_TREE).map_err(err)?,
             sources: db.open_tree(SOURCES_TREE).map_err(err)?,
             docs: db.open_tree(DOCS_TREE).map_err(err)?,
+            offices: db.open_tree(OFFICES_TREE).map_err(err)?,
             outbox: SledOutbox::open(db)?,
         })
     }
@@ -102,31 +111,36 @@ impl AppStore for SledGateway {
             .map(|(rec, _)| serde_json::to_vec(rec).map_err(err))
             .collect::<Result<Vec<_>, _>>()?;
         let res: Result<Vec<Claim>, TransactionError<StoreError>> =
-            (&self.apps, &self.sources, &self.docs).transaction(|(apps, sources, docs)| {
-                let mut out = Vec::with_capacity(items.len());
-                for ((rec, received), value) in items.iter().zip(&values) {
-                    let key = source_key(&rec.source, &rec.source_no);
-                    // Reads inside the transaction see its own writes, so a number twice in
-                    // one batch is claimed by its first occurrence.
-                    if let Some(existing) = sources.get(&key)? {
-                        let found = apps.get(&existing)?.ok_or_else(|| {
-                            abort(format!("source number maps to missing record {existing:?}"))
-                        })?;
-                        out.push(Claim::Existing(Box::new(
-                            Self::decode(&found).map_err(abort)?,
-                        )));
-                        continue;
+            (&self.apps, &self.sources, &self.docs, &self.offices).transaction(
+                |(apps, sources, docs, offices)| {
+                    let mut out = Vec::with_capacity(items.len());
+                    for ((rec, received), value) in items.iter().zip(&values) {
+                        let key = source_key(&rec.source, &rec.source_no);
+                        // Reads inside the transaction see its own writes, so a number twice
+                        // in one batch is claimed by its first occurrence.
+                        if let Some(existing) = sources.get(&key)? {
+                            let found = apps.get(&existing)?.ok_or_else(|| {
+                                abort(format!("source number maps to missing record {existing:?}"))
+                            })?;
+                            out.push(Claim::Existing(Box::new(
+                                Self::decode(&found).map_err(abort)?,
+                            )));
+                            continue;
+                        }
+                        sources.insert(key, rec.gateway_no.as_bytes())?;
+                        apps.insert(rec.gateway_no.as_bytes(), value.as_slice())?;
+                        docs.insert(
+                            doc_key(&rec.gateway_no, DocKind::ApplicationReceived),
+                            *received,
+                        )?;
+                        if !rec.office_uscc.is_empty() {
+                            offices.insert(office_key(&rec.office_uscc, &rec.gateway_no), &[])?;
+                        }
+                        out.push(Claim::New);
                     }
-                    sources.insert(key, rec.gateway_no.as_bytes())?;
-                    apps.insert(rec.gateway_no.as_bytes(), value.as_slice())?;
-                    docs.insert(
-                        doc_key(&rec.gateway_no, DocKind::ApplicationReceived),
-                        *received,
-                    )?;
-                    out.push(Claim::New);
-                }
-                Ok(out)
-            });
+                    Ok(out)
+                },
+            );
         res.map_err(unwrap_tx)
     }
 
@@ -190,18 +204,34 @@ impl AppStore for SledGateway {
             .collect()
     }
 
+    fn by_office(&self, office: &str, limit: usize) -> Result<Vec<AppRecord>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.offices.scan_prefix(office_key(office, "")).rev() {
+            if out.len() == limit {
+                break;
+            }
+            let (key, _) = item.map_err(err)?;
+            let no = &key[office.len() + 1..];
+            if let Some(v) = self.apps.get(no).map_err(err)? {
+                out.push(Self::decode(&v)?);
+            }
+        }
+        Ok(out)
+    }
+
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(err)
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::gateway::outbox::{Job, JobKind, OutboxStore, RetryPolicy};
     use crate::gateway::record::AppState;
 
-    fn rec(no: &str, source_no: &str) -> AppRecord {
+    /// A record for tests.
+    pub(crate) fn rec(no: &str, source_no: &str) -> AppRecord {
         AppRecord {
             gateway_no: no.into(),
             source: "sh".into(),
@@ -219,6 +249,10 @@ mod tests {
             decision: None,
             failure: None,
             timeline: vec![],
+            office_uscc: "113101160024321631".into(),
+            operator_name: "平湖市广陈镇阿怡面馆".into(),
+            accepted_at: "2026-11-20T09:30:00+08:00".into(),
+            handed_over_by: None,
         }
     }
 
@@ -268,5 +302,40 @@ mod tests {
             b"sent"
         );
         assert_eq!(store.recent(10).unwrap(), vec![r]);
+    }
+
+    #[test]
+    fn an_office_lists_only_its_own_applications_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let store = SledGateway::open(&db).unwrap();
+        let mut other = rec("TB2", "S-2");
+        other.office_uscc = "11330482MB1234567N".into();
+        // An office whose USCC is a prefix of another's must not see the other's.
+        let mut prefixed = rec("TB4", "S-4");
+        prefixed.office_uscc = "113101160024321631X".into();
+        for r in [rec("TB1", "S-1"), other, rec("TB3", "S-3"), prefixed] {
+            assert_eq!(store.claim(&r, b"x").unwrap(), Claim::New);
+        }
+        let nos = |office: &str, limit| -> Vec<String> {
+            store
+                .by_office(office, limit)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.gateway_no)
+                .collect()
+        };
+        assert_eq!(nos("113101160024321631", 10), ["TB3", "TB1"]);
+        assert_eq!(nos("113101160024321631", 1), ["TB3"]);
+        assert_eq!(nos("11330482MB1234567N", 10), ["TB2"]);
+        assert!(nos("11330421MB76543218", 10).is_empty());
+        // A claim that finds the number taken indexes nothing.
+        let mut again = rec("TB5", "S-2");
+        again.office_uscc = "11330421MB76543218".into();
+        assert!(matches!(
+            store.claim(&again, b"y").unwrap(),
+            Claim::Existing(_)
+        ));
+        assert!(nos("11330421MB76543218", 10).is_empty());
     }
 }

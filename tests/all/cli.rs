@@ -119,3 +119,75 @@ fn translate_refuses_an_invalid_document_with_exit_1_and_no_output() {
         stderr(&o)
     );
 }
+
+#[test]
+fn web_hash_password_prints_a_hash_that_verifies() {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    let o = tongban(
+        &["web", "hash-password"],
+        Some("窗口 password 2026\n".as_bytes()),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let hash = out.trim_end();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(
+        !out.contains("窗口 password"),
+        "the password is never printed"
+    );
+    let parsed = PasswordHash::new(hash).unwrap();
+    assert!(argon2::Argon2::default()
+        .verify_password("窗口 password 2026".as_bytes(), &parsed)
+        .is_ok());
+    let short = tongban(&["web", "hash-password"], Some(b"123456\n"));
+    assert_eq!(short.status.code(), Some(2));
+    assert!(stderr(&short).contains("at least 10"), "{}", stderr(&short));
+}
+
+#[test]
+fn serve_lists_every_problem_of_the_clerks_page_and_exits_64_before_binding() {
+    let dir = tempfile::tempdir().unwrap();
+    tongban::gateway::tls::generate_dev_pki(&dir.path().join("pki")).unwrap();
+    let config = dir.path().join("tongban.toml");
+    std::fs::write(
+        &config,
+        r#"
+listen = "127.0.0.1:0"
+ops_listen = "127.0.0.1:0"
+[tls]
+cert = "pki/gateway.pem"
+key = "pki/gateway.key"
+[platforms.zj]
+base_url = "https://localhost:9001"
+client_ca = "pki/ca.pem"
+client_identity = "zj-platform.tongban.test"
+[platforms.sh]
+base_url = "https://localhost:9002"
+client_ca = "pki/ca.pem"
+client_identity = "sh-platform.tongban.test"
+[web]
+listen = "127.0.0.1:0"
+status_url = "not a url"
+[[web.accounts]]
+username = "wangmin"
+display_name = "王敏"
+password_hash = "窗口 password 2026"
+office_uscc = "113101160024321631"
+office_name = "上海市金山区廊下镇社区事务受理服务中心"
+platform = "zj"
+"#,
+    )
+    .unwrap();
+    let o = tongban(&["serve", "--config", config.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(64), "{}", stderr(&o));
+    let err = stderr(&o);
+    for needle in [
+        "3 problem(s)",
+        "web.status_url",
+        "web.accounts[0] (wangmin).password_hash",
+        "web.accounts[0] (wangmin).office_uscc: 113101160024321631 is registered in province 31",
+    ] {
+        assert!(err.contains(needle), "{needle} in {err}");
+    }
+    assert!(!err.contains("窗口 password 2026"), "{err}");
+}

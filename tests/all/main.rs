@@ -2,6 +2,7 @@
 
 mod cli;
 mod conformance;
+mod desk;
 mod gateway;
 mod ledger;
 mod schemas;

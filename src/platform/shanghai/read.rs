@@ -347,19 +347,7 @@ impl<'t> Reader<'_, 't> {
         let contact = k.one("Contact").map(|e| self.contact(e));
         let remark = self.opt_text(k.one("Remark"));
         let extensions = k.one("Extensions").and_then(|e| self.extensions(e));
-        rules::application(&facts, self.p, |f| {
-            match f {
-                Field::Item => "/RemoteApply/ItemCode",
-                Field::OperatorUscc => "/RemoteApply/Operator/Uscc",
-                Field::EntityType => "/RemoteApply/Operator/EntityType",
-                Field::Food => "/RemoteApply/FoodBusiness",
-                Field::BusinessScope => "/RemoteApply/BusinessScope",
-                Field::PremisesDivision => "/RemoteApply/Premises/DivisionCode",
-                Field::TargetRegion => "/RemoteApply/Target/@region",
-                Field::Licence | Field::LicenceValidTo | Field::LicenceNumber => "/RemoteApply",
-            }
-            .to_owned()
-        });
+        rules::application(&facts, self.p, |f| super::field_path(f).to_owned());
         Some(Application {
             number: number?,
             item: item?,

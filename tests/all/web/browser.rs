@@ -1,22 +1,52 @@
-//! End to end in headless Chromium: a clerk of the 平湖 window signs in, fills a food licence
-//! application with the keyboard and a scanner's Enter, sees the live check reject a
-//! mistyped USCC, attaches materials by file input and by drag and drop, reviews and submits,
-//! prints the receipt, follows the application to GRANTED and hands the licence over.
-//! Screenshots of the main pages go to `target/screenshots/`.
+//! End to end in headless Chromium against the real gateway (both sandbox platforms on
+//! loopback, the page on the gateway's HTTPS listener): a clerk of the 金山区廊下镇 window signs
+//! in, fills a food licence application for a shop in 平湖 with the keyboard and a scanner's
+//! Enter, sees the live check reject a mistyped USCC, attaches materials by file input and by
+//! drag and drop, reviews and submits, prints the receipt, follows the application until
+//! Zhejiang's sandbox grants it, downloads the licence and hands it over; the HANDED_OVER
+//! entry is then read back from the ledger. Screenshots of the main pages go to
+//! `target/screenshots/`.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use base64::Engine as _;
+use chrono::{Days, FixedOffset, Utc};
 use serde_json::json;
+use tongban::gateway::calendar::Calendar;
+use tongban::gateway::demo::SAMPLE_SH_APPLICATION;
+use tongban::gateway::sandbox::Received;
 use tongban::model::Outcome;
 use tongban::platform::Platform;
-use tongban::web::{self, Desk, Lockout, State};
+use tongban::web::{Desk, State};
 
-use super::fake::FakeDesk;
 use super::webdriver::{Driver, Session, ENTER};
-use super::{config, window_document, OPERATOR_USCC, OPERATOR_USCC_WRONG, PASSWORD};
+use super::{LANGXIA, PASSWORD};
+use crate::desk::{desk, ledger_entries, start, wait_decided, wait_for, wait_forwarded};
+
+/// The 平湖 operator's USCC (the shared sample's) and the same with its check character
+/// mistyped.
+const PINGHU_OPERATOR: &str = "92330482MA2JD0C80D";
+const PINGHU_OPERATOR_WRONG: &str = "92330482MA2JD0C80E";
+
+/// Today in Beijing, as the window counts it.
+fn today() -> chrono::NaiveDate {
+    Utc::now()
+        .with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive()
+}
+
+/// An earlier application of the 廊下 window, as Shanghai's platform carries it: the shared
+/// sample with its own number, operator and acceptance day.
+fn earlier_application(n: u32, operator: &str, accepted: chrono::NaiveDate) -> Vec<u8> {
+    String::from_utf8_lossy(SAMPLE_SH_APPLICATION)
+        .replace("SH-JS-LX-20261120-0007", &format!("SH-JS-LX-EARLIER-{n}"))
+        .replace("平湖市广陈镇阿怡面馆", operator)
+        .replace(
+            "2026-11-20T09:30:00+08:00",
+            &format!("{accepted}T10:05:00+08:00"),
+        )
+        .into_bytes()
+}
 
 fn screenshots() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
@@ -56,17 +86,44 @@ async fn set_select(s: &mut Session, name: &str, value: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clerk_accepts_follows_and_hands_over_in_chromium() {
     let driver = Driver::start().await;
-    let desk = Arc::new(FakeDesk::new());
-    let router = web::router(desk.clone(), config(Lockout::default()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+    let (_dir, lb) = start().await;
+    let desk = desk(&lb);
+    let gw = lb.gateway().unwrap().clone();
+    let base = format!("https://localhost:{}", lb.web_addr.unwrap().port());
+    let calendar = Calendar::official_2026();
+
+    // Earlier applications of the window, through Shanghai's format: one still with Zhejiang
+    // long past its deadline, one refused.
+    let long_ago = today().checked_sub_days(Days::new(60)).unwrap();
+    let overdue = desk
+        .submit(
+            Platform::Shanghai,
+            earlier_application(1, "平湖市当湖街道阿强小吃店", long_ago),
         )
         .await
-    });
+        .unwrap();
+    let refused = desk
+        .submit(
+            Platform::Shanghai,
+            earlier_application(
+                2,
+                "平湖市乍浦镇丰味面馆",
+                today().checked_sub_days(Days::new(20)).unwrap(),
+            ),
+        )
+        .await
+        .unwrap();
+    for no in [&overdue.gateway_no, &refused.gateway_no] {
+        wait_forwarded(&lb, no).await;
+    }
+    lb.zj
+        .decide(&refused.gateway_no, Outcome::Refused)
+        .await
+        .unwrap();
+    wait_decided(&lb, &refused.gateway_no).await;
+    let overdue_days = -calendar.working_days_left(today(), overdue.deadline);
+    assert!(overdue_days > 0, "{overdue:?}");
+
     let profile = tempfile::tempdir().unwrap();
     let mut s = driver.session(profile.path()).await;
 
@@ -74,7 +131,7 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
     s.goto(&format!("{base}/clerk/applications")).await;
     assert!(s.url().await.ends_with("/clerk/login"));
     shot(&mut s, "01-login.png").await;
-    s.type_in(&field("username"), "zhangli").await;
+    s.type_in(&field("username"), "wangmin").await;
     s.type_in(&field("password"), &format!("{PASSWORD}{ENTER}"))
         .await;
     s.wait_text("h1", "工作台").await;
@@ -123,13 +180,13 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
         "Enter moves to the next field"
     );
     s.type_in(&field("sqr.sjhm"), "13812345678").await;
-    s.type_in(&field("jyz.mc"), "上海市金山区廊下镇佳怡面馆")
-        .await;
+    s.type_in(&field("jyz.mc"), "平湖市广陈镇阿怡面馆").await;
 
     // The live check rejects a mistyped USCC with the checker's own words.
-    s.type_in(&field("jyz.tyshxydm"), OPERATOR_USCC_WRONG).await;
+    s.type_in(&field("jyz.tyshxydm"), PINGHU_OPERATOR_WRONG)
+        .await;
     let msg = s
-        .wait_text(r#"[data-field="jyz.tyshxydm"].bad .msg"#, "expected 'A'")
+        .wait_text(r#"[data-field="jyz.tyshxydm"].bad .msg"#, "expected 'D'")
         .await;
     assert!(msg.contains("GB 32100"), "{msg}");
     s.js(
@@ -140,7 +197,7 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
     s.screenshot(&screenshots().join("03-intake-wrong-uscc.png"))
         .await;
     s.clear(&field("jyz.tyshxydm")).await;
-    s.type_in(&field("jyz.tyshxydm"), OPERATOR_USCC).await;
+    s.type_in(&field("jyz.tyshxydm"), PINGHU_OPERATOR).await;
     s.wait(
         r#"document.querySelector('[data-field="jyz.tyshxydm"]').classList.contains("ok")"#,
         "the corrected USCC accepted",
@@ -157,17 +214,20 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
         .await;
 
     // The division check names the county and suggests the target and the authority.
-    s.type_in(&field("jycs.xzqh"), &format!("310116{ENTER}"))
+    s.type_in(&field("jycs.xzqh"), &format!("330482{ENTER}"))
         .await;
-    s.wait_text(r#"[data-field="jycs.xzqh"] .msg"#, "上海市金山区")
+    s.wait_text(r#"[data-field="jycs.xzqh"] .msg"#, "浙江省嘉兴市平湖市")
         .await;
     s.wait(
-        r#"document.querySelector('[name="spjg"]').value === "金山区市场监督管理局" && document.querySelector('[name="mbqy"]').value === "310116""#,
+        r#"document.querySelector('[name="spjg"]').value === "平湖市市场监督管理局" && document.querySelector('[name="mbqy"]').value === "330482""#,
         "the target suggested from the premises",
     )
     .await;
-    s.type_in(&field("jycs.xxdz"), "上海市金山区廊下镇景乐路230号")
-        .await;
+    s.type_in(
+        &field("jycs.xxdz"),
+        "浙江省嘉兴市平湖市广陈镇山塘村山塘路18号",
+    )
+    .await;
     s.type_in(&field("jycs.mj"), "45.50").await;
     set_select(&mut s, "spjy.ztyt", "2").await;
     for item in ["热食类食品制售", "自制饮品制售"] {
@@ -209,7 +269,7 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
     );
     shot(&mut s, "04-intake-filled.png").await;
 
-    // Review, then submit through the pipeline.
+    // Review, then submit through the pipeline, in Shanghai's format.
     s.click("#to-review").await;
     s.wait(
         "!document.getElementById('review').hidden",
@@ -218,7 +278,7 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
     .await;
     let review = s.text("#review-body").await;
     for expected in [
-        "92310116MA1K3P7X8A",
+        PINGHU_OPERATOR,
         "热食类食品制售、自制饮品制售",
         "经营场所使用证明",
         "租赁合同.pdf",
@@ -230,14 +290,22 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
     s.wait("location.pathname.endsWith('/receipt')", "the receipt page")
         .await;
     let no = s.text("#receipt-gateway-no").await;
-    assert_eq!(desk.numbers(), vec![no.clone()]);
+    let rec = gw.store.get(&no).unwrap().expect("recorded by the gateway");
+    assert_eq!(
+        (rec.source.as_str(), rec.destination.as_str()),
+        ("sh", "zj"),
+        "accepted from Shanghai's side, decided in Zhejiang"
+    );
+    assert_eq!(rec.office_uscc, LANGXIA.1);
+    let received_index = rec.received_index.unwrap();
     let receipt = s.text(".receipt").await;
     for expected in [
         "食品经营许可（新办）",
         "申请书.pdf",
         "租赁合同.pdf",
-        "张丽",
-        "#1",
+        "王敏",
+        "平湖市市场监督管理局",
+        &format!("#{received_index}"),
     ] {
         assert!(
             receipt.contains(expected),
@@ -265,52 +333,14 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
     s.cdp("Emulation.setEmulatedMedia", json!({"media": ""}))
         .await;
 
-    // Earlier applications of the office: one overdue, one due tomorrow, one refused.
-    let seeds = [
-        (
-            "上海市青浦区朱家角镇阿强小吃店",
-            "330000-SCJG-SPJY-001",
-            "2026-10-12 10:05:00",
-            Some(-3),
-            None,
-        ),
-        (
-            "上海市金山区朱泾镇小林早餐店",
-            "330000-SCJG-DJ-101",
-            "2026-11-03 14:20:00",
-            Some(1),
-            None,
-        ),
-        (
-            "上海市金山区枫泾镇丰味面馆",
-            "330000-SCJG-SPJY-003",
-            "2026-10-27 09:10:00",
-            None,
-            Some(Outcome::Refused),
-        ),
-    ];
-    let mut overdue_no = String::new();
-    for (i, (operator, item, accepted, days, outcome)) in seeds.into_iter().enumerate() {
-        let doc = window_document(i as u32, operator, item, accepted);
-        let receipt = desk.submit(Platform::Zhejiang, doc).await.unwrap();
-        if let Some(days) = days {
-            desk.set_days_left(&receipt.gateway_no, days);
-            if days < 0 {
-                overdue_no = receipt.gateway_no.clone();
-            }
-        }
-        if let Some(outcome) = outcome {
-            desk.decide(&receipt.gateway_no, outcome);
-        }
-    }
-
     // The work list shows it, with its state and deadline; overdue in red; search finds it.
+    wait_forwarded(&lb, &no).await;
     s.goto(&format!("{base}/clerk/applications")).await;
     s.wait_text("table.list", &no).await;
-    let overdue = s.text("tr.row-overdue").await;
+    let row = s.text("tr.row-overdue").await;
     assert!(
-        overdue.contains(&overdue_no) && overdue.contains("超期 3 个工作日"),
-        "{overdue}"
+        row.contains(&overdue.gateway_no) && row.contains(&format!("超期 {overdue_days} 个工作日")),
+        "{row}"
     );
     assert_eq!(
         s.js(
@@ -319,6 +349,11 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
         )
         .await,
         json!("rgb(180, 35, 24)")
+    );
+    let rows = s.text("table.list tbody").await;
+    assert!(
+        rows.contains(&refused.gateway_no) && rows.contains("不予"),
+        "{rows}"
     );
     shot(&mut s, "08-worklist.png").await;
     set_select(&mut s, "state", "overdue").await;
@@ -329,26 +364,43 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
     )
     .await;
     let rows = s.text("table.list tbody").await;
-    assert!(rows.contains(&overdue_no) && !rows.contains(&no), "{rows}");
+    assert!(
+        rows.contains(&overdue.gateway_no) && !rows.contains(&no),
+        "{rows}"
+    );
     s.goto(&format!("{base}/clerk/applications")).await;
-    s.type_in("#q", &format!("佳怡{ENTER}")).await;
+    s.type_in("#q", &format!("阿怡{ENTER}")).await;
     s.wait("location.search.indexOf('q=') >= 0", "the search")
         .await;
     let row = s.wait_text("table.list tbody", &no).await;
+    // Accepted today: all of the food licence's 10 working days are left.
     assert!(
-        row.contains("已转送") && row.contains("剩 14 个工作日"),
+        row.contains("已转送") && row.contains("剩 10 个工作日"),
         "{row}"
     );
     assert!(!row.contains("阿强"), "the search keeps only matching rows");
 
-    // The application's page; the decision arrives (as through the sandbox).
+    // The application's page; Zhejiang's sandbox grants it, and the page shows it.
     s.click(&format!(r#"a[href="/clerk/applications/{no}"]"#))
         .await;
-    s.wait_text("#timeline", "账本 #1").await;
-    desk.decide(&no, Outcome::Granted);
-    s.goto(&format!("{base}/clerk/applications/{no}")).await;
-    s.wait_text("#outcome", "准予").await;
-    assert!(s.text("#licence-no").await.starts_with("JY"));
+    s.wait_text("#timeline", &format!("账本 #{received_index}"))
+        .await;
+    lb.zj.decide(&no, Outcome::Granted).await.unwrap();
+    let detail_url = format!("{base}/clerk/applications/{no}");
+    let granted = "document.getElementById('outcome') && document.getElementById('outcome').innerText === '准予'";
+    let mut polls = 0;
+    loop {
+        s.goto(&detail_url).await;
+        if s.js(&format!("return !!({granted});"), json!([])).await == json!(true) {
+            break;
+        }
+        polls += 1;
+        assert!(polls < 100, "the decision never reached the page");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let licence_no = s.text("#licence-no").await;
+    assert!(licence_no.starts_with("JY"), "{licence_no}");
+    s.wait_text("#timeline", "收到审批结果：准予").await;
     shot(&mut s, "09-detail-granted.png").await;
 
     // The e-licence file downloads.
@@ -362,17 +414,52 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
     assert!(download[1]
         .as_str()
         .unwrap()
-        .contains("JY23101160000019.ofd"));
-    assert!(download[2].as_str().unwrap().contains("e-licence"));
+        .contains(&format!("{licence_no}.pdf")));
+    assert!(download[2]
+        .as_str()
+        .unwrap()
+        .contains("tongban sandbox licence"));
 
     // Handed over: into the ledger, shown on the page.
     s.click("#handover").await;
-    let done = s.wait_text("#handed-over", "张丽").await;
-    assert!(done.contains("账本 #"), "{done}");
-    let detail = desk.detail(&no).unwrap();
-    assert_eq!(detail.handed_over.unwrap().clerk, "张丽");
-    assert_eq!(detail.summary.state, State::HandedOver(Outcome::Granted));
+    let done = s.wait_text("#handed-over", "王敏").await;
     s.wait_text("h1", "已送达").await;
+    let detail = desk.application(LANGXIA.1, &no).await.unwrap().unwrap();
+    assert_eq!(detail.summary.state, State::HandedOver(Outcome::Granted));
+    let handed = detail.handed_over.unwrap();
+    assert!(
+        done.contains(&format!("账本 #{}", handed.ledger_index)),
+        "{done}"
+    );
     shot(&mut s, "10-detail-handed-over.png").await;
     s.quit().await;
+
+    // The ledger holds the hand-over (naming no one), and Shanghai's platform got the decision.
+    let entries = ledger_entries(&lb, &no).await;
+    let steps: Vec<&str> = entries
+        .iter()
+        .map(|e| e["entry"]["step"].as_str().unwrap())
+        .collect();
+    assert!(
+        steps.starts_with(&["received", "forwarded", "decided"]) && steps.contains(&"handed_over"),
+        "{steps:?}"
+    );
+    let entry = entries
+        .iter()
+        .find(|e| e["entry"]["step"] == "handed_over")
+        .unwrap();
+    assert_eq!(entry["index"].as_u64(), Some(handed.ledger_index));
+    assert_eq!(
+        entry["entry"]["decision"]["licence_no"],
+        licence_no.as_str()
+    );
+    assert!(!entry.to_string().contains("王敏"));
+    wait_for("the decision at Shanghai's platform", || {
+        lb.sh.received().iter().any(|r| {
+            matches!(r, Received::Decision { number, outcome }
+                if *number == rec.source_no && outcome == "granted")
+        })
+    })
+    .await;
+    lb.stop().await;
 }

@@ -50,15 +50,6 @@ impl FakeDesk {
     pub fn submissions(&self) -> Vec<(Platform, Vec<u8>)> {
         self.inner.lock().unwrap().submissions.clone()
     }
-    /// Gateway numbers of every application, in order.
-    pub fn numbers(&self) -> Vec<String> {
-        let inner = self.inner.lock().unwrap();
-        inner
-            .records
-            .iter()
-            .map(|(d, _)| d.summary.gateway_no.clone())
-            .collect()
-    }
     /// The recorded detail of an application.
     pub fn detail(&self, no: &str) -> Option<Detail> {
         let inner = self.inner.lock().unwrap();
@@ -111,17 +102,6 @@ impl FakeDesk {
             at: now,
             ledger_index: index,
         });
-    }
-    /// Moves the deadline so that `days` working days are left (negative: overdue).
-    pub fn set_days_left(&self, no: &str, days: i64) {
-        let mut inner = self.inner.lock().unwrap();
-        let (d, _) = inner
-            .records
-            .iter_mut()
-            .find(|(d, _)| d.summary.gateway_no == no)
-            .expect("application");
-        d.summary.days_left = days;
-        d.summary.deadline = Utc::now().date_naive() + chrono::Duration::days(days);
     }
     fn visible(&self, detail: &Detail, office: &str) -> bool {
         self.leaky || detail.summary.office_uscc == office

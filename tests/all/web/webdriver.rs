@@ -91,8 +91,10 @@ impl Driver {
 
     /// A new headless browser session with a fresh profile in `profile`.
     pub async fn session(&self, profile: &Path) -> Session {
+        // The gateway serves the page with its dev certificate (a CA made for the test).
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "acceptInsecureCerts": true,
             "goog:chromeOptions": {
                 "binary": self.chromium,
                 "args": [

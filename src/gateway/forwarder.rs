@@ -60,12 +60,16 @@ pub async fn run(
 ) {
     let clients = Arc::new(clients);
     let mut tasks: JoinSet<()> = JoinSet::new();
+    // Jobs being attempted. Their in-flight state is kept here, not written: after a crash a
+    // job found pending is simply sent again, and the destination answers the second copy
+    // as a duplicate of the same gateway number, which counts as delivered.
+    let mut in_flight: HashMap<tokio::task::Id, String> = HashMap::new();
     let limit = gw.config.concurrency.max(1);
     tokio::pin!(shutdown);
     loop {
         let free = limit.saturating_sub(tasks.len());
         let due = if free > 0 {
-            match gw.outbox.due(now_ms(), free) {
+            match gw.outbox.due(now_ms(), free + in_flight.len()) {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::error!(error = %e, "outbox read failed");
@@ -76,26 +80,31 @@ pub async fn run(
             Vec::new()
         };
         for mut job in due {
-            if job.start(now_ms()).is_err() {
+            let busy = in_flight.values().any(|id| *id == job.id);
+            if tasks.len() >= limit || busy || job.start(now_ms()).is_err() {
                 continue;
             }
-            if let Err(e) = gw.outbox.put(&job) {
-                tracing::error!(job = %job.id, error = %e, "could not mark job in flight");
-                continue;
-            }
+            let id = job.id.clone();
             let gw = gw.clone();
             let clients = clients.clone();
-            tasks.spawn(async move {
+            let task = tasks.spawn(async move {
                 let id = job.id.clone();
                 if let Err(e) = attempt(&gw, &clients, job).await {
                     tracing::error!(job = %id, error = %e, "delivery bookkeeping failed");
                 }
             });
+            in_flight.insert(task.id(), id);
         }
         tokio::select! {
             _ = &mut shutdown => break,
             _ = gw.wake.notified() => {}
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                let task = match done {
+                    Ok((task, ())) => task,
+                    Err(e) => e.id(),
+                };
+                in_flight.remove(&task);
+            }
             _ = tokio::time::sleep(IDLE_POLL) => {}
         }
     }

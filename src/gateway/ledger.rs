@@ -2,7 +2,8 @@
 //!
 //! [`GatewayLedger`] holds the log (on its own sled database under `<data_dir>/ledger`, the
 //! layout `tongban audit` reads) and the keyring (`<data_dir>/keys`): it records the
-//! pipeline's steps through the group-committing [`Batcher`], signs a checkpoint whenever the
+//! pipeline's steps (the committer already gathers them into batches, so each call is one
+//! ledger commit), signs a checkpoint whenever the
 //! log grew (at most every [`CHECKPOINT_EVERY`]) and answers the read-only ledger API:
 //! latest checkpoint, entries, inclusion and consistency proofs, public keys.
 
@@ -19,7 +20,7 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use serde::Deserialize;
 
-use crate::ledger::{self, Batcher, Entry, Log};
+use crate::ledger::{self, Entry, Log};
 use crate::model::Outcome;
 use crate::signing::keyring::Keyring;
 use crate::store::SledLedgerStore;
@@ -35,9 +36,6 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// Most entries one API call returns (one tile's worth).
 pub const MAX_ENTRIES: u64 = 256;
 
-/// Largest batch the group commit takes at once.
-const MAX_BATCH: usize = 1024;
-
 /// Name of the log and of its first key when the gateway creates them.
 pub const DEFAULT_ORIGIN: &str = "tongban-gateway";
 
@@ -46,10 +44,9 @@ pub const DEFAULT_ORIGIN: &str = "tongban-gateway";
 #[error("ledger: {0}")]
 pub struct LedgerOpenError(pub String);
 
-/// The gateway's ledger: log, batcher and keyring.
+/// The gateway's ledger: log and keyring.
 pub struct GatewayLedger {
     log: Arc<Mutex<Log<SledLedgerStore>>>,
-    batcher: Batcher,
     keyring: Mutex<Keyring>,
     keyid: String,
 }
@@ -70,11 +67,9 @@ impl GatewayLedger {
             .map_err(|x| e(&x))?;
         let store = SledLedgerStore::new(db);
         let log = Arc::new(Mutex::new(Log::open(store, &origin).map_err(|x| e(&x))?));
-        let batcher = Batcher::spawn(log.clone(), MAX_BATCH);
         let keyid = keyring.active().key_id_hex();
         Ok(Arc::new(Self {
             log,
-            batcher,
             keyring: Mutex::new(keyring),
             keyid,
         }))
@@ -184,8 +179,9 @@ pub fn entry(r: Record) -> Entry {
 
 impl Journal for GatewayLedger {
     fn append(&self, records: Vec<Record>) -> Result<Range<u64>, JournalError> {
-        self.batcher
-            .append(records.into_iter().map(entry).collect())
+        let entries: Vec<Entry> = records.into_iter().map(entry).collect();
+        self.lock()
+            .append_batch(&entries)
             .map_err(|e| JournalError(e.to_string()))
     }
 }

@@ -438,28 +438,12 @@ mod tests {
     use super::*;
 
     fn rec(state: AppState, decision: Option<&str>) -> AppRecord {
-        AppRecord {
-            gateway_no: "TB202611230000000001".into(),
-            source: "sh".into(),
-            source_no: "SH-CK-1".into(),
-            destination: "zj".into(),
-            destination_receipt: None,
-            item: "food-new".into(),
-            accepted_on: "2026-11-20".into(),
-            working_days: 10,
-            deadline: "2026-12-04".into(),
-            deadline_provisional: false,
-            received_sha256: String::new(),
-            received_index: Some(0),
-            state,
-            decision: decision.map(str::to_owned),
-            failure: None,
-            timeline: vec![],
-            office_uscc: "113101160024321631".into(),
-            operator_name: "平湖市广陈镇阿怡面馆".into(),
-            accepted_at: String::new(),
-            handed_over_by: None,
-        }
+        let mut r = crate::store::gateway::tests::rec("TB202611230000000001", "SH-CK-1");
+        r.received_index = Some(0);
+        r.accepted_at = String::new();
+        r.state = state;
+        r.decision = decision.map(str::to_owned);
+        r
     }
 
     #[test]

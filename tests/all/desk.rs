@@ -8,7 +8,6 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tongban::gateway::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
 use tongban::gateway::desk::GatewayDesk;
-use tongban::gateway::tls;
 use tongban::model::Outcome;
 use tongban::platform::Platform;
 use tongban::web::{Desk, DeskError, Lockout};
@@ -128,16 +127,7 @@ fn after(html: &str, marker: &str) -> String {
 
 impl Page {
     fn new(lb: &Loopback) -> Page {
-        let ca = tls::certs_from_pem(&std::fs::read(lb.pki.ca()).unwrap(), "ca").unwrap();
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(ca[0].clone()).unwrap();
-        let cfg = rustls::ClientConfig::builder_with_provider(tls::provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls(cfg)
+        let client = crate::without_client_cert(lb)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();

@@ -403,17 +403,7 @@ async fn wrong_or_missing_client_certificates_are_refused() {
         .await
         .is_err());
     // No certificate.
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca[0].clone()).unwrap();
-    let cfg = rustls::ClientConfig::builder_with_provider(tls::provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let anonymous = reqwest::Client::builder()
-        .use_preconfigured_tls(cfg)
-        .build()
-        .unwrap();
+    let anonymous = crate::without_client_cert(&lb).build().unwrap();
     assert!(anonymous
         .post(&url)
         .body(SAMPLE_SH_APPLICATION)

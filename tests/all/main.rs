@@ -7,3 +7,18 @@ mod gateway;
 mod ledger;
 mod schemas;
 mod web;
+
+/// A client trusting the loopback's dev CA that presents no certificate (a browser, or a
+/// stranger at the partner listener).
+pub fn without_client_cert(lb: &tongban::gateway::demo::Loopback) -> reqwest::ClientBuilder {
+    use tongban::gateway::tls;
+    let ca = tls::certs_from_pem(&std::fs::read(lb.pki.ca()).unwrap(), "ca").unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca[0].clone()).unwrap();
+    let cfg = rustls::ClientConfig::builder_with_provider(tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder().use_preconfigured_tls(cfg)
+}

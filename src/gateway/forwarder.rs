@@ -69,7 +69,8 @@ pub async fn run(
     loop {
         let free = limit.saturating_sub(tasks.len());
         let due = if free > 0 {
-            match gw.outbox.due(now_ms(), free + in_flight.len()) {
+            let busy = |id: &str| in_flight.values().any(|j| j == id);
+            match gw.outbox.due_except(now_ms(), free, &busy) {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::error!(error = %e, "outbox read failed");
@@ -80,8 +81,7 @@ pub async fn run(
             Vec::new()
         };
         for mut job in due {
-            let busy = in_flight.values().any(|id| *id == job.id);
-            if tasks.len() >= limit || busy || job.start(now_ms()).is_err() {
+            if job.start(now_ms()).is_err() {
                 continue;
             }
             let id = job.id.clone();

@@ -320,8 +320,18 @@ pub trait OutboxStore: Send + Sync {
     fn put(&self, job: &Job) -> Result<(), StoreError>;
     /// Reads a job by id.
     fn get(&self, id: &str) -> Result<Option<Job>, StoreError>;
+    /// Pending jobs due at or before `now`, earliest first, at most `limit`, leaving out
+    /// those whose id `busy` names (without reading them).
+    fn due_except(
+        &self,
+        now: i64,
+        limit: usize,
+        busy: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<Job>, StoreError>;
     /// Pending jobs due at or before `now`, earliest first, at most `limit`.
-    fn due(&self, now: i64, limit: usize) -> Result<Vec<Job>, StoreError>;
+    fn due(&self, now: i64, limit: usize) -> Result<Vec<Job>, StoreError> {
+        self.due_except(now, limit, &|_| false)
+    }
     /// Jobs not yet delivered or failed (pending and in flight), for recovery and gauges.
     fn open(&self) -> Result<Vec<Job>, StoreError>;
     /// Makes every `put` so far durable.

@@ -101,15 +101,26 @@ impl OutboxStore for SledOutbox {
         }
     }
 
-    fn due(&self, now: i64, limit: usize) -> Result<Vec<Job>, StoreError> {
+    fn due_except(
+        &self,
+        now: i64,
+        limit: usize,
+        busy: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<Job>, StoreError> {
         let end = u64::try_from(now)
             .unwrap_or(0)
             .saturating_add(1)
             .to_be_bytes();
         let mut out = Vec::new();
-        for item in self.due.range(..end.to_vec()).take(limit) {
+        for item in self.due.range(..end.to_vec()) {
+            if out.len() >= limit {
+                break;
+            }
             let (_, id) = item.map_err(err)?;
-            let id = String::from_utf8_lossy(&id).into_owned();
+            let id = String::from_utf8_lossy(&id);
+            if busy(&id) {
+                continue;
+            }
             if let Some(job) = self.get(&id)? {
                 out.push(job);
             }
@@ -153,13 +164,18 @@ impl OutboxStore for MemoryOutbox {
         Ok(self.jobs.lock().map_err(err)?.get(id).cloned())
     }
 
-    fn due(&self, now: i64, limit: usize) -> Result<Vec<Job>, StoreError> {
+    fn due_except(
+        &self,
+        now: i64,
+        limit: usize,
+        busy: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<Job>, StoreError> {
         let mut due: Vec<Job> = self
             .jobs
             .lock()
             .map_err(err)?
             .values()
-            .filter(|j| j.due_at().is_some_and(|t| t <= now))
+            .filter(|j| j.due_at().is_some_and(|t| t <= now) && !busy(&j.id))
             .cloned()
             .collect();
         due.sort_by_key(|j| (j.due_at(), j.id.clone()));
@@ -207,6 +223,12 @@ mod tests {
             vec!["TB1/application", "TB2/application"]
         );
         assert_eq!(store.due(5_000, 1).unwrap().len(), 1);
+        // Jobs being attempted are passed over, and do not count against the limit.
+        let busy = |id: &str| id == "TB1/application";
+        assert_eq!(
+            ids(store.due_except(5_000, 1, &busy).unwrap()),
+            vec!["TB2/application"]
+        );
 
         let mut b = store.get("TB1/application").unwrap().unwrap();
         b.start(1_000).unwrap();

@@ -37,6 +37,8 @@ pub struct Receive {
     pub rec: AppRecord,
     /// The exact bytes received.
     pub body: Bytes,
+    /// The application as the destination will receive it.
+    pub outgoing: Vec<u8>,
     /// The acceptance time the document states (Unix seconds, offset minutes).
     pub document_time: (i64, i16),
     /// Salted hash of the applicant's identifier.
@@ -388,6 +390,16 @@ impl Worker {
         writes.records.extend(completed.iter().map(|(_, rec)| rec));
         writes.records.extend(changed.iter());
         writes.jobs.extend(jobs.iter());
+        for (i, rec) in &completed {
+            // A claim completed after a crash is translated when forwarded instead: the bytes
+            // translated for this request carry this request's gateway number, not the claim's.
+            if rec.gateway_no == work[*i].rec.gateway_no {
+                let bytes = work[*i].outgoing.as_slice();
+                writes
+                    .docs
+                    .push((rec.gateway_no.as_str(), DocKind::ApplicationSent, bytes));
+            }
+        }
         for c in &changes {
             writes.jobs.extend(c.jobs.iter());
             if let Some((kind, bytes)) = &c.doc {
@@ -448,6 +460,7 @@ mod tests {
         Receive {
             rec: r,
             body: Bytes::from_static(body),
+            outgoing: [b"to the destination: ", body].concat(),
             document_time: (1_763_602_200, 480),
             applicant_id_hash: [7; 32],
         }
@@ -484,6 +497,14 @@ mod tests {
         // Durable with its job: the forwarder finds both applications due.
         assert_eq!(f.store.outbox().due(i64::MAX, 10).unwrap().len(), 2);
         assert!(f.store.get("TB2").unwrap().is_none());
+        // Translated at intake, under the number that was claimed.
+        assert_eq!(
+            f.store
+                .doc("TB1", DocKind::ApplicationSent)
+                .unwrap()
+                .unwrap(),
+            b"to the destination: first"
+        );
     }
 
     #[tokio::test]
@@ -504,6 +525,12 @@ mod tests {
         assert_eq!(done.received_index, Some(0));
         assert!(f.store.unfinished().unwrap().is_empty());
         assert_eq!(f.journal.records().len(), 1);
+        // Translated for another number: left for the forwarder to translate.
+        assert!(f
+            .store
+            .doc("TB1", DocKind::ApplicationSent)
+            .unwrap()
+            .is_none());
     }
 
     #[tokio::test]

@@ -120,6 +120,8 @@ struct Outgoing {
     platform: Platform,
     url: String,
     bytes: Vec<u8>,
+    /// Whether the bytes are stored already (as the application translated at intake).
+    stored: bool,
 }
 
 fn outgoing(gw: &Gateway, job: &Job) -> Result<Outgoing, String> {
@@ -136,21 +138,37 @@ fn outgoing(gw: &Gateway, job: &Job) -> Result<Outgoing, String> {
         .base_url;
     let source: Platform = rec.source.parse()?;
     let decider: Platform = rec.destination.parse()?;
+    let mut stored = false;
     let (bytes, path) = match job.kind {
         JobKind::Application => {
-            let received = gw
+            let translated = gw
                 .store
-                .doc(&rec.gateway_no, DocKind::ApplicationReceived)
-                .map_err(|e| e.to_string())?
-                .ok_or("received application missing")?;
-            let read = platform::read(source, &received).map_err(|p| p.to_string())?;
-            let Document::Application(mut app) = read.document else {
-                return Err("stored application is not an application".into());
+                .doc(&rec.gateway_no, DocKind::ApplicationSent)
+                .map_err(|e| e.to_string())?;
+            let bytes = match translated {
+                // Translated at intake (the usual case).
+                Some(bytes) => {
+                    stored = true;
+                    bytes
+                }
+                // A claim completed after a crash: translate now.
+                None => {
+                    let received = gw
+                        .store
+                        .doc(&rec.gateway_no, DocKind::ApplicationReceived)
+                        .map_err(|e| e.to_string())?
+                        .ok_or("received application missing")?;
+                    let read = platform::read(source, &received).map_err(|p| p.to_string())?;
+                    let Document::Application(mut app) = read.document else {
+                        return Err("stored application is not an application".into());
+                    };
+                    // The destination sees the gateway's cross-province number.
+                    app.number =
+                        ApplicationNo::parse(&rec.gateway_no).map_err(|e| e.to_string())?;
+                    platform::write(dest, &Document::Application(app)).bytes
+                }
             };
-            // The destination sees the gateway's cross-province number.
-            app.number = ApplicationNo::parse(&rec.gateway_no).map_err(|e| e.to_string())?;
-            let written = platform::write(dest, &Document::Application(app));
-            (written.bytes, convention::apply_path(dest))
+            (bytes, convention::apply_path(dest))
         }
         JobKind::Decision => {
             let received = gw
@@ -191,6 +209,7 @@ fn outgoing(gw: &Gateway, job: &Job) -> Result<Outgoing, String> {
         platform: dest,
         url: format!("{base}{path}"),
         bytes,
+        stored,
     })
 }
 
@@ -235,20 +254,25 @@ async fn attempt(
 ) -> Result<(), IntakeError> {
     let m = &gw.ops.metrics;
     m.deliveries_attempted_total.fetch_add(1, Ordering::Relaxed);
-    let (outcome, sent) = match outgoing(gw, &job) {
+    let (outcome, sent, stored) = match outgoing(gw, &job) {
         Ok(out) => match clients.get(out.platform.key()) {
-            Some(client) => (send(gw, client, &out).await, Some(out.bytes)),
+            Some(client) => (send(gw, client, &out).await, Some(out.bytes), out.stored),
             None => (
                 Attempt::RetryLater("no client for destination".into()),
                 None,
+                false,
             ),
         },
         // A document that cannot be rebuilt will not get better by waiting.
         Err(e) => (
             Attempt::Rejected(format!("cannot build the document: {e}")),
             None,
+            false,
         ),
     };
+    let sent_sha: Option<[u8; 32]> = sent.as_ref().map(|b| Sha256::digest(b).into());
+    // Bytes stored already are not written again.
+    let to_store = if stored { None } else { sent };
     let mut rng = StdRng::from_entropy();
     let now = now_ms();
     let transition = match job.finish(outcome.clone(), now, &gw.config.retry, &mut rng) {
@@ -289,7 +313,6 @@ async fn attempt(
                 Attempt::Accepted { receipt } => Some(receipt.clone()),
                 _ => None,
             };
-            let sent_sha: Option<[u8; 32]> = sent.as_ref().map(|b| Sha256::digest(b).into());
             let kind = job.kind;
             let (update, step, doc): (Update, _, _) = match kind {
                 JobKind::Application => {
@@ -308,7 +331,7 @@ async fn attempt(
                     (
                         update,
                         "FORWARDED",
-                        sent.map(|b| (DocKind::ApplicationSent, b)),
+                        to_store.map(|b| (DocKind::ApplicationSent, b)),
                     )
                 }
                 JobKind::Decision => {
@@ -337,7 +360,7 @@ async fn attempt(
                     (
                         update,
                         "DELIVERED",
-                        sent.map(|b| (DocKind::DecisionSent, b)),
+                        to_store.map(|b| (DocKind::DecisionSent, b)),
                     )
                 }
                 JobKind::FailureNotice => (Box::new(|_| None), "SOURCE_NOTIFIED", None),

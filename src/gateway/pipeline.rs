@@ -304,7 +304,7 @@ impl Gateway {
             };
             if let Document::Application(app) = read.document {
                 // The same bytes again: the committer completes the interrupted claim.
-                let work = self.receive(rec, &app, bytes.into());
+                let work = self.receive(rec, app, bytes.into())?;
                 self.committer.receive(work).await?;
                 fixed += 1;
             }
@@ -323,15 +323,29 @@ impl Gateway {
         base_record(rec, step, at)
     }
 
-    /// What the committer needs to record `rec`'s RECEIVED step for `app` received as `body`.
-    fn receive(&self, rec: AppRecord, app: &crate::model::Application, body: Bytes) -> Receive {
+    /// What the committer needs to record `rec`'s RECEIVED step for `app` received as `body`,
+    /// with the application already translated for the destination under the gateway's number
+    /// (so the forwarder sends stored bytes instead of reading and translating again).
+    fn receive(
+        &self,
+        rec: AppRecord,
+        mut app: Box<crate::model::Application>,
+        body: Bytes,
+    ) -> Result<Receive, IntakeError> {
         let t = app.acceptance.accepted_at;
-        Receive {
+        let document_time = (t.timestamp(), (t.offset().local_minus_utc() / 60) as i16);
+        let applicant_id_hash = self.id_hash(app.applicant.id.number());
+        let dest: Platform = rec.destination.parse().map_err(IntakeError::Task)?;
+        app.number = crate::model::ApplicationNo::parse(&rec.gateway_no)
+            .map_err(|e| IntakeError::Task(e.to_string()))?;
+        let outgoing = platform::write(dest, &Document::Application(app)).bytes;
+        Ok(Receive {
             rec,
             body,
-            document_time: (t.timestamp(), (t.offset().local_minus_utc() / 60) as i16),
-            applicant_id_hash: self.id_hash(app.applicant.id.number()),
-        }
+            outgoing,
+            document_time,
+            applicant_id_hash,
+        })
     }
 
     fn signed(&self, reply: ReplyBody, headers: &[(&'static str, String)]) -> Response {
@@ -557,7 +571,7 @@ impl Gateway {
         };
         let rec = match self
             .committer
-            .receive(self.receive(rec, &app, Bytes::copy_from_slice(body)))
+            .receive(self.receive(rec, app, Bytes::copy_from_slice(body))?)
             .await?
         {
             Received::New(rec) => rec,

@@ -41,7 +41,8 @@ pub struct Event {
 pub enum DocKind {
     /// The application as the source sent it.
     ApplicationReceived,
-    /// The application as sent to the destination.
+    /// The application as sent to the destination (translated at intake, under the gateway's
+    /// number).
     ApplicationSent,
     /// The decision as the destination sent it.
     DecisionReceived,

@@ -368,7 +368,7 @@ async fn attempt(
             let index = gw
                 .change(change(Some(update), Some((step, receipt)), doc, vec![job]))
                 .await?;
-            tracing::info!(gateway_no = %rec.gateway_no, ledger_index = ?index, step, "delivered");
+            tracing::info!(gateway_no = %rec.gateway_no, ledger_index = ?index, step, "delivery recorded");
         }
         Transition::Failed => {
             m.deliveries_failed_total.fetch_add(1, Ordering::Relaxed);

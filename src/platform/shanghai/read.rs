@@ -13,7 +13,7 @@ use std::fmt::Display;
 use base64::Engine as _;
 use chrono::{FixedOffset, NaiveDate, NaiveTime, TimeZone};
 
-use super::xml::{self, Element, Paths};
+use super::xml::{self, El};
 use crate::codes::{
     Code, EntityType, FoodItem, IdType, Item, Kind, MainFormat, Material as MaterialCode,
 };
@@ -50,19 +50,16 @@ pub(super) fn read(bytes: &[u8]) -> Result<Read, Problems> {
     let Some(tree) = xml::parse(&text, &mut problems) else {
         return Err(problems);
     };
-    let root = &tree.root;
-    let mut r = Reader {
-        p: &mut problems,
-        paths: &tree.paths,
-    };
-    let document = match root.name {
+    let root = tree.root();
+    let mut r = Reader { p: &mut problems };
+    let document = match root.name() {
         "RemoteApply" => r
             .application(root)
             .map(|a| Document::Application(Box::new(a))),
         "RemoteDecision" => r.decision(root).map(|d| Document::Decision(Box::new(d))),
         other => {
             problems.error(
-                tree.paths.of(root).to_owned(),
+                root.path(),
                 format!("unknown document <{other}>: Shanghai sends RemoteApply or RemoteDecision"),
             );
             None
@@ -84,59 +81,66 @@ pub(super) fn read(bytes: &[u8]) -> Result<Read, Problems> {
 }
 
 /// The children of one element, checked against the slots of its sequence.
-struct Kids<'e, 'a> {
-    el: &'e Element<'a>,
-    paths: &'e Paths,
+struct Kids<'t, 's> {
+    el: El<'t>,
+    slots: &'s [(&'static str, Occ)],
+    /// The first child filling each slot.
+    first: [Option<El<'t>>; MAX_SLOTS],
 }
 
-impl<'e, 'a> Kids<'e, 'a> {
-    /// The first element named `name`.
-    fn one(&self, name: &str) -> Option<&'e Element<'a>> {
-        self.all(name).next()
+impl<'t> Kids<'t, '_> {
+    /// The first element named `name` (found by `seq` for the names of the slots).
+    fn one(&self, name: &str) -> Option<El<'t>> {
+        match self.slots.iter().position(|(n, _)| *n == name) {
+            Some(i) => self.first[i],
+            None => self.all(name).next(),
+        }
     }
     /// Every element named `name`, in document order.
-    fn all<'n>(&self, name: &'n str) -> impl Iterator<Item = &'e Element<'a>> + 'n
+    fn all<'n>(&self, name: &'n str) -> impl Iterator<Item = El<'t>> + 'n
     where
-        'e: 'n,
+        't: 'n,
     {
-        self.el.children.iter().filter(move |c| c.name == name)
+        self.el.children().filter(move |c| c.name() == name)
     }
     /// The path an element named `name` has (or would have) here.
     fn path(&self, name: &str) -> String {
-        format!("{}/{name}", self.paths.of(self.el))
+        format!("{}/{name}", self.el.path())
     }
 }
 
-struct Reader<'p, 't> {
+struct Reader<'p> {
     p: &'p mut Problems,
-    paths: &'t Paths,
 }
 
-impl<'t> Reader<'_, 't> {
+impl Reader<'_> {
     /// Checks `el` as a sequence of `slots` with the attributes `attrs`: unknown, duplicated,
     /// out-of-order and missing elements are each reported once, at their own path; every
     /// known child is still returned so its content is checked too.
-    fn seq<'e, 'a>(
+    fn seq<'t, 's>(
         &mut self,
-        el: &'e Element<'a>,
+        el: El<'t>,
         attrs: &[&str],
-        slots: &[(&'static str, Occ)],
-    ) -> Kids<'e, 'a>
-    where
-        't: 'e,
-    {
+        slots: &'s [(&'static str, Occ)],
+    ) -> Kids<'t, 's> {
         self.attrs(el, attrs);
-        let text = el.text.trim();
+        // Indentation was found blank while parsing; only other text needs trimming.
+        let text = if el.is_blank() { "" } else { el.text().trim() };
         if !text.is_empty() {
             let shown: String = text.chars().take(20).collect();
             self.p.error(
-                self.paths.of(el).to_owned(),
+                el.path(),
                 format!(
                     "unexpected text '{shown}' in <{}>, which holds elements only",
-                    el.name
+                    el.name()
                 ),
             );
         }
+        let mut kids = Kids {
+            el,
+            slots,
+            first: [None; MAX_SLOTS],
+        };
         // How many children fill each slot so far.
         let mut filled = [0usize; MAX_SLOTS];
         debug_assert!(slots.len() <= MAX_SLOTS);
@@ -147,13 +151,13 @@ impl<'t> Reader<'_, 't> {
             .iter()
             .enumerate()
             .all(|(i, (n, _))| slots[..i].iter().all(|(m, _)| m != n)));
-        for child in &el.children {
+        for child in el.children() {
             let from = highest.unwrap_or(0);
             let found = slots[from..]
                 .iter()
-                .position(|(n, _)| *n == child.name)
+                .position(|(n, _)| *n == child.name())
                 .map(|i| i + from)
-                .or_else(|| slots[..from].iter().position(|(n, _)| *n == child.name));
+                .or_else(|| slots[..from].iter().position(|(n, _)| *n == child.name()));
             let Some(i) = found else {
                 let expected: Vec<&str> = slots.iter().map(|(n, _)| *n).collect();
                 let expected = if expected.is_empty() {
@@ -162,10 +166,11 @@ impl<'t> Reader<'_, 't> {
                     expected.join(", ")
                 };
                 self.p.error(
-                    self.paths.of(child).to_owned(),
+                    child.path(),
                     format!(
                         "unknown element <{}>: <{}> holds {expected}",
-                        child.name, el.name
+                        child.name(),
+                        el.name()
                     ),
                 );
                 continue;
@@ -173,13 +178,13 @@ impl<'t> Reader<'_, 't> {
             let (name, occ) = slots[i];
             if matches!(occ, One | Opt) && filled[i] > 0 {
                 self.p.error(
-                    self.paths.of(child).to_owned(),
+                    child.path(),
                     format!("<{name}> appears more than once; it is allowed once"),
                 );
             }
             match highest {
                 Some(h) if h > i => self.p.error(
-                    self.paths.of(child).to_owned(),
+                    child.path(),
                     format!(
                         "<{name}> is out of order: it must come before <{}>",
                         slots[h].0
@@ -187,12 +192,11 @@ impl<'t> Reader<'_, 't> {
                 ),
                 _ => highest = Some(i),
             }
+            if filled[i] == 0 {
+                kids.first[i] = Some(child);
+            }
             filled[i] += 1;
         }
-        let kids = Kids {
-            el,
-            paths: self.paths,
-        };
         for (i, (name, occ)) in slots.iter().enumerate() {
             if matches!(occ, One | Many) && filled[i] == 0 {
                 self.p.error(
@@ -205,48 +209,47 @@ impl<'t> Reader<'_, 't> {
     }
 
     /// Reports attributes of `el` other than `allowed`.
-    fn attrs(&mut self, el: &Element, allowed: &[&str]) {
-        for (name, _) in &el.attrs {
-            if !allowed.contains(name) {
+    fn attrs(&mut self, el: El, allowed: &[&str]) {
+        for (name, _) in el.attrs() {
+            if !allowed.contains(&name) {
                 self.p.error(
-                    format!("{}/@{name}", self.paths.of(el)),
-                    format!("unknown attribute '{name}' on <{}>", el.name),
+                    format!("{}/@{name}", el.path()),
+                    format!("unknown attribute '{name}' on <{}>", el.name()),
                 );
             }
         }
     }
 
     /// The text of a leaf element (attributes `attrs` allowed, no child elements).
-    fn leaf<'e>(&mut self, el: &'e Element, attrs: &[&str]) -> &'e str {
+    fn leaf<'t>(&mut self, el: El<'t>, attrs: &[&str]) -> &'t str {
         self.attrs(el, attrs);
-        for child in &el.children {
+        for child in el.children() {
             self.p.error(
-                self.paths.of(child).to_owned(),
+                child.path(),
                 format!(
                     "unexpected element <{}> inside <{}>, which holds text",
-                    child.name, el.name
+                    child.name(),
+                    el.name()
                 ),
             );
         }
-        &el.text
+        el.text()
     }
 
     /// Free text, kept exactly; must not be blank.
-    fn text(&mut self, el: Option<&Element>) -> Option<String> {
+    fn text(&mut self, el: Option<El>) -> Option<String> {
         let el = el?;
         let t = self.leaf(el, &[]);
         if t.trim().is_empty() {
-            self.p.error(
-                self.paths.of(el).to_owned(),
-                format!("<{}> must not be empty", el.name),
-            );
+            self.p
+                .error(el.path(), format!("<{}> must not be empty", el.name()));
             return None;
         }
         Some(t.to_owned())
     }
 
     /// Optional free text, kept exactly; an empty element is the same as an absent one.
-    fn opt_text(&mut self, el: Option<&Element>) -> Option<String> {
+    fn opt_text(&mut self, el: Option<El>) -> Option<String> {
         let el = el?;
         let t = self.leaf(el, &[]);
         (!t.trim().is_empty()).then(|| t.to_owned())
@@ -255,34 +258,32 @@ impl<'t> Reader<'_, 't> {
     /// A value with a lexical form: trimmed, must not be empty, then parsed by `f`.
     fn value<T, E: Display>(
         &mut self,
-        el: Option<&Element>,
+        el: Option<El>,
         f: impl FnOnce(&str) -> Result<T, E>,
     ) -> Option<T> {
         let el = el?;
         let t = self.leaf(el, &[]).trim();
         if t.is_empty() {
-            self.p.error(
-                self.paths.of(el).to_owned(),
-                format!("<{}> must not be empty", el.name),
-            );
+            self.p
+                .error(el.path(), format!("<{}> must not be empty", el.name()));
             return None;
         }
-        self.p.check(|| self.paths.of(el).to_owned(), f(t))
+        self.p.check(|| el.path(), f(t))
     }
 
     /// A required attribute, trimmed and parsed by `f`.
     fn attr<T, E: Display>(
         &mut self,
-        el: &Element,
+        el: El,
         name: &str,
         f: impl FnOnce(&str) -> Result<T, E>,
     ) -> Option<T> {
-        let path = || format!("{}/@{name}", self.paths.of(el));
+        let path = || format!("{}/@{name}", el.path());
         match el.attr(name) {
             None => {
                 self.p.error(
                     path(),
-                    format!("missing required attribute '{name}' on <{}>", el.name),
+                    format!("missing required attribute '{name}' on <{}>", el.name()),
                 );
                 None
             }
@@ -292,13 +293,13 @@ impl<'t> Reader<'_, 't> {
 
     /// An element whose `code` attribute is the value and whose text is the code's name;
     /// a name that disagrees with the table is a warning (the code wins).
-    fn coded<K: Kind>(&mut self, el: Option<&Element>) -> Option<Code<K>> {
+    fn coded<K: Kind>(&mut self, el: Option<El>) -> Option<Code<K>> {
         let el = el?;
         let name = self.leaf(el, &["code"]).trim();
         let code = self.attr(el, "code", code::<K>)?;
         if !name.is_empty() && name != code.name() {
             self.p.warn(
-                self.paths.of(el).to_owned(),
+                el.path(),
                 format!(
                     "name '{name}' does not match {} {} ({}); the code is used",
                     K::WHAT,
@@ -310,7 +311,7 @@ impl<'t> Reader<'_, 't> {
         Some(code)
     }
 
-    fn application(&mut self, root: &Element) -> Option<Application> {
+    fn application(&mut self, root: El) -> Option<Application> {
         let k = self.seq(
             root,
             &[],
@@ -392,7 +393,7 @@ impl<'t> Reader<'_, 't> {
         }
     }
 
-    fn applicant(&mut self, el: &Element) -> Option<Applicant> {
+    fn applicant(&mut self, el: El) -> Option<Applicant> {
         let k = self.seq(
             el,
             &[],
@@ -413,7 +414,7 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn person(&mut self, el: &Element) -> Option<Person> {
+    fn person(&mut self, el: El) -> Option<Person> {
         let k = self.seq(
             el,
             &[],
@@ -427,7 +428,7 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn operator(&mut self, el: &Element, facts: &mut ApplicationFacts) -> Option<Operator> {
+    fn operator(&mut self, el: El, facts: &mut ApplicationFacts) -> Option<Operator> {
         let k = self.seq(
             el,
             &[],
@@ -460,7 +461,7 @@ impl<'t> Reader<'_, 't> {
                         Err(format!("currency '{c}' is not accepted: registered capital is in 元, currency=\"CNY\""))
                     }
                 });
-                let fen = self.p.check(|| self.paths.of(e).to_owned(), yuan(amount));
+                let fen = self.p.check(|| e.path(), yuan(amount));
                 currency.and(fen).map(Some)
             }
         };
@@ -475,7 +476,7 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn premises(&mut self, el: &Element, facts: &mut ApplicationFacts) -> Option<Premises> {
+    fn premises(&mut self, el: El, facts: &mut ApplicationFacts) -> Option<Premises> {
         let k = self.seq(
             el,
             &[],
@@ -494,7 +495,7 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn food(&mut self, el: &Element) -> Option<FoodBusiness> {
+    fn food(&mut self, el: El) -> Option<FoodBusiness> {
         let k = self.seq(
             el,
             &[],
@@ -538,14 +539,14 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn materials(&mut self, el: &Element) -> Option<Vec<Material>> {
+    fn materials(&mut self, el: El) -> Option<Vec<Material>> {
         let k = self.seq(el, &[], &[("Material", Many)]);
         let all: Vec<Option<Material>> = k.all("Material").map(|m| self.material(m)).collect();
         let all: Option<Vec<Material>> = all.into_iter().collect();
         all.filter(|v| !v.is_empty())
     }
 
-    fn material(&mut self, el: &Element) -> Option<Material> {
+    fn material(&mut self, el: El) -> Option<Material> {
         let k = self.seq(
             el,
             &["code"],
@@ -578,7 +579,7 @@ impl<'t> Reader<'_, 't> {
             let alg_ok = match e.attr("algorithm") {
                 None if algorithm_required => {
                     self.p.error(
-                        format!("{}/@algorithm", self.paths.of(e)),
+                        format!("{}/@algorithm", e.path()),
                         "missing required attribute 'algorithm' on <Digest>: write algorithm=\"SHA-256\"",
                     );
                     false
@@ -587,19 +588,18 @@ impl<'t> Reader<'_, 't> {
                 Some(a) if a.trim() == "SHA-256" => true,
                 Some(a) => {
                     self.p.error(
-                        format!("{}/@algorithm", self.paths.of(e)),
+                        format!("{}/@algorithm", e.path()),
                         format!("digest algorithm '{a}' is not accepted: only SHA-256"),
                     );
                     false
                 }
             };
-            let digest = self.p.check(|| self.paths.of(e).to_owned(), digest(text));
+            let digest = self.p.check(|| e.path(), digest(text));
             digest.filter(|_| alg_ok)
         });
         let content = k.one("Content").and_then(|e| {
             let text = self.leaf(e, &[]);
-            self.p
-                .check(|| self.paths.of(e).to_owned(), Base64Content::parse(text))
+            self.p.check(|| e.path(), Base64Content::parse(text))
         });
         let (content, actual) = content?;
         let claimed = claimed?;
@@ -615,7 +615,7 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn acceptance(&mut self, el: &Element) -> Option<Acceptance> {
+    fn acceptance(&mut self, el: El) -> Option<Acceptance> {
         let k = self.seq(
             el,
             &[],
@@ -625,10 +625,8 @@ impl<'t> Reader<'_, 't> {
             let name = self.leaf(e, &["uscc"]);
             let uscc = self.attr(e, "uscc", Uscc::parse);
             if name.trim().is_empty() {
-                self.p.error(
-                    self.paths.of(e).to_owned(),
-                    "<Office> must name the accepting office",
-                );
+                self.p
+                    .error(e.path(), "<Office> must name the accepting office");
                 return None;
             }
             Some((name.to_owned(), uscc?))
@@ -644,7 +642,7 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn target(&mut self, el: &Element, facts: &mut ApplicationFacts) -> Option<Target> {
+    fn target(&mut self, el: El, facts: &mut ApplicationFacts) -> Option<Target> {
         self.seq(el, &["region", "authority"], &[]);
         let region = self.attr(el, "region", DivisionCode::parse);
         facts.target = region;
@@ -652,14 +650,14 @@ impl<'t> Reader<'_, 't> {
             Some(a) if !a.trim().is_empty() => Some(a.to_owned()),
             Some(_) => {
                 self.p.error(
-                    format!("{}/@authority", self.paths.of(el)),
+                    format!("{}/@authority", el.path()),
                     "must name the deciding authority",
                 );
                 None
             }
             None => {
                 self.p.error(
-                    format!("{}/@authority", self.paths.of(el)),
+                    format!("{}/@authority", el.path()),
                     "missing required attribute 'authority' on <Target>",
                 );
                 None
@@ -671,7 +669,7 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn contact(&mut self, el: &Element) -> Option<Contact> {
+    fn contact(&mut self, el: El) -> Option<Contact> {
         let k = self.seq(el, &[], &[("Name", One), ("Mobile", One)]);
         let name = self.text(k.one("Name"));
         let mobile = self.value(k.one("Mobile"), mobile);
@@ -681,7 +679,7 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn extensions(&mut self, el: &Element) -> Option<Extensions> {
+    fn extensions(&mut self, el: El) -> Option<Extensions> {
         let k = self.seq(el, &[], &[("Field", Any)]);
         let mut map = Extensions::new();
         let mut ok = true;
@@ -700,13 +698,13 @@ impl<'t> Reader<'_, 't> {
             };
             if name.starts_with("sh:") {
                 self.p.warn(
-                    format!("{}/@name", self.paths.of(f)),
+                    format!("{}/@name", f.path()),
                     format!("Field names starting 'sh:' are reserved for Shanghai content carried through Zhejiang; '{name}' will not be sent back to Shanghai"),
                 );
             }
             if map.contains_key(&name) {
                 self.p.error(
-                    format!("{}/@name", self.paths.of(f)),
+                    format!("{}/@name", f.path()),
                     format!("Field '{name}' is given more than once"),
                 );
                 ok = false;
@@ -717,7 +715,7 @@ impl<'t> Reader<'_, 't> {
         ok.then_some(map)
     }
 
-    fn decision(&mut self, root: &Element) -> Option<Decision> {
+    fn decision(&mut self, root: El) -> Option<Decision> {
         let k = self.seq(
             root,
             &[],
@@ -772,7 +770,7 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn licence(&mut self, el: &Element, facts: &mut DecisionFacts) -> Option<Licence> {
+    fn licence(&mut self, el: El, facts: &mut DecisionFacts) -> Option<Licence> {
         let k = self.seq(
             el,
             &[],
@@ -789,7 +787,7 @@ impl<'t> Reader<'_, 't> {
         );
         let number = self.value(k.one("LicenseNo"), |s| Ok::<_, Invalid>(s.to_owned()));
         if let (Some(n), Some(e)) = (&number, k.one("LicenseNo")) {
-            rules::licence_number(n, self.p, || self.paths.of(e).to_owned());
+            rules::licence_number(n, self.p, || e.path());
         }
         let name = self.text(k.one("LicenseName"));
         let from = self.value(k.one("ValidFrom"), date);

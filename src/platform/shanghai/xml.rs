@@ -3,8 +3,9 @@
 //! decoded input wherever it holds no escapes, so a 20 MiB attachment is not copied here.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
-use quick_xml::events::attributes::Attributes;
+use quick_xml::events::attributes::{AttrError, Attribute, Attributes};
 use quick_xml::events::Event;
 use quick_xml::name::{NamespaceError, PrefixDeclaration};
 use quick_xml::Reader;
@@ -15,10 +16,6 @@ use crate::model::Problems;
 /// Deepest element nesting a Shanghai document has is 4 (`RemoteApply/FoodBusiness/Items/Item`);
 /// anything much deeper is an attack on the reader's stack or memory, not a licence application.
 const MAX_DEPTH: usize = 16;
-
-/// Room for the children of an element when its first child arrives: most sequences of a
-/// Shanghai document have at most 8 elements (`RemoteApply` has 13 and grows once).
-const CHILDREN: usize = 8;
 
 /// Elements that repeat by design: their paths always carry a 1-based index
 /// (`/RemoteApply/Materials/Material[1]`) so every problem names exactly one of them.
@@ -103,50 +100,110 @@ fn declared_encoding(body: &[u8]) -> Option<String> {
     Some(value[..close].to_owned())
 }
 
-/// One element: its local name, its path in Shanghai's vocabulary, its unqualified
-/// attributes, its character data (text and CDATA joined) and its child elements.
+/// A parsed document: every element in document order in one vector (the root first), and
+/// every unqualified attribute in one more, so building the tree costs no allocation per
+/// element. An element's descendants follow it directly, ending at its `end`.
 #[derive(Debug)]
-pub(super) struct Element<'a> {
-    /// Local name (the prefix, if any, is resolved away), borrowed from the input.
-    pub name: &'a str,
-    /// `/RemoteApply/Materials/Material[2]`, kept in the tree's [`Paths`].
-    pub path: PathId,
+pub(super) struct Tree<'a> {
+    elements: Vec<Element<'a>>,
     /// Unqualified attributes, unescaped; borrowed from the input when they hold no escapes.
-    pub attrs: Vec<(&'a str, Cow<'a, str>)>,
+    attrs: Vec<(&'a str, Cow<'a, str>)>,
+}
+
+/// One element of a [`Tree`].
+#[derive(Debug)]
+struct Element<'a> {
+    /// Local name (the prefix, if any, is resolved away), borrowed from the input.
+    name: &'a str,
+    /// Index of the parent element (the root's is its own, 0).
+    parent: usize,
+    /// Where its attributes are in [`Tree::attrs`].
+    attrs: Range<usize>,
     /// Character data, unescaped; borrowed from the input when it holds no escapes.
     /// Whitespace-only text after a child element is not added to text that is itself
     /// whitespace only, so the indentation between children costs no copies. Nothing is
     /// lost: an element with children is either a sequence, whose text is only looked at
     /// trimmed, or a leaf holding a stray element, which is refused anyway.
-    pub text: Cow<'a, str>,
-    /// Child elements in document order.
-    pub children: Vec<Element<'a>>,
+    text: Cow<'a, str>,
+    /// Whether `text` is XML whitespace only, so that each piece of text is scanned once.
+    blank: bool,
+    /// Index after its last descendant (set when it closes).
+    end: usize,
 }
 
-impl<'a> Element<'a> {
-    fn new(name: &'a str, path: PathId) -> Self {
-        Element {
+/// Room for the elements of a whole application, so the vector does not grow while parsing.
+const ELEMENTS: usize = 64;
+/// Room for the attributes of a whole application.
+const ATTRIBUTES: usize = 16;
+
+impl<'a> Tree<'a> {
+    /// The root element. Only parsed trees are handed out, and they have one.
+    pub fn root(&self) -> El<'_> {
+        El { tree: self, at: 0 }
+    }
+
+    /// Adds the element `name` under `parent` (the root when the tree is empty).
+    fn open(&mut self, name: &'a str, parent: usize) -> usize {
+        let at = self.elements.len();
+        self.elements.push(Element {
             name,
-            path,
-            attrs: Vec::new(),
+            parent,
+            attrs: self.attrs.len()..self.attrs.len(),
             text: Cow::Borrowed(""),
-            children: Vec::new(),
-        }
+            blank: true,
+            end: usize::MAX,
+        });
+        at
     }
-    /// The attribute `name`, if given.
-    pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_ref())
+
+    fn close(&mut self, at: usize) {
+        self.elements[at].end = self.elements.len();
     }
-    fn push_text(&mut self, t: Cow<'a, str>) {
-        if self.text.is_empty() {
-            self.text = t;
-        } else if !self.children.is_empty() && is_blank(&self.text) && is_blank(&t) {
+
+    /// Adds `t` to the text of the element at `at`.
+    fn push_text(&mut self, at: usize, t: Cow<'a, str>) {
+        let has_children = self.elements.len() > at + 1;
+        let el = &mut self.elements[at];
+        let blank = is_blank(&t);
+        if el.text.is_empty() {
+            el.text = t;
+            el.blank = blank;
+        } else if has_children && el.blank && blank {
             // Indentation between child elements: the text stays blank either way.
         } else {
-            self.text.to_mut().push_str(&t);
+            el.text.to_mut().push_str(&t);
+            el.blank &= blank;
+        }
+    }
+
+    /// The path of the element at `at` in Shanghai's vocabulary:
+    /// `/RemoteApply/Materials/Material[2]`. Paths are only needed to report a problem, so
+    /// they are spelt out then rather than kept for every element.
+    fn path(&self, at: usize) -> String {
+        let mut path = String::new();
+        self.write_path(at, &mut path);
+        path
+    }
+
+    fn write_path(&self, at: usize, path: &mut String) {
+        let el = &self.elements[at];
+        if at == 0 {
+            path.push('/');
+            path.push_str(el.name);
+            return;
+        }
+        self.write_path(el.parent, path);
+        path.push('/');
+        path.push_str(el.name);
+        // Earlier children of the parent are closed, so this works while parsing too.
+        let mut earlier = 0;
+        let mut sibling = el.parent + 1;
+        while sibling < at {
+            earlier += usize::from(self.elements[sibling].name == el.name);
+            sibling = self.elements[sibling].end;
+        }
+        if REPEATED.contains(&el.name) || earlier > 0 {
+            path.push_str(&format!("[{}]", earlier + 1));
         }
     }
 }
@@ -156,57 +213,55 @@ fn is_blank(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
 }
 
-/// A parsed document: the root element, and the paths of its elements.
-#[derive(Debug)]
-pub(super) struct Tree<'a> {
-    /// The root element.
-    pub root: Element<'a>,
-    /// Where each element's path is spelt out.
-    pub paths: Paths,
-}
-
-/// The paths of all elements of a tree, one after another in one buffer: paths are only
-/// read to report a problem, so building one `String` per element would be wasted work.
-/// Bytes rather than a `String` for `Vec::extend_from_within` (a child's path starts with
-/// its parent's); only whole `&str`s are ever added.
-#[derive(Debug)]
-pub(super) struct Paths(Vec<u8>);
-
-/// Where one element's path lies in its tree's [`Paths`].
+/// An element of a parsed [`Tree`].
 #[derive(Debug, Clone, Copy)]
-pub(super) struct PathId {
-    start: usize,
-    end: usize,
+pub(super) struct El<'t> {
+    tree: &'t Tree<'t>,
+    at: usize,
 }
 
-/// Bytes of paths reserved up front: a whole application's paths fit.
-const PATHS_CAPACITY: usize = 2048;
-
-impl Paths {
-    /// The path of `el`: `/RemoteApply/Materials/Material[2]`.
-    pub fn of(&self, el: &Element) -> &str {
-        // Always whole `&str`s, so this cannot fail.
-        std::str::from_utf8(&self.0[el.path.start..el.path.end]).unwrap_or_default()
+impl<'t> El<'t> {
+    fn get(self) -> &'t Element<'t> {
+        &self.tree.elements[self.at]
     }
-
-    /// Adds the path of the child `name` of the element at `parent` (the root when `None`):
-    /// `…/Name`, or `…/Name[2]` with a 1-based `index`.
-    fn child(&mut self, parent: Option<PathId>, name: &str, index: Option<usize>) -> PathId {
-        let start = self.0.len();
-        if let Some(p) = parent {
-            self.0.extend_from_within(p.start..p.end);
-        }
-        self.0.push(b'/');
-        self.0.extend_from_slice(name.as_bytes());
-        if let Some(i) = index {
-            self.0.push(b'[');
-            self.0.extend_from_slice(i.to_string().as_bytes());
-            self.0.push(b']');
-        }
-        PathId {
-            start,
-            end: self.0.len(),
-        }
+    /// Local name (the prefix, if any, is resolved away).
+    pub fn name(self) -> &'t str {
+        self.get().name
+    }
+    /// Character data, text and CDATA joined.
+    pub fn text(self) -> &'t str {
+        &self.get().text
+    }
+    /// Whether the text is XML whitespace only (or empty).
+    pub fn is_blank(self) -> bool {
+        self.get().blank
+    }
+    /// Unqualified attributes, unescaped, in document order.
+    pub fn attrs(self) -> impl Iterator<Item = (&'t str, &'t str)> {
+        self.tree.attrs[self.get().attrs.clone()]
+            .iter()
+            .map(|(n, v)| (*n, v.as_ref()))
+    }
+    /// The attribute `name`, if given.
+    pub fn attr(self, name: &str) -> Option<&'t str> {
+        self.attrs().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+    /// Child elements in document order.
+    pub fn children(self) -> impl Iterator<Item = El<'t>> {
+        let tree = self.tree;
+        let end = self.get().end;
+        let mut next = self.at + 1;
+        std::iter::from_fn(move || {
+            let at = next;
+            (at < end).then(|| {
+                next = tree.elements[at].end;
+                El { tree, at }
+            })
+        })
+    }
+    /// `/RemoteApply/Materials/Material[2]`.
+    pub fn path(self) -> String {
+        self.tree.path(self.at)
     }
 }
 
@@ -333,16 +388,22 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
     let mut namespaces = Namespaces::default();
-    // Open elements with their namespace status; the root when it closes.
-    let mut stack: Vec<(Element<'a>, Ns)> = Vec::with_capacity(MAX_DEPTH);
-    let mut root: Option<Element<'a>> = None;
-    let mut paths = Paths(Vec::with_capacity(PATHS_CAPACITY));
+    let mut tree = Tree {
+        elements: Vec::with_capacity(ELEMENTS),
+        attrs: Vec::with_capacity(ATTRIBUTES),
+    };
+    // Open elements with their namespace status.
+    let mut stack: Vec<(usize, Ns)> = Vec::with_capacity(MAX_DEPTH);
+    // The attributes of one tag at a time (see `attributes`).
+    let mut scratch = Vec::new();
     loop {
         let position = reader.buffer_position();
         let event = match reader.read_event() {
             Ok(event) => event,
             Err(e) => {
-                let at = stack.last().map_or("/", |(el, _)| paths.of(el));
+                let at = stack
+                    .last()
+                    .map_or("/".to_owned(), |(el, _)| tree.path(*el));
                 problems.error(
                     at,
                     format!("the document is not well-formed XML near byte {position}: {e}"),
@@ -371,7 +432,9 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                 let tag = raw.get(1..1 + e.len()).unwrap_or_default();
                 debug_assert_eq!(tag.as_bytes(), &**e);
                 if let Err(err) = namespaces.enter(tag, qualified, stack.len() + 1) {
-                    let at = stack.last().map_or("/", |(el, _)| paths.of(el));
+                    let at = stack
+                        .last()
+                        .map_or("/".to_owned(), |(el, _)| tree.path(*el));
                     problems.error(
                         at,
                         format!(
@@ -389,27 +452,21 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                     .get(1 + qualified - local_len..1 + qualified)
                     .unwrap_or_default();
                 debug_assert_eq!(local.as_bytes(), e.local_name().as_ref());
-                if root.is_some() {
+                if stack.is_empty() && !tree.elements.is_empty() {
                     problems.error("/", format!("content after the root element: <{local}>"));
                     return None;
                 }
                 if stack.len() >= MAX_DEPTH {
                     problems.error(
-                        stack.last().map_or("/", |(el, _)| paths.of(el)),
+                        stack
+                            .last()
+                            .map_or("/".to_owned(), |(el, _)| tree.path(*el)),
                         format!("elements nested more than {MAX_DEPTH} deep"),
                     );
                     return None;
                 }
-                let path = match stack.last() {
-                    None => paths.child(None, local, None),
-                    Some((parent, _)) => {
-                        let earlier = parent.children.iter().filter(|c| c.name == local).count();
-                        let index =
-                            (REPEATED.contains(&local) || earlier > 0).then_some(earlier + 1);
-                        paths.child(Some(parent.path), local, index)
-                    }
-                };
-                let mut el = Element::new(local, path);
+                let parent = stack.last().map(|(p, _)| *p);
+                let el = tree.open(local, parent.unwrap_or(0));
                 let parent_ns = stack.last().map(|(_, n)| n);
                 if ns != Ns::Ours && parent_ns != Some(&ns) {
                     let what = match &ns {
@@ -419,55 +476,30 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                         Ns::Ours => String::new(),
                     };
                     problems.error(
-                        paths.of(&el),
+                        tree.path(el),
                         format!("element <{local}> {what}; Shanghai documents use the namespace {NAMESPACE}"),
                     );
                 }
-                for attr in Attributes::new(tag, qualified) {
-                    let attr = match attr {
-                        Ok(a) => a,
-                        Err(err) => {
-                            problems.error(paths.of(&el), format!("bad attribute: {err}"));
-                            continue;
-                        }
-                    };
-                    let key = attr.key;
-                    let raw = key.as_ref();
-                    if raw == b"xmlns" || raw.starts_with(b"xmlns:") {
-                        continue;
-                    }
-                    let (alocal, aprefix) = key.decompose();
-                    // Part of `tag`, so valid UTF-8 already.
-                    let alocal = std::str::from_utf8(alocal.into_inner()).unwrap_or_default();
-                    match namespaces.resolve(aprefix.map(|p| p.into_inner()), false) {
-                        Ns::None => {}
-                        // Attributes of other vocabularies (xsi:schemaLocation, …) carry
-                        // nothing for us; they are ignored as XML Schema's lax wildcard would.
-                        Ns::Other(_) => continue,
-                        Ns::Ours | Ns::UnknownPrefix(_) => {
-                            problems.error(
-                                format!("{}/@{alocal}", paths.of(&el)),
-                                "attributes of Shanghai documents are written without a prefix",
-                            );
-                            continue;
-                        }
-                    }
-                    match attr.unescape_value() {
-                        Ok(v) => el.attrs.push((alocal, v)),
-                        Err(err) => problems.error(
-                            format!("{}/@{alocal}", paths.of(&el)),
-                            format!("bad attribute value: {err}"),
-                        ),
-                    }
+                // Most tags are only a name.
+                if qualified < tag.len() {
+                    attributes(
+                        tag,
+                        qualified,
+                        el,
+                        &mut tree,
+                        &namespaces,
+                        &mut scratch,
+                        problems,
+                    );
                 }
                 if empty {
-                    close(&mut stack, el, &mut root);
+                    tree.close(el);
                 } else {
                     stack.push((el, ns));
                 }
             }
             Event::End(_) => match stack.pop() {
-                Some((el, _)) => close(&mut stack, el, &mut root),
+                Some((el, _)) => tree.close(el),
                 None => {
                     problems.error("/", "an end tag without a start tag");
                     return None;
@@ -483,8 +515,8 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                     quick_xml::escape::unescape(raw)
                 };
                 match unescaped {
-                    Ok(s) => match stack.last_mut() {
-                        Some((el, _)) => el.push_text(s),
+                    Ok(s) => match stack.last() {
+                        Some((el, _)) => tree.push_text(*el, s),
                         None if s.trim().is_empty() => {}
                         None => {
                             problems.error("/", "text outside the root element");
@@ -492,7 +524,9 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                         }
                     },
                     Err(err) => {
-                        let at = stack.last().map_or("/", |(el, _)| paths.of(el));
+                        let at = stack
+                            .last()
+                            .map_or("/".to_owned(), |(el, _)| tree.path(*el));
                         problems.error(
                             at,
                             format!("bad character data: {err} (only the five predefined entities and character references are allowed)"),
@@ -506,8 +540,8 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                     .get("<![CDATA[".len()..raw.len().saturating_sub("]]>".len()))
                     .unwrap_or_default();
                 debug_assert_eq!(s.as_bytes(), &c[..]);
-                match stack.last_mut() {
-                    Some((el, _)) => el.push_text(Cow::Borrowed(s)),
+                match stack.last() {
+                    Some((el, _)) => tree.push_text(*el, Cow::Borrowed(s)),
                     None => {
                         problems.error("/", "CDATA outside the root element");
                         return None;
@@ -520,30 +554,115 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
     }
     if let Some((el, _)) = stack.last() {
         problems.error(
-            paths.of(el),
-            format!("the document ends before </{}>", el.name),
+            tree.path(*el),
+            format!("the document ends before </{}>", tree.elements[*el].name),
         );
         return None;
     }
-    match root {
-        Some(root) => Some(Tree { root, paths }),
-        None => {
-            problems.error("/", "the document has no root element");
-            None
+    if tree.elements.is_empty() {
+        problems.error("/", "the document has no root element");
+        return None;
+    }
+    Some(tree)
+}
+
+/// Reads the attributes of the element `el` from its `tag` (its name `qualified` bytes long)
+/// into the tree. quick-xml's check for duplicated attributes allocates a list of names for
+/// every tag; here the attributes are first read without it into `scratch`, a buffer reused
+/// for every tag, and only a tag with an error or a duplicated name is read again with
+/// quick-xml's checks, so that its errors are exactly quick-xml's.
+fn attributes<'a>(
+    tag: &'a str,
+    qualified: usize,
+    el: usize,
+    tree: &mut Tree<'a>,
+    namespaces: &Namespaces<'a>,
+    scratch: &mut Vec<Attribute<'a>>,
+    problems: &mut Problems,
+) {
+    scratch.clear();
+    let mut unchecked = Attributes::new(tag, qualified);
+    unchecked.with_checks(false);
+    let regular = unchecked.all(|attr| match attr {
+        Ok(attr) => {
+            let unique = scratch.iter().all(|a| a.key != attr.key);
+            scratch.push(attr);
+            unique
         }
+        Err(_) => false,
+    });
+    if regular {
+        for attr in scratch.drain(..) {
+            attribute(tag, el, Ok(attr), tree, namespaces, problems);
+        }
+    } else {
+        for attr in Attributes::new(tag, qualified) {
+            attribute(tag, el, attr, tree, namespaces, problems);
+        }
+    }
+    tree.elements[el].attrs.end = tree.attrs.len();
+}
+
+/// Adds one attribute of the element `el` (part of its `tag`) to the tree, or reports it.
+fn attribute<'a>(
+    tag: &'a str,
+    el: usize,
+    attr: Result<Attribute<'a>, AttrError>,
+    tree: &mut Tree<'a>,
+    namespaces: &Namespaces<'a>,
+    problems: &mut Problems,
+) {
+    let attr = match attr {
+        Ok(a) => a,
+        Err(err) => {
+            problems.error(tree.path(el), format!("bad attribute: {err}"));
+            return;
+        }
+    };
+    let key = attr.key;
+    let raw = key.as_ref();
+    if raw == b"xmlns" || raw.starts_with(b"xmlns:") {
+        return;
+    }
+    let (local, prefix) = key.decompose();
+    let local = within(tag, local.into_inner());
+    match namespaces.resolve(prefix.map(|p| p.into_inner()), false) {
+        Ns::None => {}
+        // Attributes of other vocabularies (xsi:schemaLocation, …) carry nothing for us;
+        // they are ignored as XML Schema's lax wildcard would.
+        Ns::Other(_) => return,
+        Ns::Ours | Ns::UnknownPrefix(_) => {
+            problems.error(
+                format!("{}/@{local}", tree.path(el)),
+                "attributes of Shanghai documents are written without a prefix",
+            );
+            return;
+        }
+    }
+    // As `Attribute::unescape_value`, without decoding the value again.
+    let value = within(tag, &attr.value);
+    let unescaped = if !value.contains('&') {
+        Ok(Cow::Borrowed(value))
+    } else {
+        quick_xml::escape::unescape(value)
+    };
+    match unescaped {
+        Ok(v) => tree.attrs.push((local, v)),
+        Err(err) => problems.error(
+            format!("{}/@{local}", tree.path(el)),
+            format!("bad attribute value: {err}"),
+        ),
     }
 }
 
-fn close<'a>(stack: &mut [(Element<'a>, Ns)], el: Element<'a>, root: &mut Option<Element<'a>>) {
-    match stack.last_mut() {
-        Some((parent, _)) => {
-            if parent.children.is_empty() {
-                // An element with one child usually has several (a sequence): one
-                // allocation instead of growing 1, 2, 4, 8.
-                parent.children.reserve(CHILDREN);
-            }
-            parent.children.push(el)
-        }
-        None => *root = Some(el),
-    }
+/// `part` as text, given that it is a slice of `whole`'s bytes, as quick-xml hands out the
+/// names and values of a tag it was given as text: valid UTF-8 without checking it again.
+fn within<'a>(whole: &'a str, part: &[u8]) -> &'a str {
+    let start = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+    let text = start
+        .checked_add(part.len())
+        .and_then(|end| whole.get(start..end))
+        .unwrap_or_default();
+    debug_assert_eq!(text.as_bytes(), part);
+    text
 }

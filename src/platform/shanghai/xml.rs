@@ -160,11 +160,10 @@ impl<'a> Tree<'a> {
         self.elements[at].end = self.elements.len();
     }
 
-    /// Adds `t` to the text of the element at `at`.
-    fn push_text(&mut self, at: usize, t: Cow<'a, str>) {
+    /// Adds `t` to the text of the element at `at`; `blank` tells whether `t` is blank.
+    fn push_text(&mut self, at: usize, t: Cow<'a, str>, blank: bool) {
         let has_children = self.elements.len() > at + 1;
         let el = &mut self.elements[at];
-        let blank = is_blank(&t);
         if el.text.is_empty() {
             el.text = t;
             el.blank = blank;
@@ -211,6 +210,16 @@ impl<'a> Tree<'a> {
 /// Whether `s` is only XML whitespace (space, tab, line feed, carriage return).
 fn is_blank(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+/// `prefix:local` as its prefix (if any) and local name, as `QName::decompose` splits it:
+/// at the first colon. A plain loop: names are a few bytes, too short for `memchr` to pay.
+fn split_prefix(name: &str) -> (Option<&str>, &str) {
+    match name.bytes().position(|b| b == b':') {
+        // The colon is ASCII, so both sides are whole `&str`s.
+        Some(i) => (name.get(..i), name.get(i + 1..).unwrap_or_default()),
+        None => (None, name),
+    }
 }
 
 /// An element of a parsed [`Tree`].
@@ -316,7 +325,8 @@ impl<'a> Namespaces<'a> {
             self.bindings.pop();
         }
         let rest = tag.get(qualified..).unwrap_or_default();
-        if !rest.contains("xmlns") {
+        // Most tags are only a name: no substring search for them.
+        if rest.len() < "xmlns".len() || !rest.contains("xmlns") {
             return Ok(());
         }
         // As `NsReader`: declarations after a malformed attribute are not looked at.
@@ -411,11 +421,8 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                 return None;
             }
         };
-        // The event's own bytes: the reader works on `text`, so they are already checked
-        // UTF-8 and need not be decoded again.
-        let raw = text
-            .get(position as usize..reader.buffer_position() as usize)
-            .unwrap_or_default();
+        // The reader works on `text` and hands out slices of it: those are taken as text
+        // with `within`, already checked UTF-8, rather than decoded again.
         match event {
             Event::DocType(_) => {
                 problems.error(
@@ -427,10 +434,9 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));
                 let qualified = e.name().as_ref().len();
-                // The tag without its brackets, borrowed from the input like `raw`, so the
-                // attributes borrow from the input too.
-                let tag = raw.get(1..1 + e.len()).unwrap_or_default();
-                debug_assert_eq!(tag.as_bytes(), &**e);
+                // The tag without its brackets, borrowed from the input, so the attributes
+                // borrow from the input too.
+                let tag = within(text, e);
                 if let Err(err) = namespaces.enter(tag, qualified, stack.len() + 1) {
                     let at = stack
                         .last()
@@ -444,13 +450,8 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                     );
                     return None;
                 }
-                let (local_name, prefix) = e.name().decompose();
-                let ns = namespaces.resolve(prefix.map(|p| p.into_inner()), true);
-                // `raw` is `<prefix:local …>`: the local name ends where the qualified one does.
-                let local_len = local_name.as_ref().len();
-                let local = raw
-                    .get(1 + qualified - local_len..1 + qualified)
-                    .unwrap_or_default();
+                let (prefix, local) = split_prefix(tag.get(..qualified).unwrap_or_default());
+                let ns = namespaces.resolve(prefix.map(str::as_bytes), true);
                 debug_assert_eq!(local.as_bytes(), e.local_name().as_ref());
                 if stack.is_empty() && !tree.elements.is_empty() {
                     problems.error("/", format!("content after the root element: <{local}>"));
@@ -506,17 +507,23 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                 }
             },
             Event::Text(ref t) => {
-                debug_assert_eq!(raw.as_bytes(), &t[..]);
-                // Text without `&` (the indentation between elements, most values) holds no
-                // references: `unescape` would return it as it stands.
-                let unescaped = if !raw.contains('&') {
+                let raw = within(text, t);
+                // Indentation between elements is blank, so it holds no references; other
+                // text without `&` (most values) holds none either: `unescape` would return
+                // it as it stands.
+                let blank = is_blank(raw);
+                let unescaped = if blank || !raw.contains('&') {
                     Ok(Cow::Borrowed(raw))
                 } else {
                     quick_xml::escape::unescape(raw)
                 };
                 match unescaped {
                     Ok(s) => match stack.last() {
-                        Some((el, _)) => tree.push_text(*el, s),
+                        Some((el, _)) => {
+                            // A reference can stand for white space.
+                            let blank = blank || matches!(s, Cow::Owned(ref s) if is_blank(s));
+                            tree.push_text(*el, s, blank)
+                        }
                         None if s.trim().is_empty() => {}
                         None => {
                             problems.error("/", "text outside the root element");
@@ -535,13 +542,10 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                 }
             }
             Event::CData(ref c) => {
-                // `raw` is `<![CDATA[…]]>`; its content is text as it stands.
-                let s = raw
-                    .get("<![CDATA[".len()..raw.len().saturating_sub("]]>".len()))
-                    .unwrap_or_default();
-                debug_assert_eq!(s.as_bytes(), &c[..]);
+                // The content of `<![CDATA[…]]>` is text as it stands.
+                let s = within(text, c);
                 match stack.last() {
-                    Some((el, _)) => tree.push_text(*el, Cow::Borrowed(s)),
+                    Some((el, _)) => tree.push_text(*el, Cow::Borrowed(s), is_blank(s)),
                     None => {
                         problems.error("/", "CDATA outside the root element");
                         return None;
@@ -624,9 +628,8 @@ fn attribute<'a>(
     if raw == b"xmlns" || raw.starts_with(b"xmlns:") {
         return;
     }
-    let (local, prefix) = key.decompose();
-    let local = within(tag, local.into_inner());
-    match namespaces.resolve(prefix.map(|p| p.into_inner()), false) {
+    let (prefix, local) = split_prefix(within(tag, raw));
+    match namespaces.resolve(prefix.map(str::as_bytes), false) {
         Ns::None => {}
         // Attributes of other vocabularies (xsi:schemaLocation, …) carry nothing for us;
         // they are ignored as XML Schema's lax wildcard would.

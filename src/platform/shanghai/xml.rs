@@ -295,14 +295,15 @@ struct Binding<'a> {
     prefix: Option<&'a [u8]>,
     /// The namespace name as written; empty undeclares.
     uri: Cow<'a, [u8]>,
+    /// Whether `uri` is Shanghai's namespace, decided once rather than for every element.
+    ours: bool,
     /// Depth of the declaring element (the root is 1).
     depth: usize,
 }
 
 /// Namespace declarations in scope, resolved exactly as quick-xml's `NsReader` does but
 /// without its per-element costs: a Shanghai document declares its namespace once or twice,
-/// so the attributes of an element are only looked at for declarations when the tag holds
-/// `xmlns`, and there is no scope to push or pop for the others.
+/// so there is no scope to push or pop for the other elements.
 #[derive(Debug, Default)]
 struct Namespaces<'a> {
     /// Declarations in document order; those deeper than the open elements are stale.
@@ -310,44 +311,28 @@ struct Namespaces<'a> {
 }
 
 impl<'a> Namespaces<'a> {
-    /// Enters the element `tag` (the tag without brackets, its name `qualified` bytes long)
-    /// at `depth`: declarations of closed elements leave scope, the element's own enter it.
-    /// Errors are those `NsReader` reports for bindings of the reserved prefixes.
-    fn enter(
-        &mut self,
-        tag: &'a str,
-        qualified: usize,
-        depth: usize,
-    ) -> Result<(), NamespaceError> {
+    /// Enters an element at `depth` with the well-formed attributes `attrs` (those before
+    /// the first malformed one, whose declarations `NsReader` does not look at either):
+    /// declarations of closed elements leave scope, the element's own enter it. Errors are
+    /// those `NsReader` reports for bindings of the reserved prefixes.
+    fn enter(&mut self, attrs: &[Attribute<'a>], depth: usize) -> Result<(), NamespaceError> {
         // Every open element is shallower than `depth`: anything at `depth` or deeper
         // belongs to an element that has closed.
         while self.bindings.last().is_some_and(|b| b.depth >= depth) {
             self.bindings.pop();
         }
-        let rest = tag.get(qualified..).unwrap_or_default();
-        // Most tags are only a name: no substring search for them.
-        if rest.len() < "xmlns".len() || !rest.contains("xmlns") {
-            return Ok(());
-        }
-        // As `NsReader`: declarations after a malformed attribute are not looked at.
-        let mut attrs = Attributes::new(tag, qualified);
-        attrs.with_checks(false);
-        for attr in attrs.map_while(Result::ok) {
+        for attr in attrs {
             let (prefix, uri) = match attr.key.as_namespace_binding() {
                 None => continue,
-                Some(PrefixDeclaration::Default) => (None, attr.value),
+                Some(PrefixDeclaration::Default) => (None, attr.value.clone()),
                 Some(PrefixDeclaration::Named(b"xml")) => {
                     if *attr.value != *XML_NAMESPACE {
-                        return Err(NamespaceError::InvalidXmlPrefixBind(
-                            attr.value.into_owned(),
-                        ));
+                        return Err(NamespaceError::InvalidXmlPrefixBind(attr.value.to_vec()));
                     }
                     continue;
                 }
                 Some(PrefixDeclaration::Named(b"xmlns")) => {
-                    return Err(NamespaceError::InvalidXmlnsPrefixBind(
-                        attr.value.into_owned(),
-                    ));
+                    return Err(NamespaceError::InvalidXmlnsPrefixBind(attr.value.to_vec()));
                 }
                 Some(PrefixDeclaration::Named(p)) => {
                     if *attr.value == *XML_NAMESPACE {
@@ -357,10 +342,16 @@ impl<'a> Namespaces<'a> {
                         return Err(NamespaceError::InvalidPrefixForXmlns(p.to_vec()));
                     }
                     // `xmlns:="…"` declares the default namespace, as in `NsReader`.
-                    (Some(p).filter(|p| !p.is_empty()), attr.value)
+                    (Some(p).filter(|p| !p.is_empty()), attr.value.clone())
                 }
             };
-            self.bindings.push(Binding { prefix, uri, depth });
+            let ours = *uri == *NAMESPACE.as_bytes();
+            self.bindings.push(Binding {
+                prefix,
+                uri,
+                ours,
+                depth,
+            });
         }
         Ok(())
     }
@@ -378,12 +369,14 @@ impl<'a> Namespaces<'a> {
         match prefix {
             None if !element => Ns::None,
             None => match self.bindings.iter().rev().find(|b| b.prefix.is_none()) {
+                Some(b) if b.ours => Ns::Ours,
                 Some(b) if !b.uri.is_empty() => bound(&b.uri),
                 _ => Ns::None,
             },
             Some(b"xml") => bound(XML_NAMESPACE),
             Some(b"xmlns") => bound(XMLNS_NAMESPACE),
             Some(p) => match self.bindings.iter().rev().find(|b| b.prefix == Some(p)) {
+                Some(b) if b.ours => Ns::Ours,
                 Some(b) if !b.uri.is_empty() => bound(&b.uri),
                 _ => Ns::UnknownPrefix(String::from_utf8_lossy(p).into_owned()),
             },
@@ -404,7 +397,7 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
     };
     // Open elements with their namespace status.
     let mut stack: Vec<(usize, Ns)> = Vec::with_capacity(MAX_DEPTH);
-    // The attributes of one tag at a time (see `attributes`).
+    // The attributes of one tag at a time (see `read_unchecked`).
     let mut scratch = Vec::new();
     loop {
         let position = reader.buffer_position();
@@ -437,7 +430,11 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                 // The tag without its brackets, borrowed from the input, so the attributes
                 // borrow from the input too.
                 let tag = within(text, e);
-                if let Err(err) = namespaces.enter(tag, qualified, stack.len() + 1) {
+                // Most tags are only a name.
+                let has_attrs = qualified < tag.len();
+                scratch.clear();
+                let regular = has_attrs && read_unchecked(tag, qualified, &mut scratch);
+                if let Err(err) = namespaces.enter(&scratch, stack.len() + 1) {
                     let at = stack
                         .last()
                         .map_or("/".to_owned(), |(el, _)| tree.path(*el));
@@ -481,12 +478,12 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                         format!("element <{local}> {what}; Shanghai documents use the namespace {NAMESPACE}"),
                     );
                 }
-                // Most tags are only a name.
-                if qualified < tag.len() {
+                if has_attrs {
                     attributes(
                         tag,
                         qualified,
                         el,
+                        regular,
                         &mut tree,
                         &namespaces,
                         &mut scratch,
@@ -570,31 +567,41 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
     Some(tree)
 }
 
-/// Reads the attributes of the element `el` from its `tag` (its name `qualified` bytes long)
-/// into the tree. quick-xml's check for duplicated attributes allocates a list of names for
-/// every tag; here the attributes are first read without it into `scratch`, a buffer reused
-/// for every tag, and only a tag with an error or a duplicated name is read again with
-/// quick-xml's checks, so that its errors are exactly quick-xml's.
+/// Reads the attributes of a `tag` (its name `qualified` bytes long) into `into`, up to the
+/// first malformed one, and tells whether they were all well-formed with distinct names.
+/// quick-xml's own check for duplicated names allocates a list of names for every tag; this
+/// one uses `into`, a buffer reused for every tag, and a tag it finds irregular is read again
+/// with quick-xml's checks (see `attributes`), so that its errors are exactly quick-xml's.
+fn read_unchecked<'a>(tag: &'a str, qualified: usize, into: &mut Vec<Attribute<'a>>) -> bool {
+    let mut attrs = Attributes::new(tag, qualified);
+    attrs.with_checks(false);
+    let mut distinct = true;
+    for attr in attrs {
+        match attr {
+            Ok(attr) => {
+                distinct &= into.iter().all(|a| a.key != attr.key);
+                into.push(attr);
+            }
+            Err(_) => return false,
+        }
+    }
+    distinct
+}
+
+/// Adds the attributes of the element `el` to the tree: those `read_unchecked` put in
+/// `scratch` when they were `regular`, else those quick-xml reads from its `tag` with its
+/// checks, errors included.
+#[allow(clippy::too_many_arguments)]
 fn attributes<'a>(
     tag: &'a str,
     qualified: usize,
     el: usize,
+    regular: bool,
     tree: &mut Tree<'a>,
     namespaces: &Namespaces<'a>,
     scratch: &mut Vec<Attribute<'a>>,
     problems: &mut Problems,
 ) {
-    scratch.clear();
-    let mut unchecked = Attributes::new(tag, qualified);
-    unchecked.with_checks(false);
-    let regular = unchecked.all(|attr| match attr {
-        Ok(attr) => {
-            let unique = scratch.iter().all(|a| a.key != attr.key);
-            scratch.push(attr);
-            unique
-        }
-        Err(_) => false,
-    });
     if regular {
         for attr in scratch.drain(..) {
             attribute(tag, el, Ok(attr), tree, namespaces, problems);

@@ -100,6 +100,9 @@ pub struct Base64Content(String);
 /// live on the stack.
 const DECODE_CHUNK: usize = 4096;
 
+/// Characters of base64 content small enough to be decoded in a buffer on the stack.
+const SMALL_CONTENT: usize = 512;
+
 impl Base64Content {
     /// Takes base64 text, dropping ASCII white space (XML senders wrap long lines), and
     /// checks that it decodes; returns the content and the SHA-256 of the decoded bytes.
@@ -124,11 +127,19 @@ impl Base64Content {
         }
         let mut hasher = Sha256::new();
         // Only as large as the content needs: most attachments in tests and samples are
-        // small, and zeroing a whole chunk's buffer would cost more than the hashing.
-        let mut buf = vec![0u8; text.len().min(DECODE_CHUNK) / 4 * 3];
+        // small, and zeroing a whole chunk's buffer would cost more than the hashing. Small
+        // ones are decoded on the stack.
+        let mut small = [0u8; SMALL_CONTENT / 4 * 3];
+        let mut large = Vec::new();
+        let buf = if text.len() <= SMALL_CONTENT {
+            &mut small[..text.len() / 4 * 3]
+        } else {
+            large.resize(text.len().min(DECODE_CHUNK) / 4 * 3, 0);
+            &mut large[..]
+        };
         for (i, chunk) in text.chunks(DECODE_CHUNK).enumerate() {
             let n = base64::engine::general_purpose::STANDARD
-                .decode_slice(chunk, &mut buf)
+                .decode_slice(chunk, buf)
                 .map_err(|e| {
                     Invalid(format!(
                         "content is not valid base64 near character {}: {e}",

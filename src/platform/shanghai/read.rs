@@ -8,6 +8,7 @@
 //! removed first, as XML Schema's `collapse` facet does for those types, so pretty-printed
 //! documents read the same as compact ones. Base64 content may be wrapped over lines.
 
+use std::cell::Cell;
 use std::fmt::Display;
 
 use base64::Engine as _;
@@ -86,13 +87,25 @@ struct Kids<'t, 's> {
     slots: &'s [(&'static str, Occ)],
     /// The first child filling each slot.
     first: [Option<El<'t>>; MAX_SLOTS],
+    /// The slot `one` found last: callers mostly ask for the slots in order, so the search
+    /// starts there (slot names are unique, so where it starts does not change the result).
+    last: Cell<usize>,
 }
 
 impl<'t> Kids<'t, '_> {
     /// The first element named `name` (found by `seq` for the names of the slots).
     fn one(&self, name: &str) -> Option<El<'t>> {
-        match self.slots.iter().position(|(n, _)| *n == name) {
-            Some(i) => self.first[i],
+        let from = self.last.get();
+        let slot = self.slots[from..]
+            .iter()
+            .position(|(n, _)| *n == name)
+            .map(|i| i + from)
+            .or_else(|| self.slots[..from].iter().position(|(n, _)| *n == name));
+        match slot {
+            Some(i) => {
+                self.last.set(i);
+                self.first[i]
+            }
             None => self.all(name).next(),
         }
     }
@@ -140,6 +153,7 @@ impl Reader<'_> {
             el,
             slots,
             first: [None; MAX_SLOTS],
+            last: Cell::new(0),
         };
         // How many children fill each slot so far.
         let mut filled = [0usize; MAX_SLOTS];
@@ -240,7 +254,7 @@ impl Reader<'_> {
     fn text(&mut self, el: Option<El>) -> Option<String> {
         let el = el?;
         let t = self.leaf(el, &[]);
-        if t.trim().is_empty() {
+        if blank(t) {
             self.p
                 .error(el.path(), format!("<{}> must not be empty", el.name()));
             return None;
@@ -252,7 +266,7 @@ impl Reader<'_> {
     fn opt_text(&mut self, el: Option<El>) -> Option<String> {
         let el = el?;
         let t = self.leaf(el, &[]);
-        (!t.trim().is_empty()).then(|| t.to_owned())
+        (!blank(t)).then(|| t.to_owned())
     }
 
     /// A value with a lexical form: trimmed, must not be empty, then parsed by `f`.
@@ -262,7 +276,7 @@ impl Reader<'_> {
         f: impl FnOnce(&str) -> Result<T, E>,
     ) -> Option<T> {
         let el = el?;
-        let t = self.leaf(el, &[]).trim();
+        let t = trim(self.leaf(el, &[]));
         if t.is_empty() {
             self.p
                 .error(el.path(), format!("<{}> must not be empty", el.name()));
@@ -287,7 +301,7 @@ impl Reader<'_> {
                 );
                 None
             }
-            Some(v) => self.p.check(path, f(v.trim())),
+            Some(v) => self.p.check(path, f(trim(v))),
         }
     }
 
@@ -295,7 +309,7 @@ impl Reader<'_> {
     /// a name that disagrees with the table is a warning (the code wins).
     fn coded<K: Kind>(&mut self, el: Option<El>) -> Option<Code<K>> {
         let el = el?;
-        let name = self.leaf(el, &["code"]).trim();
+        let name = trim(self.leaf(el, &["code"]));
         let code = self.attr(el, "code", code::<K>)?;
         if !name.is_empty() && name != code.name() {
             self.p.warn(
@@ -453,7 +467,7 @@ impl Reader<'_> {
         let capital = match k.one("RegisteredCapital") {
             None => Some(None),
             Some(e) => {
-                let amount = self.leaf(e, &["currency"]).trim();
+                let amount = trim(self.leaf(e, &["currency"]));
                 let currency = self.attr(e, "currency", |c| {
                     if c == "CNY" {
                         Ok(())
@@ -511,12 +525,8 @@ impl Reader<'_> {
         let format_note = self.opt_text(k.one("FormatNote"));
         let items = k.one("Items").and_then(|e| {
             let k = self.seq(e, &[], &[("Item", Many)]);
-            let items: Vec<Option<Code<FoodItem>>> = k
-                .all("Item")
-                .map(|i| self.coded::<FoodItem>(Some(i)))
-                .collect();
-            let items: Option<Vec<_>> = items.into_iter().collect();
-            items.filter(|v| !v.is_empty())
+            all_or_none(k.all("Item").map(|i| self.coded::<FoodItem>(Some(i))))
+                .filter(|v| !v.is_empty())
         });
         let manager = k.one("SafetyManager").and_then(|e| {
             let k = self.seq(e, &[], &[("Name", One), ("IdNumber", One), ("Mobile", One)]);
@@ -541,9 +551,7 @@ impl Reader<'_> {
 
     fn materials(&mut self, el: El) -> Option<Vec<Material>> {
         let k = self.seq(el, &[], &[("Material", Many)]);
-        let all: Vec<Option<Material>> = k.all("Material").map(|m| self.material(m)).collect();
-        let all: Option<Vec<Material>> = all.into_iter().collect();
-        all.filter(|v| !v.is_empty())
+        all_or_none(k.all("Material").map(|m| self.material(m))).filter(|v| !v.is_empty())
     }
 
     fn material(&mut self, el: El) -> Option<Material> {
@@ -575,7 +583,7 @@ impl Reader<'_> {
         let name = self.text(k.one("FileName"));
         let mime_type = self.value(k.one("MimeType"), mime_type);
         let claimed = k.one("Digest").and_then(|e| {
-            let text = self.leaf(e, &["algorithm"]).trim();
+            let text = trim(self.leaf(e, &["algorithm"]));
             let alg_ok = match e.attr("algorithm") {
                 None if algorithm_required => {
                     self.p.error(
@@ -585,7 +593,7 @@ impl Reader<'_> {
                     false
                 }
                 None => true,
-                Some(a) if a.trim() == "SHA-256" => true,
+                Some(a) if trim(a) == "SHA-256" => true,
                 Some(a) => {
                     self.p.error(
                         format!("{}/@algorithm", e.path()),
@@ -624,7 +632,7 @@ impl Reader<'_> {
         let office = k.one("Office").and_then(|e| {
             let name = self.leaf(e, &["uscc"]);
             let uscc = self.attr(e, "uscc", Uscc::parse);
-            if name.trim().is_empty() {
+            if blank(name) {
                 self.p
                     .error(e.path(), "<Office> must name the accepting office");
                 return None;
@@ -647,7 +655,7 @@ impl Reader<'_> {
         let region = self.attr(el, "region", DivisionCode::parse);
         facts.target = region;
         let authority = match el.attr("authority") {
-            Some(a) if !a.trim().is_empty() => Some(a.to_owned()),
+            Some(a) if !blank(a) => Some(a.to_owned()),
             Some(_) => {
                 self.p.error(
                     format!("{}/@authority", el.path()),
@@ -740,7 +748,7 @@ impl Reader<'_> {
                     "result '{c}' is not one of GRANTED, REFUSED, CORRECTION"
                 )),
             })?;
-            let note = (!note.trim().is_empty()).then(|| note.to_owned());
+            let note = (!blank(note)).then(|| note.to_owned());
             Some((outcome, note))
         });
         facts.outcome = result.as_ref().map(|(o, _)| *o);
@@ -825,6 +833,35 @@ impl Reader<'_> {
             file: file?,
         })
     }
+}
+
+/// Every item when none is `None`. Unlike collecting into an `Option`, every item is
+/// produced (and so checked, its problems reported) even after a `None`.
+fn all_or_none<T>(items: impl Iterator<Item = Option<T>>) -> Option<Vec<T>> {
+    let mut all = Vec::new();
+    let mut complete = true;
+    for item in items {
+        match item {
+            Some(v) => all.push(v),
+            None => complete = false,
+        }
+    }
+    complete.then_some(all)
+}
+
+/// `s.trim()`, without looking at characters when `s` starts and ends with a visible ASCII
+/// character, as most values do.
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
+/// Whether `s` is empty or white space only (`s.trim().is_empty()`, stopping at the first
+/// other character).
+fn blank(s: &str) -> bool {
+    s.chars().all(char::is_whitespace)
 }
 
 /// A code in Shanghai's column of table `K`.

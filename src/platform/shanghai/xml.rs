@@ -37,30 +37,19 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, Problems> {
         );
         return Err(problems);
     }
-    let declared = declared_encoding(body);
-    let encoding = declared.as_deref().map(str::to_ascii_uppercase);
-    match encoding.as_deref() {
-        None | Some("UTF-8") | Some("UTF8") => match std::str::from_utf8(body) {
-            Ok(text) => Ok(Cow::Borrowed(text)),
-            Err(e) => {
-                problems.error(
-                    "/",
-                    format!(
-                        "the document is declared UTF-8 but byte {} is not valid UTF-8; declare encoding=\"GB18030\" if it is GB18030",
-                        e.valid_up_to() + usize::from(bom) * 3
-                    ),
-                );
-                Err(problems)
-            }
-        },
-        Some("GB18030") if bom => {
+    match declared_encoding(body) {
+        None => utf8(body, bom),
+        Some(d) if d.eq_ignore_ascii_case("UTF-8") || d.eq_ignore_ascii_case("UTF8") => {
+            utf8(body, bom)
+        }
+        Some(d) if d.eq_ignore_ascii_case("GB18030") && bom => {
             problems.error(
                 "/",
                 "the document starts with a UTF-8 byte order mark but declares GB18030",
             );
             Err(problems)
         }
-        Some("GB18030") => {
+        Some(d) if d.eq_ignore_ascii_case("GB18030") => {
             match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(body) {
                 Some(text) => Ok(text),
                 None => {
@@ -72,12 +61,30 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, Problems> {
                 }
             }
         }
-        Some(_) => {
+        Some(other) => {
             problems.error(
                 "/",
                 format!(
-                    "encoding '{}' is not accepted: Shanghai documents are UTF-8 or GB18030",
-                    declared.unwrap_or_default()
+                    "encoding '{other}' is not accepted: Shanghai documents are UTF-8 or GB18030"
+                ),
+            );
+            Err(problems)
+        }
+    }
+}
+
+/// The `body` of a document declared UTF-8 (or not declared), checked; `bom` tells whether
+/// a byte order mark came before it.
+fn utf8(body: &[u8], bom: bool) -> Result<Cow<'_, str>, Problems> {
+    match std::str::from_utf8(body) {
+        Ok(text) => Ok(Cow::Borrowed(text)),
+        Err(e) => {
+            let mut problems = Problems::new();
+            problems.error(
+                "/",
+                format!(
+                    "the document is declared UTF-8 but byte {} is not valid UTF-8; declare encoding=\"GB18030\" if it is GB18030",
+                    e.valid_up_to() + usize::from(bom) * 3
                 ),
             );
             Err(problems)
@@ -87,7 +94,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, Problems> {
 
 /// The `encoding` pseudo-attribute of the XML declaration, read from the raw bytes (the
 /// declaration is ASCII in both accepted encodings).
-fn declared_encoding(body: &[u8]) -> Option<String> {
+fn declared_encoding(body: &[u8]) -> Option<&str> {
     let rest = body.strip_prefix(b"<?xml")?;
     let end = rest.windows(2).position(|w| w == b"?>")?;
     let decl = std::str::from_utf8(&rest[..end]).ok()?;
@@ -97,7 +104,7 @@ fn declared_encoding(body: &[u8]) -> Option<String> {
     let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
     let value = &after[1..];
     let close = value.find(quote)?;
-    Some(value[..close].to_owned())
+    value.get(..close)
 }
 
 /// A parsed document: every element in document order in one vector (the root first), and

@@ -307,6 +307,10 @@ impl DivisionCode {
     pub fn code(&self) -> u32 {
         self.0.code
     }
+    /// The six digits, as `Display` writes them (without formatting them each time).
+    pub fn as_str(&self) -> &'static str {
+        self.0.text
+    }
     /// The two-digit province prefix (31 Shanghai, 33 Zhejiang, …).
     pub fn province(&self) -> u32 {
         self.0.code / 10_000

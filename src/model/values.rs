@@ -55,22 +55,33 @@ pub fn parse_fixed(s: &str, scale: u32, unit: &str) -> Result<u64, Invalid> {
 /// digits are written (`"45.50"`).
 pub fn format_fixed(value: u64, scale: u32, trim: bool) -> String {
     let unit = 10u64.pow(scale);
-    let (int, frac) = (value / unit, value % unit);
-    let mut out = int.to_string();
-    if scale == 0 {
-        return out;
+    let (int, mut frac) = (value / unit, value % unit);
+    let mut places = scale;
+    if trim {
+        while places > 0 && frac % 10 == 0 {
+            frac /= 10;
+            places -= 1;
+        }
     }
-    let frac = format!("{frac:0width$}", width = scale as usize);
-    let frac = if trim {
-        frac.trim_end_matches('0')
-    } else {
-        &frac
-    };
-    if !frac.is_empty() {
+    // Digit by digit into one string: amounts are written for every document translated.
+    let mut out = String::with_capacity(20 + 1 + places as usize);
+    push_digits(&mut out, int, 1);
+    if places > 0 {
         out.push('.');
-        out.push_str(frac);
+        push_digits(&mut out, frac, places);
     }
     out
+}
+
+/// Appends `n` in decimal, with leading zeros to at least `width` digits.
+fn push_digits(out: &mut String, n: u64, width: u32) {
+    let digits = n.checked_ilog10().unwrap_or(0) + 1;
+    for _ in digits..width {
+        out.push('0');
+    }
+    for i in (0..digits).rev() {
+        out.push(char::from(b'0' + (n / 10u64.pow(i) % 10) as u8));
+    }
 }
 
 /// A SHA-256 digest.

@@ -11,7 +11,7 @@
 use std::cell::Cell;
 use std::fmt::Display;
 
-use base64::Engine as _;
+use base64::{DecodeSliceError, Engine as _};
 use chrono::{FixedOffset, NaiveDate, NaiveTime, TimeZone};
 
 use super::xml::{self, El};
@@ -1031,13 +1031,24 @@ pub(super) fn digest(s: &str) -> Result<Sha256Digest, String> {
             "'{s}' looks like a hex digest; Shanghai writes the SHA-256 in base64 (44 characters)"
         ));
     }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .map_err(|e| format!("digest is not valid base64: {e}"))?;
-    let bytes: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+    let base64 = base64::engine::general_purpose::STANDARD;
+    let invalid = |e| format!("digest is not valid base64: {e}");
+    // Up to 64 characters (a digest has 44) decode into a buffer on the stack, large enough
+    // for all they can hold; longer text is decoded as a whole, to tell how long it is.
+    let mut buf = [0u8; 48];
+    let whole: Vec<u8>;
+    let bytes = match (s.len() <= 64).then(|| base64.decode_slice(s, &mut buf)) {
+        Some(Ok(len)) => &buf[..len],
+        Some(Err(DecodeSliceError::DecodeError(e))) => return Err(invalid(e)),
+        Some(Err(DecodeSliceError::OutputSliceTooSmall)) | None => {
+            whole = base64.decode(s).map_err(invalid)?;
+            &whole[..]
+        }
+    };
+    let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
         format!(
             "digest decodes to {} bytes; a SHA-256 digest is 32 bytes",
-            b.len()
+            bytes.len()
         )
     })?;
     Ok(Sha256Digest(bytes))

@@ -8,7 +8,6 @@
 //! removed first, as XML Schema's `collapse` facet does for those types, so pretty-printed
 //! documents read the same as compact ones. Base64 content may be wrapped over lines.
 
-use std::cell::Cell;
 use std::fmt::Display;
 
 use base64::{DecodeSliceError, Engine as _};
@@ -40,9 +39,6 @@ enum Occ {
     Any,
 }
 use Occ::{Any, Many, One, Opt};
-
-/// Most slots a sequence of the interface has (`RemoteApply` has 13).
-const MAX_SLOTS: usize = 16;
 
 /// Reads a Shanghai document; see [`super::read`].
 pub(super) fn read(bytes: &[u8]) -> Result<Read, Problems> {
@@ -81,44 +77,23 @@ pub(super) fn read(bytes: &[u8]) -> Result<Read, Problems> {
     }
 }
 
-/// The children of one element, checked against the slots of its sequence.
-struct Kids<'t, 's> {
+/// The children of one element, checked against the `N` slots of its sequence.
+struct Kids<'t, const N: usize> {
     el: El<'t>,
-    slots: &'s [(&'static str, Occ)],
-    /// The first child filling each slot.
-    first: [Option<El<'t>>; MAX_SLOTS],
-    /// The slot `one` found last: callers mostly ask for the slots in order, so the search
-    /// starts there (slot names are unique, so where it starts does not change the result).
-    last: Cell<usize>,
+    /// The first child filling each slot, in the order of the slots: callers take them
+    /// apart by position (`let [name, mobile] = k.first;`) instead of searching by name.
+    /// (rustfmt keeps a slice pattern on one line however long: long ones are laid out by
+    /// hand under `#[rustfmt::skip]`.)
+    first: [Option<El<'t>>; N],
 }
 
-impl<'t> Kids<'t, '_> {
-    /// The first element named `name` (found by `seq` for the names of the slots).
-    fn one(&self, name: &str) -> Option<El<'t>> {
-        let from = self.last.get();
-        let slot = self.slots[from..]
-            .iter()
-            .position(|(n, _)| *n == name)
-            .map(|i| i + from)
-            .or_else(|| self.slots[..from].iter().position(|(n, _)| *n == name));
-        match slot {
-            Some(i) => {
-                self.last.set(i);
-                self.first[i]
-            }
-            None => self.all(name).next(),
-        }
-    }
+impl<'t, const N: usize> Kids<'t, N> {
     /// Every element named `name`, in document order.
     fn all<'n>(&self, name: &'n str) -> impl Iterator<Item = El<'t>> + 'n
     where
         't: 'n,
     {
         self.el.children().filter(move |c| c.name() == name)
-    }
-    /// The path an element named `name` has (or would have) here.
-    fn path(&self, name: &str) -> String {
-        format!("{}/{name}", self.el.path())
     }
 }
 
@@ -130,12 +105,12 @@ impl Reader<'_> {
     /// Checks `el` as a sequence of `slots` with the attributes `attrs`: unknown, duplicated,
     /// out-of-order and missing elements are each reported once, at their own path; every
     /// known child is still returned so its content is checked too.
-    fn seq<'t, 's>(
+    fn seq<'t, const N: usize>(
         &mut self,
         el: El<'t>,
         attrs: &[&str],
-        slots: &'s [(&'static str, Occ)],
-    ) -> Kids<'t, 's> {
+        slots: &[(&'static str, Occ); N],
+    ) -> Kids<'t, N> {
         self.attrs(el, attrs);
         // Indentation was found blank while parsing; only other text needs trimming.
         let text = if el.is_blank() { "" } else { el.text().trim() };
@@ -151,13 +126,10 @@ impl Reader<'_> {
         }
         let mut kids = Kids {
             el,
-            slots,
-            first: [None; MAX_SLOTS],
-            last: Cell::new(0),
+            first: [None; N],
         };
         // How many children fill each slot so far.
-        let mut filled = [0usize; MAX_SLOTS];
-        debug_assert!(slots.len() <= MAX_SLOTS);
+        let mut filled = [0usize; N];
         let mut highest: Option<usize> = None;
         // Slot names are unique, so where a name is searched from does not change what is
         // found; children mostly come in order, so the search starts at the latest slot.
@@ -214,7 +186,7 @@ impl Reader<'_> {
         for (i, (name, occ)) in slots.iter().enumerate() {
             if matches!(occ, One | Many) && filled[i] == 0 {
                 self.p.error(
-                    kids.path(name),
+                    format!("{}/{name}", el.path()),
                     format!("missing required element <{name}>"),
                 );
             }
@@ -345,23 +317,39 @@ impl Reader<'_> {
                 ("Extensions", Opt),
             ],
         );
+        #[rustfmt::skip]
+        let [
+            apply_no_el,
+            item_code_el,
+            applicant_el,
+            operator_el,
+            premises_el,
+            food_business_el,
+            business_scope_el,
+            materials_el,
+            acceptance_el,
+            target_el,
+            contact_el,
+            remark_el,
+            extensions_el,
+        ] = k.first;
         let mut facts = ApplicationFacts::default();
-        let number = self.value(k.one("ApplyNo"), ApplicationNo::parse);
-        let item = self.value(k.one("ItemCode"), code::<Item>);
+        let number = self.value(apply_no_el, ApplicationNo::parse);
+        let item = self.value(item_code_el, code::<Item>);
         facts.item = item;
-        let applicant = k.one("Applicant").and_then(|e| self.applicant(e));
-        let operator = k.one("Operator").and_then(|e| self.operator(e, &mut facts));
-        let premises = k.one("Premises").and_then(|e| self.premises(e, &mut facts));
-        facts.has_food = k.one("FoodBusiness").is_some();
-        let food = k.one("FoodBusiness").map(|e| self.food(e));
-        facts.has_scope = k.one("BusinessScope").is_some();
-        let scope = k.one("BusinessScope").map(|e| self.text(Some(e)));
-        let materials = k.one("Materials").and_then(|e| self.materials(e));
-        let acceptance = k.one("Acceptance").and_then(|e| self.acceptance(e));
-        let target = k.one("Target").and_then(|e| self.target(e, &mut facts));
-        let contact = k.one("Contact").map(|e| self.contact(e));
-        let remark = self.opt_text(k.one("Remark"));
-        let extensions = k.one("Extensions").and_then(|e| self.extensions(e));
+        let applicant = applicant_el.and_then(|e| self.applicant(e));
+        let operator = operator_el.and_then(|e| self.operator(e, &mut facts));
+        let premises = premises_el.and_then(|e| self.premises(e, &mut facts));
+        facts.has_food = food_business_el.is_some();
+        let food = food_business_el.map(|e| self.food(e));
+        facts.has_scope = business_scope_el.is_some();
+        let scope = business_scope_el.map(|e| self.text(Some(e)));
+        let materials = materials_el.and_then(|e| self.materials(e));
+        let acceptance = acceptance_el.and_then(|e| self.acceptance(e));
+        let target = target_el.and_then(|e| self.target(e, &mut facts));
+        let contact = contact_el.map(|e| self.contact(e));
+        let remark = self.opt_text(remark_el);
+        let extensions = extensions_el.and_then(|e| self.extensions(e));
         rules::application(&facts, self.p, |f| {
             match f {
                 Field::Item => "/RemoteApply/ItemCode",
@@ -393,13 +381,13 @@ impl Reader<'_> {
     }
 
     /// `IdType` and `IdNumber` of a person; the number is checked as its type requires.
-    fn id_document(&mut self, k: &Kids) -> Option<IdDocument> {
-        let kind = self.value(k.one("IdType"), code::<IdType>);
+    fn id_document(&mut self, id_type: Option<El>, id_number: Option<El>) -> Option<IdDocument> {
+        let kind = self.value(id_type, code::<IdType>);
         match kind {
-            Some(kind) => self.value(k.one("IdNumber"), |s| IdDocument::parse(kind, s)),
+            Some(kind) => self.value(id_number, |s| IdDocument::parse(kind, s)),
             None => {
                 // Without a type the number cannot be checked; still look at its shape.
-                if let Some(e) = k.one("IdNumber") {
+                if let Some(e) = id_number {
                     self.leaf(e, &[]);
                 }
                 None
@@ -418,9 +406,10 @@ impl Reader<'_> {
                 ("Mobile", One),
             ],
         );
-        let name = self.text(k.one("Name"));
-        let id = self.id_document(&k);
-        let mobile = self.value(k.one("Mobile"), mobile);
+        let [name_el, id_type_el, id_number_el, mobile_el] = k.first;
+        let name = self.text(name_el);
+        let id = self.id_document(id_type_el, id_number_el);
+        let mobile = self.value(mobile_el, mobile);
         Some(Applicant {
             name: name?,
             id: id?,
@@ -434,8 +423,9 @@ impl Reader<'_> {
             &[],
             &[("Name", One), ("IdType", One), ("IdNumber", One)],
         );
-        let name = self.text(k.one("Name"));
-        let id = self.id_document(&k);
+        let [name_el, id_type_el, id_number_el] = k.first;
+        let name = self.text(name_el);
+        let id = self.id_document(id_type_el, id_number_el);
         Some(Person {
             name: name?,
             id: id?,
@@ -455,16 +445,25 @@ impl Reader<'_> {
                 ("Residence", One),
             ],
         );
-        let name = self.text(k.one("Name"));
-        facts.has_uscc = k.one("Uscc").is_some();
-        let uscc = match k.one("Uscc") {
+        #[rustfmt::skip]
+        let [
+            name_el,
+            uscc_el,
+            entity_type_el,
+            legal_rep_el,
+            registered_capital_el,
+            residence_el,
+        ] = k.first;
+        let name = self.text(name_el);
+        facts.has_uscc = uscc_el.is_some();
+        let uscc = match uscc_el {
             None => Some(None),
             Some(e) => self.value(Some(e), Uscc::parse).map(Some),
         };
-        let entity_type = self.value(k.one("EntityType"), code::<EntityType>);
+        let entity_type = self.value(entity_type_el, code::<EntityType>);
         facts.entity_type = entity_type;
-        let legal_rep = k.one("LegalRep").and_then(|e| self.person(e));
-        let capital = match k.one("RegisteredCapital") {
+        let legal_rep = legal_rep_el.and_then(|e| self.person(e));
+        let capital = match registered_capital_el {
             None => Some(None),
             Some(e) => {
                 let amount = trim(self.leaf(e, &["currency"]));
@@ -479,7 +478,7 @@ impl Reader<'_> {
                 currency.and(fen).map(Some)
             }
         };
-        let residence = self.text(k.one("Residence"));
+        let residence = self.text(residence_el);
         Some(Operator {
             name: name?,
             uscc: uscc?,
@@ -496,10 +495,11 @@ impl Reader<'_> {
             &[],
             &[("DivisionCode", One), ("Address", One), ("Area", One)],
         );
-        let division = self.value(k.one("DivisionCode"), DivisionCode::parse);
+        let [division_code_el, address_el, area_el] = k.first;
+        let division = self.value(division_code_el, DivisionCode::parse);
         facts.premises = division;
-        let address = self.text(k.one("Address"));
-        let area = self.value(k.one("Area"), |s| {
+        let address = self.text(address_el);
+        let area = self.value(area_el, |s| {
             two_decimals(s, "m²", "45.50").map(CentiSquareMetres)
         });
         Some(Premises {
@@ -521,25 +521,34 @@ impl Reader<'_> {
                 ("OnlineSales", One),
             ],
         );
-        let main_format = self.coded::<MainFormat>(k.one("MainFormat"));
-        let format_note = self.opt_text(k.one("FormatNote"));
-        let items = k.one("Items").and_then(|e| {
+        #[rustfmt::skip]
+        let [
+            main_format_el,
+            format_note_el,
+            items_el,
+            safety_manager_el,
+            online_sales_el,
+        ] = k.first;
+        let main_format = self.coded::<MainFormat>(main_format_el);
+        let format_note = self.opt_text(format_note_el);
+        let items = items_el.and_then(|e| {
             let k = self.seq(e, &[], &[("Item", Many)]);
             all_or_none(k.all("Item").map(|i| self.coded::<FoodItem>(Some(i))))
                 .filter(|v| !v.is_empty())
         });
-        let manager = k.one("SafetyManager").and_then(|e| {
+        let manager = safety_manager_el.and_then(|e| {
             let k = self.seq(e, &[], &[("Name", One), ("IdNumber", One), ("Mobile", One)]);
-            let name = self.text(k.one("Name"));
-            let id = self.value(k.one("IdNumber"), ResidentId::parse);
-            let mobile = self.value(k.one("Mobile"), mobile);
+            let [name_el, id_number_el, mobile_el] = k.first;
+            let name = self.text(name_el);
+            let id = self.value(id_number_el, ResidentId::parse);
+            let mobile = self.value(mobile_el, mobile);
             Some(SafetyManager {
                 name: name?,
                 id_number: id?,
                 mobile: mobile?,
             })
         });
-        let online = self.value(k.one("OnlineSales"), boolean);
+        let online = self.value(online_sales_el, boolean);
         Some(FoodBusiness {
             main_format: main_format?,
             format_note,
@@ -566,9 +575,10 @@ impl Reader<'_> {
                 ("Content", One),
             ],
         );
+        let [title_el, file @ ..] = k.first;
         let code = self.attr(el, "code", code::<MaterialCode>);
-        let title = self.text(k.one("Title"));
-        let file = self.file(&k, true);
+        let title = self.text(title_el);
+        let file = self.file(el, file, true);
         Some(Material {
             code: code?,
             title: title?,
@@ -579,10 +589,15 @@ impl Reader<'_> {
     /// `FileName`, `MimeType`, `Digest`, `Content` of a material or licence file; the digest
     /// must be that of the content. `algorithm` is required on materials (the table says so)
     /// and optional on the licence file (the sample omits it); either way only SHA-256.
-    fn file(&mut self, k: &Kids, algorithm_required: bool) -> Option<File> {
-        let name = self.text(k.one("FileName"));
-        let mime_type = self.value(k.one("MimeType"), mime_type);
-        let claimed = k.one("Digest").and_then(|e| {
+    fn file(
+        &mut self,
+        el: El,
+        [name_el, mime_type_el, digest_el, content_el]: [Option<El>; 4],
+        algorithm_required: bool,
+    ) -> Option<File> {
+        let name = self.text(name_el);
+        let mime_type = self.value(mime_type_el, mime_type);
+        let claimed = digest_el.and_then(|e| {
             let text = trim(self.leaf(e, &["algorithm"]));
             let alg_ok = match e.attr("algorithm") {
                 None if algorithm_required => {
@@ -605,14 +620,14 @@ impl Reader<'_> {
             let digest = self.p.check(|| e.path(), digest(text));
             digest.filter(|_| alg_ok)
         });
-        let content = k.one("Content").and_then(|e| {
+        let content = content_el.and_then(|e| {
             let text = self.leaf(e, &[]);
             self.p.check(|| e.path(), Base64Content::parse(text))
         });
         let (content, actual) = content?;
         let claimed = claimed?;
         self.p.check(
-            || k.path("Digest"),
+            || format!("{}/Digest", el.path()),
             rules::digest_matches(&claimed, &actual),
         )?;
         Some(File {
@@ -629,7 +644,8 @@ impl Reader<'_> {
             &[],
             &[("Office", One), ("Clerk", One), ("AcceptedAt", One)],
         );
-        let office = k.one("Office").and_then(|e| {
+        let [office_el, clerk_el, accepted_at_el] = k.first;
+        let office = office_el.and_then(|e| {
             let name = self.leaf(e, &["uscc"]);
             let uscc = self.attr(e, "uscc", Uscc::parse);
             if blank(name) {
@@ -639,8 +655,8 @@ impl Reader<'_> {
             }
             Some((name.to_owned(), uscc?))
         });
-        let clerk = self.text(k.one("Clerk"));
-        let at = self.value(k.one("AcceptedAt"), time);
+        let clerk = self.text(clerk_el);
+        let at = self.value(accepted_at_el, time);
         let (office, office_uscc) = office?;
         Some(Acceptance {
             office,
@@ -679,8 +695,9 @@ impl Reader<'_> {
 
     fn contact(&mut self, el: El) -> Option<Contact> {
         let k = self.seq(el, &[], &[("Name", One), ("Mobile", One)]);
-        let name = self.text(k.one("Name"));
-        let mobile = self.value(k.one("Mobile"), mobile);
+        let [name_el, mobile_el] = k.first;
+        let name = self.text(name_el);
+        let mobile = self.value(mobile_el, mobile);
         Some(Contact {
             name: name?,
             mobile: mobile?,
@@ -736,9 +753,10 @@ impl Reader<'_> {
                 ("License", Opt),
             ],
         );
+        let [apply_no_el, result_el, opinion_el, officer_el, decided_at_el, license_el] = k.first;
         let mut facts = DecisionFacts::default();
-        let number = self.value(k.one("ApplyNo"), ApplicationNo::parse);
-        let result = k.one("Result").and_then(|e| {
+        let number = self.value(apply_no_el, ApplicationNo::parse);
+        let result = result_el.and_then(|e| {
             let note = self.leaf(e, &["code"]);
             let outcome = self.attr(e, "code", |c| match c {
                 "GRANTED" => Ok(Outcome::Granted),
@@ -752,11 +770,11 @@ impl Reader<'_> {
             Some((outcome, note))
         });
         facts.outcome = result.as_ref().map(|(o, _)| *o);
-        let opinion = self.text(k.one("Opinion"));
-        let officer = self.text(k.one("Officer"));
-        let decided_at = self.value(k.one("DecidedAt"), time);
-        facts.has_licence = k.one("License").is_some();
-        let licence = k.one("License").map(|e| self.licence(e, &mut facts));
+        let opinion = self.text(opinion_el);
+        let officer = self.text(officer_el);
+        let decided_at = self.value(decided_at_el, time);
+        facts.has_licence = license_el.is_some();
+        let licence = license_el.map(|e| self.licence(e, &mut facts));
         rules::decision(&facts, self.p, |f| {
             match f {
                 Field::LicenceValidTo => "/RemoteDecision/License/ValidTo",
@@ -793,23 +811,34 @@ impl Reader<'_> {
                 ("File", One),
             ],
         );
-        let number = self.value(k.one("LicenseNo"), |s| Ok::<_, Invalid>(s.to_owned()));
-        if let (Some(n), Some(e)) = (&number, k.one("LicenseNo")) {
+        #[rustfmt::skip]
+        let [
+            license_no_el,
+            license_name_el,
+            valid_from_el,
+            valid_to_el,
+            issued_by_el,
+            issued_on_el,
+            uscc_el,
+            file_el,
+        ] = k.first;
+        let number = self.value(license_no_el, |s| Ok::<_, Invalid>(s.to_owned()));
+        if let (Some(n), Some(e)) = (&number, license_no_el) {
             rules::licence_number(n, self.p, || e.path());
         }
-        let name = self.text(k.one("LicenseName"));
-        let from = self.value(k.one("ValidFrom"), date);
-        let to = self.value(k.one("ValidTo"), date);
+        let name = self.text(license_name_el);
+        let from = self.value(valid_from_el, date);
+        let to = self.value(valid_to_el, date);
         if let (Some(f), Some(t)) = (from, to) {
             facts.validity = Some((f, t));
         }
-        let issued_by = self.text(k.one("IssuedBy"));
-        let issued_on = self.value(k.one("IssuedOn"), date);
-        let uscc = match k.one("Uscc") {
+        let issued_by = self.text(issued_by_el);
+        let issued_on = self.value(issued_on_el, date);
+        let uscc = match uscc_el {
             None => Some(None),
             Some(e) => self.value(Some(e), Uscc::parse).map(Some),
         };
-        let file = k.one("File").and_then(|e| {
+        let file = file_el.and_then(|e| {
             let fk = self.seq(
                 e,
                 &[],
@@ -820,7 +849,7 @@ impl Reader<'_> {
                     ("Content", One),
                 ],
             );
-            self.file(&fk, false)
+            self.file(e, fk.first, false)
         });
         Some(Licence {
             number: number?,

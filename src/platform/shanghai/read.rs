@@ -196,6 +196,10 @@ impl Reader<'_> {
 
     /// Reports attributes of `el` other than `allowed`.
     fn attrs(&mut self, el: El, allowed: &[&str]) {
+        // Most elements have none: no loop to set up.
+        if !el.has_attrs() {
+            return;
+        }
         for (name, _) in el.attrs() {
             if !allowed.contains(&name) {
                 self.p.error(

@@ -170,6 +170,9 @@ impl<'a> Tree<'a> {
     }
 
     /// Adds `t` to the text of the element at `at`; `blank` tells whether `t` is blank.
+    /// Always inlined: it runs for every piece of text, and handing the text over in a call
+    /// cost more than adding it.
+    #[inline(always)]
     fn push_text(&mut self, at: usize, t: Cow<'a, str>, blank: bool) {
         let has_children = self.elements.len() > at + 1;
         let el = &mut self.elements[at];
@@ -253,6 +256,10 @@ impl<'t> El<'t> {
     /// Whether the text is XML whitespace only (or empty).
     pub fn is_blank(self) -> bool {
         self.get().blank
+    }
+    /// Whether it has unqualified attributes.
+    pub fn has_attrs(self) -> bool {
+        !self.get().attrs.is_empty()
     }
     /// Unqualified attributes, unescaped, in document order.
     pub fn attrs(self) -> impl Iterator<Item = (&'t str, &'t str)> {

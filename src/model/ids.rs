@@ -23,6 +23,10 @@ fn invalid<T>(msg: impl Into<String>) -> Result<T, Invalid> {
 
 /// A hint when `s` holds full-width digits or letters (common from Chinese input methods).
 fn full_width_hint(s: &str) -> Option<String> {
+    // Identifiers are ASCII as a rule, which is checked many bytes at a time.
+    if s.is_ascii() {
+        return None;
+    }
     let c = s.chars().find(|c| ('\u{FF10}'..='\u{FF5A}').contains(c))?;
     Some(format!(
         "contains the full-width character '{c}'; write ASCII digits and letters (half-width, 半角)"

@@ -221,7 +221,16 @@ impl<'a> Tree<'a> {
 
 /// Whether `s` is only XML whitespace (space, tab, line feed, carriage return).
 fn is_blank(s: &str) -> bool {
-    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    // By table: fewer steps per byte than comparing, for the indentation of every element.
+    const BLANK: [bool; 256] = {
+        let mut table = [false; 256];
+        table[b' ' as usize] = true;
+        table[b'\t' as usize] = true;
+        table[b'\n' as usize] = true;
+        table[b'\r' as usize] = true;
+        table
+    };
+    s.bytes().all(|b| BLANK[usize::from(b)])
 }
 
 /// `prefix:local` as its prefix (if any) and local name, as `QName::decompose` splits it:

@@ -504,16 +504,17 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                     );
                 }
                 if has_attrs {
-                    attributes(
-                        tag,
-                        qualified,
-                        el,
-                        regular,
-                        &mut tree,
-                        &namespaces,
-                        &mut scratch,
-                        problems,
-                    );
+                    if regular {
+                        for attr in scratch.drain(..) {
+                            attribute(tag, el, Ok(attr), &mut tree, &namespaces, problems);
+                        }
+                    } else {
+                        // Read again with quick-xml's checks, so that the errors are its own.
+                        for attr in Attributes::new(tag, qualified) {
+                            attribute(tag, el, attr, &mut tree, &namespaces, problems);
+                        }
+                    }
+                    tree.elements[el].attrs.end = tree.attrs.len();
                 }
                 if empty {
                     tree.close(el);
@@ -596,7 +597,7 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
 /// first malformed one, and tells whether they were all well-formed with distinct names.
 /// quick-xml's own check for duplicated names allocates a list of names for every tag; this
 /// one uses `into`, a buffer reused for every tag, and a tag it finds irregular is read again
-/// with quick-xml's checks (see `attributes`), so that its errors are exactly quick-xml's.
+/// with quick-xml's checks (see `parse`), so that its errors are exactly quick-xml's.
 fn read_unchecked<'a>(tag: &'a str, qualified: usize, into: &mut Vec<Attribute<'a>>) -> bool {
     let mut attrs = Attributes::new(tag, qualified);
     attrs.with_checks(false);
@@ -611,32 +612,6 @@ fn read_unchecked<'a>(tag: &'a str, qualified: usize, into: &mut Vec<Attribute<'
         }
     }
     distinct
-}
-
-/// Adds the attributes of the element `el` to the tree: those `read_unchecked` put in
-/// `scratch` when they were `regular`, else those quick-xml reads from its `tag` with its
-/// checks, errors included.
-#[allow(clippy::too_many_arguments)]
-fn attributes<'a>(
-    tag: &'a str,
-    qualified: usize,
-    el: usize,
-    regular: bool,
-    tree: &mut Tree<'a>,
-    namespaces: &Namespaces<'a>,
-    scratch: &mut Vec<Attribute<'a>>,
-    problems: &mut Problems,
-) {
-    if regular {
-        for attr in scratch.drain(..) {
-            attribute(tag, el, Ok(attr), tree, namespaces, problems);
-        }
-    } else {
-        for attr in Attributes::new(tag, qualified) {
-            attribute(tag, el, attr, tree, namespaces, problems);
-        }
-    }
-    tree.elements[el].attrs.end = tree.attrs.len();
 }
 
 /// Adds one attribute of the element `el` (part of its `tag`) to the tree, or reports it.

@@ -230,6 +230,8 @@ impl Code<MainFormat> {
 pub struct Division {
     /// Six-digit code.
     pub code: u32,
+    /// The code as the table writes it: its six digits.
+    pub text: &'static str,
     /// County name (`平湖市`).
     pub name: &'static str,
     /// Province, city and county (`浙江省嘉兴市平湖市`), for messages.
@@ -267,6 +269,7 @@ fn divisions() -> &'static Divisions {
         let mut current: Vec<Division> = rows(include_str!("../schemas/divisions.csv"))
             .map(|c| Division {
                 code: num(c[0]),
+                text: c[0],
                 name: c[1],
                 full_name: c[2],
             })
@@ -342,6 +345,13 @@ mod tests {
         check::<MainFormat>();
         check::<FoodItem>();
         check::<Material>();
+    }
+
+    #[test]
+    fn division_codes_are_written_as_six_digits() {
+        for d in &divisions().current {
+            assert_eq!(d.text, format!("{:06}", d.code));
+        }
     }
 
     #[test]

@@ -23,6 +23,10 @@ fn invalid<T>(msg: impl Into<String>) -> Result<T, Invalid> {
 
 /// A hint when `s` holds full-width digits or letters (common from Chinese input methods).
 fn full_width_hint(s: &str) -> Option<String> {
+    // Identifiers are ASCII as a rule, which is checked many bytes at a time.
+    if s.is_ascii() {
+        return None;
+    }
     let c = s.chars().find(|c| ('\u{FF10}'..='\u{FF5A}').contains(c))?;
     Some(format!(
         "contains the full-width character '{c}'; write ASCII digits and letters (half-width, 半角)"
@@ -306,6 +310,10 @@ impl DivisionCode {
     /// The six-digit code.
     pub fn code(&self) -> u32 {
         self.0.code
+    }
+    /// The six digits, as `Display` writes them (without formatting them each time).
+    pub fn as_str(&self) -> &'static str {
+        self.0.text
     }
     /// The two-digit province prefix (31 Shanghai, 33 Zhejiang, …).
     pub fn province(&self) -> u32 {

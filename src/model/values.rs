@@ -55,22 +55,33 @@ pub fn parse_fixed(s: &str, scale: u32, unit: &str) -> Result<u64, Invalid> {
 /// digits are written (`"45.50"`).
 pub fn format_fixed(value: u64, scale: u32, trim: bool) -> String {
     let unit = 10u64.pow(scale);
-    let (int, frac) = (value / unit, value % unit);
-    let mut out = int.to_string();
-    if scale == 0 {
-        return out;
+    let (int, mut frac) = (value / unit, value % unit);
+    let mut places = scale;
+    if trim {
+        while places > 0 && frac % 10 == 0 {
+            frac /= 10;
+            places -= 1;
+        }
     }
-    let frac = format!("{frac:0width$}", width = scale as usize);
-    let frac = if trim {
-        frac.trim_end_matches('0')
-    } else {
-        &frac
-    };
-    if !frac.is_empty() {
+    // Digit by digit into one string: amounts are written for every document translated.
+    let mut out = String::with_capacity(20 + 1 + places as usize);
+    push_digits(&mut out, int, 1);
+    if places > 0 {
         out.push('.');
-        out.push_str(frac);
+        push_digits(&mut out, frac, places);
     }
     out
+}
+
+/// Appends `n` in decimal, with leading zeros to at least `width` digits.
+fn push_digits(out: &mut String, n: u64, width: u32) {
+    let digits = n.checked_ilog10().unwrap_or(0) + 1;
+    for _ in digits..width {
+        out.push('0');
+    }
+    for i in (0..digits).rev() {
+        out.push(char::from(b'0' + (n / 10u64.pow(i) % 10) as u8));
+    }
 }
 
 /// A SHA-256 digest.
@@ -100,11 +111,19 @@ pub struct Base64Content(String);
 /// live on the stack.
 const DECODE_CHUNK: usize = 4096;
 
+/// Characters of base64 content small enough to be decoded in a buffer on the stack.
+const SMALL_CONTENT: usize = 512;
+
 impl Base64Content {
     /// Takes base64 text, dropping ASCII white space (XML senders wrap long lines), and
     /// checks that it decodes; returns the content and the SHA-256 of the decoded bytes.
     pub fn parse(text: &str) -> Result<(Base64Content, Sha256Digest), Invalid> {
-        let text = if text.bytes().any(|b| b.is_ascii_whitespace()) {
+        // Looked at without stopping at the first hit, so the compiler checks many bytes
+        // per step: attachments are long, and most have no line breaks.
+        let wrapped = text
+            .bytes()
+            .fold(false, |any, b| any | b.is_ascii_whitespace());
+        let text = if wrapped {
             text.chars().filter(|c| !c.is_ascii_whitespace()).collect()
         } else {
             text.to_owned()
@@ -124,11 +143,19 @@ impl Base64Content {
         }
         let mut hasher = Sha256::new();
         // Only as large as the content needs: most attachments in tests and samples are
-        // small, and zeroing a whole chunk's buffer would cost more than the hashing.
-        let mut buf = vec![0u8; text.len().min(DECODE_CHUNK) / 4 * 3];
+        // small, and zeroing a whole chunk's buffer would cost more than the hashing. Small
+        // ones are decoded on the stack.
+        let mut small = [0u8; SMALL_CONTENT / 4 * 3];
+        let mut large = Vec::new();
+        let buf = if text.len() <= SMALL_CONTENT {
+            &mut small[..text.len() / 4 * 3]
+        } else {
+            large.resize(text.len().min(DECODE_CHUNK) / 4 * 3, 0);
+            &mut large[..]
+        };
         for (i, chunk) in text.chunks(DECODE_CHUNK).enumerate() {
             let n = base64::engine::general_purpose::STANDARD
-                .decode_slice(chunk, &mut buf)
+                .decode_slice(chunk, buf)
                 .map_err(|e| {
                     Invalid(format!(
                         "content is not valid base64 near character {}: {e}",

@@ -655,19 +655,21 @@ fn parse_hex_digest(s: &str) -> Result<Sha256Digest, Invalid> {
 /// Writes compact JSON, fields in the order of the interface document. `zj:` extensions go
 /// back to their place; other extensions go into `kzxx`.
 pub fn write(document: &Document) -> Written {
-    let mut w = JsonWriter::with_capacity(document_size_hint(document));
-    match document {
+    let capacity = document_size_hint(document);
+    let out = match document {
         Document::Application(a) => {
-            w.extensions = Some(&a.extensions);
+            let mut w = JsonWriter::new(capacity, &a.extensions);
             write_application(&mut w, a);
+            w.out
         }
         Document::Decision(d) => {
-            w.extensions = Some(&d.extensions);
+            let mut w = JsonWriter::new(capacity, &d.extensions);
             write_decision(&mut w, d);
+            w.out
         }
-    }
+    };
     Written {
-        bytes: w.out,
+        bytes: out,
         warnings: Problems::new(),
     }
 }
@@ -690,44 +692,65 @@ fn document_size_hint(document: &Document) -> usize {
 /// A streaming JSON object writer that puts `zj:` extensions back where they came from.
 struct JsonWriter<'e> {
     out: Vec<u8>,
-    /// Whether the innermost open object has a field yet.
-    has_field: Vec<bool>,
-    /// Paths of the open objects (mostly fixed, so borrowed).
-    paths: Vec<Cow<'static, str>>,
+    /// The open objects, innermost last: whether each has a field yet, and its path (mostly
+    /// fixed, so borrowed).
+    open: Vec<(bool, Cow<'static, str>)>,
+    /// The extensions when some of them are `zj:` ones to put back (most documents have none).
     extensions: Option<&'e Extensions>,
 }
 
+/// Deepest nesting of objects written (`jyz.fddbr`, `spjy.spaqgly`, `zz.dzzz`).
+const OPEN_OBJECTS: usize = 4;
+
 impl<'e> JsonWriter<'e> {
-    fn with_capacity(n: usize) -> Self {
+    fn new(capacity: usize, extensions: &'e Extensions) -> Self {
+        let own_keys = (Bound::Included(OWN_PREFIX), Bound::Unbounded);
+        let has_own = extensions
+            .range::<str, _>(own_keys)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(OWN_PREFIX));
         JsonWriter {
-            out: Vec::with_capacity(n),
-            has_field: Vec::new(),
-            paths: Vec::new(),
-            extensions: None,
+            out: Vec::with_capacity(capacity),
+            open: Vec::with_capacity(OPEN_OBJECTS),
+            extensions: has_own.then_some(extensions),
         }
     }
-    fn key(&mut self, key: &str) {
-        if let Some(has) = self.has_field.last_mut() {
+    /// The separator before a field of the innermost object.
+    fn comma(&mut self) {
+        if let Some((has, _)) = self.open.last_mut() {
             if *has {
                 self.out.push(b',');
             }
             *has = true;
         }
+    }
+    /// Starts the field `key`, a name of the interface document: plain ASCII, written as it
+    /// stands without looking for characters to escape.
+    fn key(&mut self, key: &'static str) {
+        debug_assert!(key.bytes().all(|b| b.is_ascii_alphanumeric()));
+        self.comma();
+        self.out.reserve(key.len() + 3);
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+    /// Starts a field whose name came with the document (an extension's).
+    fn data_key(&mut self, key: &str) {
+        self.comma();
         tree::write_str(&mut self.out, key);
         self.out.push(b':');
     }
-    fn open(&mut self, key: Option<&str>, path: Cow<'static, str>) {
+    fn open(&mut self, key: Option<&'static str>, path: Cow<'static, str>) {
         if let Some(k) = key {
             self.key(k);
         }
         self.out.push(b'{');
-        self.has_field.push(false);
-        self.paths.push(path);
+        self.open.push((false, path));
     }
     /// Closes the innermost object, after the `zj:` extensions that belong in it.
     fn close(&mut self, known: &[&str]) {
-        let path = self.paths.pop().unwrap_or_default();
         if let Some(ext) = self.extensions {
+            let path = self.open.last().map(|(_, p)| p.clone()).unwrap_or_default();
             let own_keys = (Bound::Included(OWN_PREFIX), Bound::Unbounded);
             for (key, value) in ext.range::<str, _>(own_keys) {
                 let Some(own) = key.strip_prefix(OWN_PREFIX) else {
@@ -735,9 +758,7 @@ impl<'e> JsonWriter<'e> {
                 };
                 let (parent, name) = own.rsplit_once('.').unwrap_or(("", own));
                 if parent == path.as_ref() && !known.contains(&name) {
-                    self.paths.push(path.clone());
-                    self.key(name);
-                    self.paths.pop();
+                    self.data_key(name);
                     if serde_json::from_str::<serde::de::IgnoredAny>(value).is_ok() {
                         self.out.extend_from_slice(value.as_bytes());
                     } else {
@@ -746,11 +767,16 @@ impl<'e> JsonWriter<'e> {
                 }
             }
         }
-        self.has_field.pop();
+        self.open.pop();
         self.out.push(b'}');
     }
     /// Writes `key` and a JSON array of `items`, each written by `each` (given its index).
-    fn array<T>(&mut self, key: &str, items: &[T], mut each: impl FnMut(&mut Self, usize, &T)) {
+    fn array<T>(
+        &mut self,
+        key: &'static str,
+        items: &[T],
+        mut each: impl FnMut(&mut Self, usize, &T),
+    ) {
         self.key(key);
         self.out.push(b'[');
         for (i, item) in items.iter().enumerate() {
@@ -762,19 +788,28 @@ impl<'e> JsonWriter<'e> {
         self.out.push(b']');
     }
 
-    fn str(&mut self, key: &str, value: &str) {
+    fn str(&mut self, key: &'static str, value: &str) {
         self.key(key);
         tree::write_str(&mut self.out, value);
     }
-    fn opt(&mut self, key: &str, value: Option<&str>) {
+    fn opt(&mut self, key: &'static str, value: Option<&str>) {
         if let Some(v) = value {
             self.str(key, v);
         }
     }
+    /// The path of the field `key` of the innermost object (`jyz.fddbr`).
     fn path(&self, key: &str) -> String {
-        match self.paths.last() {
-            Some(p) if !p.is_empty() => format!("{p}.{key}"),
+        match self.open.last() {
+            Some((_, p)) if !p.is_empty() => format!("{p}.{key}"),
             _ => key.to_owned(),
+        }
+    }
+    /// The path of item `i` of the array `key` (`cl[1]`), which only placing `zj:`
+    /// extensions needs: not spelt out when there are none.
+    fn item_path(&self, key: &str, i: usize) -> Cow<'static, str> {
+        match self.extensions {
+            Some(_) => format!("{key}[{i}]").into(),
+            None => Cow::Borrowed(""),
         }
     }
 }
@@ -845,7 +880,8 @@ fn write_kzxx<'a>(w: &mut JsonWriter, entries: impl Iterator<Item = (&'a str, &'
     let path = w.path("kzxx");
     w.open(Some("kzxx"), path.into());
     for (k, v) in entries {
-        w.str(k, v);
+        w.data_key(k);
+        tree::write_str(&mut w.out, v);
     }
     w.close(&[]);
 }
@@ -885,7 +921,7 @@ fn write_application(w: &mut JsonWriter, a: &Application) {
     w.close(JYZ_FIELDS);
 
     w.open(Some("jycs"), "jycs".into());
-    w.str("xzqh", &a.premises.division.to_string());
+    w.str("xzqh", a.premises.division.as_str());
     w.str("xxdz", &a.premises.address);
     w.str("mj", &format_fixed(a.premises.area.0, 2, false));
     w.close(JYCS_FIELDS);
@@ -909,7 +945,8 @@ fn write_application(w: &mut JsonWriter, a: &Application) {
     w.opt("jyfw", a.business_scope.as_deref());
 
     w.array("cl", &a.materials, |w, i, m| {
-        w.open(None, format!("cl[{i}]").into());
+        let path = w.item_path("cl", i);
+        w.open(None, path);
         w.str("clbm", m.code.zj());
         w.str("clmc", &m.title);
         w.str("wjm", &m.file.name);
@@ -926,7 +963,7 @@ fn write_application(w: &mut JsonWriter, a: &Application) {
     w.str("slsj", &time_text(&acc.accepted_at));
     w.close(SLXX_FIELDS);
 
-    w.str("mbqy", &a.target.region.to_string());
+    w.str("mbqy", a.target.region.as_str());
     w.str("spjg", &a.target.authority);
     if let Some(c) = &a.contact {
         w.open(Some("lxr"), "lxr".into());

@@ -10,10 +10,10 @@
 
 use std::fmt::Display;
 
-use base64::Engine as _;
+use base64::{DecodeSliceError, Engine as _};
 use chrono::{FixedOffset, NaiveDate, NaiveTime, TimeZone};
 
-use super::xml::{self, Element, Paths};
+use super::xml::{self, El};
 use crate::codes::{
     Code, EntityType, FoodItem, IdType, Item, Kind, MainFormat, Material as MaterialCode,
 };
@@ -40,9 +40,6 @@ enum Occ {
 }
 use Occ::{Any, Many, One, Opt};
 
-/// Most slots a sequence of the interface has (`RemoteApply` has 13).
-const MAX_SLOTS: usize = 16;
-
 /// Reads a Shanghai document; see [`super::read`].
 pub(super) fn read(bytes: &[u8]) -> Result<Read, Problems> {
     let text = xml::decode(bytes)?;
@@ -50,19 +47,16 @@ pub(super) fn read(bytes: &[u8]) -> Result<Read, Problems> {
     let Some(tree) = xml::parse(&text, &mut problems) else {
         return Err(problems);
     };
-    let root = &tree.root;
-    let mut r = Reader {
-        p: &mut problems,
-        paths: &tree.paths,
-    };
-    let document = match root.name {
+    let root = tree.root();
+    let mut r = Reader { p: &mut problems };
+    let document = match root.name() {
         "RemoteApply" => r
             .application(root)
             .map(|a| Document::Application(Box::new(a))),
         "RemoteDecision" => r.decision(root).map(|d| Document::Decision(Box::new(d))),
         other => {
             problems.error(
-                tree.paths.of(root).to_owned(),
+                root.path(),
                 format!("unknown document <{other}>: Shanghai sends RemoteApply or RemoteDecision"),
             );
             None
@@ -83,63 +77,59 @@ pub(super) fn read(bytes: &[u8]) -> Result<Read, Problems> {
     }
 }
 
-/// The children of one element, checked against the slots of its sequence.
-struct Kids<'e, 'a> {
-    el: &'e Element<'a>,
-    paths: &'e Paths,
+/// The children of one element, checked against the `N` slots of its sequence.
+struct Kids<'t, const N: usize> {
+    el: El<'t>,
+    /// The first child filling each slot, in the order of the slots: callers take them
+    /// apart by position (`let [name, mobile] = k.first;`) instead of searching by name.
+    /// (rustfmt keeps a slice pattern on one line however long: long ones are laid out by
+    /// hand under `#[rustfmt::skip]`.)
+    first: [Option<El<'t>>; N],
 }
 
-impl<'e, 'a> Kids<'e, 'a> {
-    /// The first element named `name`.
-    fn one(&self, name: &str) -> Option<&'e Element<'a>> {
-        self.all(name).next()
-    }
+impl<'t, const N: usize> Kids<'t, N> {
     /// Every element named `name`, in document order.
-    fn all<'n>(&self, name: &'n str) -> impl Iterator<Item = &'e Element<'a>> + 'n
+    fn all<'n>(&self, name: &'n str) -> impl Iterator<Item = El<'t>> + 'n
     where
-        'e: 'n,
+        't: 'n,
     {
-        self.el.children.iter().filter(move |c| c.name == name)
-    }
-    /// The path an element named `name` has (or would have) here.
-    fn path(&self, name: &str) -> String {
-        format!("{}/{name}", self.paths.of(self.el))
+        self.el.children().filter(move |c| c.name() == name)
     }
 }
 
-struct Reader<'p, 't> {
+struct Reader<'p> {
     p: &'p mut Problems,
-    paths: &'t Paths,
 }
 
-impl<'t> Reader<'_, 't> {
+impl Reader<'_> {
     /// Checks `el` as a sequence of `slots` with the attributes `attrs`: unknown, duplicated,
     /// out-of-order and missing elements are each reported once, at their own path; every
     /// known child is still returned so its content is checked too.
-    fn seq<'e, 'a>(
+    fn seq<'t, const N: usize>(
         &mut self,
-        el: &'e Element<'a>,
+        el: El<'t>,
         attrs: &[&str],
-        slots: &[(&'static str, Occ)],
-    ) -> Kids<'e, 'a>
-    where
-        't: 'e,
-    {
+        slots: &[(&'static str, Occ); N],
+    ) -> Kids<'t, N> {
         self.attrs(el, attrs);
-        let text = el.text.trim();
+        // Indentation was found blank while parsing; only other text needs trimming.
+        let text = if el.is_blank() { "" } else { el.text().trim() };
         if !text.is_empty() {
             let shown: String = text.chars().take(20).collect();
             self.p.error(
-                self.paths.of(el).to_owned(),
+                el.path(),
                 format!(
                     "unexpected text '{shown}' in <{}>, which holds elements only",
-                    el.name
+                    el.name()
                 ),
             );
         }
+        let mut kids = Kids {
+            el,
+            first: [None; N],
+        };
         // How many children fill each slot so far.
-        let mut filled = [0usize; MAX_SLOTS];
-        debug_assert!(slots.len() <= MAX_SLOTS);
+        let mut filled = [0usize; N];
         let mut highest: Option<usize> = None;
         // Slot names are unique, so where a name is searched from does not change what is
         // found; children mostly come in order, so the search starts at the latest slot.
@@ -147,13 +137,13 @@ impl<'t> Reader<'_, 't> {
             .iter()
             .enumerate()
             .all(|(i, (n, _))| slots[..i].iter().all(|(m, _)| m != n)));
-        for child in &el.children {
+        for child in el.children() {
             let from = highest.unwrap_or(0);
             let found = slots[from..]
                 .iter()
-                .position(|(n, _)| *n == child.name)
+                .position(|(n, _)| *n == child.name())
                 .map(|i| i + from)
-                .or_else(|| slots[..from].iter().position(|(n, _)| *n == child.name));
+                .or_else(|| slots[..from].iter().position(|(n, _)| *n == child.name()));
             let Some(i) = found else {
                 let expected: Vec<&str> = slots.iter().map(|(n, _)| *n).collect();
                 let expected = if expected.is_empty() {
@@ -162,10 +152,11 @@ impl<'t> Reader<'_, 't> {
                     expected.join(", ")
                 };
                 self.p.error(
-                    self.paths.of(child).to_owned(),
+                    child.path(),
                     format!(
                         "unknown element <{}>: <{}> holds {expected}",
-                        child.name, el.name
+                        child.name(),
+                        el.name()
                     ),
                 );
                 continue;
@@ -173,13 +164,13 @@ impl<'t> Reader<'_, 't> {
             let (name, occ) = slots[i];
             if matches!(occ, One | Opt) && filled[i] > 0 {
                 self.p.error(
-                    self.paths.of(child).to_owned(),
+                    child.path(),
                     format!("<{name}> appears more than once; it is allowed once"),
                 );
             }
             match highest {
                 Some(h) if h > i => self.p.error(
-                    self.paths.of(child).to_owned(),
+                    child.path(),
                     format!(
                         "<{name}> is out of order: it must come before <{}>",
                         slots[h].0
@@ -187,16 +178,15 @@ impl<'t> Reader<'_, 't> {
                 ),
                 _ => highest = Some(i),
             }
+            if filled[i] == 0 {
+                kids.first[i] = Some(child);
+            }
             filled[i] += 1;
         }
-        let kids = Kids {
-            el,
-            paths: self.paths,
-        };
         for (i, (name, occ)) in slots.iter().enumerate() {
             if matches!(occ, One | Many) && filled[i] == 0 {
                 self.p.error(
-                    kids.path(name),
+                    format!("{}/{name}", el.path()),
                     format!("missing required element <{name}>"),
                 );
             }
@@ -204,101 +194,107 @@ impl<'t> Reader<'_, 't> {
         kids
     }
 
-    /// Reports attributes of `el` other than `allowed`.
-    fn attrs(&mut self, el: &Element, allowed: &[&str]) {
-        for (name, _) in &el.attrs {
-            if !allowed.contains(name) {
+    /// Reports attributes of `el` other than `allowed`. Always inlined: most elements have
+    /// no attributes, and for them the call cost more than the check.
+    #[inline(always)]
+    fn attrs(&mut self, el: El, allowed: &[&str]) {
+        if el.has_attrs() {
+            self.unknown_attrs(el, allowed);
+        }
+    }
+
+    /// Reports attributes of `el` (which has some) other than `allowed`.
+    fn unknown_attrs(&mut self, el: El, allowed: &[&str]) {
+        for (name, _) in el.attrs() {
+            if !allowed.contains(&name) {
                 self.p.error(
-                    format!("{}/@{name}", self.paths.of(el)),
-                    format!("unknown attribute '{name}' on <{}>", el.name),
+                    format!("{}/@{name}", el.path()),
+                    format!("unknown attribute '{name}' on <{}>", el.name()),
                 );
             }
         }
     }
 
     /// The text of a leaf element (attributes `attrs` allowed, no child elements).
-    fn leaf<'e>(&mut self, el: &'e Element, attrs: &[&str]) -> &'e str {
+    fn leaf<'t>(&mut self, el: El<'t>, attrs: &[&str]) -> &'t str {
         self.attrs(el, attrs);
-        for child in &el.children {
+        for child in el.children() {
             self.p.error(
-                self.paths.of(child).to_owned(),
+                child.path(),
                 format!(
                     "unexpected element <{}> inside <{}>, which holds text",
-                    child.name, el.name
+                    child.name(),
+                    el.name()
                 ),
             );
         }
-        &el.text
+        el.text()
     }
 
     /// Free text, kept exactly; must not be blank.
-    fn text(&mut self, el: Option<&Element>) -> Option<String> {
+    fn text(&mut self, el: Option<El>) -> Option<String> {
         let el = el?;
         let t = self.leaf(el, &[]);
-        if t.trim().is_empty() {
-            self.p.error(
-                self.paths.of(el).to_owned(),
-                format!("<{}> must not be empty", el.name),
-            );
+        if blank(t) {
+            self.p
+                .error(el.path(), format!("<{}> must not be empty", el.name()));
             return None;
         }
         Some(t.to_owned())
     }
 
     /// Optional free text, kept exactly; an empty element is the same as an absent one.
-    fn opt_text(&mut self, el: Option<&Element>) -> Option<String> {
+    fn opt_text(&mut self, el: Option<El>) -> Option<String> {
         let el = el?;
         let t = self.leaf(el, &[]);
-        (!t.trim().is_empty()).then(|| t.to_owned())
+        (!blank(t)).then(|| t.to_owned())
     }
 
     /// A value with a lexical form: trimmed, must not be empty, then parsed by `f`.
     fn value<T, E: Display>(
         &mut self,
-        el: Option<&Element>,
+        el: Option<El>,
         f: impl FnOnce(&str) -> Result<T, E>,
     ) -> Option<T> {
         let el = el?;
-        let t = self.leaf(el, &[]).trim();
+        let t = trim(self.leaf(el, &[]));
         if t.is_empty() {
-            self.p.error(
-                self.paths.of(el).to_owned(),
-                format!("<{}> must not be empty", el.name),
-            );
+            self.p
+                .error(el.path(), format!("<{}> must not be empty", el.name()));
             return None;
         }
-        self.p.check(|| self.paths.of(el).to_owned(), f(t))
+        self.p.check(|| el.path(), f(t))
     }
 
     /// A required attribute, trimmed and parsed by `f`.
     fn attr<T, E: Display>(
         &mut self,
-        el: &Element,
+        el: El,
         name: &str,
         f: impl FnOnce(&str) -> Result<T, E>,
     ) -> Option<T> {
-        let path = || format!("{}/@{name}", self.paths.of(el));
+        let path = || format!("{}/@{name}", el.path());
         match el.attr(name) {
             None => {
                 self.p.error(
                     path(),
-                    format!("missing required attribute '{name}' on <{}>", el.name),
+                    format!("missing required attribute '{name}' on <{}>", el.name()),
                 );
                 None
             }
-            Some(v) => self.p.check(path, f(v.trim())),
+            Some(v) => self.p.check(path, f(trim(v))),
         }
     }
 
     /// An element whose `code` attribute is the value and whose text is the code's name;
     /// a name that disagrees with the table is a warning (the code wins).
-    fn coded<K: Kind>(&mut self, el: Option<&Element>) -> Option<Code<K>> {
+    fn coded<K: Kind>(&mut self, el: Option<El>) -> Option<Code<K>> {
         let el = el?;
-        let name = self.leaf(el, &["code"]).trim();
+        let name = trim(self.leaf(el, &["code"]));
         let code = self.attr(el, "code", code::<K>)?;
         if !name.is_empty() && name != code.name() {
             self.p.warn(
-                self.paths.of(el).to_owned(),
+                el.path(),
                 format!(
                     "name '{name}' does not match {} {} ({}); the code is used",
                     K::WHAT,
@@ -310,7 +306,7 @@ impl<'t> Reader<'_, 't> {
         Some(code)
     }
 
-    fn application(&mut self, root: &Element) -> Option<Application> {
+    fn application(&mut self, root: El) -> Option<Application> {
         let k = self.seq(
             root,
             &[],
@@ -330,23 +326,39 @@ impl<'t> Reader<'_, 't> {
                 ("Extensions", Opt),
             ],
         );
+        #[rustfmt::skip]
+        let [
+            apply_no_el,
+            item_code_el,
+            applicant_el,
+            operator_el,
+            premises_el,
+            food_business_el,
+            business_scope_el,
+            materials_el,
+            acceptance_el,
+            target_el,
+            contact_el,
+            remark_el,
+            extensions_el,
+        ] = k.first;
         let mut facts = ApplicationFacts::default();
-        let number = self.value(k.one("ApplyNo"), ApplicationNo::parse);
-        let item = self.value(k.one("ItemCode"), code::<Item>);
+        let number = self.value(apply_no_el, ApplicationNo::parse);
+        let item = self.value(item_code_el, code::<Item>);
         facts.item = item;
-        let applicant = k.one("Applicant").and_then(|e| self.applicant(e));
-        let operator = k.one("Operator").and_then(|e| self.operator(e, &mut facts));
-        let premises = k.one("Premises").and_then(|e| self.premises(e, &mut facts));
-        facts.has_food = k.one("FoodBusiness").is_some();
-        let food = k.one("FoodBusiness").map(|e| self.food(e));
-        facts.has_scope = k.one("BusinessScope").is_some();
-        let scope = k.one("BusinessScope").map(|e| self.text(Some(e)));
-        let materials = k.one("Materials").and_then(|e| self.materials(e));
-        let acceptance = k.one("Acceptance").and_then(|e| self.acceptance(e));
-        let target = k.one("Target").and_then(|e| self.target(e, &mut facts));
-        let contact = k.one("Contact").map(|e| self.contact(e));
-        let remark = self.opt_text(k.one("Remark"));
-        let extensions = k.one("Extensions").and_then(|e| self.extensions(e));
+        let applicant = applicant_el.and_then(|e| self.applicant(e));
+        let operator = operator_el.and_then(|e| self.operator(e, &mut facts));
+        let premises = premises_el.and_then(|e| self.premises(e, &mut facts));
+        facts.has_food = food_business_el.is_some();
+        let food = food_business_el.map(|e| self.food(e));
+        facts.has_scope = business_scope_el.is_some();
+        let scope = business_scope_el.map(|e| self.text(Some(e)));
+        let materials = materials_el.and_then(|e| self.materials(e));
+        let acceptance = acceptance_el.and_then(|e| self.acceptance(e));
+        let target = target_el.and_then(|e| self.target(e, &mut facts));
+        let contact = contact_el.map(|e| self.contact(e));
+        let remark = self.opt_text(remark_el);
+        let extensions = extensions_el.and_then(|e| self.extensions(e));
         rules::application(&facts, self.p, |f| super::field_path(f).to_owned());
         Some(Application {
             number: number?,
@@ -366,13 +378,13 @@ impl<'t> Reader<'_, 't> {
     }
 
     /// `IdType` and `IdNumber` of a person; the number is checked as its type requires.
-    fn id_document(&mut self, k: &Kids) -> Option<IdDocument> {
-        let kind = self.value(k.one("IdType"), code::<IdType>);
+    fn id_document(&mut self, id_type: Option<El>, id_number: Option<El>) -> Option<IdDocument> {
+        let kind = self.value(id_type, code::<IdType>);
         match kind {
-            Some(kind) => self.value(k.one("IdNumber"), |s| IdDocument::parse(kind, s)),
+            Some(kind) => self.value(id_number, |s| IdDocument::parse(kind, s)),
             None => {
                 // Without a type the number cannot be checked; still look at its shape.
-                if let Some(e) = k.one("IdNumber") {
+                if let Some(e) = id_number {
                     self.leaf(e, &[]);
                 }
                 None
@@ -380,7 +392,7 @@ impl<'t> Reader<'_, 't> {
         }
     }
 
-    fn applicant(&mut self, el: &Element) -> Option<Applicant> {
+    fn applicant(&mut self, el: El) -> Option<Applicant> {
         let k = self.seq(
             el,
             &[],
@@ -391,9 +403,10 @@ impl<'t> Reader<'_, 't> {
                 ("Mobile", One),
             ],
         );
-        let name = self.text(k.one("Name"));
-        let id = self.id_document(&k);
-        let mobile = self.value(k.one("Mobile"), mobile);
+        let [name_el, id_type_el, id_number_el, mobile_el] = k.first;
+        let name = self.text(name_el);
+        let id = self.id_document(id_type_el, id_number_el);
+        let mobile = self.value(mobile_el, mobile);
         Some(Applicant {
             name: name?,
             id: id?,
@@ -401,21 +414,22 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn person(&mut self, el: &Element) -> Option<Person> {
+    fn person(&mut self, el: El) -> Option<Person> {
         let k = self.seq(
             el,
             &[],
             &[("Name", One), ("IdType", One), ("IdNumber", One)],
         );
-        let name = self.text(k.one("Name"));
-        let id = self.id_document(&k);
+        let [name_el, id_type_el, id_number_el] = k.first;
+        let name = self.text(name_el);
+        let id = self.id_document(id_type_el, id_number_el);
         Some(Person {
             name: name?,
             id: id?,
         })
     }
 
-    fn operator(&mut self, el: &Element, facts: &mut ApplicationFacts) -> Option<Operator> {
+    fn operator(&mut self, el: El, facts: &mut ApplicationFacts) -> Option<Operator> {
         let k = self.seq(
             el,
             &[],
@@ -428,19 +442,28 @@ impl<'t> Reader<'_, 't> {
                 ("Residence", One),
             ],
         );
-        let name = self.text(k.one("Name"));
-        facts.has_uscc = k.one("Uscc").is_some();
-        let uscc = match k.one("Uscc") {
+        #[rustfmt::skip]
+        let [
+            name_el,
+            uscc_el,
+            entity_type_el,
+            legal_rep_el,
+            registered_capital_el,
+            residence_el,
+        ] = k.first;
+        let name = self.text(name_el);
+        facts.has_uscc = uscc_el.is_some();
+        let uscc = match uscc_el {
             None => Some(None),
             Some(e) => self.value(Some(e), Uscc::parse).map(Some),
         };
-        let entity_type = self.value(k.one("EntityType"), code::<EntityType>);
+        let entity_type = self.value(entity_type_el, code::<EntityType>);
         facts.entity_type = entity_type;
-        let legal_rep = k.one("LegalRep").and_then(|e| self.person(e));
-        let capital = match k.one("RegisteredCapital") {
+        let legal_rep = legal_rep_el.and_then(|e| self.person(e));
+        let capital = match registered_capital_el {
             None => Some(None),
             Some(e) => {
-                let amount = self.leaf(e, &["currency"]).trim();
+                let amount = trim(self.leaf(e, &["currency"]));
                 let currency = self.attr(e, "currency", |c| {
                     if c == "CNY" {
                         Ok(())
@@ -448,11 +471,11 @@ impl<'t> Reader<'_, 't> {
                         Err(format!("currency '{c}' is not accepted: registered capital is in 元, currency=\"CNY\""))
                     }
                 });
-                let fen = self.p.check(|| self.paths.of(e).to_owned(), yuan(amount));
+                let fen = self.p.check(|| e.path(), yuan(amount));
                 currency.and(fen).map(Some)
             }
         };
-        let residence = self.text(k.one("Residence"));
+        let residence = self.text(residence_el);
         Some(Operator {
             name: name?,
             uscc: uscc?,
@@ -463,16 +486,17 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn premises(&mut self, el: &Element, facts: &mut ApplicationFacts) -> Option<Premises> {
+    fn premises(&mut self, el: El, facts: &mut ApplicationFacts) -> Option<Premises> {
         let k = self.seq(
             el,
             &[],
             &[("DivisionCode", One), ("Address", One), ("Area", One)],
         );
-        let division = self.value(k.one("DivisionCode"), DivisionCode::parse);
+        let [division_code_el, address_el, area_el] = k.first;
+        let division = self.value(division_code_el, DivisionCode::parse);
         facts.premises = division;
-        let address = self.text(k.one("Address"));
-        let area = self.value(k.one("Area"), |s| {
+        let address = self.text(address_el);
+        let area = self.value(area_el, |s| {
             two_decimals(s, "m²", "45.50").map(CentiSquareMetres)
         });
         Some(Premises {
@@ -482,7 +506,7 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn food(&mut self, el: &Element) -> Option<FoodBusiness> {
+    fn food(&mut self, el: El) -> Option<FoodBusiness> {
         let k = self.seq(
             el,
             &[],
@@ -494,29 +518,34 @@ impl<'t> Reader<'_, 't> {
                 ("OnlineSales", One),
             ],
         );
-        let main_format = self.coded::<MainFormat>(k.one("MainFormat"));
-        let format_note = self.opt_text(k.one("FormatNote"));
-        let items = k.one("Items").and_then(|e| {
+        #[rustfmt::skip]
+        let [
+            main_format_el,
+            format_note_el,
+            items_el,
+            safety_manager_el,
+            online_sales_el,
+        ] = k.first;
+        let main_format = self.coded::<MainFormat>(main_format_el);
+        let format_note = self.opt_text(format_note_el);
+        let items = items_el.and_then(|e| {
             let k = self.seq(e, &[], &[("Item", Many)]);
-            let items: Vec<Option<Code<FoodItem>>> = k
-                .all("Item")
-                .map(|i| self.coded::<FoodItem>(Some(i)))
-                .collect();
-            let items: Option<Vec<_>> = items.into_iter().collect();
-            items.filter(|v| !v.is_empty())
+            all_or_none(k.all("Item").map(|i| self.coded::<FoodItem>(Some(i))))
+                .filter(|v| !v.is_empty())
         });
-        let manager = k.one("SafetyManager").and_then(|e| {
+        let manager = safety_manager_el.and_then(|e| {
             let k = self.seq(e, &[], &[("Name", One), ("IdNumber", One), ("Mobile", One)]);
-            let name = self.text(k.one("Name"));
-            let id = self.value(k.one("IdNumber"), ResidentId::parse);
-            let mobile = self.value(k.one("Mobile"), mobile);
+            let [name_el, id_number_el, mobile_el] = k.first;
+            let name = self.text(name_el);
+            let id = self.value(id_number_el, ResidentId::parse);
+            let mobile = self.value(mobile_el, mobile);
             Some(SafetyManager {
                 name: name?,
                 id_number: id?,
                 mobile: mobile?,
             })
         });
-        let online = self.value(k.one("OnlineSales"), boolean);
+        let online = self.value(online_sales_el, boolean);
         Some(FoodBusiness {
             main_format: main_format?,
             format_note,
@@ -526,14 +555,12 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn materials(&mut self, el: &Element) -> Option<Vec<Material>> {
+    fn materials(&mut self, el: El) -> Option<Vec<Material>> {
         let k = self.seq(el, &[], &[("Material", Many)]);
-        let all: Vec<Option<Material>> = k.all("Material").map(|m| self.material(m)).collect();
-        let all: Option<Vec<Material>> = all.into_iter().collect();
-        all.filter(|v| !v.is_empty())
+        all_or_none(k.all("Material").map(|m| self.material(m))).filter(|v| !v.is_empty())
     }
 
-    fn material(&mut self, el: &Element) -> Option<Material> {
+    fn material(&mut self, el: El) -> Option<Material> {
         let k = self.seq(
             el,
             &["code"],
@@ -545,9 +572,10 @@ impl<'t> Reader<'_, 't> {
                 ("Content", One),
             ],
         );
+        let [title_el, file @ ..] = k.first;
         let code = self.attr(el, "code", code::<MaterialCode>);
-        let title = self.text(k.one("Title"));
-        let file = self.file(&k, true);
+        let title = self.text(title_el);
+        let file = self.file(el, file, true);
         Some(Material {
             code: code?,
             title: title?,
@@ -558,41 +586,45 @@ impl<'t> Reader<'_, 't> {
     /// `FileName`, `MimeType`, `Digest`, `Content` of a material or licence file; the digest
     /// must be that of the content. `algorithm` is required on materials (the table says so)
     /// and optional on the licence file (the sample omits it); either way only SHA-256.
-    fn file(&mut self, k: &Kids, algorithm_required: bool) -> Option<File> {
-        let name = self.text(k.one("FileName"));
-        let mime_type = self.value(k.one("MimeType"), mime_type);
-        let claimed = k.one("Digest").and_then(|e| {
-            let text = self.leaf(e, &["algorithm"]).trim();
+    fn file(
+        &mut self,
+        el: El,
+        [name_el, mime_type_el, digest_el, content_el]: [Option<El>; 4],
+        algorithm_required: bool,
+    ) -> Option<File> {
+        let name = self.text(name_el);
+        let mime_type = self.value(mime_type_el, mime_type);
+        let claimed = digest_el.and_then(|e| {
+            let text = trim(self.leaf(e, &["algorithm"]));
             let alg_ok = match e.attr("algorithm") {
                 None if algorithm_required => {
                     self.p.error(
-                        format!("{}/@algorithm", self.paths.of(e)),
+                        format!("{}/@algorithm", e.path()),
                         "missing required attribute 'algorithm' on <Digest>: write algorithm=\"SHA-256\"",
                     );
                     false
                 }
                 None => true,
-                Some(a) if a.trim() == "SHA-256" => true,
+                Some(a) if trim(a) == "SHA-256" => true,
                 Some(a) => {
                     self.p.error(
-                        format!("{}/@algorithm", self.paths.of(e)),
+                        format!("{}/@algorithm", e.path()),
                         format!("digest algorithm '{a}' is not accepted: only SHA-256"),
                     );
                     false
                 }
             };
-            let digest = self.p.check(|| self.paths.of(e).to_owned(), digest(text));
+            let digest = self.p.check(|| e.path(), digest(text));
             digest.filter(|_| alg_ok)
         });
-        let content = k.one("Content").and_then(|e| {
+        let content = content_el.and_then(|e| {
             let text = self.leaf(e, &[]);
-            self.p
-                .check(|| self.paths.of(e).to_owned(), Base64Content::parse(text))
+            self.p.check(|| e.path(), Base64Content::parse(text))
         });
         let (content, actual) = content?;
         let claimed = claimed?;
         self.p.check(
-            || k.path("Digest"),
+            || format!("{}/Digest", el.path()),
             rules::digest_matches(&claimed, &actual),
         )?;
         Some(File {
@@ -603,26 +635,25 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn acceptance(&mut self, el: &Element) -> Option<Acceptance> {
+    fn acceptance(&mut self, el: El) -> Option<Acceptance> {
         let k = self.seq(
             el,
             &[],
             &[("Office", One), ("Clerk", One), ("AcceptedAt", One)],
         );
-        let office = k.one("Office").and_then(|e| {
+        let [office_el, clerk_el, accepted_at_el] = k.first;
+        let office = office_el.and_then(|e| {
             let name = self.leaf(e, &["uscc"]);
             let uscc = self.attr(e, "uscc", Uscc::parse);
-            if name.trim().is_empty() {
-                self.p.error(
-                    self.paths.of(e).to_owned(),
-                    "<Office> must name the accepting office",
-                );
+            if blank(name) {
+                self.p
+                    .error(e.path(), "<Office> must name the accepting office");
                 return None;
             }
             Some((name.to_owned(), uscc?))
         });
-        let clerk = self.text(k.one("Clerk"));
-        let at = self.value(k.one("AcceptedAt"), time);
+        let clerk = self.text(clerk_el);
+        let at = self.value(accepted_at_el, time);
         let (office, office_uscc) = office?;
         Some(Acceptance {
             office,
@@ -632,22 +663,22 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn target(&mut self, el: &Element, facts: &mut ApplicationFacts) -> Option<Target> {
+    fn target(&mut self, el: El, facts: &mut ApplicationFacts) -> Option<Target> {
         self.seq(el, &["region", "authority"], &[]);
         let region = self.attr(el, "region", DivisionCode::parse);
         facts.target = region;
         let authority = match el.attr("authority") {
-            Some(a) if !a.trim().is_empty() => Some(a.to_owned()),
+            Some(a) if !blank(a) => Some(a.to_owned()),
             Some(_) => {
                 self.p.error(
-                    format!("{}/@authority", self.paths.of(el)),
+                    format!("{}/@authority", el.path()),
                     "must name the deciding authority",
                 );
                 None
             }
             None => {
                 self.p.error(
-                    format!("{}/@authority", self.paths.of(el)),
+                    format!("{}/@authority", el.path()),
                     "missing required attribute 'authority' on <Target>",
                 );
                 None
@@ -659,17 +690,18 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn contact(&mut self, el: &Element) -> Option<Contact> {
+    fn contact(&mut self, el: El) -> Option<Contact> {
         let k = self.seq(el, &[], &[("Name", One), ("Mobile", One)]);
-        let name = self.text(k.one("Name"));
-        let mobile = self.value(k.one("Mobile"), mobile);
+        let [name_el, mobile_el] = k.first;
+        let name = self.text(name_el);
+        let mobile = self.value(mobile_el, mobile);
         Some(Contact {
             name: name?,
             mobile: mobile?,
         })
     }
 
-    fn extensions(&mut self, el: &Element) -> Option<Extensions> {
+    fn extensions(&mut self, el: El) -> Option<Extensions> {
         let k = self.seq(el, &[], &[("Field", Any)]);
         let mut map = Extensions::new();
         let mut ok = true;
@@ -688,13 +720,13 @@ impl<'t> Reader<'_, 't> {
             };
             if name.starts_with("sh:") {
                 self.p.warn(
-                    format!("{}/@name", self.paths.of(f)),
+                    format!("{}/@name", f.path()),
                     format!("Field names starting 'sh:' are reserved for Shanghai content carried through Zhejiang; '{name}' will not be sent back to Shanghai"),
                 );
             }
             if map.contains_key(&name) {
                 self.p.error(
-                    format!("{}/@name", self.paths.of(f)),
+                    format!("{}/@name", f.path()),
                     format!("Field '{name}' is given more than once"),
                 );
                 ok = false;
@@ -705,7 +737,7 @@ impl<'t> Reader<'_, 't> {
         ok.then_some(map)
     }
 
-    fn decision(&mut self, root: &Element) -> Option<Decision> {
+    fn decision(&mut self, root: El) -> Option<Decision> {
         let k = self.seq(
             root,
             &[],
@@ -718,9 +750,10 @@ impl<'t> Reader<'_, 't> {
                 ("License", Opt),
             ],
         );
+        let [apply_no_el, result_el, opinion_el, officer_el, decided_at_el, license_el] = k.first;
         let mut facts = DecisionFacts::default();
-        let number = self.value(k.one("ApplyNo"), ApplicationNo::parse);
-        let result = k.one("Result").and_then(|e| {
+        let number = self.value(apply_no_el, ApplicationNo::parse);
+        let result = result_el.and_then(|e| {
             let note = self.leaf(e, &["code"]);
             let outcome = self.attr(e, "code", |c| match c {
                 "GRANTED" => Ok(Outcome::Granted),
@@ -730,15 +763,15 @@ impl<'t> Reader<'_, 't> {
                     "result '{c}' is not one of GRANTED, REFUSED, CORRECTION"
                 )),
             })?;
-            let note = (!note.trim().is_empty()).then(|| note.to_owned());
+            let note = (!blank(note)).then(|| note.to_owned());
             Some((outcome, note))
         });
         facts.outcome = result.as_ref().map(|(o, _)| *o);
-        let opinion = self.text(k.one("Opinion"));
-        let officer = self.text(k.one("Officer"));
-        let decided_at = self.value(k.one("DecidedAt"), time);
-        facts.has_licence = k.one("License").is_some();
-        let licence = k.one("License").map(|e| self.licence(e, &mut facts));
+        let opinion = self.text(opinion_el);
+        let officer = self.text(officer_el);
+        let decided_at = self.value(decided_at_el, time);
+        facts.has_licence = license_el.is_some();
+        let licence = license_el.map(|e| self.licence(e, &mut facts));
         rules::decision(&facts, self.p, |f| {
             match f {
                 Field::LicenceValidTo => "/RemoteDecision/License/ValidTo",
@@ -760,7 +793,7 @@ impl<'t> Reader<'_, 't> {
         })
     }
 
-    fn licence(&mut self, el: &Element, facts: &mut DecisionFacts) -> Option<Licence> {
+    fn licence(&mut self, el: El, facts: &mut DecisionFacts) -> Option<Licence> {
         let k = self.seq(
             el,
             &[],
@@ -775,23 +808,34 @@ impl<'t> Reader<'_, 't> {
                 ("File", One),
             ],
         );
-        let number = self.value(k.one("LicenseNo"), |s| Ok::<_, Invalid>(s.to_owned()));
-        if let (Some(n), Some(e)) = (&number, k.one("LicenseNo")) {
-            rules::licence_number(n, self.p, || self.paths.of(e).to_owned());
+        #[rustfmt::skip]
+        let [
+            license_no_el,
+            license_name_el,
+            valid_from_el,
+            valid_to_el,
+            issued_by_el,
+            issued_on_el,
+            uscc_el,
+            file_el,
+        ] = k.first;
+        let number = self.value(license_no_el, |s| Ok::<_, Invalid>(s.to_owned()));
+        if let (Some(n), Some(e)) = (&number, license_no_el) {
+            rules::licence_number(n, self.p, || e.path());
         }
-        let name = self.text(k.one("LicenseName"));
-        let from = self.value(k.one("ValidFrom"), date);
-        let to = self.value(k.one("ValidTo"), date);
+        let name = self.text(license_name_el);
+        let from = self.value(valid_from_el, date);
+        let to = self.value(valid_to_el, date);
         if let (Some(f), Some(t)) = (from, to) {
             facts.validity = Some((f, t));
         }
-        let issued_by = self.text(k.one("IssuedBy"));
-        let issued_on = self.value(k.one("IssuedOn"), date);
-        let uscc = match k.one("Uscc") {
+        let issued_by = self.text(issued_by_el);
+        let issued_on = self.value(issued_on_el, date);
+        let uscc = match uscc_el {
             None => Some(None),
             Some(e) => self.value(Some(e), Uscc::parse).map(Some),
         };
-        let file = k.one("File").and_then(|e| {
+        let file = file_el.and_then(|e| {
             let fk = self.seq(
                 e,
                 &[],
@@ -802,7 +846,7 @@ impl<'t> Reader<'_, 't> {
                     ("Content", One),
                 ],
             );
-            self.file(&fk, false)
+            self.file(e, fk.first, false)
         });
         Some(Licence {
             number: number?,
@@ -815,6 +859,35 @@ impl<'t> Reader<'_, 't> {
             file: file?,
         })
     }
+}
+
+/// Every item when none is `None`. Unlike collecting into an `Option`, every item is
+/// produced (and so checked, its problems reported) even after a `None`.
+fn all_or_none<T>(items: impl Iterator<Item = Option<T>>) -> Option<Vec<T>> {
+    let mut all = Vec::new();
+    let mut complete = true;
+    for item in items {
+        match item {
+            Some(v) => all.push(v),
+            None => complete = false,
+        }
+    }
+    complete.then_some(all)
+}
+
+/// `s.trim()`, without looking at characters when `s` starts and ends with a visible ASCII
+/// character, as most values do.
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
+/// Whether `s` is empty or white space only (`s.trim().is_empty()`, stopping at the first
+/// other character).
+fn blank(s: &str) -> bool {
+    s.chars().all(char::is_whitespace)
 }
 
 /// A code in Shanghai's column of table `K`.
@@ -984,13 +1057,24 @@ pub(super) fn digest(s: &str) -> Result<Sha256Digest, String> {
             "'{s}' looks like a hex digest; Shanghai writes the SHA-256 in base64 (44 characters)"
         ));
     }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .map_err(|e| format!("digest is not valid base64: {e}"))?;
-    let bytes: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+    let base64 = base64::engine::general_purpose::STANDARD;
+    let invalid = |e| format!("digest is not valid base64: {e}");
+    // Up to 64 characters (a digest has 44) decode into a buffer on the stack, large enough
+    // for all they can hold; longer text is decoded as a whole, to tell how long it is.
+    let mut buf = [0u8; 48];
+    let whole: Vec<u8>;
+    let bytes = match (s.len() <= 64).then(|| base64.decode_slice(s, &mut buf)) {
+        Some(Ok(len)) => &buf[..len],
+        Some(Err(DecodeSliceError::DecodeError(e))) => return Err(invalid(e)),
+        Some(Err(DecodeSliceError::OutputSliceTooSmall)) | None => {
+            whole = base64.decode(s).map_err(invalid)?;
+            &whole[..]
+        }
+    };
+    let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
         format!(
             "digest decodes to {} bytes; a SHA-256 digest is 32 bytes",
-            b.len()
+            bytes.len()
         )
     })?;
     Ok(Sha256Digest(bytes))

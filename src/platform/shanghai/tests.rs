@@ -399,7 +399,39 @@ fn indentation_between_elements_is_not_content_but_text_in_a_leaf_is_kept_exactl
     let mut problems = Problems::new();
     let tree = super::xml::parse(doc, &mut problems).unwrap();
     assert!(problems.is_empty());
-    assert_eq!(tree.root.text.trim(), "");
-    assert_eq!(tree.root.children[1].text, " a  b ");
-    assert_eq!(tree.paths.of(&tree.root.children[1]), "/RemoteApply/Remark");
+    assert_eq!(tree.root().text().trim(), "");
+    let remark = tree.root().children().nth(1).unwrap();
+    assert_eq!(remark.text(), " a  b ");
+    assert_eq!(remark.path(), "/RemoteApply/Remark");
+}
+
+#[test]
+fn duplicated_attributes_are_refused_with_quick_xmls_messages() {
+    let target = r#"<Target region="330482" authority="平湖市市场监督管理局"/>"#;
+    assert!(SAMPLE_APPLY.contains(target));
+    let refused = |attrs: &str| -> Vec<String> {
+        let doc = SAMPLE_APPLY.replace(target, &format!("<Target {attrs}/>"));
+        errors(doc.as_bytes())
+            .into_iter()
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect()
+    };
+    let duplicated = "/RemoteApply/Target: bad attribute: position 23: duplicated attribute, previous declaration at position 7";
+    assert_eq!(
+        refused(r#"region="330482" region="330483" authority="平湖市市场监督管理局""#),
+        [duplicated]
+    );
+    // quick-xml skips a duplicated attribute's value up to the next white space.
+    assert_eq!(
+        refused(r#"region="330482" authority='平湖市市场监督管理局' region='3 30482'"#),
+        [
+            "/RemoteApply/Target: bad attribute: position 66: duplicated attribute, previous declaration at position 7",
+            "/RemoteApply/Target: bad attribute: position 82: attribute key must be directly followed by `=` or space",
+        ]
+    );
+    // The name is checked before the value.
+    assert_eq!(
+        refused(r#"region="330482" region=330483 authority="平湖市市场监督管理局""#),
+        [duplicated]
+    );
 }

@@ -3,8 +3,9 @@
 //! decoded input wherever it holds no escapes, so a 20 MiB attachment is not copied here.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
-use quick_xml::events::attributes::Attributes;
+use quick_xml::events::attributes::{AttrError, Attribute, Attributes};
 use quick_xml::events::Event;
 use quick_xml::name::{NamespaceError, PrefixDeclaration};
 use quick_xml::Reader;
@@ -15,10 +16,6 @@ use crate::model::Problems;
 /// Deepest element nesting a Shanghai document has is 4 (`RemoteApply/FoodBusiness/Items/Item`);
 /// anything much deeper is an attack on the reader's stack or memory, not a licence application.
 const MAX_DEPTH: usize = 16;
-
-/// Room for the children of an element when its first child arrives: most sequences of a
-/// Shanghai document have at most 8 elements (`RemoteApply` has 13 and grows once).
-const CHILDREN: usize = 8;
 
 /// Elements that repeat by design: their paths always carry a 1-based index
 /// (`/RemoteApply/Materials/Material[1]`) so every problem names exactly one of them.
@@ -40,30 +37,19 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, Problems> {
         );
         return Err(problems);
     }
-    let declared = declared_encoding(body);
-    let encoding = declared.as_deref().map(str::to_ascii_uppercase);
-    match encoding.as_deref() {
-        None | Some("UTF-8") | Some("UTF8") => match std::str::from_utf8(body) {
-            Ok(text) => Ok(Cow::Borrowed(text)),
-            Err(e) => {
-                problems.error(
-                    "/",
-                    format!(
-                        "the document is declared UTF-8 but byte {} is not valid UTF-8; declare encoding=\"GB18030\" if it is GB18030",
-                        e.valid_up_to() + usize::from(bom) * 3
-                    ),
-                );
-                Err(problems)
-            }
-        },
-        Some("GB18030") if bom => {
+    match declared_encoding(body) {
+        None => utf8(body, bom),
+        Some(d) if d.eq_ignore_ascii_case("UTF-8") || d.eq_ignore_ascii_case("UTF8") => {
+            utf8(body, bom)
+        }
+        Some(d) if d.eq_ignore_ascii_case("GB18030") && bom => {
             problems.error(
                 "/",
                 "the document starts with a UTF-8 byte order mark but declares GB18030",
             );
             Err(problems)
         }
-        Some("GB18030") => {
+        Some(d) if d.eq_ignore_ascii_case("GB18030") => {
             match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(body) {
                 Some(text) => Ok(text),
                 None => {
@@ -75,12 +61,32 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, Problems> {
                 }
             }
         }
-        Some(_) => {
+        Some(other) => {
             problems.error(
                 "/",
                 format!(
-                    "encoding '{}' is not accepted: Shanghai documents are UTF-8 or GB18030",
-                    declared.unwrap_or_default()
+                    "encoding '{other}' is not accepted: Shanghai documents are UTF-8 or GB18030"
+                ),
+            );
+            Err(problems)
+        }
+    }
+}
+
+/// The `body` of a document declared UTF-8 (or not declared), checked; `bom` tells whether
+/// a byte order mark came before it.
+fn utf8(body: &[u8], bom: bool) -> Result<Cow<'_, str>, Problems> {
+    // The same check and error as `std::str::from_utf8`, many bytes at a time: names and
+    // addresses in Chinese take std's slow path, a character at a time.
+    match simdutf8::compat::from_utf8(body) {
+        Ok(text) => Ok(Cow::Borrowed(text)),
+        Err(e) => {
+            let mut problems = Problems::new();
+            problems.error(
+                "/",
+                format!(
+                    "the document is declared UTF-8 but byte {} is not valid UTF-8; declare encoding=\"GB18030\" if it is GB18030",
+                    e.valid_up_to() + usize::from(bom) * 3
                 ),
             );
             Err(problems)
@@ -90,7 +96,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, Problems> {
 
 /// The `encoding` pseudo-attribute of the XML declaration, read from the raw bytes (the
 /// declaration is ASCII in both accepted encodings).
-fn declared_encoding(body: &[u8]) -> Option<String> {
+fn declared_encoding(body: &[u8]) -> Option<&str> {
     let rest = body.strip_prefix(b"<?xml")?;
     let end = rest.windows(2).position(|w| w == b"?>")?;
     let decl = std::str::from_utf8(&rest[..end]).ok()?;
@@ -100,113 +106,196 @@ fn declared_encoding(body: &[u8]) -> Option<String> {
     let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
     let value = &after[1..];
     let close = value.find(quote)?;
-    Some(value[..close].to_owned())
+    value.get(..close)
 }
 
-/// One element: its local name, its path in Shanghai's vocabulary, its unqualified
-/// attributes, its character data (text and CDATA joined) and its child elements.
+/// A parsed document: every element in document order in one vector (the root first), and
+/// every unqualified attribute in one more, so building the tree costs no allocation per
+/// element. An element's descendants follow it directly, ending at its `end`.
 #[derive(Debug)]
-pub(super) struct Element<'a> {
-    /// Local name (the prefix, if any, is resolved away), borrowed from the input.
-    pub name: &'a str,
-    /// `/RemoteApply/Materials/Material[2]`, kept in the tree's [`Paths`].
-    pub path: PathId,
+pub(super) struct Tree<'a> {
+    elements: Vec<Element<'a>>,
     /// Unqualified attributes, unescaped; borrowed from the input when they hold no escapes.
-    pub attrs: Vec<(&'a str, Cow<'a, str>)>,
+    attrs: Vec<(&'a str, Cow<'a, str>)>,
+}
+
+/// One element of a [`Tree`].
+#[derive(Debug)]
+struct Element<'a> {
+    /// Local name (the prefix, if any, is resolved away), borrowed from the input.
+    name: &'a str,
+    /// Index of the parent element (the root's is its own, 0).
+    parent: usize,
+    /// Where its attributes are in [`Tree::attrs`].
+    attrs: Range<usize>,
     /// Character data, unescaped; borrowed from the input when it holds no escapes.
     /// Whitespace-only text after a child element is not added to text that is itself
     /// whitespace only, so the indentation between children costs no copies. Nothing is
     /// lost: an element with children is either a sequence, whose text is only looked at
     /// trimmed, or a leaf holding a stray element, which is refused anyway.
-    pub text: Cow<'a, str>,
-    /// Child elements in document order.
-    pub children: Vec<Element<'a>>,
+    text: Cow<'a, str>,
+    /// Whether `text` is XML whitespace only, so that each piece of text is scanned once.
+    blank: bool,
+    /// Index after its last descendant (set when it closes).
+    end: usize,
 }
 
-impl<'a> Element<'a> {
-    fn new(name: &'a str, path: PathId) -> Self {
-        Element {
+/// Room for the elements of a whole application, so the vector does not grow while parsing.
+const ELEMENTS: usize = 64;
+/// Room for the attributes of a whole application.
+const ATTRIBUTES: usize = 16;
+
+impl<'a> Tree<'a> {
+    /// The root element. Only parsed trees are handed out, and they have one.
+    pub fn root(&self) -> El<'_> {
+        El { tree: self, at: 0 }
+    }
+
+    /// Adds the element `name` under `parent` (the root when the tree is empty).
+    fn open(&mut self, name: &'a str, parent: usize) -> usize {
+        let at = self.elements.len();
+        self.elements.push(Element {
             name,
-            path,
-            attrs: Vec::new(),
+            parent,
+            attrs: self.attrs.len()..self.attrs.len(),
             text: Cow::Borrowed(""),
-            children: Vec::new(),
-        }
+            blank: true,
+            end: usize::MAX,
+        });
+        at
     }
-    /// The attribute `name`, if given.
-    pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_ref())
+
+    fn close(&mut self, at: usize) {
+        self.elements[at].end = self.elements.len();
     }
-    fn push_text(&mut self, t: Cow<'a, str>) {
-        if self.text.is_empty() {
-            self.text = t;
-        } else if !self.children.is_empty() && is_blank(&self.text) && is_blank(&t) {
+
+    /// Adds `t` to the text of the element at `at`; `blank` tells whether `t` is blank.
+    /// Always inlined: it runs for every piece of text, and handing the text over in a call
+    /// cost more than adding it.
+    #[inline(always)]
+    fn push_text(&mut self, at: usize, t: Cow<'a, str>, blank: bool) {
+        let has_children = self.elements.len() > at + 1;
+        let el = &mut self.elements[at];
+        if el.text.is_empty() {
+            el.text = t;
+            el.blank = blank;
+        } else if has_children && el.blank && blank {
             // Indentation between child elements: the text stays blank either way.
         } else {
-            self.text.to_mut().push_str(&t);
+            el.text.to_mut().push_str(&t);
+            el.blank &= blank;
+        }
+    }
+
+    /// The path of the element at `at` in Shanghai's vocabulary:
+    /// `/RemoteApply/Materials/Material[2]`. Paths are only needed to report a problem, so
+    /// they are spelt out then rather than kept for every element.
+    fn path(&self, at: usize) -> String {
+        let mut path = String::new();
+        self.write_path(at, &mut path);
+        path
+    }
+
+    fn write_path(&self, at: usize, path: &mut String) {
+        let el = &self.elements[at];
+        if at == 0 {
+            path.push('/');
+            path.push_str(el.name);
+            return;
+        }
+        self.write_path(el.parent, path);
+        path.push('/');
+        path.push_str(el.name);
+        // Earlier children of the parent are closed, so this works while parsing too.
+        let mut earlier = 0;
+        let mut sibling = el.parent + 1;
+        while sibling < at {
+            earlier += usize::from(self.elements[sibling].name == el.name);
+            sibling = self.elements[sibling].end;
+        }
+        if REPEATED.contains(&el.name) || earlier > 0 {
+            path.push_str(&format!("[{}]", earlier + 1));
         }
     }
 }
 
 /// Whether `s` is only XML whitespace (space, tab, line feed, carriage return).
 fn is_blank(s: &str) -> bool {
-    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    // By table: fewer steps per byte than comparing, for the indentation of every element.
+    const BLANK: [bool; 256] = {
+        let mut table = [false; 256];
+        table[b' ' as usize] = true;
+        table[b'\t' as usize] = true;
+        table[b'\n' as usize] = true;
+        table[b'\r' as usize] = true;
+        table
+    };
+    s.bytes().all(|b| BLANK[usize::from(b)])
 }
 
-/// A parsed document: the root element, and the paths of its elements.
-#[derive(Debug)]
-pub(super) struct Tree<'a> {
-    /// The root element.
-    pub root: Element<'a>,
-    /// Where each element's path is spelt out.
-    pub paths: Paths,
-}
-
-/// The paths of all elements of a tree, one after another in one buffer: paths are only
-/// read to report a problem, so building one `String` per element would be wasted work.
-/// Bytes rather than a `String` for `Vec::extend_from_within` (a child's path starts with
-/// its parent's); only whole `&str`s are ever added.
-#[derive(Debug)]
-pub(super) struct Paths(Vec<u8>);
-
-/// Where one element's path lies in its tree's [`Paths`].
-#[derive(Debug, Clone, Copy)]
-pub(super) struct PathId {
-    start: usize,
-    end: usize,
-}
-
-/// Bytes of paths reserved up front: a whole application's paths fit.
-const PATHS_CAPACITY: usize = 2048;
-
-impl Paths {
-    /// The path of `el`: `/RemoteApply/Materials/Material[2]`.
-    pub fn of(&self, el: &Element) -> &str {
-        // Always whole `&str`s, so this cannot fail.
-        std::str::from_utf8(&self.0[el.path.start..el.path.end]).unwrap_or_default()
+/// `prefix:local` as its prefix (if any) and local name, as `QName::decompose` splits it:
+/// at the first colon. A plain loop: names are a few bytes, too short for `memchr` to pay.
+fn split_prefix(name: &str) -> (Option<&str>, &str) {
+    match name.bytes().position(|b| b == b':') {
+        // The colon is ASCII, so both sides are whole `&str`s.
+        Some(i) => (name.get(..i), name.get(i + 1..).unwrap_or_default()),
+        None => (None, name),
     }
+}
 
-    /// Adds the path of the child `name` of the element at `parent` (the root when `None`):
-    /// `…/Name`, or `…/Name[2]` with a 1-based `index`.
-    fn child(&mut self, parent: Option<PathId>, name: &str, index: Option<usize>) -> PathId {
-        let start = self.0.len();
-        if let Some(p) = parent {
-            self.0.extend_from_within(p.start..p.end);
-        }
-        self.0.push(b'/');
-        self.0.extend_from_slice(name.as_bytes());
-        if let Some(i) = index {
-            self.0.push(b'[');
-            self.0.extend_from_slice(i.to_string().as_bytes());
-            self.0.push(b']');
-        }
-        PathId {
-            start,
-            end: self.0.len(),
-        }
+/// An element of a parsed [`Tree`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct El<'t> {
+    tree: &'t Tree<'t>,
+    at: usize,
+}
+
+impl<'t> El<'t> {
+    fn get(self) -> &'t Element<'t> {
+        &self.tree.elements[self.at]
+    }
+    /// Local name (the prefix, if any, is resolved away).
+    pub fn name(self) -> &'t str {
+        self.get().name
+    }
+    /// Character data, text and CDATA joined.
+    pub fn text(self) -> &'t str {
+        &self.get().text
+    }
+    /// Whether the text is XML whitespace only (or empty).
+    pub fn is_blank(self) -> bool {
+        self.get().blank
+    }
+    /// Whether it has unqualified attributes.
+    pub fn has_attrs(self) -> bool {
+        !self.get().attrs.is_empty()
+    }
+    /// Unqualified attributes, unescaped, in document order.
+    pub fn attrs(self) -> impl Iterator<Item = (&'t str, &'t str)> {
+        self.tree.attrs[self.get().attrs.clone()]
+            .iter()
+            .map(|(n, v)| (*n, v.as_ref()))
+    }
+    /// The attribute `name`, if given.
+    pub fn attr(self, name: &str) -> Option<&'t str> {
+        self.attrs().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+    /// Child elements in document order.
+    pub fn children(self) -> impl Iterator<Item = El<'t>> {
+        let tree = self.tree;
+        let end = self.get().end;
+        let mut next = self.at + 1;
+        std::iter::from_fn(move || {
+            let at = next;
+            (at < end).then(|| {
+                next = tree.elements[at].end;
+                El { tree, at }
+            })
+        })
+    }
+    /// `/RemoteApply/Materials/Material[2]`.
+    pub fn path(self) -> String {
+        self.tree.path(self.at)
     }
 }
 
@@ -231,14 +320,15 @@ struct Binding<'a> {
     prefix: Option<&'a [u8]>,
     /// The namespace name as written; empty undeclares.
     uri: Cow<'a, [u8]>,
+    /// Whether `uri` is Shanghai's namespace, decided once rather than for every element.
+    ours: bool,
     /// Depth of the declaring element (the root is 1).
     depth: usize,
 }
 
 /// Namespace declarations in scope, resolved exactly as quick-xml's `NsReader` does but
 /// without its per-element costs: a Shanghai document declares its namespace once or twice,
-/// so the attributes of an element are only looked at for declarations when the tag holds
-/// `xmlns`, and there is no scope to push or pop for the others.
+/// so there is no scope to push or pop for the other elements.
 #[derive(Debug, Default)]
 struct Namespaces<'a> {
     /// Declarations in document order; those deeper than the open elements are stale.
@@ -246,43 +336,28 @@ struct Namespaces<'a> {
 }
 
 impl<'a> Namespaces<'a> {
-    /// Enters the element `tag` (the tag without brackets, its name `qualified` bytes long)
-    /// at `depth`: declarations of closed elements leave scope, the element's own enter it.
-    /// Errors are those `NsReader` reports for bindings of the reserved prefixes.
-    fn enter(
-        &mut self,
-        tag: &'a str,
-        qualified: usize,
-        depth: usize,
-    ) -> Result<(), NamespaceError> {
+    /// Enters an element at `depth` with the well-formed attributes `attrs` (those before
+    /// the first malformed one, whose declarations `NsReader` does not look at either):
+    /// declarations of closed elements leave scope, the element's own enter it. Errors are
+    /// those `NsReader` reports for bindings of the reserved prefixes.
+    fn enter(&mut self, attrs: &[Attribute<'a>], depth: usize) -> Result<(), NamespaceError> {
         // Every open element is shallower than `depth`: anything at `depth` or deeper
         // belongs to an element that has closed.
         while self.bindings.last().is_some_and(|b| b.depth >= depth) {
             self.bindings.pop();
         }
-        let rest = tag.get(qualified..).unwrap_or_default();
-        if !rest.contains("xmlns") {
-            return Ok(());
-        }
-        // As `NsReader`: declarations after a malformed attribute are not looked at.
-        let mut attrs = Attributes::new(tag, qualified);
-        attrs.with_checks(false);
-        for attr in attrs.map_while(Result::ok) {
+        for attr in attrs {
             let (prefix, uri) = match attr.key.as_namespace_binding() {
                 None => continue,
-                Some(PrefixDeclaration::Default) => (None, attr.value),
+                Some(PrefixDeclaration::Default) => (None, attr.value.clone()),
                 Some(PrefixDeclaration::Named(b"xml")) => {
                     if *attr.value != *XML_NAMESPACE {
-                        return Err(NamespaceError::InvalidXmlPrefixBind(
-                            attr.value.into_owned(),
-                        ));
+                        return Err(NamespaceError::InvalidXmlPrefixBind(attr.value.to_vec()));
                     }
                     continue;
                 }
                 Some(PrefixDeclaration::Named(b"xmlns")) => {
-                    return Err(NamespaceError::InvalidXmlnsPrefixBind(
-                        attr.value.into_owned(),
-                    ));
+                    return Err(NamespaceError::InvalidXmlnsPrefixBind(attr.value.to_vec()));
                 }
                 Some(PrefixDeclaration::Named(p)) => {
                     if *attr.value == *XML_NAMESPACE {
@@ -292,10 +367,16 @@ impl<'a> Namespaces<'a> {
                         return Err(NamespaceError::InvalidPrefixForXmlns(p.to_vec()));
                     }
                     // `xmlns:="…"` declares the default namespace, as in `NsReader`.
-                    (Some(p).filter(|p| !p.is_empty()), attr.value)
+                    (Some(p).filter(|p| !p.is_empty()), attr.value.clone())
                 }
             };
-            self.bindings.push(Binding { prefix, uri, depth });
+            let ours = *uri == *NAMESPACE.as_bytes();
+            self.bindings.push(Binding {
+                prefix,
+                uri,
+                ours,
+                depth,
+            });
         }
         Ok(())
     }
@@ -313,12 +394,14 @@ impl<'a> Namespaces<'a> {
         match prefix {
             None if !element => Ns::None,
             None => match self.bindings.iter().rev().find(|b| b.prefix.is_none()) {
+                Some(b) if b.ours => Ns::Ours,
                 Some(b) if !b.uri.is_empty() => bound(&b.uri),
                 _ => Ns::None,
             },
             Some(b"xml") => bound(XML_NAMESPACE),
             Some(b"xmlns") => bound(XMLNS_NAMESPACE),
             Some(p) => match self.bindings.iter().rev().find(|b| b.prefix == Some(p)) {
+                Some(b) if b.ours => Ns::Ours,
                 Some(b) if !b.uri.is_empty() => bound(&b.uri),
                 _ => Ns::UnknownPrefix(String::from_utf8_lossy(p).into_owned()),
             },
@@ -333,16 +416,22 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
     let mut namespaces = Namespaces::default();
-    // Open elements with their namespace status; the root when it closes.
-    let mut stack: Vec<(Element<'a>, Ns)> = Vec::with_capacity(MAX_DEPTH);
-    let mut root: Option<Element<'a>> = None;
-    let mut paths = Paths(Vec::with_capacity(PATHS_CAPACITY));
+    let mut tree = Tree {
+        elements: Vec::with_capacity(ELEMENTS),
+        attrs: Vec::with_capacity(ATTRIBUTES),
+    };
+    // Open elements with their namespace status.
+    let mut stack: Vec<(usize, Ns)> = Vec::with_capacity(MAX_DEPTH);
+    // The attributes of one tag at a time (see `read_unchecked`).
+    let mut scratch = Vec::new();
     loop {
         let position = reader.buffer_position();
         let event = match reader.read_event() {
             Ok(event) => event,
             Err(e) => {
-                let at = stack.last().map_or("/", |(el, _)| paths.of(el));
+                let at = stack
+                    .last()
+                    .map_or("/".to_owned(), |(el, _)| tree.path(*el));
                 problems.error(
                     at,
                     format!("the document is not well-formed XML near byte {position}: {e}"),
@@ -350,11 +439,8 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                 return None;
             }
         };
-        // The event's own bytes: the reader works on `text`, so they are already checked
-        // UTF-8 and need not be decoded again.
-        let raw = text
-            .get(position as usize..reader.buffer_position() as usize)
-            .unwrap_or_default();
+        // The reader works on `text` and hands out slices of it: those are taken as text
+        // with `within`, already checked UTF-8, rather than decoded again.
         match event {
             Event::DocType(_) => {
                 problems.error(
@@ -366,12 +452,17 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));
                 let qualified = e.name().as_ref().len();
-                // The tag without its brackets, borrowed from the input like `raw`, so the
-                // attributes borrow from the input too.
-                let tag = raw.get(1..1 + e.len()).unwrap_or_default();
-                debug_assert_eq!(tag.as_bytes(), &**e);
-                if let Err(err) = namespaces.enter(tag, qualified, stack.len() + 1) {
-                    let at = stack.last().map_or("/", |(el, _)| paths.of(el));
+                // The tag without its brackets, borrowed from the input, so the attributes
+                // borrow from the input too.
+                let tag = within(text, e);
+                // Most tags are only a name.
+                let has_attrs = qualified < tag.len();
+                scratch.clear();
+                let regular = has_attrs && read_unchecked(tag, qualified, &mut scratch);
+                if let Err(err) = namespaces.enter(&scratch, stack.len() + 1) {
+                    let at = stack
+                        .last()
+                        .map_or("/".to_owned(), |(el, _)| tree.path(*el));
                     problems.error(
                         at,
                         format!(
@@ -381,35 +472,24 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                     );
                     return None;
                 }
-                let (local_name, prefix) = e.name().decompose();
-                let ns = namespaces.resolve(prefix.map(|p| p.into_inner()), true);
-                // `raw` is `<prefix:local …>`: the local name ends where the qualified one does.
-                let local_len = local_name.as_ref().len();
-                let local = raw
-                    .get(1 + qualified - local_len..1 + qualified)
-                    .unwrap_or_default();
+                let (prefix, local) = split_prefix(tag.get(..qualified).unwrap_or_default());
+                let ns = namespaces.resolve(prefix.map(str::as_bytes), true);
                 debug_assert_eq!(local.as_bytes(), e.local_name().as_ref());
-                if root.is_some() {
+                if stack.is_empty() && !tree.elements.is_empty() {
                     problems.error("/", format!("content after the root element: <{local}>"));
                     return None;
                 }
                 if stack.len() >= MAX_DEPTH {
                     problems.error(
-                        stack.last().map_or("/", |(el, _)| paths.of(el)),
+                        stack
+                            .last()
+                            .map_or("/".to_owned(), |(el, _)| tree.path(*el)),
                         format!("elements nested more than {MAX_DEPTH} deep"),
                     );
                     return None;
                 }
-                let path = match stack.last() {
-                    None => paths.child(None, local, None),
-                    Some((parent, _)) => {
-                        let earlier = parent.children.iter().filter(|c| c.name == local).count();
-                        let index =
-                            (REPEATED.contains(&local) || earlier > 0).then_some(earlier + 1);
-                        paths.child(Some(parent.path), local, index)
-                    }
-                };
-                let mut el = Element::new(local, path);
+                let parent = stack.last().map(|(p, _)| *p);
+                let el = tree.open(local, parent.unwrap_or(0));
                 let parent_ns = stack.last().map(|(_, n)| n);
                 if ns != Ns::Ours && parent_ns != Some(&ns) {
                     let what = match &ns {
@@ -419,72 +499,54 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                         Ns::Ours => String::new(),
                     };
                     problems.error(
-                        paths.of(&el),
+                        tree.path(el),
                         format!("element <{local}> {what}; Shanghai documents use the namespace {NAMESPACE}"),
                     );
                 }
-                for attr in Attributes::new(tag, qualified) {
-                    let attr = match attr {
-                        Ok(a) => a,
-                        Err(err) => {
-                            problems.error(paths.of(&el), format!("bad attribute: {err}"));
-                            continue;
+                if has_attrs {
+                    if regular {
+                        for attr in scratch.drain(..) {
+                            attribute(tag, el, Ok(attr), &mut tree, &namespaces, problems);
                         }
-                    };
-                    let key = attr.key;
-                    let raw = key.as_ref();
-                    if raw == b"xmlns" || raw.starts_with(b"xmlns:") {
-                        continue;
-                    }
-                    let (alocal, aprefix) = key.decompose();
-                    // Part of `tag`, so valid UTF-8 already.
-                    let alocal = std::str::from_utf8(alocal.into_inner()).unwrap_or_default();
-                    match namespaces.resolve(aprefix.map(|p| p.into_inner()), false) {
-                        Ns::None => {}
-                        // Attributes of other vocabularies (xsi:schemaLocation, …) carry
-                        // nothing for us; they are ignored as XML Schema's lax wildcard would.
-                        Ns::Other(_) => continue,
-                        Ns::Ours | Ns::UnknownPrefix(_) => {
-                            problems.error(
-                                format!("{}/@{alocal}", paths.of(&el)),
-                                "attributes of Shanghai documents are written without a prefix",
-                            );
-                            continue;
+                    } else {
+                        // Read again with quick-xml's checks, so that the errors are its own.
+                        for attr in Attributes::new(tag, qualified) {
+                            attribute(tag, el, attr, &mut tree, &namespaces, problems);
                         }
                     }
-                    match attr.unescape_value() {
-                        Ok(v) => el.attrs.push((alocal, v)),
-                        Err(err) => problems.error(
-                            format!("{}/@{alocal}", paths.of(&el)),
-                            format!("bad attribute value: {err}"),
-                        ),
-                    }
+                    tree.elements[el].attrs.end = tree.attrs.len();
                 }
                 if empty {
-                    close(&mut stack, el, &mut root);
+                    tree.close(el);
                 } else {
                     stack.push((el, ns));
                 }
             }
             Event::End(_) => match stack.pop() {
-                Some((el, _)) => close(&mut stack, el, &mut root),
+                Some((el, _)) => tree.close(el),
                 None => {
                     problems.error("/", "an end tag without a start tag");
                     return None;
                 }
             },
             Event::Text(ref t) => {
-                debug_assert_eq!(raw.as_bytes(), &t[..]);
-                // Text without `&` (the indentation between elements, most values) holds no
-                // references: `unescape` would return it as it stands.
-                let unescaped = if !raw.contains('&') {
+                let raw = within(text, t);
+                // Indentation between elements is blank, so it holds no references; other
+                // text without `&` (most values) holds none either: `unescape` would return
+                // it as it stands.
+                let blank = is_blank(raw);
+                let unescaped = if blank || !raw.contains('&') {
                     Ok(Cow::Borrowed(raw))
                 } else {
                     quick_xml::escape::unescape(raw)
                 };
                 match unescaped {
-                    Ok(s) => match stack.last_mut() {
-                        Some((el, _)) => el.push_text(s),
+                    Ok(s) => match stack.last() {
+                        Some((el, _)) => {
+                            // A reference can stand for white space.
+                            let blank = blank || matches!(s, Cow::Owned(ref s) if is_blank(s));
+                            tree.push_text(*el, s, blank)
+                        }
                         None if s.trim().is_empty() => {}
                         None => {
                             problems.error("/", "text outside the root element");
@@ -492,7 +554,9 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                         }
                     },
                     Err(err) => {
-                        let at = stack.last().map_or("/", |(el, _)| paths.of(el));
+                        let at = stack
+                            .last()
+                            .map_or("/".to_owned(), |(el, _)| tree.path(*el));
                         problems.error(
                             at,
                             format!("bad character data: {err} (only the five predefined entities and character references are allowed)"),
@@ -501,13 +565,10 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                 }
             }
             Event::CData(ref c) => {
-                // `raw` is `<![CDATA[…]]>`; its content is text as it stands.
-                let s = raw
-                    .get("<![CDATA[".len()..raw.len().saturating_sub("]]>".len()))
-                    .unwrap_or_default();
-                debug_assert_eq!(s.as_bytes(), &c[..]);
-                match stack.last_mut() {
-                    Some((el, _)) => el.push_text(Cow::Borrowed(s)),
+                // The content of `<![CDATA[…]]>` is text as it stands.
+                let s = within(text, c);
+                match stack.last() {
+                    Some((el, _)) => tree.push_text(*el, Cow::Borrowed(s), is_blank(s)),
                     None => {
                         problems.error("/", "CDATA outside the root element");
                         return None;
@@ -520,30 +581,98 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
     }
     if let Some((el, _)) = stack.last() {
         problems.error(
-            paths.of(el),
-            format!("the document ends before </{}>", el.name),
+            tree.path(*el),
+            format!("the document ends before </{}>", tree.elements[*el].name),
         );
         return None;
     }
-    match root {
-        Some(root) => Some(Tree { root, paths }),
-        None => {
-            problems.error("/", "the document has no root element");
-            None
+    if tree.elements.is_empty() {
+        problems.error("/", "the document has no root element");
+        return None;
+    }
+    Some(tree)
+}
+
+/// Reads the attributes of a `tag` (its name `qualified` bytes long) into `into`, up to the
+/// first malformed one, and tells whether they were all well-formed with distinct names.
+/// quick-xml's own check for duplicated names allocates a list of names for every tag; this
+/// one uses `into`, a buffer reused for every tag, and a tag it finds irregular is read again
+/// with quick-xml's checks (see `parse`), so that its errors are exactly quick-xml's.
+fn read_unchecked<'a>(tag: &'a str, qualified: usize, into: &mut Vec<Attribute<'a>>) -> bool {
+    let mut attrs = Attributes::new(tag, qualified);
+    attrs.with_checks(false);
+    let mut distinct = true;
+    for attr in attrs {
+        match attr {
+            Ok(attr) => {
+                distinct &= into.iter().all(|a| a.key != attr.key);
+                into.push(attr);
+            }
+            Err(_) => return false,
         }
+    }
+    distinct
+}
+
+/// Adds one attribute of the element `el` (part of its `tag`) to the tree, or reports it.
+fn attribute<'a>(
+    tag: &'a str,
+    el: usize,
+    attr: Result<Attribute<'a>, AttrError>,
+    tree: &mut Tree<'a>,
+    namespaces: &Namespaces<'a>,
+    problems: &mut Problems,
+) {
+    let attr = match attr {
+        Ok(a) => a,
+        Err(err) => {
+            problems.error(tree.path(el), format!("bad attribute: {err}"));
+            return;
+        }
+    };
+    let key = attr.key;
+    let raw = key.as_ref();
+    if raw == b"xmlns" || raw.starts_with(b"xmlns:") {
+        return;
+    }
+    let (prefix, local) = split_prefix(within(tag, raw));
+    match namespaces.resolve(prefix.map(str::as_bytes), false) {
+        Ns::None => {}
+        // Attributes of other vocabularies (xsi:schemaLocation, …) carry nothing for us;
+        // they are ignored as XML Schema's lax wildcard would.
+        Ns::Other(_) => return,
+        Ns::Ours | Ns::UnknownPrefix(_) => {
+            problems.error(
+                format!("{}/@{local}", tree.path(el)),
+                "attributes of Shanghai documents are written without a prefix",
+            );
+            return;
+        }
+    }
+    // As `Attribute::unescape_value`, without decoding the value again.
+    let value = within(tag, &attr.value);
+    let unescaped = if !value.contains('&') {
+        Ok(Cow::Borrowed(value))
+    } else {
+        quick_xml::escape::unescape(value)
+    };
+    match unescaped {
+        Ok(v) => tree.attrs.push((local, v)),
+        Err(err) => problems.error(
+            format!("{}/@{local}", tree.path(el)),
+            format!("bad attribute value: {err}"),
+        ),
     }
 }
 
-fn close<'a>(stack: &mut [(Element<'a>, Ns)], el: Element<'a>, root: &mut Option<Element<'a>>) {
-    match stack.last_mut() {
-        Some((parent, _)) => {
-            if parent.children.is_empty() {
-                // An element with one child usually has several (a sequence): one
-                // allocation instead of growing 1, 2, 4, 8.
-                parent.children.reserve(CHILDREN);
-            }
-            parent.children.push(el)
-        }
-        None => *root = Some(el),
-    }
+/// `part` as text, given that it is a slice of `whole`'s bytes, as quick-xml hands out the
+/// names and values of a tag it was given as text: valid UTF-8 without checking it again.
+fn within<'a>(whole: &'a str, part: &[u8]) -> &'a str {
+    let start = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+    let text = start
+        .checked_add(part.len())
+        .and_then(|end| whole.get(start..end))
+        .unwrap_or_default();
+    debug_assert_eq!(text.as_bytes(), part);
+    text
 }

@@ -80,12 +80,7 @@ impl Json<'_> {
 /// Writes `s` as a JSON string literal (serde_json's escaping). Most strings need no
 /// escape at all and are copied as they stand; the rest go through serde_json.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    // Counted without stopping at the first hit, so the compiler can look at many bytes
-    // per step: strings needing an escape are rare, and attachments are long.
-    let needs_escape = s.bytes().fold(false, |any, b| {
-        any | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if needs_escape {
+    if needs_escape(s.as_bytes()) {
         // Writing a &str into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);
     } else {
@@ -94,6 +89,33 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
     }
+}
+
+/// Bytes JSON escapes inside a string: control characters, `"` and `\`.
+const ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// Whether `bytes` hold a byte JSON escapes inside a string.
+fn needs_escape(bytes: &[u8]) -> bool {
+    // Whole blocks are looked at without stopping at the first hit, so the compiler compares
+    // many bytes per step (attachments are long); the few bytes left over, which are most of
+    // a short string, are looked up one by one.
+    let mut blocks = bytes.chunks_exact(16);
+    let in_blocks = blocks.by_ref().any(|block| {
+        block.iter().fold(false, |any, &b| {
+            any | (b < 0x20) | (b == b'"') | (b == b'\\')
+        })
+    });
+    in_blocks || blocks.remainder().iter().any(|&b| ESCAPED[usize::from(b)])
 }
 
 impl<'de> Deserialize<'de> for Json<'de> {
@@ -200,6 +222,17 @@ mod tests {
             let mut out = Vec::new();
             write_str(&mut out, s);
             assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+        // Long strings are looked at in blocks: an escape anywhere in them is found.
+        let long = "0123456789abcdef".repeat(3);
+        for at in [0, 15, 16, 31, 40, 47] {
+            for c in ['"', '\\', '\n', '\u{1f}'] {
+                let mut s = long.clone();
+                s.replace_range(at..=at, &c.to_string());
+                let mut out = Vec::new();
+                write_str(&mut out, &s);
+                assert_eq!(out, serde_json::to_vec(&s).unwrap(), "{s:?}");
+            }
         }
     }
 }

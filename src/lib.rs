@@ -27,10 +27,11 @@
 //! 1. A platform sends a document in its own format (or a window clerk submits the page's
 //!    form, written in the clerk's platform's format); its adapter reads it into the model,
 //!    collecting every problem with the platform's own field names.
-//! 2. The exact bytes received are stored and a RECEIVED entry (hashes only, no personal
-//!    data) is appended to the ledger; the receipt carries the ledger index.
-//! 3. The other platform's adapter writes the model in that platform's format; the bytes are
-//!    signed and forwarded; FORWARDED commits to the hash of the bytes sent.
+//! 2. One committer ([`gateway::commit`]), for many requests at a time, stores the exact bytes
+//!    received and the other platform's adapter's translation, appends a RECEIVED entry
+//!    (hashes only, no personal data) to the ledger and queues the forwarding; the receipt
+//!    carries the ledger index.
+//! 3. The outbox signs and forwards the translated bytes; FORWARDED commits to their hash.
 //! 4. The deciding platform's decision comes back the same way: DECIDED, then DELIVERED;
 //!    the window that accepted it hands the licence over: HANDED_OVER.
 //! 5. An auditor exports a bundle and verifies it offline with the public keys alone.

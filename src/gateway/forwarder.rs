@@ -26,7 +26,7 @@ use super::convention;
 use super::httpsig;
 use super::journal::Step;
 use super::outbox::{Attempt, Job, JobKind, Transition};
-use super::pipeline::{base_record, decision_facts, now_ms, Gateway, IntakeError};
+use super::pipeline::{base_record, decision_facts, for_destination, now_ms, Gateway, IntakeError};
 use super::record::{AppState, DocKind};
 use super::tls;
 
@@ -159,13 +159,10 @@ fn outgoing(gw: &Gateway, job: &Job) -> Result<Outgoing, String> {
                         .map_err(|e| e.to_string())?
                         .ok_or("received application missing")?;
                     let read = platform::read(source, &received).map_err(|p| p.to_string())?;
-                    let Document::Application(mut app) = read.document else {
+                    let Document::Application(app) = read.document else {
                         return Err("stored application is not an application".into());
                     };
-                    // The destination sees the gateway's cross-province number.
-                    app.number =
-                        ApplicationNo::parse(&rec.gateway_no).map_err(|e| e.to_string())?;
-                    platform::write(dest, &Document::Application(app)).bytes
+                    for_destination(dest, app, &rec.gateway_no)?
                 }
             };
             (bytes, convention::apply_path(dest))

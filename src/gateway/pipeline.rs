@@ -329,16 +329,14 @@ impl Gateway {
     fn receive(
         &self,
         rec: AppRecord,
-        mut app: Box<crate::model::Application>,
+        app: Box<crate::model::Application>,
         body: Bytes,
     ) -> Result<Receive, IntakeError> {
         let t = app.acceptance.accepted_at;
         let document_time = (t.timestamp(), (t.offset().local_minus_utc() / 60) as i16);
         let applicant_id_hash = self.id_hash(app.applicant.id.number());
         let dest: Platform = rec.destination.parse().map_err(IntakeError::Task)?;
-        app.number = crate::model::ApplicationNo::parse(&rec.gateway_no)
-            .map_err(|e| IntakeError::Task(e.to_string()))?;
-        let outgoing = platform::write(dest, &Document::Application(app)).bytes;
+        let outgoing = for_destination(dest, app, &rec.gateway_no).map_err(IntakeError::Task)?;
         Ok(Receive {
             rec,
             body,
@@ -717,6 +715,17 @@ impl Gateway {
         );
         Ok(self.receipt(convention::accepted(p, &rec.gateway_no), &rec, Some(index)))
     }
+}
+
+/// An application as its destination receives it: under the gateway's cross-province number,
+/// in the destination platform's format.
+pub fn for_destination(
+    dest: Platform,
+    mut app: Box<crate::model::Application>,
+    gateway_no: &str,
+) -> Result<Vec<u8>, String> {
+    app.number = crate::model::ApplicationNo::parse(gateway_no).map_err(|e| e.to_string())?;
+    Ok(platform::write(dest, &Document::Application(app)).bytes)
 }
 
 /// A ledger record of `step` for `rec` at `at` (Unix ms), with the fields every step has.

@@ -14,9 +14,10 @@
 //!                        │ Rejected, or RetryLater after give-up
 //!                        └──────────────────────────▶ Failed
 //! ```
-//! After a crash, jobs found `InFlight` go back to `Pending` ([`Job::recover`]): the send may
-//! have happened, and the destination refuses the second copy as a duplicate of the same
-//! gateway number, which counts as delivered.
+//! The forwarder keeps `InFlight` in memory and writes only the outcome, so after a crash an
+//! interrupted job is found `Pending` (a stored `InFlight` goes back to `Pending`,
+//! [`Job::recover`]) and sent again: the send may have happened, and the destination refuses
+//! the second copy as a duplicate of the same gateway number, which counts as delivered.
 
 use std::time::Duration;
 

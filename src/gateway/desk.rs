@@ -194,37 +194,12 @@ impl GatewayDesk {
         })
     }
 
-    /// The stored document of `kind`, read in `p`'s format.
-    fn document(
-        gw: &Gateway,
-        rec: &AppRecord,
-        kind: DocKind,
-        p: Platform,
-    ) -> Result<(Vec<u8>, Document), DeskError> {
-        let bytes = gw
-            .store
-            .doc(&rec.gateway_no, kind)
-            .map_err(unavailable)?
-            .ok_or_else(|| {
-                unavailable(format!("{} of {} missing", kind.as_str(), rec.gateway_no))
-            })?;
-        let read = platform::read(p, &bytes).map_err(|problems| {
-            unavailable(format!(
-                "stored {} of {} unreadable: {problems}",
-                kind.as_str(),
-                rec.gateway_no
-            ))
-        })?;
-        Ok((bytes, read.document))
-    }
-
     fn application_doc(gw: &Gateway, rec: &AppRecord) -> Result<model::Application, DeskError> {
-        match Self::document(
-            gw,
-            rec,
-            DocKind::ApplicationReceived,
-            platform_of(&rec.source)?,
-        )? {
+        let p = platform_of(&rec.source)?;
+        match gw
+            .stored_document(&rec.gateway_no, DocKind::ApplicationReceived, p)
+            .map_err(unavailable)?
+        {
             (_, Document::Application(a)) => Ok(*a),
             _ => Err(unavailable("stored application is a decision")),
         }
@@ -238,12 +213,11 @@ impl GatewayDesk {
         if rec.decision.is_none() {
             return Ok(None);
         }
-        match Self::document(
-            gw,
-            rec,
-            DocKind::DecisionReceived,
-            platform_of(&rec.destination)?,
-        )? {
+        let p = platform_of(&rec.destination)?;
+        match gw
+            .stored_document(&rec.gateway_no, DocKind::DecisionReceived, p)
+            .map_err(unavailable)?
+        {
             (bytes, Document::Decision(d)) => Ok(Some((bytes, *d))),
             _ => Err(unavailable("stored decision is an application")),
         }
@@ -298,7 +272,12 @@ impl GatewayDesk {
     }
 
     async fn submit_inner(&self, source: Platform, bytes: Vec<u8>) -> Result<Receipt, DeskError> {
-        match self.gw.intake(source, &bytes).await.map_err(unavailable)? {
+        match self
+            .gw
+            .intake(source, bytes.into())
+            .await
+            .map_err(unavailable)?
+        {
             Intake::Accepted(rec) => Ok(Receipt {
                 gateway_no: rec.gateway_no.clone(),
                 ledger_index: rec

@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use sha2::{Digest as _, Sha256};
@@ -24,10 +25,10 @@ use super::commit::{Change, Update};
 use super::config::Config;
 use super::convention;
 use super::httpsig;
-use super::journal::Step;
+use super::journal::{DecisionFacts, Step};
 use super::outbox::{Attempt, Job, JobKind, Transition};
 use super::pipeline::{base_record, decision_facts, for_destination, now_ms, Gateway, IntakeError};
-use super::record::{AppState, DocKind};
+use super::record::{AppRecord, AppState, DocKind};
 use super::tls;
 
 /// How long the worker sleeps when nothing is due and nothing wakes it: the outbox is also
@@ -119,17 +120,15 @@ pub async fn run(
 struct Outgoing {
     platform: Platform,
     url: String,
-    bytes: Vec<u8>,
+    bytes: Bytes,
     /// Whether the bytes are stored already (as the application translated at intake).
     stored: bool,
+    /// For a decision: the hash of the decision as received and its facts, which DELIVERED
+    /// commits to.
+    decision: Option<([u8; 32], DecisionFacts)>,
 }
 
-fn outgoing(gw: &Gateway, job: &Job) -> Result<Outgoing, String> {
-    let rec = gw
-        .store
-        .get(&job.gateway_no)
-        .map_err(|e| e.to_string())?
-        .ok_or("record missing")?;
+fn outgoing(gw: &Gateway, job: &Job, rec: &AppRecord) -> Result<Outgoing, String> {
     let dest: Platform = job.destination.parse()?;
     let base = &gw
         .config
@@ -139,6 +138,7 @@ fn outgoing(gw: &Gateway, job: &Job) -> Result<Outgoing, String> {
     let source: Platform = rec.source.parse()?;
     let decider: Platform = rec.destination.parse()?;
     let mut stored = false;
+    let mut decision = None;
     let (bytes, path) = match job.kind {
         JobKind::Application => {
             let translated = gw
@@ -153,13 +153,10 @@ fn outgoing(gw: &Gateway, job: &Job) -> Result<Outgoing, String> {
                 }
                 // A claim completed after a crash: translate now.
                 None => {
-                    let received = gw
-                        .store
-                        .doc(&rec.gateway_no, DocKind::ApplicationReceived)
-                        .map_err(|e| e.to_string())?
-                        .ok_or("received application missing")?;
-                    let read = platform::read(source, &received).map_err(|p| p.to_string())?;
-                    let Document::Application(app) = read.document else {
+                    let kind = DocKind::ApplicationReceived;
+                    let (_, Document::Application(app)) =
+                        gw.stored_document(&rec.gateway_no, kind, source)?
+                    else {
                         return Err("stored application is not an application".into());
                     };
                     for_destination(dest, app, &rec.gateway_no)?
@@ -168,15 +165,12 @@ fn outgoing(gw: &Gateway, job: &Job) -> Result<Outgoing, String> {
             (bytes, convention::apply_path(dest))
         }
         JobKind::Decision => {
-            let received = gw
-                .store
-                .doc(&rec.gateway_no, DocKind::DecisionReceived)
-                .map_err(|e| e.to_string())?
-                .ok_or("received decision missing")?;
-            let read = platform::read(decider, &received).map_err(|p| p.to_string())?;
-            let Document::Decision(mut d) = read.document else {
+            let (received, Document::Decision(mut d)) =
+                gw.stored_document(&rec.gateway_no, DocKind::DecisionReceived, decider)?
+            else {
                 return Err("stored decision is not a decision".into());
             };
+            decision = Some((Sha256::digest(&received).into(), decision_facts(&d)));
             // The source sees its own number again.
             d.number = ApplicationNo::parse(&rec.source_no).map_err(|e| e.to_string())?;
             let written = platform::write(dest, &Document::Decision(d));
@@ -205,8 +199,9 @@ fn outgoing(gw: &Gateway, job: &Job) -> Result<Outgoing, String> {
     Ok(Outgoing {
         platform: dest,
         url: format!("{base}{path}"),
-        bytes,
+        bytes: bytes.into(),
         stored,
+        decision,
     })
 }
 
@@ -251,25 +246,29 @@ async fn attempt(
 ) -> Result<(), IntakeError> {
     let m = &gw.ops.metrics;
     m.deliveries_attempted_total.fetch_add(1, Ordering::Relaxed);
-    let (outcome, sent, stored) = match outgoing(gw, &job) {
+    let rec = gw.store.get(&job.gateway_no)?;
+    let built = match &rec {
+        Some(rec) => outgoing(gw, &job, rec),
+        None => Err("record missing".into()),
+    };
+    let (outcome, out) = match built {
         Ok(out) => match clients.get(out.platform.key()) {
-            Some(client) => (send(gw, client, &out).await, Some(out.bytes), out.stored),
+            Some(client) => (send(gw, client, &out).await, Some(out)),
             None => (
                 Attempt::RetryLater("no client for destination".into()),
                 None,
-                false,
             ),
         },
         // A document that cannot be rebuilt will not get better by waiting.
         Err(e) => (
             Attempt::Rejected(format!("cannot build the document: {e}")),
             None,
-            false,
         ),
     };
-    let sent_sha: Option<[u8; 32]> = sent.as_ref().map(|b| Sha256::digest(b).into());
+    let sent_sha: Option<[u8; 32]> = out.as_ref().map(|o| Sha256::digest(&o.bytes).into());
     // Bytes stored already are not written again.
-    let to_store = if stored { None } else { sent };
+    let to_store = out.as_ref().filter(|o| !o.stored).map(|o| o.bytes.to_vec());
+    let decided = out.and_then(|o| o.decision);
     let mut rng = StdRng::from_entropy();
     let now = now_ms();
     let transition = match job.finish(outcome.clone(), now, &gw.config.retry, &mut rng) {
@@ -279,7 +278,7 @@ async fn attempt(
             return Ok(());
         }
     };
-    let Some(rec) = gw.store.get(&job.gateway_no)? else {
+    let Some(rec) = rec else {
         gw.outbox.put(&job)?;
         return Ok(());
     };
@@ -333,24 +332,13 @@ async fn attempt(
                 }
                 JobKind::Decision => {
                     // The DELIVERED record commits to the decision as received and its facts.
-                    let mut received_sha = None;
-                    let mut facts = None;
-                    if let Some(bytes) = gw.store.doc(&rec.gateway_no, DocKind::DecisionReceived)? {
-                        received_sha = Some(<[u8; 32]>::from(Sha256::digest(&bytes)));
-                        let decider = rec.destination.parse().unwrap_or(Platform::Zhejiang);
-                        if let Ok(read) = platform::read(decider, &bytes) {
-                            if let Document::Decision(d) = read.document {
-                                facts = Some(decision_facts(&d));
-                            }
-                        }
-                    }
                     let update: Update = Box::new(move |rec| {
                         let mut entry = base_record(rec, Step::Delivered, now);
                         entry.sent_sha256 = sent_sha;
-                        if let Some(sha) = received_sha {
+                        if let Some((sha, facts)) = decided {
                             entry.received_sha256 = sha;
+                            entry.decision = Some(facts);
                         }
-                        entry.decision = facts;
                         rec.state = AppState::Delivered;
                         Some(entry)
                     });

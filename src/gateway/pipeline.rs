@@ -269,6 +269,25 @@ impl Gateway {
         self.committer.change(change).await
     }
 
+    /// The stored document of `kind` for application `no`, as received or sent, and what it
+    /// reads as in platform `p`'s format; the error says what is missing or unreadable.
+    pub fn stored_document(
+        &self,
+        no: &str,
+        kind: DocKind,
+        p: Platform,
+    ) -> Result<(Vec<u8>, Document), String> {
+        let bytes = self
+            .store
+            .doc(no, kind)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{} of {no} missing", kind.as_str()))?;
+        let read = platform::read(p, &bytes).map_err(|problems| {
+            format!("stored {} of {no} unreadable: {problems}", kind.as_str())
+        })?;
+        Ok((bytes, read.document))
+    }
+
     /// The salted hash of an applicant's identifier, as the ledger stores it.
     pub fn id_hash(&self, id: &str) -> [u8; 32] {
         let mut h = Sha256::new();
@@ -395,7 +414,7 @@ impl Gateway {
     }
 
     /// Handles an application posted by `partner` to platform `p`'s endpoint.
-    pub async fn submit(&self, p: Platform, partner: &Partner, body: &[u8]) -> Response {
+    pub async fn submit(&self, p: Platform, partner: &Partner, body: Bytes) -> Response {
         let result = self.try_submit(p, partner, body).await;
         self.answer(p, "intake failed", result)
     }
@@ -455,7 +474,7 @@ impl Gateway {
         &self,
         p: Platform,
         partner: &Partner,
-        body: &[u8],
+        body: Bytes,
     ) -> Result<Response, IntakeError> {
         if let Err(reply) = self.check_partner(p, partner) {
             return Ok(*reply);
@@ -521,8 +540,8 @@ impl Gateway {
     /// that `p` may send it, claim `p`'s number and store the exact bytes, then record
     /// RECEIVED and queue the forwarding through the [`Committer`]. An
     /// [`Intake::Accepted`] is durable.
-    pub async fn intake(&self, p: Platform, body: &[u8]) -> Result<Intake, IntakeError> {
-        let app = match platform::read(p, body) {
+    pub async fn intake(&self, p: Platform, body: Bytes) -> Result<Intake, IntakeError> {
+        let app = match platform::read(p, &body) {
             Ok(read) => match read.document {
                 Document::Application(app) => app,
                 Document::Decision(_) => {
@@ -537,7 +556,7 @@ impl Gateway {
             Err(why) => return Ok(self.rejected(Intake::Forbidden(why))),
         };
 
-        let sha = hex::encode(Sha256::digest(body));
+        let sha = hex::encode(Sha256::digest(&body));
         let accepted_on = app.acceptance.accepted_at.date_naive();
         let days = self
             .config
@@ -569,7 +588,7 @@ impl Gateway {
         };
         let rec = match self
             .committer
-            .receive(self.receive(rec, app, Bytes::copy_from_slice(body))?)
+            .receive(self.receive(rec, app, body)?)
             .await?
         {
             Received::New(rec) => rec,
@@ -803,7 +822,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
                     move |State(gw): State<Arc<Gateway>>,
                           Extension(partner): Extension<Partner>,
                           body: Bytes| async move {
-                        gw.submit(p, &partner, &body).await
+                        gw.submit(p, &partner, body).await
                     },
                 ),
             )

@@ -3,6 +3,7 @@
 //! the clerk's platform's vocabulary. The page's own rules (sessions, CSRF, lock-out) are
 //! tested on a stand-in desk in `web`; the browser test (`web::browser`) runs on this set-up.
 
+use crate::wait_for;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -13,9 +14,6 @@ use tongban::platform::Platform;
 use tongban::web::{Desk, DeskError, Lockout};
 
 use crate::web::{config, food_application, JIASHAN, LANGXIA, OPERATOR_USCC, PASSWORD, PINGHU};
-
-/// Upper bound for anything asynchronous here.
-const PATIENCE: Duration = Duration::from_secs(20);
 
 /// Both sandboxes wait an hour before deciding on their own: each test decides when and how
 /// through [`tongban::gateway::sandbox::Sandbox::decide`].
@@ -42,17 +40,6 @@ pub async fn start() -> (tempfile::TempDir, Loopback) {
 /// The desk of the running gateway, as the page uses it.
 pub fn desk(lb: &Loopback) -> GatewayDesk {
     GatewayDesk::new(lb.gateway().unwrap().clone())
-}
-
-pub async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let end = tokio::time::Instant::now() + PATIENCE;
-    while !cond() {
-        assert!(
-            tokio::time::Instant::now() < end,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 /// Waits until the gateway has the decision on `no`.

@@ -1,5 +1,6 @@
 //! End to end on loopback: the gateway with real mutual TLS between two sandbox platforms.
 
+use crate::{wait_for, PATIENCE};
 use std::time::Duration;
 
 use tongban::gateway::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
@@ -9,9 +10,6 @@ use tongban::gateway::record::AppState;
 use tongban::gateway::sandbox::{GatewayReply, Received};
 use tongban::gateway::tls;
 use tongban::model::Uscc;
-
-/// Upper bound for anything asynchronous in these tests.
-const PATIENCE: Duration = Duration::from_secs(20);
 
 fn options() -> LoopbackOptions {
     LoopbackOptions {
@@ -41,17 +39,6 @@ async fn ledger_steps(lb: &Loopback) -> Vec<String> {
         .iter()
         .map(|e| e["entry"]["step"].as_str().unwrap().to_owned())
         .collect()
-}
-
-async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let end = tokio::time::Instant::now() + PATIENCE;
-    while !cond() {
-        assert!(
-            tokio::time::Instant::now() < end,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 fn state(lb: &Loopback, no: &str) -> Option<AppState> {

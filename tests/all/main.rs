@@ -8,6 +8,23 @@ mod ledger;
 mod schemas;
 mod web;
 
+use std::time::Duration;
+
+/// How long an end-to-end test waits for the gateway and the sandboxes.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Waits until `cond` holds, failing the test after [`PATIENCE`].
+pub async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let end = tokio::time::Instant::now() + PATIENCE;
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < end,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 /// A client trusting the loopback's dev CA that presents no certificate (a browser, or a
 /// stranger at the partner listener).
 pub fn without_client_cert(lb: &tongban::gateway::demo::Loopback) -> reqwest::ClientBuilder {

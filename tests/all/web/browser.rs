@@ -21,7 +21,8 @@ use tongban::web::{Desk, State};
 
 use super::webdriver::{Driver, Session, ENTER};
 use super::{LANGXIA, PASSWORD};
-use crate::desk::{desk, ledger_entries, start, wait_decided, wait_for, wait_forwarded};
+use crate::desk::{desk, ledger_entries, start, wait_decided, wait_forwarded};
+use crate::wait_for;
 
 /// The 平湖 operator's USCC (the shared sample's) and the same with its check character
 /// mistyped.

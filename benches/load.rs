@@ -4,7 +4,11 @@
 //! time. Reports accepted applications per second, latency percentiles and the gateway's peak
 //! RSS (VmHWM).
 //!
-//! Run: `cargo bench --bench load` (env: `LOAD_SECS`, default 10; `LOAD_CLIENTS`, default 32).
+//! Run: `cargo bench --bench load` (env: `LOAD_SECS`, default 10; `LOAD_CLIENTS`, default 32;
+//! `LOAD_DESTINATION=down` has the Zhejiang sandbox answer every delivery with its retry-later
+//! reply, and the outbox wait a minute before trying again, as when the destination platform is
+//! down: intake is measured while each application is attempted once and kept in the outbox;
+//! `LOAD_OUTBOX_CONCURRENCY` sets the gateway's `outbox.concurrency`, deliveries in flight).
 
 use std::time::{Duration, Instant};
 
@@ -39,6 +43,21 @@ fn cpu_seconds(pid: &str) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
+/// The gateway's `tongban_outbox_pending` gauge, from its `/metrics`.
+async fn outbox_pending(ops: &str) -> Option<i64> {
+    let text = reqwest::get(format!("http://{ops}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("tongban_outbox_pending "))?
+        .trim()
+        .parse()
+        .ok()
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -52,18 +71,27 @@ async fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
     let secs = env("LOAD_SECS", 10);
     let clients = env("LOAD_CLIENTS", 32) as usize;
+    let destination_down = std::env::var("LOAD_DESTINATION").is_ok_and(|v| v == "down");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut lb = Loopback::start(
         dir.path(),
         LoopbackOptions {
             // Intake is measured; the destination takes every forward, decides nothing.
             decide_after: Duration::from_secs(24 * 3600),
+            initial_backoff_ms: if destination_down { 60_000 } else { 200 },
+            max_backoff_ms: if destination_down { 60_000 } else { 2_000 },
             ..LoopbackOptions::default()
         },
     )
     .await
     .expect("loopback");
+    lb.zj.set_down(destination_down);
     lb.stop_gateway().await;
+    if let Ok(n) = std::env::var("LOAD_OUTBOX_CONCURRENCY") {
+        let config = std::fs::read_to_string(&lb.config_path).expect("config");
+        let config = config.replacen("[outbox]\n", &format!("[outbox]\nconcurrency = {n}\n"), 1);
+        std::fs::write(&lb.config_path, config).expect("config");
+    }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tongban"))
         .args(["serve", "--config"])
@@ -144,7 +172,14 @@ async fn main() {
     let gw_cpu = cpu_seconds(&child.id().to_string());
     let own_cpu = cpu_seconds("self");
     let delivered = lb.zj.received().len();
-    println!("load: {clients} clients, keep-alive mTLS, {secs} s, gateway as a separate process");
+    println!(
+        "load: {clients} clients, keep-alive mTLS, {secs} s, gateway as a separate process{}",
+        if destination_down {
+            ", destination down"
+        } else {
+            ""
+        }
+    );
     println!(
         "  accepted {ok} ({:.0}/s), failed {failed}",
         ok as f64 / elapsed
@@ -160,6 +195,9 @@ async fn main() {
         None => println!("  gateway peak RSS unavailable (no /proc)"),
     }
     println!("  forwarded to the Zhejiang sandbox meanwhile: {delivered}");
+    if let Some(pending) = outbox_pending(&lb.ops_addr.to_string()).await {
+        println!("  outbox depth at the end: {pending}");
+    }
     if let (Some(g), Some(o)) = (gw_cpu, own_cpu) {
         println!(
             "  CPU: gateway {:.2} cores, clients + sandboxes {:.2} cores (of {} available)",

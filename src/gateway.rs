@@ -7,6 +7,8 @@
 //! - [`httpsig`] — RFC 9530 `Content-Digest` and RFC 9421 signatures in tongban's profile.
 //! - [`outbox`] — jobs, their state machine, back-off with jitter, the give-up deadline, and
 //!   the storage trait the outbox needs (sled implementation in `store::outbox`).
+//! - [`sender`] — a partner's own RFC 9421 signature on what it sends: verified against its
+//!   configured keys, or refused naming the header at fault.
 //! - [`config`] — the TOML file with defaults, resolved into checked settings that report
 //!   every problem at once.
 //!
@@ -46,6 +48,7 @@ pub mod outbox;
 pub mod pipeline;
 pub mod record;
 pub mod sandbox;
+pub mod sender;
 pub mod server;
 pub mod service;
 pub mod status;

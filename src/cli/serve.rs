@@ -117,6 +117,7 @@ pub fn sandbox(args: SandboxArgs, data_dir: &Path) -> Result<Outcome, Error> {
             gateway_identity: tls::DEV_GATEWAY_IDENTITY.into(),
             chain,
             key,
+            signer: None,
         })
         .map_err(tls_err)?;
         let listener = tokio::net::TcpListener::bind(args.listen)

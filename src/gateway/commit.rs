@@ -25,7 +25,7 @@ use tokio::sync::{oneshot, Notify};
 use super::journal::{Journal, Record, Step};
 use super::ops::Ops;
 use super::outbox::{Job, JobKind, RetryPolicy, StoreError};
-use super::pipeline::{base_record, now_ms, IntakeError};
+use super::pipeline::{base_record, now_ms, signed_note, IntakeError};
 use super::record::{AppRecord, AppStore, Claim, DocKind, Writes};
 
 /// Most pieces of work one batch takes (bounds one transaction's size).
@@ -368,7 +368,8 @@ impl Worker {
         for (k, (_, rec)) in completed.iter_mut().enumerate() {
             let index = index_of(k);
             rec.received_index = Some(index);
-            rec.event("RECEIVED", now, Some(index), None);
+            let note = signed_note(rec.sender_keyid.as_deref());
+            rec.event("RECEIVED", now, Some(index), note);
             jobs.push(Job::new(
                 JobKind::Application,
                 &rec.gateway_no,

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ed25519_dalek::VerifyingKey;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
 
@@ -149,6 +150,14 @@ pub struct PlatformFile {
     /// defaults to the province.
     #[serde(default)]
     pub regions: Option<Vec<String>>,
+    /// Ed25519 public keys (standard base64 of the 32 raw bytes) by RFC 9421 `keyid`, with
+    /// which the platform signs what it sends. A signed request is then verified, refused
+    /// if the signature fails, and the key id recorded in the ledger.
+    #[serde(default)]
+    pub signing_keys: BTreeMap<String, String>,
+    /// Refuse unsigned applications and decisions from this platform (needs `signing_keys`).
+    #[serde(default)]
+    pub require_signature: bool,
 }
 
 /// `[outbox]`.
@@ -312,6 +321,10 @@ pub struct PlatformConfig {
     pub province: String,
     /// Target-region prefixes routed to it.
     pub regions: Vec<String>,
+    /// The keys it signs what it sends with, by key id.
+    pub signing_keys: BTreeMap<String, VerifyingKey>,
+    /// Whether what it sends must be signed.
+    pub require_signature: bool,
 }
 
 /// The gateway's own certificate chain and key (the key is not printable).
@@ -481,6 +494,12 @@ impl ConfigFile {
                     p.push(format!("{at}.regions: {r} is also routed to {other}"));
                 }
             }
+            let signing_keys = signing_keys(&at, &pf.signing_keys, &mut p);
+            if pf.require_signature && pf.signing_keys.is_empty() {
+                p.push(format!(
+                    "{at}.require_signature is true but {at}.signing_keys is empty"
+                ));
+            }
             if let (Some(client_ca), Some(server_ca)) = (client_ca, server_ca) {
                 platforms.push(PlatformConfig {
                     key: key.clone(),
@@ -493,6 +512,8 @@ impl ConfigFile {
                     server_ca,
                     province,
                     regions,
+                    signing_keys,
+                    require_signature: pf.require_signature,
                 });
             }
         }
@@ -772,6 +793,54 @@ impl Config {
 
 struct Problems(Vec<String>);
 
+/// Longest RFC 9421 `keyid` accepted for a partner's key.
+pub const MAX_KEYID_LEN: usize = 64;
+
+/// A platform's `signing_keys`, checked: each key id a non-empty printable ASCII string (it
+/// travels in a structured-field string), each key 32 bytes of standard base64 that are an
+/// Ed25519 public key.
+fn signing_keys(
+    at: &str,
+    keys: &BTreeMap<String, String>,
+    p: &mut Problems,
+) -> BTreeMap<String, VerifyingKey> {
+    use base64::Engine as _;
+    let mut out = BTreeMap::new();
+    for (id, b64) in keys {
+        let here = format!("{at}.signing_keys.{id:?}");
+        let printable = id
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+        if id.is_empty() || id.len() > MAX_KEYID_LEN || !printable {
+            p.push(format!(
+                "{here}: a key id is 1 to {MAX_KEYID_LEN} printable ASCII characters without quotes or backslashes"
+            ));
+            continue;
+        }
+        let bytes = match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
+            Ok(b) => b,
+            Err(e) => {
+                p.push(format!("{here}: not base64 ({e})"));
+                continue;
+            }
+        };
+        let Ok(raw) = <[u8; 32]>::try_from(bytes.as_slice()) else {
+            p.push(format!(
+                "{here}: an Ed25519 public key is 32 bytes, this is {}",
+                bytes.len()
+            ));
+            continue;
+        };
+        match VerifyingKey::from_bytes(&raw) {
+            Ok(k) => {
+                out.insert(id.clone(), k);
+            }
+            Err(_) => p.push(format!("{here}: not an Ed25519 public key")),
+        }
+    }
+    out
+}
+
 impl Problems {
     fn push(&mut self, s: String) {
         self.0.push(s);
@@ -927,6 +996,43 @@ mod tests {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
         assert_eq!(errs.0.len(), 16, "{all}");
+    }
+
+    #[test]
+    fn partners_signing_keys_are_checked_with_everything_else() {
+        use base64::Engine as _;
+        let dir = tempfile::tempdir().unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
+        let good_key = base64::engine::general_purpose::STANDARD.encode(key.as_bytes());
+        let short = base64::engine::general_purpose::STANDARD.encode([1u8; 31]);
+        let text = format!(
+            "{}\n[platforms.zj.signing_keys]\n\"zj-2026\" = \"{good_key}\"\n",
+            good(dir.path())
+        );
+        let cfg = Config::from_toml(&text, dir.path()).unwrap();
+        let zj = cfg.platform("zj").unwrap();
+        assert_eq!(zj.signing_keys.get("zj-2026"), Some(&key));
+        assert!(!zj.require_signature);
+        assert!(cfg.platform("sh").unwrap().signing_keys.is_empty());
+
+        let text = good(dir.path()).replace(
+            "regions = [\"31\", \"320509\"]",
+            "regions = [\"31\", \"320509\"]\nrequire_signature = true",
+        ) + &format!(
+            "[platforms.zj.signing_keys]\n\"\" = \"{good_key}\"\n\"zj 2\" = \"not base64!\"\n\
+             \"zj-3\" = \"{short}\"\n"
+        );
+        let all = Config::from_toml(&text, dir.path())
+            .unwrap_err()
+            .to_string();
+        for needle in [
+            "platforms.zj.signing_keys.\"\": a key id is 1 to 64 printable ASCII characters",
+            "platforms.zj.signing_keys.\"zj 2\": not base64",
+            "platforms.zj.signing_keys.\"zj-3\": an Ed25519 public key is 32 bytes, this is 31",
+            "platforms.sh.require_signature is true but platforms.sh.signing_keys is empty",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
     }
 
     fn account(username: &str, name: &str, hash: &str, uscc: &str, platform: &str) -> String {

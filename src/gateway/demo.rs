@@ -17,6 +17,7 @@ use crate::platform::Platform;
 use crate::web::{self, Account, Office};
 
 use super::config::{Config, ConfigErrors};
+use super::httpsig::{KeySigner, MessageSigner as _};
 use super::pipeline::Gateway;
 use super::record::AppState;
 use super::sandbox::{Sandbox, SandboxOptions};
@@ -161,6 +162,29 @@ grace_period_ms = 5000
     )
 }
 
+/// A sandbox platform's signing key, made for the run, with key id `<platform>-sandbox`.
+fn sandbox_signer(p: Platform) -> KeySigner {
+    let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+    KeySigner::new(key, format!("{}-sandbox", p.key()))
+}
+
+/// The `signing_keys` tables that let the gateway verify the sandboxes' signatures.
+pub fn signing_keys_config(signers: &[(Platform, KeySigner)]) -> String {
+    use base64::Engine as _;
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for (p, s) in signers {
+        let public = base64::engine::general_purpose::STANDARD.encode(s.verifying_key().as_bytes());
+        let _ = write!(
+            out,
+            "\n[platforms.{}.signing_keys]\n\"{}\" = \"{public}\"\n",
+            p.key(),
+            s.keyid()
+        );
+    }
+    out
+}
+
 /// The `[web]` table for a loopback set-up: the clerks' page on `web_port`, receipts' QR
 /// codes pointing at the operator listener's status API (the only status page on loopback).
 pub fn web_config(web_port: u16, ops_port: u16, clerks: &[Account]) -> String {
@@ -245,6 +269,11 @@ impl Loopback {
         if let Some(port) = web_port {
             text.push_str(&web_config(port, ops_port, clerks));
         }
+        let mut signers = vec![
+            (Platform::Zhejiang, sandbox_signer(Platform::Zhejiang)),
+            (Platform::Shanghai, sandbox_signer(Platform::Shanghai)),
+        ];
+        text.push_str(&signing_keys_config(&signers));
         let config_path = dir.join("tongban.toml");
         std::fs::write(&config_path, text)?;
 
@@ -252,6 +281,8 @@ impl Loopback {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut handles = Vec::new();
         let mut make = |p: Platform, name: &str, listener: TcpListener| {
+            let at = signers.iter().position(|(q, _)| *q == p);
+            let signer = at.map(|i| signers.swap_remove(i).1);
             let chain = tls::certs_from_pem(&std::fs::read(pki.cert(name))?, name)?;
             let key = tls::key_from_pem(&std::fs::read(pki.key(name))?, name)?;
             let sb = Sandbox::new(SandboxOptions {
@@ -262,6 +293,7 @@ impl Loopback {
                 gateway_identity: DEV_GATEWAY_IDENTITY.into(),
                 chain,
                 key,
+                signer,
             })?;
             let mut rx = stop_rx.clone();
             handles.push(tokio::spawn(sb.clone().serve(listener, async move {

@@ -30,6 +30,7 @@ use super::commit::{Change, Update};
 use super::journal::Step as LedgerStep;
 use super::pipeline::{decision_facts, now_ms, Gateway, Intake};
 use super::record::{AppRecord, AppState, DocKind, Event};
+use super::sender::Sender;
 
 /// Most applications an office's work list shows, newest first: a busy window accepts a few
 /// dozen cross-province applications a day, so this is months of work, and the page still
@@ -274,7 +275,7 @@ impl GatewayDesk {
     async fn submit_inner(&self, source: Platform, bytes: Vec<u8>) -> Result<Receipt, DeskError> {
         match self
             .gw
-            .intake(source, bytes.into())
+            .intake(source, bytes.into(), Sender::Unverified)
             .await
             .map_err(unavailable)?
         {

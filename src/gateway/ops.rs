@@ -69,6 +69,10 @@ metrics! {
     counter applications_duplicate_total: "Submissions answered with the first receipt (same source number).",
     /// Documents refused as invalid.
     counter documents_rejected_total: "Documents refused as invalid or not allowed.",
+    /// Partners' RFC 9421 signatures verified on applications and decisions.
+    counter sender_signatures_verified_total: "Partner signatures verified on what they sent.",
+    /// Applications and decisions refused because their partner signature failed or was missing.
+    counter sender_signatures_refused_total: "Documents refused for a failed or missing partner signature.",
     /// Decisions accepted from deciding platforms.
     counter decisions_accepted_total: "Decisions accepted from deciding platforms.",
     /// Delivery attempts made by the outbox.

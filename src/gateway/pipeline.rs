@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
@@ -39,6 +39,7 @@ use super::journal::{DecisionFacts, Journal, Record, Step};
 use super::ops::Ops;
 use super::outbox::{Job, JobKind, OutboxStore, StoreError};
 use super::record::{AppRecord, AppState, AppStore, DocKind};
+use super::sender::{self, Sender};
 use super::tls::Partner;
 
 /// Response header carrying the ledger index of the RECEIVED (or DECIDED) record.
@@ -155,6 +156,18 @@ pub enum Intake {
     Invalid(Problems),
     /// A valid application the sending platform may not send.
     Forbidden(Refusal),
+}
+
+/// A partner's request as the pipeline reads it besides its body: who called (from its
+/// verified client certificate), its headers and the path and query it called.
+#[derive(Clone, Copy)]
+pub struct Call<'a> {
+    /// The calling platform.
+    pub partner: &'a Partner,
+    /// The request's headers (for its own RFC 9421 signature).
+    pub headers: &'a HeaderMap,
+    /// The path and query called.
+    pub path_and_query: &'a str,
 }
 
 /// Why a valid application may not come from the platform that sent it.
@@ -414,8 +427,8 @@ impl Gateway {
     }
 
     /// Handles an application posted by `partner` to platform `p`'s endpoint.
-    pub async fn submit(&self, p: Platform, partner: &Partner, body: Bytes) -> Response {
-        let result = self.try_submit(p, partner, body).await;
+    pub async fn submit(&self, p: Platform, call: Call<'_>, body: Bytes) -> Response {
+        let result = self.try_submit(p, call, body).await;
         self.answer(p, "intake failed", result)
     }
 
@@ -441,17 +454,49 @@ impl Gateway {
         Ok(())
     }
 
-    /// Checks that `partner` is the platform whose endpoint was called and reads its
-    /// document; the error is the reply to send, in the platform's convention.
+    /// Checks the platform's own signature on what it sent, when it signs (see [`sender`]);
+    /// the error is the refusal, in the platform's convention, naming the header at fault.
+    fn check_sender(
+        &self,
+        p: Platform,
+        call: Call<'_>,
+        body: &[u8],
+    ) -> Result<Sender, Box<Response>> {
+        let Some(platform) = self.config.platform(p.key()) else {
+            return Ok(Sender::Unverified);
+        };
+        let target = sender::target_uri(call.headers, call.path_and_query).unwrap_or_default();
+        let m = &self.ops.metrics;
+        match sender::check(platform, &target, call.headers, body) {
+            Ok(s) => {
+                if s.keyid().is_some() {
+                    m.sender_signatures_verified_total
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(s)
+            }
+            Err(why) => {
+                m.sender_signatures_refused_total
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(platform = %p, reason = %why, "partner signature refused");
+                Err(Box::new(self.refuse(convention::forbidden(p, &why))))
+            }
+        }
+    }
+
+    /// Checks that the caller is the platform whose endpoint was called and that its
+    /// signature, if any, verifies, then reads its document; the error is the reply to send,
+    /// in the platform's convention.
     fn read_from(
         &self,
         p: Platform,
-        partner: &Partner,
+        call: Call<'_>,
         body: &[u8],
-    ) -> Result<Document, Box<Response>> {
-        self.check_partner(p, partner)?;
+    ) -> Result<(Document, Sender), Box<Response>> {
+        self.check_partner(p, call.partner)?;
+        let sender = self.check_sender(p, call, body)?;
         platform::read(p, body)
-            .map(|read| read.document)
+            .map(|read| (read.document, sender))
             .map_err(|problems| Box::new(self.refuse(convention::problems(p, &problems))))
     }
 
@@ -473,13 +518,17 @@ impl Gateway {
     async fn try_submit(
         &self,
         p: Platform,
-        partner: &Partner,
+        call: Call<'_>,
         body: Bytes,
     ) -> Result<Response, IntakeError> {
-        if let Err(reply) = self.check_partner(p, partner) {
+        if let Err(reply) = self.check_partner(p, call.partner) {
             return Ok(*reply);
         }
-        Ok(match self.intake(p, body).await? {
+        let sender = match self.check_sender(p, call, &body) {
+            Ok(s) => s,
+            Err(reply) => return Ok(*reply),
+        };
+        Ok(match self.intake(p, body, sender).await? {
             Intake::Accepted(rec) => self.receipt(
                 convention::accepted(p, &rec.gateway_no),
                 &rec,
@@ -539,8 +588,14 @@ impl Gateway {
     /// endpoint or a window clerk's page): read and validate it in `p`'s vocabulary, check
     /// that `p` may send it, claim `p`'s number and store the exact bytes, then record
     /// RECEIVED and queue the forwarding through the [`Committer`]. An
-    /// [`Intake::Accepted`] is durable.
-    pub async fn intake(&self, p: Platform, body: Bytes) -> Result<Intake, IntakeError> {
+    /// [`Intake::Accepted`] is durable. `sender` is what the platform's own signature on the
+    /// bytes established (recorded in RECEIVED).
+    pub async fn intake(
+        &self,
+        p: Platform,
+        body: Bytes,
+        sender: Sender,
+    ) -> Result<Intake, IntakeError> {
         let app = match platform::read(p, &body) {
             Ok(read) => match read.document {
                 Document::Application(app) => app,
@@ -585,6 +640,7 @@ impl Gateway {
             operator_name: app.operator.name.clone(),
             accepted_at: app.acceptance.accepted_at.to_rfc3339(),
             handed_over_by: None,
+            sender_keyid: sender.keyid().map(str::to_owned),
         };
         let rec = match self
             .committer
@@ -627,20 +683,20 @@ impl Gateway {
     }
 
     /// Handles a decision posted by `partner` to platform `p`'s endpoint.
-    pub async fn decide(&self, p: Platform, partner: &Partner, body: &[u8]) -> Response {
-        let result = self.try_decide(p, partner, body).await;
+    pub async fn decide(&self, p: Platform, call: Call<'_>, body: &[u8]) -> Response {
+        let result = self.try_decide(p, call, body).await;
         self.answer(p, "decision intake failed", result)
     }
 
     async fn try_decide(
         &self,
         p: Platform,
-        partner: &Partner,
+        call: Call<'_>,
         body: &[u8],
     ) -> Result<Response, IntakeError> {
-        let decision = match self.read_from(p, partner, body) {
-            Ok(Document::Decision(d)) => d,
-            Ok(Document::Application(_)) => {
+        let (decision, sender) = match self.read_from(p, call, body) {
+            Ok((Document::Decision(d), sender)) => (d, sender),
+            Ok((Document::Application(_), _)) => {
                 return Ok(self.wrong_kind(p, "a decision", "an application"))
             }
             Err(reply) => return Ok(*reply),
@@ -711,7 +767,7 @@ impl Gateway {
             .change(Change {
                 gateway_no: rec.gateway_no.clone(),
                 update: Some(update),
-                event: Some(("DECIDED", None)),
+                event: Some(("DECIDED", signed_note(sender.keyid()))),
                 doc: Some((DocKind::DecisionReceived, body.to_vec())),
                 jobs: vec![job],
             })
@@ -734,6 +790,11 @@ impl Gateway {
         );
         Ok(self.receipt(convention::accepted(p, &rec.gateway_no), &rec, Some(index)))
     }
+}
+
+/// The timeline note of a step whose bytes carried a verified partner signature.
+pub fn signed_note(keyid: Option<&str>) -> Option<String> {
+    keyid.map(|k| format!("signed by the platform with key {k}"))
 }
 
 /// An application as its destination receives it: under the gateway's cross-province number,
@@ -811,6 +872,14 @@ pub fn hex_to_hash(h: &str) -> [u8; 32] {
     out
 }
 
+fn call<'a>(partner: &'a Partner, headers: &'a HeaderMap, uri: &'a Uri) -> Call<'a> {
+    Call {
+        partner,
+        headers,
+        path_and_query: uri.path_and_query().map_or("/", |pq| pq.as_str()),
+    }
+}
+
 /// The partner-facing routes: each platform's own two endpoints.
 pub fn router(gw: Arc<Gateway>) -> Router {
     let mut r = Router::new();
@@ -821,8 +890,10 @@ pub fn router(gw: Arc<Gateway>) -> Router {
                 post(
                     move |State(gw): State<Arc<Gateway>>,
                           Extension(partner): Extension<Partner>,
+                          headers: HeaderMap,
+                          uri: Uri,
                           body: Bytes| async move {
-                        gw.submit(p, &partner, body).await
+                        gw.submit(p, call(&partner, &headers, &uri), body).await
                     },
                 ),
             )
@@ -831,8 +902,10 @@ pub fn router(gw: Arc<Gateway>) -> Router {
                 post(
                     move |State(gw): State<Arc<Gateway>>,
                           Extension(partner): Extension<Partner>,
+                          headers: HeaderMap,
+                          uri: Uri,
                           body: Bytes| async move {
-                        gw.decide(p, &partner, &body).await
+                        gw.decide(p, call(&partner, &headers, &uri), &body).await
                     },
                 ),
             );

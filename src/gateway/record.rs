@@ -113,6 +113,10 @@ pub struct AppRecord {
     /// record for the office's page, never in the ledger.
     #[serde(default)]
     pub handed_over_by: Option<String>,
+    /// Key id of the source platform's RFC 9421 signature verified on the application bytes
+    /// (recorded in RECEIVED too); none when it did not sign.
+    #[serde(default)]
+    pub sender_keyid: Option<String>,
 }
 
 impl AppRecord {

@@ -27,6 +27,7 @@ use crate::model::{
 use crate::platform::{self, Platform};
 
 use super::convention::{self, ReplyBody};
+use super::httpsig::{self, KeySigner, MessageSigner as _};
 use super::ops::Ops;
 use super::server::{self, Clients, Limits, Serve};
 use super::tls::{self, ClientTimeouts, PartnerTrust, PartnerVerifier, TlsError};
@@ -47,6 +48,8 @@ pub struct SandboxOptions {
     pub chain: Vec<CertificateDer<'static>>,
     /// Its key.
     pub key: PrivateKeyDer<'static>,
+    /// The key it signs what it sends with (RFC 9421, tongban's profile); none: unsigned.
+    pub signer: Option<KeySigner>,
 }
 
 /// What the sandbox received.
@@ -88,6 +91,8 @@ pub struct Sandbox {
     tls: Arc<rustls::ServerConfig>,
     verifier: Arc<PartnerVerifier>,
     down: AtomicBool,
+    signer: Option<KeySigner>,
+    signing: AtomicBool,
     seq: AtomicU64,
     received: Mutex<Vec<Received>>,
     by_number: Mutex<BTreeMap<String, String>>,
@@ -131,6 +136,8 @@ impl Sandbox {
             tls,
             verifier,
             down: AtomicBool::new(false),
+            signing: AtomicBool::new(o.signer.is_some()),
+            signer: o.signer,
             seq: AtomicU64::new(0),
             received: Mutex::new(Vec::new()),
             by_number: Mutex::new(BTreeMap::new()),
@@ -146,6 +153,11 @@ impl Sandbox {
     /// While down, every call is answered with the platform's retry-later reply.
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Whether what it sends is signed (when it has a key); on by default.
+    pub fn set_signing(&self, signing: bool) {
+        self.signing.store(signing, Ordering::SeqCst);
     }
 
     /// Everything received so far, in order.
@@ -287,13 +299,34 @@ impl Sandbox {
     }
 
     async fn post(&self, path: &str, bytes: &[u8]) -> Result<GatewayReply, reqwest::Error> {
-        let resp = self
+        let url = format!("{}{path}", self.gateway_url);
+        let ct = self.platform.content_type();
+        let mut req = self
             .client
-            .post(format!("{}{path}", self.gateway_url))
-            .header(http::header::CONTENT_TYPE, self.platform.content_type())
-            .body(bytes.to_vec())
-            .send()
-            .await?;
+            .post(&url)
+            .header(http::header::CONTENT_TYPE, ct);
+        if let Some(signer) = self
+            .signer
+            .as_ref()
+            .filter(|_| self.signing.load(Ordering::SeqCst))
+        {
+            let signed = httpsig::sign(
+                httpsig::Message::Request {
+                    method: "POST",
+                    target_uri: &url,
+                },
+                ct,
+                bytes,
+                signer.keyid(),
+                chrono::Utc::now().timestamp(),
+                |base| signer.sign(base),
+            );
+            req = req
+                .header("content-digest", signed.content_digest)
+                .header("signature-input", signed.signature_input)
+                .header("signature", signed.signature);
+        }
+        let resp = req.body(bytes.to_vec()).send().await?;
         let status = resp.status().as_u16();
         let headers = super::pipeline::header_map(resp.headers());
         let body = resp.bytes().await?.to_vec();

@@ -253,6 +253,7 @@ pub(crate) mod tests {
             operator_name: "平湖市广陈镇阿怡面馆".into(),
             accepted_at: "2026-11-20T09:30:00+08:00".into(),
             handed_over_by: None,
+            sender_keyid: None,
         }
     }
 

@@ -11,7 +11,7 @@ use tongban::gateway::sandbox::{GatewayReply, Received};
 use tongban::gateway::tls;
 use tongban::model::Uscc;
 
-fn options() -> LoopbackOptions {
+pub(crate) fn options() -> LoopbackOptions {
     LoopbackOptions {
         decide_after: Duration::from_millis(100),
         initial_backoff_ms: 50,
@@ -20,7 +20,7 @@ fn options() -> LoopbackOptions {
     }
 }
 
-async fn start(o: LoopbackOptions) -> (tempfile::TempDir, Loopback) {
+pub(crate) async fn start(o: LoopbackOptions) -> (tempfile::TempDir, Loopback) {
     let dir = tempfile::tempdir().unwrap();
     let lb = Loopback::start(dir.path(), o).await.unwrap();
     (dir, lb)
@@ -45,17 +45,17 @@ fn state(lb: &Loopback, no: &str) -> Option<AppState> {
     lb.gateway()?.store.get(no).ok()??.state.into()
 }
 
-async fn get_json(url: &str) -> serde_json::Value {
+pub(crate) async fn get_json(url: &str) -> serde_json::Value {
     let body = reqwest::get(url).await.unwrap().bytes().await.unwrap();
     serde_json::from_slice(&body).unwrap()
 }
 
-fn text(r: &GatewayReply) -> String {
+pub(crate) fn text(r: &GatewayReply) -> String {
     String::from_utf8_lossy(&r.body).into_owned()
 }
 
 /// A Zhejiang-side application for a business in Shanghai, made from the shared sample.
-fn zj_application(number: &str) -> Vec<u8> {
+pub(crate) fn zj_application(number: &str) -> Vec<u8> {
     let sample = tongban::platform::translate(
         tongban::platform::Platform::Shanghai,
         tongban::platform::Platform::Zhejiang,
@@ -338,7 +338,7 @@ async fn shanghai_cannot_post_zhejiang_decisions_or_use_its_endpoints() {
     lb.stop().await;
 }
 
-fn client_with(lb: &Loopback, name: &str) -> reqwest::Client {
+pub(crate) fn client_with(lb: &Loopback, name: &str) -> reqwest::Client {
     let ca = tls::certs_from_pem(&std::fs::read(lb.pki.ca()).unwrap(), "ca").unwrap();
     tls::client(
         &ca,

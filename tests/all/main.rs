@@ -6,6 +6,7 @@ mod desk;
 mod gateway;
 mod ledger;
 mod schemas;
+mod signatures;
 mod web;
 
 use std::time::Duration;

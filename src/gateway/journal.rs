@@ -77,6 +77,10 @@ pub struct Record {
     pub decision: Option<DecisionFacts>,
     /// Reason code (FAILED).
     pub reason: Option<String>,
+    /// Key id of the sending platform's RFC 9421 signature that the gateway verified on the
+    /// bytes received (RECEIVED, DECIDED); `None` when the platform did not sign. At most 64
+    /// bytes and not empty, or the ledger refuses the append.
+    pub sender_keyid: Option<String>,
 }
 
 /// A ledger append failed.

@@ -174,6 +174,7 @@ pub fn entry(r: Record) -> Entry {
             authority: d.authority,
         }),
         reason: r.reason,
+        sender_keyid: r.sender_keyid,
     }
 }
 

@@ -826,6 +826,7 @@ pub fn base_record(rec: &AppRecord, step: Step, at: i64) -> Record {
         applicant_id_hash: None,
         decision: None,
         reason: None,
+        sender_keyid: None,
     }
 }
 

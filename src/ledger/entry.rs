@@ -1,13 +1,17 @@
 //! Ledger entries and their one byte encoding (the leaf hash is over exactly these bytes).
 //!
-//! # Encoding, version 1
+//! # Encoding, versions 1 and 2
+//! An entry without a sender key id is written as version 1; an entry with one as version 2,
+//! which is version 1 with the version byte `0x02` and field 17 appended. Every version-1
+//! entry ever written therefore keeps its bytes and its leaf hash.
+//!
 //! All integers are big-endian. `str` is a `u16` byte length then UTF-8; `opt X` is one
 //! byte `0x00` (absent) or `0x01` followed by `X`; `time` is `i64` Unix seconds then `i16`
 //! UTC offset in minutes; `hash` is 32 raw bytes.
 //!
 //! | # | field | type |
 //! |---|---|---|
-//! | 1 | version, `0x01` | u8 |
+//! | 1 | version, `0x01` (no field 17) or `0x02` | u8 |
 //! | 2 | step: 1 received, 2 forwarded, 3 decided, 4 delivered, 5 failed, 6 handed over (送达, the licence given to the applicant at the window) | u8 |
 //! | 3 | gateway cross-province number | str |
 //! | 4 | source platform's number | str |
@@ -23,15 +27,26 @@
 //! | 14 | salted hash of the applicant's identifier ([`salted_id_hash`]) | opt hash |
 //! | 15 | decision: result u8 (1 approved, 2 rejected, 3 correction requested (补正)), licence number opt str, valid from opt str, valid to opt str (`YYYY-MM-DD`), issuing authority str | opt |
 //! | 16 | reason code (for `failed`; a code, never free text with personal data) | opt str |
+//! | 17 | version 2 only: key id of the sending platform's RFC 9421 signature that the gateway verified on the bytes received, 1 to 64 bytes ([`MAX_SENDER_KEYID_LEN`]) | str |
 //!
 //! Decoding is strict: unknown versions, flag bytes other than 0/1, invalid UTF-8, badly
-//! formed dates and trailing bytes are refused, so every accepted byte string has exactly one
-//! meaning and `encode(decode(b)) == b`.
+//! formed dates, an empty or over-long sender key id and trailing bytes are refused, so every
+//! accepted byte string has exactly one meaning and `encode(decode(b)) == b`.
 
 use sha2::{Digest, Sha256};
 
-/// The encoding version written by this code.
+/// The encoding version of an entry without a sender key id (field 17 absent).
 pub const ENTRY_VERSION: u8 = 1;
+
+/// The encoding version of an entry with a sender key id: version 1 plus field 17. A new
+/// version rather than a new optional field, so that version-1 bytes (and leaf hashes) of
+/// entries already in ledgers stay exactly as they are.
+pub const ENTRY_VERSION_SENDER_KEYID: u8 = 2;
+
+/// Longest sender key id, in bytes. RFC 9421 leaves `keyid` free-form; 64 bytes holds the
+/// usual forms (an 8-hex-digit C2SP key id, a 43-character JWK thumbprint, a short name) and
+/// keeps an entry from carrying an arbitrary string a platform chose.
+pub const MAX_SENDER_KEYID_LEN: usize = 64;
 
 /// Domain-separation label for [`salted_id_hash`], so these hashes cannot be confused with
 /// document or leaf hashes.
@@ -127,6 +142,10 @@ pub struct Entry {
     pub decision: Option<Decision>,
     /// Reason code for `failed` entries.
     pub reason: Option<String>,
+    /// Key id of the sending platform's RFC 9421 signature that the gateway verified on the
+    /// bytes received (RECEIVED and DECIDED entries); absent when the platform did not sign.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_keyid: Option<String>,
 }
 
 mod hex_hash {
@@ -173,6 +192,9 @@ pub enum EntryError {
     /// A string is longer than 65535 bytes.
     #[error("field {0} is longer than 65535 bytes")]
     TooLong(&'static str),
+    /// The sender key id is empty or longer than [`MAX_SENDER_KEYID_LEN`] bytes.
+    #[error("sender_keyid is {0} bytes long; it must be 1 to {MAX_SENDER_KEYID_LEN} bytes")]
+    SenderKeyIdLength(usize),
 }
 
 struct W(Vec<u8>);
@@ -281,11 +303,26 @@ fn date_ok(d: &Option<String>) -> bool {
         && (1..=31).contains(&d[8..10].parse::<u8>().unwrap_or(0))
 }
 
+fn sender_keyid_ok(k: &str) -> Result<(), EntryError> {
+    if k.is_empty() || k.len() > MAX_SENDER_KEYID_LEN {
+        return Err(EntryError::SenderKeyIdLength(k.len()));
+    }
+    Ok(())
+}
+
 impl Entry {
-    /// The version-1 encoding (see the module documentation).
+    /// The encoding (see the module documentation): version 1, or version 2 when the entry
+    /// has a sender key id. Refuses values the decoder would refuse (such as an empty or
+    /// over-long sender key id), so encoded bytes always decode.
     pub fn encode(&self) -> Result<Vec<u8>, EntryError> {
         let mut w = W(Vec::with_capacity(192));
-        w.u8(ENTRY_VERSION);
+        match &self.sender_keyid {
+            None => w.u8(ENTRY_VERSION),
+            Some(k) => {
+                sender_keyid_ok(k)?;
+                w.u8(ENTRY_VERSION_SENDER_KEYID);
+            }
+        }
         w.u8(self.step as u8);
         w.str("gateway_no", &self.gateway_no)?;
         w.str("source_no", &self.source_no)?;
@@ -326,14 +363,17 @@ impl Entry {
             }
         }
         w.opt_str("reason", &self.reason)?;
+        if let Some(k) = &self.sender_keyid {
+            w.str("sender_keyid", k)?;
+        }
         Ok(w.0)
     }
 
-    /// Decodes version-1 bytes strictly.
+    /// Decodes version-1 or version-2 bytes strictly.
     pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
         let mut r = R(bytes);
         let v = r.u8("version")?;
-        if v != ENTRY_VERSION {
+        if v != ENTRY_VERSION && v != ENTRY_VERSION_SENDER_KEYID {
             return Err(EntryError::Version(v));
         }
         let step = match r.u8("step")? {
@@ -383,6 +423,13 @@ impl Entry {
             None
         };
         let reason = r.opt_str("reason")?;
+        let sender_keyid = if v == ENTRY_VERSION_SENDER_KEYID {
+            let k = r.str("sender_keyid")?;
+            sender_keyid_ok(&k)?;
+            Some(k)
+        } else {
+            None
+        };
         if !r.0.is_empty() {
             return Err(EntryError::Trailing(r.0.len()));
         }
@@ -402,6 +449,7 @@ impl Entry {
             applicant_id_hash,
             decision,
             reason,
+            sender_keyid,
         })
     }
 
@@ -432,6 +480,7 @@ impl Entry {
                 authority: "上海市徐汇区市场监督管理局".into(),
             }),
             reason: None,
+            sender_keyid: None,
         }
     }
 }
@@ -469,11 +518,104 @@ mod tests {
             assert!(Entry::decode(&b[..cut]).is_err(), "cut at {cut}");
         }
         let mut v = b.clone();
-        v[0] = 2;
-        assert_eq!(Entry::decode(&v), Err(EntryError::Version(2)));
+        v[0] = 3;
+        assert_eq!(Entry::decode(&v), Err(EntryError::Version(3)));
+        // A version-1 body labelled version 2 lacks field 17.
+        v[0] = ENTRY_VERSION_SENDER_KEYID;
+        assert_eq!(
+            Entry::decode(&v),
+            Err(EntryError::Truncated("sender_keyid"))
+        );
         let mut s = b;
         s[1] = 9;
         assert_eq!(Entry::decode(&s), Err(EntryError::Invalid("step")));
+    }
+
+    /// Bytes of `Entry::example(1)` as written before version 2 existed: entries without a
+    /// sender key id must keep exactly these bytes (and so their leaf hashes).
+    const EXAMPLE_1_V1: &str = "010300175952442d5a4a2d53482d323032362d303030303030303100125a4a3333303130363030303030303030303101001253483331303130343030303030303030303100027a6a000273680015666f6f642d627573696e6573732d6c6963656e6365000000006ab13b8101e000cd2662154e6d76b2b2b92e70c0cac3ccf534f9b74eb5b89819ec509083d00a5001cd04a4754498e06db5a13c5f371f1f04ff6d2470f24aa9bd886540e5dce77f70000b7a6a3273682d312e342e30010dcef9c15d2afe349e5f6d3bb163e7b0c6ca0429c269cced7ea5c227ce6fff0f01010100104a59323331303130343030303030303101000a323032362d31312d323301000a323033312d31312d32320027e4b88ae6b5b7e5b882e5be90e6b187e58cbae5b882e59cbae79b91e79da3e7aea1e79086e5b18000";
+
+    #[test]
+    fn entry_without_sender_keyid_keeps_its_version_1_bytes_and_leaf_hash() {
+        let b = Entry::example(1).encode().unwrap();
+        assert_eq!(b[0], 1);
+        assert_eq!(hex::encode(&b), EXAMPLE_1_V1);
+        assert_eq!(
+            hex::encode(crate::ledger::merkle::leaf_hash(&b)),
+            "858cd61f40e9165a0a6e35f20f77e3325968fdf73083ef7906b667bfc6777601"
+        );
+    }
+
+    fn signed(n: u64, keyid: &str) -> Entry {
+        Entry {
+            sender_keyid: Some(keyid.into()),
+            ..Entry::example(n)
+        }
+    }
+
+    #[test]
+    fn entry_with_sender_keyid_is_version_2_and_round_trips() {
+        let e = signed(1, "zj-2026-a");
+        let b = e.encode().unwrap();
+        assert_eq!(&b[..2], &[ENTRY_VERSION_SENDER_KEYID, Step::Decided as u8]);
+        assert_eq!(b[0], 2);
+        // Version 1 with the version byte changed and field 17 appended.
+        let v1 = hex::decode(EXAMPLE_1_V1).unwrap();
+        assert_eq!(&b[1..v1.len()], &v1[1..]);
+        assert_eq!(&b[v1.len()..], b"\x00\x09zj-2026-a");
+        assert_eq!(Entry::decode(&b).unwrap(), e);
+        assert_eq!(Entry::decode(&b).unwrap().encode().unwrap(), b);
+        let longest = signed(2, &"k".repeat(MAX_SENDER_KEYID_LEN));
+        let b = longest.encode().unwrap();
+        assert_eq!(Entry::decode(&b).unwrap(), longest);
+        for cut in 0..b.len() {
+            assert!(Entry::decode(&b[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn empty_or_over_long_sender_keyid_is_refused_by_decode_and_encode() {
+        let v1 = Entry::example(5).encode().unwrap();
+        let v2_with = |keyid: &[u8]| {
+            let mut b = v1.clone();
+            b[0] = ENTRY_VERSION_SENDER_KEYID;
+            b.extend_from_slice(&(keyid.len() as u16).to_be_bytes());
+            b.extend_from_slice(keyid);
+            b
+        };
+        assert!(Entry::decode(&v2_with(b"k1")).is_ok());
+        assert_eq!(
+            Entry::decode(&v2_with(b"")),
+            Err(EntryError::SenderKeyIdLength(0))
+        );
+        assert_eq!(
+            Entry::decode(&v2_with(&[b'k'; MAX_SENDER_KEYID_LEN + 1])),
+            Err(EntryError::SenderKeyIdLength(MAX_SENDER_KEYID_LEN + 1))
+        );
+        let mut t = v2_with(b"k1");
+        t.push(0);
+        assert_eq!(Entry::decode(&t), Err(EntryError::Trailing(1)));
+        let mut v3 = v2_with(b"k1");
+        v3[0] = 3;
+        assert_eq!(Entry::decode(&v3), Err(EntryError::Version(3)));
+
+        assert_eq!(
+            signed(5, "").encode(),
+            Err(EntryError::SenderKeyIdLength(0))
+        );
+        assert_eq!(
+            signed(5, &"k".repeat(MAX_SENDER_KEYID_LEN + 1)).encode(),
+            Err(EntryError::SenderKeyIdLength(MAX_SENDER_KEYID_LEN + 1))
+        );
+    }
+
+    #[test]
+    fn json_has_sender_keyid_only_when_present() {
+        let j = serde_json::to_value(Entry::example(1)).unwrap();
+        assert!(j.get("sender_keyid").is_none(), "{j}");
+        assert_eq!(j["reason"], serde_json::Value::Null);
+        let j = serde_json::to_value(signed(1, "sh-key-7")).unwrap();
+        assert_eq!(j["sender_keyid"], "sh-key-7");
     }
 
     #[test]

@@ -440,6 +440,18 @@ fn exported_bundle_verifies_with_history_and_inclusion_proofs() {
     let (_t, r) = export_and_verify(&log, &opts, &[&key()]);
     assert!(r.ok(), "{:?}", r.failures);
     assert_eq!(r.entries_checked, 217);
+    // A version-2 entry (with the sending platform's key id) verifies like the others.
+    let mut log = log;
+    let signed = Entry {
+        sender_keyid: Some("zj-2026-a".into()),
+        ..Entry::example(1000)
+    };
+    log.append_batch(&[signed]).unwrap();
+    log.sign_checkpoint(&key()).unwrap();
+    assert_eq!(log.entries(1000..1001).unwrap()[0][0], 2);
+    let (_t, r) = export_and_verify(&log, &ExportOptions::default(), &[&key()]);
+    assert!(r.ok(), "{:?}", r.failures);
+    assert_eq!(r.entries_checked, 1001);
 }
 
 #[test]

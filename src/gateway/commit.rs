@@ -321,6 +321,7 @@ impl Worker {
                 let mut entry = base_record(rec, Step::Received, now);
                 entry.document_time = Some(work[*i].document_time);
                 entry.applicant_id_hash = Some(work[*i].applicant_id_hash);
+                entry.sender_keyid = rec.sender_keyid.clone();
                 entry
             })
             .collect();

@@ -21,6 +21,8 @@ use super::outbox::RetryPolicy;
 use super::server::Limits;
 use super::tls::{self, ClientTimeouts, PartnerTrust};
 use crate::codes::ItemKind;
+// The longest partner key id accepted is the longest a ledger entry can record.
+use crate::ledger::entry::MAX_SENDER_KEYID_LEN as MAX_KEYID_LEN;
 use crate::model::Uscc;
 use crate::platform::Platform;
 use crate::web::{Account, Lockout, Office, WebConfig};
@@ -792,9 +794,6 @@ impl Config {
 }
 
 struct Problems(Vec<String>);
-
-/// Longest RFC 9421 `keyid` accepted for a partner's key.
-pub const MAX_KEYID_LEN: usize = 64;
 
 /// A platform's `signing_keys`, checked: each key id a non-empty printable ASCII string (it
 /// travels in a structured-field string), each key 32 bytes of standard base64 that are an

@@ -750,6 +750,7 @@ impl Gateway {
         entry.decision = Some(decision_facts(&decision));
         // The DECIDED record commits to the decision bytes as received.
         entry.received_sha256 = sha.into();
+        entry.sender_keyid = sender.keyid().map(str::to_owned);
         let job = Job::new(
             JobKind::Decision,
             &rec.gateway_no,

@@ -8,7 +8,7 @@ use tongban::gateway::convention;
 use tongban::gateway::demo::{Loopback, SAMPLE_SH_APPLICATION};
 use tongban::gateway::httpsig::{self, Message};
 use tongban::gateway::pipeline::GATEWAY_NO_HEADER;
-use tongban::gateway::sandbox::Received;
+use tongban::gateway::record::AppState;
 use tongban::platform::Platform;
 
 /// The application's timeline through the status API.
@@ -89,11 +89,10 @@ async fn signed_applications_and_decisions_are_verified_and_recorded() {
     let reply = lb.sh.submit(SAMPLE_SH_APPLICATION).await.unwrap();
     assert_eq!(reply.status, 200, "{}", text(&reply));
     let no = reply.headers[GATEWAY_NO_HEADER].clone();
-    wait_for("the decision back in Shanghai", || {
-        lb.sh
-            .received()
-            .iter()
-            .any(|r| matches!(r, Received::Decision { .. }))
+    wait_for("DELIVERED", || {
+        lb.gateway()
+            .and_then(|g| g.store.get(&no).ok().flatten())
+            .is_some_and(|r| r.state == AppState::Delivered)
     })
     .await;
     let t = timeline(&lb, &no).await;

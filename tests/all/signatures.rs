@@ -123,47 +123,32 @@ async fn a_signature_that_fails_is_refused_naming_the_header_and_nothing_is_reco
     let stranger = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
     let body = sample_numbered("SH-SIG-0001");
 
-    // The configured key id, but not the platform's key.
-    let (status, reply) = post_signed(
-        &lb,
-        Platform::Shanghai,
-        &body,
-        &body,
-        &stranger,
-        "sh-sandbox",
-    )
-    .await;
-    assert_eq!(status, 403, "{reply}");
-    assert!(
-        reply.contains("Signature: signature does not verify"),
-        "{reply}"
-    );
-
-    // A key id nobody configured.
-    let (status, reply) =
-        post_signed(&lb, Platform::Shanghai, &body, &body, &stranger, "sh-2027").await;
-    assert_eq!(status, 403, "{reply}");
-    assert!(
-        reply.contains("Signature-Input: unknown key id sh-2027"),
-        "{reply}"
-    );
-
-    // Bytes changed after signing: the digest no longer matches.
     let other = sample_numbered("SH-SIG-0002");
-    let (status, reply) = post_signed(
-        &lb,
-        Platform::Shanghai,
-        &other,
-        &body,
-        &stranger,
-        "sh-sandbox",
-    )
-    .await;
-    assert_eq!(status, 403, "{reply}");
-    assert!(
-        reply.contains("Content-Digest: content digest does not match the body"),
-        "{reply}"
-    );
+    for (what, sent, keyid, expected) in [
+        (
+            "the configured key id, but not the platform's key",
+            &body,
+            "sh-sandbox",
+            "Signature: signature does not verify",
+        ),
+        (
+            "a key id nobody configured",
+            &body,
+            "sh-2027",
+            "Signature-Input: unknown key id sh-2027",
+        ),
+        (
+            "bytes changed after signing",
+            &other,
+            "sh-sandbox",
+            "Content-Digest: content digest does not match the body",
+        ),
+    ] {
+        let (status, reply) =
+            post_signed(&lb, Platform::Shanghai, sent, &body, &stranger, keyid).await;
+        assert_eq!(status, 403, "{what}: {reply}");
+        assert!(reply.contains(expected), "{what}: {reply}");
+    }
 
     // Zhejiang is answered in its own convention: HTTP 200, `{code, msg}`.
     let zj = zj_application("ZJ-SIG-0001");

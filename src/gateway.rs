@@ -9,6 +9,8 @@
 //!   the storage trait the outbox needs (sled implementation in `store::outbox`).
 //! - [`sender`] — a partner's own RFC 9421 signature on what it sends: verified against its
 //!   configured keys, or refused naming the header at fault.
+//! - [`breaker`] — a circuit breaker per destination: after retry-later answers in a row,
+//!   its due jobs are held and one probe at a time goes out.
 //! - [`config`] — the TOML file with defaults, resolved into checked settings that report
 //!   every problem at once.
 //!
@@ -33,6 +35,7 @@
 //! - [`service`] — assembles everything from a [`config::Config`] and runs it.
 //! - [`sandbox`], [`demo`] — stand-in platforms and the loopback demo (also the test harness).
 
+pub mod breaker;
 pub mod calendar;
 pub mod commit;
 pub mod config;

@@ -6,7 +6,7 @@
 //! Shutdown stops taking jobs; attempts already in flight finish (bounded by the outgoing
 //! request time limit).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 use crate::model::{ApplicationNo, Decision, Document, Outcome};
 use crate::platform::{self, Platform};
 
+use super::breaker::{Admit, Breakers};
 use super::commit::{Change, Update};
 use super::config::Config;
 use super::convention;
@@ -53,6 +54,10 @@ pub fn clients(config: &Config) -> Result<HashMap<String, reqwest::Client>, tls:
     Ok(out)
 }
 
+/// What a finished task reports to the loop: for an attempt made, its destination and
+/// whether the destination answered (anything but retry-later).
+type Answered = Option<(String, bool)>;
+
 /// Runs the outbox until `shutdown` completes.
 pub async fn run(
     gw: Arc<Gateway>,
@@ -60,18 +65,24 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     let clients = Arc::new(clients);
-    let mut tasks: JoinSet<()> = JoinSet::new();
-    // Jobs being attempted. Their in-flight state is kept here, not written: after a crash a
-    // job found pending is simply sent again, and the destination answers the second copy
-    // as a duplicate of the same gateway number, which counts as delivered.
-    let mut in_flight: HashMap<tokio::task::Id, String> = HashMap::new();
+    let mut tasks: JoinSet<Answered> = JoinSet::new();
+    // Jobs being attempted or held, by task. Their in-flight state is kept here, not written:
+    // after a crash a job found pending is simply sent again, and the destination answers the
+    // second copy as a duplicate of the same gateway number, which counts as delivered.
+    let mut by_task: HashMap<tokio::task::Id, Vec<String>> = HashMap::new();
+    let mut busy: HashSet<String> = HashSet::new();
+    let mut breakers = Breakers::new(gw.config.retry.clone());
+    let mut rng = StdRng::from_entropy();
     let limit = gw.config.concurrency.max(1);
+    let m = &gw.ops.metrics;
     tokio::pin!(shutdown);
     loop {
         let free = limit.saturating_sub(tasks.len());
         let due = if free > 0 {
-            let busy = |id: &str| in_flight.values().any(|j| j == id);
-            match gw.outbox.due_except(now_ms(), free, &busy) {
+            match gw
+                .outbox
+                .due_except(now_ms(), free, &|id| busy.contains(id))
+            {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::error!(error = %e, "outbox read failed");
@@ -81,30 +92,83 @@ pub async fn run(
         } else {
             Vec::new()
         };
+        let mut held = Vec::new();
         for mut job in due {
-            if job.start(now_ms()).is_err() {
+            let now = now_ms();
+            match breakers.admit(&job.destination, job.give_up_at, now) {
+                Admit::Hold(until) => {
+                    job.hold(until);
+                    held.push(job);
+                    continue;
+                }
+                Admit::Probe => {
+                    tracing::info!(destination = %job.destination, job = %job.id, "probing a destination that kept answering retry-later");
+                }
+                Admit::Go => {}
+            }
+            if job.start(now).is_err() {
                 continue;
             }
             let id = job.id.clone();
+            busy.insert(id.clone());
             let gw = gw.clone();
             let clients = clients.clone();
             let task = tasks.spawn(async move {
                 let id = job.id.clone();
-                if let Err(e) = attempt(&gw, &clients, job).await {
-                    tracing::error!(job = %id, error = %e, "delivery bookkeeping failed");
+                let destination = job.destination.clone();
+                match attempt(&gw, &clients, job).await {
+                    Ok(answered) => answered.map(|a| (destination, a)),
+                    Err(e) => {
+                        tracing::error!(job = %id, error = %e, "delivery bookkeeping failed");
+                        None
+                    }
                 }
             });
-            in_flight.insert(task.id(), id);
+            by_task.insert(task.id(), vec![id]);
+        }
+        if !held.is_empty() {
+            m.deliveries_held_total
+                .fetch_add(held.len() as u64, Ordering::Relaxed);
+            let ids: Vec<String> = held.iter().map(|j| j.id.clone()).collect();
+            busy.extend(ids.iter().cloned());
+            let gw = gw.clone();
+            let task = tasks.spawn(async move {
+                let hold = Change {
+                    gateway_no: String::new(),
+                    update: None,
+                    event: None,
+                    doc: None,
+                    jobs: held,
+                };
+                if let Err(e) = gw.change(hold).await {
+                    tracing::error!(error = %e, "holding deliveries failed");
+                }
+                None
+            });
+            by_task.insert(task.id(), ids);
         }
         tokio::select! {
             _ = &mut shutdown => break,
             _ = gw.wake.notified() => {}
             Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
-                let task = match done {
-                    Ok((task, ())) => task,
-                    Err(e) => e.id(),
+                let (task, answered) = match done {
+                    Ok((task, answered)) => (task, answered),
+                    // A task that panicked: its jobs are pending again after a restart.
+                    Err(e) => {
+                        tracing::error!(error = %e, "outbox task failed");
+                        (e.id(), None)
+                    }
                 };
-                in_flight.remove(&task);
+                for id in by_task.remove(&task).unwrap_or_default() {
+                    busy.remove(&id);
+                }
+                if let Some((destination, answered)) = answered {
+                    if breakers.record(&destination, answered, now_ms(), &mut rng) {
+                        tracing::warn!(%destination, "destination keeps answering retry-later; holding its deliveries");
+                    }
+                    let open = gw.config.platforms.iter().filter(|p| breakers.is_open(&p.key));
+                    m.destinations_held.store(open.count() as i64, Ordering::Relaxed);
+                }
             }
             _ = tokio::time::sleep(IDLE_POLL) => {}
         }
@@ -239,11 +303,13 @@ async fn send(gw: &Gateway, client: &reqwest::Client, out: &Outgoing) -> Attempt
     }
 }
 
+/// Attempts a job and records the outcome; returns, when a request was sent, whether the
+/// destination answered with anything but retry-later.
 async fn attempt(
     gw: &Gateway,
     clients: &HashMap<String, reqwest::Client>,
     mut job: Job,
-) -> Result<(), IntakeError> {
+) -> Result<Option<bool>, IntakeError> {
     let m = &gw.ops.metrics;
     m.deliveries_attempted_total.fetch_add(1, Ordering::Relaxed);
     let rec = gw.store.get(&job.gateway_no)?;
@@ -265,6 +331,9 @@ async fn attempt(
             None,
         ),
     };
+    let answered = out
+        .as_ref()
+        .map(|_| !matches!(outcome, Attempt::RetryLater(_)));
     let sent_sha: Option<[u8; 32]> = out.as_ref().map(|o| Sha256::digest(&o.bytes).into());
     // Bytes stored already are not written again.
     let to_store = out.as_ref().filter(|o| !o.stored).map(|o| o.bytes.to_vec());
@@ -275,12 +344,12 @@ async fn attempt(
         Ok(t) => t,
         Err(e) => {
             tracing::error!(job = %job.id, error = %e, "job not in flight");
-            return Ok(());
+            return Ok(answered);
         }
     };
     let Some(rec) = rec else {
         gw.outbox.put(&job)?;
-        return Ok(());
+        return Ok(answered);
     };
     let gateway_no = job.gateway_no.clone();
     let change = |update: Option<Update>, event, doc, jobs| Change {
@@ -410,5 +479,5 @@ async fn attempt(
             }
         }
     }
-    Ok(())
+    Ok(answered)
 }

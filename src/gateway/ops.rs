@@ -83,6 +83,10 @@ metrics! {
     counter deliveries_retried_total: "Delivery attempts to be retried later.",
     /// Jobs that failed for good (rejected, or give-up deadline passed).
     counter deliveries_failed_total: "Outbox jobs failed for good (rejected or gave up).",
+    /// Due deliveries held back, without an attempt, because their destination's breaker was open.
+    counter deliveries_held_total: "Due deliveries held back because their destination kept answering retry-later.",
+    /// Destinations whose breaker is open now (their deliveries held, one probe at a time).
+    gauge destinations_held: "Destinations whose deliveries are held after retry-later answers in a row.",
     /// Outbox jobs not yet delivered or failed.
     gauge outbox_pending: "Outbox jobs not yet delivered or failed.",
 }

@@ -247,6 +247,14 @@ impl Job {
         })
     }
 
+    /// Holds a pending job back without an attempt (its destination's breaker is open): due
+    /// again at `until` (Unix ms).
+    pub fn hold(&mut self, until: i64) {
+        if let JobState::Pending { not_before } = &mut self.state {
+            *not_before = (*not_before).max(until);
+        }
+    }
+
     /// After a restart: an attempt that was in flight when the process stopped is due again
     /// now. Returns whether the job changed.
     pub fn recover(&mut self, now: i64) -> bool {

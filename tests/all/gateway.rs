@@ -256,6 +256,55 @@ async fn a_destination_that_is_down_gets_it_once_it_is_back() {
 }
 
 #[tokio::test]
+async fn an_outage_costs_probes_not_attempts_and_everything_goes_once_it_ends() {
+    let (_dir, lb) = start(options()).await;
+    lb.zj.set_down(true);
+    let mut numbers = Vec::new();
+    for i in 0..20 {
+        let body = String::from_utf8_lossy(SAMPLE_SH_APPLICATION)
+            .replace("SH-JS-LX-20261120-0007", &format!("SH-OUTAGE-{i:04}"));
+        let reply = lb.sh.submit(body.as_bytes()).await.unwrap();
+        assert_eq!(reply.status, 200, "{}", text(&reply));
+        numbers.push(reply.headers[GATEWAY_NO_HEADER].clone());
+    }
+    let gw = lb.gateway().unwrap().clone();
+    let m = &gw.ops.metrics;
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    wait_for("Zhejiang's deliveries held", || {
+        m.destinations_held
+            .load(std::sync::atomic::Ordering::Relaxed)
+            == 1
+            && load(&m.deliveries_held_total) > 0
+    })
+    .await;
+    // Each job alone would retry every 50–200 ms: some 100 attempts a second for 20 jobs.
+    // Held, only a probe goes out after each cool-down (50 ms doubling to 200 ms).
+    let before = load(&m.deliveries_attempted_total);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let probes = load(&m.deliveries_attempted_total) - before;
+    assert!((1..=12).contains(&probes), "{probes} attempts in a second");
+    assert!(numbers
+        .iter()
+        .all(|no| state(&lb, no) == Some(AppState::Received)));
+
+    lb.zj.set_down(false);
+    wait_for("all DELIVERED", || {
+        numbers
+            .iter()
+            .all(|no| state(&lb, no) == Some(AppState::Delivered))
+    })
+    .await;
+    assert_eq!(
+        m.destinations_held
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    let steps = ledger_steps(&lb).await;
+    assert_eq!(steps.iter().filter(|s| *s == "forwarded").count(), 20);
+    lb.stop().await;
+}
+
+#[tokio::test]
 async fn give_up_marks_failed_and_tells_the_source() {
     let (_dir, lb) = start(LoopbackOptions {
         give_up_after_s: 1,

@@ -43,6 +43,8 @@ pub struct Receive {
     pub document_time: (i64, i16),
     /// Salted hash of the applicant's identifier.
     pub applicant_id_hash: [u8; 32],
+    /// The source platform's verified signature on the bytes, to keep with them.
+    pub signature: Option<Vec<u8>>,
 }
 
 /// What became of a [`Receive`].
@@ -67,8 +69,8 @@ pub struct Change {
     /// The timeline event to add (step name, note), with the ledger index of the update's
     /// record when it returned one.
     pub event: Option<(&'static str, Option<String>)>,
-    /// A document to store with it.
-    pub doc: Option<(DocKind, Vec<u8>)>,
+    /// Documents to store with it.
+    pub docs: Vec<(DocKind, Vec<u8>)>,
     /// Outbox jobs to put with it.
     pub jobs: Vec<Job>,
 }
@@ -400,11 +402,15 @@ impl Worker {
                 writes
                     .docs
                     .push((rec.gateway_no.as_str(), DocKind::ApplicationSent, bytes));
+                if let Some(signature) = &work[*i].signature {
+                    let kind = DocKind::ApplicationSignature;
+                    writes.docs.push((rec.gateway_no.as_str(), kind, signature));
+                }
             }
         }
         for c in &changes {
             writes.jobs.extend(c.jobs.iter());
-            if let Some((kind, bytes)) = &c.doc {
+            for (kind, bytes) in &c.docs {
                 writes.docs.push((c.gateway_no.as_str(), *kind, bytes));
             }
         }
@@ -465,6 +471,7 @@ mod tests {
             outgoing: [b"to the destination: ", body].concat(),
             document_time: (1_763_602_200, 480),
             applicant_id_hash: [7; 32],
+            signature: None,
         }
     }
 
@@ -552,7 +559,7 @@ mod tests {
                 gateway_no: "TB1".into(),
                 update: Some(update),
                 event: Some(("FORWARDED", Some("ZJ-1".into()))),
-                doc: Some((DocKind::ApplicationSent, b"sent".to_vec())),
+                docs: vec![(DocKind::ApplicationSent, b"sent".to_vec())],
                 jobs: vec![],
             })
             .await
@@ -582,7 +589,7 @@ mod tests {
             gateway_no: "TB404".into(),
             update: Some(Box::new(|rec| Some(base_record(rec, Step::Failed, 0)))),
             event: Some(("FAILED", None)),
-            doc: None,
+            docs: vec![],
             jobs: vec![],
         };
         assert_eq!(f.committer.change(missing).await.unwrap(), None);

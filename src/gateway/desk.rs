@@ -333,7 +333,7 @@ impl GatewayDesk {
                 gateway_no: rec.gateway_no.clone(),
                 update: Some(update),
                 event: Some((HANDED_OVER, None)),
-                doc: None,
+                docs: vec![],
                 jobs: vec![],
             })
             .await

@@ -137,7 +137,7 @@ pub async fn run(
                     gateway_no: String::new(),
                     update: None,
                     event: None,
-                    doc: None,
+                    docs: vec![],
                     jobs: held,
                 };
                 if let Err(e) = gw.change(hold).await {
@@ -352,11 +352,11 @@ async fn attempt(
         return Ok(answered);
     };
     let gateway_no = job.gateway_no.clone();
-    let change = |update: Option<Update>, event, doc, jobs| Change {
+    let change = |update: Option<Update>, event, doc: Option<_>, jobs| Change {
         gateway_no: gateway_no.clone(),
         update,
         event,
-        doc,
+        docs: doc.into_iter().collect(),
         jobs,
     };
     match transition {

@@ -335,8 +335,10 @@ impl Gateway {
                 continue;
             };
             if let Document::Application(app) = read.document {
-                // The same bytes again: the committer completes the interrupted claim.
-                let work = self.receive(rec, app, bytes.into())?;
+                // The same bytes again: the committer completes the interrupted claim. The
+                // claimed record keeps the verified key id; the signature itself came with the
+                // request and is not kept for a claim a crash interrupted.
+                let work = self.receive(rec, app, bytes.into(), &Sender::Unverified)?;
                 self.committer.receive(work).await?;
                 fixed += 1;
             }
@@ -363,6 +365,7 @@ impl Gateway {
         rec: AppRecord,
         app: Box<crate::model::Application>,
         body: Bytes,
+        sender: &Sender,
     ) -> Result<Receive, IntakeError> {
         let t = app.acceptance.accepted_at;
         let document_time = (t.timestamp(), (t.offset().local_minus_utc() / 60) as i16);
@@ -375,6 +378,7 @@ impl Gateway {
             outgoing,
             document_time,
             applicant_id_hash,
+            signature: sender.evidence(),
         })
     }
 
@@ -644,7 +648,7 @@ impl Gateway {
         };
         let rec = match self
             .committer
-            .receive(self.receive(rec, app, body)?)
+            .receive(self.receive(rec, app, body, &sender)?)
             .await?
         {
             Received::New(rec) => rec,
@@ -769,7 +773,9 @@ impl Gateway {
                 gateway_no: rec.gateway_no.clone(),
                 update: Some(update),
                 event: Some(("DECIDED", signed_note(sender.keyid()))),
-                doc: Some((DocKind::DecisionReceived, body.to_vec())),
+                docs: std::iter::once((DocKind::DecisionReceived, body.to_vec()))
+                    .chain(sender.evidence().map(|e| (DocKind::DecisionSignature, e)))
+                    .collect(),
                 jobs: vec![job],
             })
             .await?

@@ -48,6 +48,10 @@ pub enum DocKind {
     DecisionReceived,
     /// The decision as sent to the source.
     DecisionSent,
+    /// The source platform's verified signature on the application received.
+    ApplicationSignature,
+    /// The deciding platform's verified signature on the decision received.
+    DecisionSignature,
 }
 
 impl DocKind {
@@ -58,6 +62,8 @@ impl DocKind {
             DocKind::ApplicationSent => "application-sent",
             DocKind::DecisionReceived => "decision-received",
             DocKind::DecisionSent => "decision-sent",
+            DocKind::ApplicationSignature => "application-signature",
+            DocKind::DecisionSignature => "decision-signature",
         }
     }
 }

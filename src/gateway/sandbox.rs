@@ -155,6 +155,11 @@ impl Sandbox {
         self.down.store(down, Ordering::SeqCst);
     }
 
+    /// The public key that verifies what it signs, if it signs.
+    pub fn verifying_key(&self) -> Option<ed25519_dalek::VerifyingKey> {
+        self.signer.as_ref().map(KeySigner::verifying_key)
+    }
+
     /// Whether what it sends is signed (when it has a key); on by default.
     pub fn set_signing(&self, signing: bool) {
         self.signing.store(signing, Ordering::SeqCst);

@@ -6,6 +6,9 @@
 //! profile ([`httpsig`]: label `tongban`, `alg="ed25519"`, covering `@method`, `@target-uri`,
 //! `content-type` and `content-digest`); one that fails is refused, naming the header at
 //! fault, and the key id of one that verifies is recorded in the ledger entry of the step.
+//! The signature itself is kept with the bytes it signs ([`Signed`]), so anyone holding the
+//! platform's public key can verify later, with any RFC 9421 library, that the platform sent
+//! exactly those bytes.
 //!
 //! Pure: the caller passes the request's parts.
 
@@ -19,8 +22,8 @@ use super::httpsig::{self, HttpSigError, Message, ReceivedHeaders};
 pub enum Sender {
     /// Not signed, or signed while no key is configured to verify it with.
     Unverified,
-    /// Signed with this configured key, and the signature verifies over these bytes.
-    Verified(String),
+    /// Signed with a configured key, and the signature verifies over these bytes.
+    Verified(Signed),
 }
 
 impl Sender {
@@ -28,9 +31,34 @@ impl Sender {
     pub fn keyid(&self) -> Option<&str> {
         match self {
             Sender::Unverified => None,
-            Sender::Verified(id) => Some(id),
+            Sender::Verified(s) => Some(&s.keyid),
         }
     }
+
+    /// The signature to keep with the bytes, if verified (JSON of [`Signed`]).
+    pub fn evidence(&self) -> Option<Vec<u8>> {
+        match self {
+            Sender::Unverified => None,
+            Sender::Verified(s) => serde_json::to_vec(s).ok(),
+        }
+    }
+}
+
+/// A verified signature as received: what a verifier needs besides the body and the key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Signed {
+    /// The key id it names.
+    pub keyid: String,
+    /// `@target-uri` as the gateway rebuilt it (`@method` is `POST`).
+    pub target_uri: String,
+    /// `Content-Type`.
+    pub content_type: String,
+    /// `Content-Digest`.
+    pub content_digest: String,
+    /// `Signature-Input`.
+    pub signature_input: String,
+    /// `Signature`.
+    pub signature: String,
 }
 
 /// Checks the signature on a POST to `target_uri` from `platform`; the error names the
@@ -55,22 +83,31 @@ pub fn check(
     if platform.signing_keys.is_empty() {
         return Ok(Sender::Unverified);
     }
-    httpsig::verify(
+    let received = ReceivedHeaders {
+        content_type: header("content-type"),
+        content_digest: header("content-digest"),
+        signature_input: header("signature-input"),
+        signature: header("signature"),
+    };
+    let verified = httpsig::verify(
         Message::Request {
             method: "POST",
             target_uri,
         },
-        ReceivedHeaders {
-            content_type: header("content-type"),
-            content_digest: header("content-digest"),
-            signature_input: header("signature-input"),
-            signature: header("signature"),
-        },
+        received,
         body,
         |id| platform.signing_keys.get(id).copied(),
     )
-    .map(|v| Sender::Verified(v.keyid))
-    .map_err(|e| format!("{}: {e}", at_fault(&e)))
+    .map_err(|e| format!("{}: {e}", at_fault(&e)))?;
+    let kept = |v: Option<&str>| v.unwrap_or_default().to_owned();
+    Ok(Sender::Verified(Signed {
+        keyid: verified.keyid,
+        target_uri: target_uri.to_owned(),
+        content_type: kept(received.content_type),
+        content_digest: kept(received.content_digest),
+        signature_input: kept(received.signature_input),
+        signature: kept(received.signature),
+    }))
 }
 
 /// The header a verification failure is about.

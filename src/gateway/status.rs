@@ -1,5 +1,6 @@
 //! The gateway-native status API (JSON; RFC 9457 problem details on errors): an application's
-//! state, numbers on both sides, timeline with ledger indexes, and legal deadline.
+//! state, numbers on both sides, timeline with ledger indexes, legal deadline, and the
+//! partners' own signatures on what they sent, when they sign.
 //!
 //! Served on the operator listener (full view) and on the partner listener, where a partner
 //! sees only applications it sent or decides.
@@ -14,7 +15,7 @@ use serde::Deserialize;
 
 use super::ops::Problem;
 use super::pipeline::Gateway;
-use super::record::AppRecord;
+use super::record::{AppRecord, DocKind};
 use super::tls::Partner;
 
 /// Most records one list call returns: enough for a clerk's screen, small enough to answer fast.
@@ -58,6 +59,7 @@ async fn one(
             "failure": rec.failure,
             "ledger": { "received_index": rec.received_index },
             "timeline": rec.timeline,
+            "signatures": signatures(&gw, &rec.gateway_no),
         }))
         .into_response(),
         Ok(_) => Problem::not_found(format!("no application {no}"))
@@ -110,6 +112,21 @@ async fn list(
         .detail(e.to_string())
         .into_response(),
     }
+}
+
+/// The partners' own verified signatures kept for an application (RFC 9421 header values
+/// and the target URI they cover), by document: `application`, `decision`.
+fn signatures(gw: &Gateway, no: &str) -> serde_json::Map<String, serde_json::Value> {
+    [
+        ("application", DocKind::ApplicationSignature),
+        ("decision", DocKind::DecisionSignature),
+    ]
+    .into_iter()
+    .filter_map(|(name, kind)| {
+        let bytes = gw.store.doc(no, kind).ok()??;
+        Some((name.to_owned(), serde_json::from_slice(&bytes).ok()?))
+    })
+    .collect()
 }
 
 /// The status routes.

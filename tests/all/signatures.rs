@@ -6,7 +6,7 @@ use crate::wait_for;
 
 use tongban::gateway::convention;
 use tongban::gateway::demo::{Loopback, SAMPLE_SH_APPLICATION};
-use tongban::gateway::httpsig::{self, Message};
+use tongban::gateway::httpsig::{self, Message, ReceivedHeaders};
 use tongban::gateway::pipeline::GATEWAY_NO_HEADER;
 use tongban::gateway::record::AppState;
 use tongban::platform::Platform;
@@ -106,6 +106,28 @@ async fn signed_applications_and_decisions_are_verified_and_recorded() {
         Some("signed by the platform with key zj-sandbox"),
         "{t}"
     );
+    // The signature is kept: anyone with the platform's key can verify it again, later,
+    // over the bytes the gateway received.
+    let status = get_json(&format!("http://{}/api/v1/applications/{no}", lb.ops_addr)).await;
+    let kept = &status["signatures"]["application"];
+    assert_eq!(kept["keyid"], "sh-sandbox", "{status}");
+    let field = |name: &str| kept[name].as_str();
+    let again = httpsig::verify(
+        Message::Request {
+            method: "POST",
+            target_uri: field("target_uri").unwrap(),
+        },
+        ReceivedHeaders {
+            content_type: field("content_type"),
+            content_digest: field("content_digest"),
+            signature_input: field("signature_input"),
+            signature: field("signature"),
+        },
+        SAMPLE_SH_APPLICATION,
+        |_| lb.sh.verifying_key(),
+    );
+    assert!(again.is_ok(), "{again:?}");
+    assert_eq!(status["signatures"]["decision"]["keyid"], "zj-sandbox");
     assert_eq!(
         metric(&lb, "tongban_sender_signatures_verified_total").await,
         2
@@ -192,6 +214,8 @@ async fn unsigned_is_accepted_unless_the_platform_must_sign() {
     assert_eq!(reply.status, 200, "{}", text(&reply));
     let no = reply.headers[GATEWAY_NO_HEADER].clone();
     assert_eq!(note_of(&timeline(&lb, &no).await, "RECEIVED"), None);
+    let status = get_json(&format!("http://{}/api/v1/applications/{no}", lb.ops_addr)).await;
+    assert_eq!(status["signatures"], serde_json::json!({}), "{status}");
 
     // The operator requires Shanghai's signature from now on.
     let config = std::fs::read_to_string(&lb.config_path).unwrap();

@@ -85,6 +85,14 @@ impl Breakers {
         Admit::Hold(until.min(give_up_at))
     }
 
+    /// A probe to `destination` ended without a request being sent (its document could not be
+    /// built, say): the next due job probes instead.
+    pub fn probe_lost(&mut self, destination: &str) {
+        if let Some(s) = self.states.get_mut(destination) {
+            s.probing = false;
+        }
+    }
+
     /// Records the outcome of an attempt to `destination`: whether it answered with anything
     /// but retry-later (a transport error counts as retry-later). Returns whether this opened
     /// the breaker (for a log line).
@@ -178,6 +186,17 @@ mod tests {
         assert!(!b.record("zj", true, 3_060, &mut rng));
         assert!(!b.is_open("zj"));
         assert_eq!(b.admit("zj", FAR, 3_070), Admit::Go);
+    }
+
+    #[test]
+    fn a_probe_that_sent_nothing_is_replaced_by_the_next_job() {
+        let (mut b, mut rng) = (breakers(), StdRng::seed_from_u64(1));
+        for _ in 0..OPEN_AFTER {
+            b.record("zj", false, 0, &mut rng);
+        }
+        assert_eq!(b.admit("zj", FAR, 1_000), Admit::Probe);
+        b.probe_lost("zj");
+        assert_eq!(b.admit("zj", FAR, 1_001), Admit::Probe);
     }
 
     #[test]

@@ -54,85 +54,90 @@ pub fn clients(config: &Config) -> Result<HashMap<String, reqwest::Client>, tls:
     Ok(out)
 }
 
-/// What a finished task reports to the loop: for an attempt made, its destination and
-/// whether the destination answered (anything but retry-later).
-type Answered = Option<(String, bool)>;
+/// A task the worker started: the jobs it holds busy, and for an attempt, its destination
+/// and whether it probes an open breaker.
+struct Started {
+    jobs: Vec<String>,
+    attempt: Option<(String, bool)>,
+}
 
-/// Runs the outbox until `shutdown` completes.
-pub async fn run(
+/// The worker's state between turns of its loop.
+struct Dispatch {
     gw: Arc<Gateway>,
-    clients: HashMap<String, reqwest::Client>,
-    shutdown: impl Future<Output = ()>,
-) {
-    let clients = Arc::new(clients);
-    let mut tasks: JoinSet<Answered> = JoinSet::new();
-    // Jobs being attempted or held, by task. Their in-flight state is kept here, not written:
-    // after a crash a job found pending is simply sent again, and the destination answers the
-    // second copy as a duplicate of the same gateway number, which counts as delivered.
-    let mut by_task: HashMap<tokio::task::Id, Vec<String>> = HashMap::new();
-    let mut busy: HashSet<String> = HashSet::new();
-    let mut breakers = Breakers::new(gw.config.retry.clone());
-    let mut rng = StdRng::from_entropy();
-    let limit = gw.config.concurrency.max(1);
-    let m = &gw.ops.metrics;
-    tokio::pin!(shutdown);
-    loop {
-        let free = limit.saturating_sub(tasks.len());
-        let due = if free > 0 {
-            match gw
-                .outbox
-                .due_except(now_ms(), free, &|id| busy.contains(id))
-            {
-                Ok(d) => d,
-                Err(e) => {
-                    tracing::error!(error = %e, "outbox read failed");
-                    Vec::new()
-                }
+    clients: Arc<HashMap<String, reqwest::Client>>,
+    /// Attempts (answering, when a request was sent, whether the destination answered with
+    /// anything but retry-later) and holds (answering nothing).
+    tasks: JoinSet<Option<bool>>,
+    started: HashMap<tokio::task::Id, Started>,
+    /// Jobs being attempted or held. Their in-flight state is kept here, not written: after a
+    /// crash a job found pending is simply sent again, and the destination answers the second
+    /// copy as a duplicate of the same gateway number, which counts as delivered.
+    busy: HashSet<String>,
+    breakers: Breakers,
+    rng: StdRng,
+}
+
+impl Dispatch {
+    /// Starts due jobs, at most `free`; holds those whose destination's breaker is open.
+    fn start_due(&mut self, free: usize) {
+        let busy = &self.busy;
+        let due = match self
+            .gw
+            .outbox
+            .due_except(now_ms(), free, &|id| busy.contains(id))
+        {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "outbox read failed");
+                return;
             }
-        } else {
-            Vec::new()
         };
         let mut held = Vec::new();
         for mut job in due {
             let now = now_ms();
-            match breakers.admit(&job.destination, job.give_up_at, now) {
+            let probe = match self.breakers.admit(&job.destination, job.give_up_at, now) {
                 Admit::Hold(until) => {
                     job.hold(until);
                     held.push(job);
                     continue;
                 }
-                Admit::Probe => {
-                    tracing::info!(destination = %job.destination, job = %job.id, "probing a destination that kept answering retry-later");
-                }
-                Admit::Go => {}
-            }
+                Admit::Probe => true,
+                Admit::Go => false,
+            };
             if job.start(now).is_err() {
+                if probe {
+                    self.breakers.probe_lost(&job.destination);
+                }
                 continue;
             }
-            let id = job.id.clone();
-            busy.insert(id.clone());
-            let gw = gw.clone();
-            let clients = clients.clone();
-            let task = tasks.spawn(async move {
+            if probe {
+                tracing::info!(destination = %job.destination, job = %job.id, "probing a destination that kept answering retry-later");
+            }
+            let started = Started {
+                jobs: vec![job.id.clone()],
+                attempt: Some((job.destination.clone(), probe)),
+            };
+            let (gw, clients) = (self.gw.clone(), self.clients.clone());
+            self.spawn(started, async move {
                 let id = job.id.clone();
-                let destination = job.destination.clone();
-                match attempt(&gw, &clients, job).await {
-                    Ok(answered) => answered.map(|a| (destination, a)),
-                    Err(e) => {
-                        tracing::error!(job = %id, error = %e, "delivery bookkeeping failed");
-                        None
-                    }
-                }
+                attempt(&gw, &clients, job).await.unwrap_or_else(|e| {
+                    tracing::error!(job = %id, error = %e, "delivery bookkeeping failed");
+                    None
+                })
             });
-            by_task.insert(task.id(), vec![id]);
         }
         if !held.is_empty() {
-            m.deliveries_held_total
+            self.gw
+                .ops
+                .metrics
+                .deliveries_held_total
                 .fetch_add(held.len() as u64, Ordering::Relaxed);
-            let ids: Vec<String> = held.iter().map(|j| j.id.clone()).collect();
-            busy.extend(ids.iter().cloned());
-            let gw = gw.clone();
-            let task = tasks.spawn(async move {
+            let started = Started {
+                jobs: held.iter().map(|j| j.id.clone()).collect(),
+                attempt: None,
+            };
+            let gw = self.gw.clone();
+            self.spawn(started, async move {
                 let hold = Change {
                     gateway_no: String::new(),
                     update: None,
@@ -145,39 +150,92 @@ pub async fn run(
                 }
                 None
             });
-            by_task.insert(task.id(), ids);
+        }
+    }
+
+    fn spawn(
+        &mut self,
+        started: Started,
+        task: impl Future<Output = Option<bool>> + Send + 'static,
+    ) {
+        self.busy.extend(started.jobs.iter().cloned());
+        let handle = self.tasks.spawn(task);
+        self.started.insert(handle.id(), started);
+    }
+
+    /// Frees a finished task's jobs and tells the breakers what its attempt found.
+    fn finished(&mut self, done: Result<(tokio::task::Id, Option<bool>), tokio::task::JoinError>) {
+        let (task, answered) = match done {
+            Ok(done) => done,
+            // A task that panicked: its jobs are pending again after a restart.
+            Err(e) => {
+                tracing::error!(error = %e, "outbox task failed");
+                (e.id(), None)
+            }
+        };
+        let Some(started) = self.started.remove(&task) else {
+            return;
+        };
+        for id in &started.jobs {
+            self.busy.remove(id);
+        }
+        let Some((destination, probe)) = started.attempt else {
+            return;
+        };
+        match answered {
+            Some(answered) => {
+                if self
+                    .breakers
+                    .record(&destination, answered, now_ms(), &mut self.rng)
+                {
+                    tracing::warn!(%destination, "destination keeps answering retry-later; holding its deliveries");
+                }
+                let platforms = &self.gw.config.platforms;
+                let open = platforms.iter().filter(|p| self.breakers.is_open(&p.key));
+                let m = &self.gw.ops.metrics;
+                m.destinations_held
+                    .store(open.count() as i64, Ordering::Relaxed);
+            }
+            None if probe => self.breakers.probe_lost(&destination),
+            None => {}
+        }
+    }
+}
+
+/// Runs the outbox until `shutdown` completes.
+pub async fn run(
+    gw: Arc<Gateway>,
+    clients: HashMap<String, reqwest::Client>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let limit = gw.config.concurrency.max(1);
+    let mut d = Dispatch {
+        breakers: Breakers::new(gw.config.retry.clone()),
+        gw,
+        clients: Arc::new(clients),
+        tasks: JoinSet::new(),
+        started: HashMap::new(),
+        busy: HashSet::new(),
+        rng: StdRng::from_entropy(),
+    };
+    tokio::pin!(shutdown);
+    loop {
+        let free = limit.saturating_sub(d.tasks.len());
+        if free > 0 {
+            d.start_due(free);
         }
         tokio::select! {
             _ = &mut shutdown => break,
-            _ = gw.wake.notified() => {}
-            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
-                let (task, answered) = match done {
-                    Ok((task, answered)) => (task, answered),
-                    // A task that panicked: its jobs are pending again after a restart.
-                    Err(e) => {
-                        tracing::error!(error = %e, "outbox task failed");
-                        (e.id(), None)
-                    }
-                };
-                for id in by_task.remove(&task).unwrap_or_default() {
-                    busy.remove(&id);
-                }
-                if let Some((destination, answered)) = answered {
-                    if breakers.record(&destination, answered, now_ms(), &mut rng) {
-                        tracing::warn!(%destination, "destination keeps answering retry-later; holding its deliveries");
-                    }
-                    let open = gw.config.platforms.iter().filter(|p| breakers.is_open(&p.key));
-                    m.destinations_held.store(open.count() as i64, Ordering::Relaxed);
-                }
-            }
+            _ = d.gw.wake.notified() => {}
+            Some(done) = d.tasks.join_next_with_id(), if !d.tasks.is_empty() => d.finished(done),
             _ = tokio::time::sleep(IDLE_POLL) => {}
         }
     }
     tracing::info!(
-        in_flight = tasks.len(),
+        in_flight = d.tasks.len(),
         "outbox stopping; finishing attempts in flight"
     );
-    while tasks.join_next().await.is_some() {}
+    while d.tasks.join_next().await.is_some() {}
 }
 
 /// What to send for a job: destination platform, URL and bytes.

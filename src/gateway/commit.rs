@@ -99,12 +99,16 @@ struct Worker {
 /// What a written batch answers: each receive's outcome and each change's ledger index.
 type Answers = (Vec<Received>, Vec<Option<u64>>);
 
+/// A written batch's answers, outbox jobs added and ledger size after it (if it appended).
+type Committed = (Answers, usize, Option<u64>);
+
 /// A batch written but not yet flushed: its outcome and who waits for it.
 struct Written {
     outcome: Result<Answers, IntakeError>,
     receive_replies: Vec<Reply<Received>>,
     change_replies: Vec<Reply<Option<u64>>>,
     new_jobs: usize,
+    ledger_size: Option<u64>,
 }
 
 impl Committer {
@@ -205,6 +209,10 @@ fn answer(batches: Vec<Written>, store: &dyn AppStore, ops: &Ops, wake: &Notify)
         match outcome {
             Ok((received, indexes)) => {
                 new_jobs += b.new_jobs;
+                if let Some(size) = b.ledger_size {
+                    let size = i64::try_from(size).unwrap_or(i64::MAX);
+                    ops.metrics.ledger_size.fetch_max(size, Ordering::Relaxed);
+                }
                 for (reply, r) in b.receive_replies.into_iter().zip(received) {
                     let _ = reply.send(Ok(r));
                 }
@@ -265,15 +273,16 @@ impl Worker {
                 }
             }
         }
-        let (outcome, new_jobs) = match self.try_commit(&receives, changes) {
-            Ok((answers, new_jobs)) => (Ok(answers), new_jobs),
-            Err(e) => (Err(e), 0),
+        let (outcome, new_jobs, ledger_size) = match self.try_commit(&receives, changes) {
+            Ok((answers, new_jobs, size)) => (Ok(answers), new_jobs, size),
+            Err(e) => (Err(e), 0, None),
         };
         let _ = self.synced.send(Written {
             outcome,
             receive_replies,
             change_replies,
             new_jobs,
+            ledger_size,
         });
     }
 
@@ -281,7 +290,7 @@ impl Worker {
         &self,
         work: &[Receive],
         mut changes: Vec<Change>,
-    ) -> Result<(Answers, usize), IntakeError> {
+    ) -> Result<Committed, IntakeError> {
         let now = now_ms();
         let items: Vec<(&AppRecord, &[u8])> = work.iter().map(|w| (&w.rec, &w.body[..])).collect();
         let claims = if items.is_empty() {
@@ -424,7 +433,8 @@ impl Worker {
                 Answer::Seen(first) => Received::Seen(*first),
             })
             .collect();
-        Ok(((received, indexes), jobs.len()))
+        let size = (!range.is_empty()).then_some(range.end);
+        Ok(((received, indexes), jobs.len(), size))
     }
 }
 

@@ -431,6 +431,9 @@ async fn attempt(
         }
         Transition::Delivered => {
             m.deliveries_succeeded_total.fetch_add(1, Ordering::Relaxed);
+            let waited = u64::try_from(now.saturating_sub(job.created_at)).unwrap_or(0);
+            m.delivery_latency_seconds
+                .observe(Duration::from_millis(waited));
             m.outbox_pending.fetch_sub(1, Ordering::Relaxed);
             let receipt = match &outcome {
                 Attempt::Accepted { receipt } => Some(receipt.clone()),

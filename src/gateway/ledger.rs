@@ -79,6 +79,11 @@ impl GatewayLedger {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Entries in the ledger.
+    pub fn size(&self) -> u64 {
+        self.lock().size()
+    }
+
     /// Signs a checkpoint if the log grew since the last one. Blocking.
     pub fn sign_if_grown(&self) -> Result<bool, JournalError> {
         let mut log = self.lock();

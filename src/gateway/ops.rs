@@ -1,8 +1,8 @@
 //! Operator surface: `/healthz`, `/readyz`, `/metrics` (Prometheus text format) and the
 //! RFC 9457 problem-details response used by every gateway-native JSON API.
 //!
-//! Metrics are a handful of atomics written by hand: the gateway needs a few counters and
-//! gauges, not a metrics framework.
+//! Metrics are a handful of atomics written by hand: the gateway needs a few counters, gauges
+//! and one histogram, not a metrics framework.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -23,7 +23,7 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 macro_rules! metrics {
     ($( $(#[$doc:meta])* $kind:ident $name:ident : $help:literal ),* $(,)?) => {
-        /// The gateway's counters and gauges, shared by every task.
+        /// The gateway's counters, gauges and histograms, shared by every task.
         #[derive(Debug, Default)]
         pub struct Metrics {
             $( $(#[$doc])* pub $name: metrics!(@ty $kind), )*
@@ -33,21 +33,82 @@ macro_rules! metrics {
             /// Renders every metric in the Prometheus text format.
             pub fn render(&self) -> String {
                 let mut out = String::new();
-                $(
-                    let kind = metrics!(@kind $kind);
-                    let _ = writeln!(out, "# HELP tongban_{} {}", stringify!($name), $help);
-                    let _ = writeln!(out, "# TYPE tongban_{} {}", stringify!($name), kind);
-                    let _ = writeln!(out, "tongban_{} {}", stringify!($name),
-                        self.$name.load(Ordering::Relaxed));
-                )*
+                $( Metric::write(&self.$name, stringify!($name), $help, &mut out); )*
                 out
             }
         }
     };
     (@ty counter) => { AtomicU64 };
     (@ty gauge) => { AtomicI64 };
-    (@kind counter) => { "counter" };
-    (@kind gauge) => { "gauge" };
+    (@ty histogram) => { Histogram };
+}
+
+/// One metric in the Prometheus text format: `# HELP`, `# TYPE` and its samples.
+trait Metric {
+    fn write(&self, name: &str, help: &str, out: &mut String);
+}
+
+fn header(out: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP tongban_{name} {help}");
+    let _ = writeln!(out, "# TYPE tongban_{name} {kind}");
+}
+
+impl Metric for AtomicU64 {
+    fn write(&self, name: &str, help: &str, out: &mut String) {
+        header(out, name, help, "counter");
+        let _ = writeln!(out, "tongban_{name} {}", self.load(Ordering::Relaxed));
+    }
+}
+
+impl Metric for AtomicI64 {
+    fn write(&self, name: &str, help: &str, out: &mut String) {
+        header(out, name, help, "gauge");
+        let _ = writeln!(out, "tongban_{name} {}", self.load(Ordering::Relaxed));
+    }
+}
+
+/// Upper bounds (seconds) of the histogram buckets: from a delivery across loopback to one
+/// that waited out a day-long outage.
+pub const BUCKETS: [f64; 14] = [
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0, 600.0, 3_600.0, 86_400.0,
+];
+
+/// A histogram of durations in seconds over [`BUCKETS`].
+#[derive(Debug, Default)]
+pub struct Histogram {
+    /// Observations per bucket (not cumulative); beyond the last bound only in `count`.
+    buckets: [AtomicU64; BUCKETS.len()],
+    sum_micros: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Histogram {
+    /// Records one duration.
+    pub fn observe(&self, d: std::time::Duration) {
+        let secs = d.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|le| secs <= *le) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Metric for Histogram {
+    fn write(&self, name: &str, help: &str, out: &mut String) {
+        header(out, name, help, "histogram");
+        let mut cumulative = 0;
+        for (le, n) in BUCKETS.iter().zip(&self.buckets) {
+            cumulative += n.load(Ordering::Relaxed);
+            let _ = writeln!(out, "tongban_{name}_bucket{{le=\"{le}\"}} {cumulative}");
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "tongban_{name}_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "tongban_{name}_sum {sum}");
+        let _ = writeln!(out, "tongban_{name}_count {count}");
+    }
 }
 
 metrics! {
@@ -89,6 +150,10 @@ metrics! {
     gauge destinations_held: "Destinations whose deliveries are held after retry-later answers in a row.",
     /// Outbox jobs not yet delivered or failed.
     gauge outbox_pending: "Outbox jobs not yet delivered or failed.",
+    /// Time from the gateway's acceptance of a document to its delivery at the other platform.
+    histogram delivery_latency_seconds: "Seconds from accepting a document to its delivery at the other platform.",
+    /// Entries in the ledger.
+    gauge ledger_size: "Entries in the ledger.",
 }
 
 /// Shared state behind the operator endpoints.
@@ -245,6 +310,30 @@ mod tests {
         assert!(text.contains("# TYPE tongban_applications_accepted_total counter\n"));
         assert!(text.contains("\ntongban_applications_accepted_total 3\n"));
         assert!(text.contains("\ntongban_outbox_pending -1\n"));
+    }
+
+    #[test]
+    fn histograms_render_cumulative_buckets_sum_and_count() {
+        let m = Metrics::default();
+        m.delivery_latency_seconds
+            .observe(std::time::Duration::from_millis(30));
+        m.delivery_latency_seconds
+            .observe(std::time::Duration::from_millis(700));
+        m.delivery_latency_seconds
+            .observe(std::time::Duration::from_secs(200_000));
+        let text = m.render();
+        for line in [
+            "# TYPE tongban_delivery_latency_seconds histogram\n",
+            "\ntongban_delivery_latency_seconds_bucket{le=\"0.025\"} 0\n",
+            "\ntongban_delivery_latency_seconds_bucket{le=\"0.05\"} 1\n",
+            "\ntongban_delivery_latency_seconds_bucket{le=\"1\"} 2\n",
+            "\ntongban_delivery_latency_seconds_bucket{le=\"86400\"} 2\n",
+            "\ntongban_delivery_latency_seconds_bucket{le=\"+Inf\"} 3\n",
+            "\ntongban_delivery_latency_seconds_sum 200000.73\n",
+            "\ntongban_delivery_latency_seconds_count 3\n",
+        ] {
+            assert!(text.contains(line), "{line:?} not in\n{text}");
+        }
     }
 
     #[tokio::test]

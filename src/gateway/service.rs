@@ -145,6 +145,10 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
     if recovered > 0 {
         tracing::warn!(recovered, "completed work interrupted by the last stop");
     }
+    let size = i64::try_from(ledger.size()).unwrap_or(i64::MAX);
+    ops.metrics
+        .ledger_size
+        .store(size, std::sync::atomic::Ordering::Relaxed);
 
     let trust: Vec<PartnerTrust> = config.platforms.iter().map(|p| p.trust.clone()).collect();
     let verifier = PartnerVerifier::new(&trust)?;

@@ -1,6 +1,6 @@
 //! End to end on loopback: the gateway with real mutual TLS between two sandbox platforms.
 
-use crate::{wait_for, PATIENCE};
+use crate::{metric, wait_for, PATIENCE};
 use std::time::Duration;
 
 use tongban::gateway::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
@@ -172,6 +172,21 @@ async fn shanghai_to_zhejiang_and_back_to_delivered() {
     assert_eq!(
         missing.headers()["content-type"],
         "application/problem+json"
+    );
+
+    // The operator sees the ledger's size and how long the two deliveries took.
+    let end = tokio::time::Instant::now() + PATIENCE;
+    while metric(&lb, "tongban_ledger_size").await < 4 {
+        assert!(tokio::time::Instant::now() < end, "ledger size not 4");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        metric(&lb, "tongban_delivery_latency_seconds_count").await,
+        2
+    );
+    assert_eq!(
+        metric(&lb, "tongban_delivery_latency_seconds_bucket{le=\"+Inf\"}").await,
+        2
     );
     lb.stop().await;
 }

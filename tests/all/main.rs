@@ -26,6 +26,21 @@ pub async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// A metric's value from the gateway's `/metrics`.
+pub async fn metric(lb: &tongban::gateway::demo::Loopback, name: &str) -> u64 {
+    let text = reqwest::get(format!("http://{}/metrics", lb.ops_addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} not in /metrics"))
+        .parse()
+        .unwrap()
+}
+
 /// A client trusting the loopback's dev CA that presents no certificate (a browser, or a
 /// stranger at the partner listener).
 pub fn without_client_cert(lb: &tongban::gateway::demo::Loopback) -> reqwest::ClientBuilder {

@@ -2,7 +2,7 @@
 //! configured for it, refused naming the header at fault, recorded when it verifies.
 
 use crate::gateway::{client_with, get_json, options, start, text, zj_application};
-use crate::wait_for;
+use crate::{metric, wait_for};
 
 use tongban::gateway::convention;
 use tongban::gateway::demo::{Loopback, SAMPLE_SH_APPLICATION};
@@ -21,20 +21,6 @@ fn note_of(timeline: &serde_json::Value, step: &str) -> Option<String> {
     timeline.as_array()?.iter().find(|e| e["step"] == step)?["note"]
         .as_str()
         .map(str::to_owned)
-}
-
-async fn metric(lb: &Loopback, name: &str) -> u64 {
-    let text = reqwest::get(format!("http://{}/metrics", lb.ops_addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("{name} not in /metrics"))
-        .parse()
-        .unwrap()
 }
 
 /// Posts `body` to platform `p`'s application endpoint as that platform, signed over

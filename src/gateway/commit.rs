@@ -199,6 +199,13 @@ fn drain<T>(first: T, rx: &mpsc::Receiver<T>, max: usize) -> Vec<T> {
 /// Makes written batches durable with one flush, then answers everyone waiting on them.
 fn answer(batches: Vec<Written>, store: &dyn AppStore, ops: &Ops, wake: &Notify) {
     let flushed = store.flush();
+    let failed = match &flushed {
+        Err(e) => Some(e.to_string()),
+        Ok(()) => batches
+            .iter()
+            .find_map(|b| b.outcome.as_ref().err().map(|e| e.to_string())),
+    };
+    ops.set_storage_error(failed);
     let mut new_jobs = 0;
     for b in batches {
         let outcome = match (&flushed, b.outcome) {

@@ -781,6 +781,31 @@ impl Config {
         self.platforms.iter().find(|p| p.key == key)
     }
 
+    /// Every certificate the gateway relies on, named by its setting, with the end of its
+    /// validity (Unix seconds): its own chains and each partner's CAs.
+    pub fn certificate_expiries(&self) -> Vec<(String, i64)> {
+        let mut out = Vec::new();
+        let mut add = |what: String, chain: &[CertificateDer<'static>]| {
+            for (i, der) in chain.iter().enumerate() {
+                if let Some(t) = tls::not_after(der) {
+                    let name = if chain.len() > 1 {
+                        format!("{what}[{i}]")
+                    } else {
+                        what.clone()
+                    };
+                    out.push((name, t));
+                }
+            }
+        };
+        add("tls.cert".into(), &self.server.chain);
+        add("tls.client_cert".into(), &self.client.chain);
+        for p in &self.platforms {
+            add(format!("platforms.{}.client_ca", p.key), &p.trust.ca);
+            add(format!("platforms.{}.server_ca", p.key), &p.server_ca);
+        }
+        out
+    }
+
     /// The platform that decides applications targeting `region` (a 6-digit GB/T 2260 code):
     /// the one with the longest matching region prefix.
     pub fn route(&self, region: &str) -> Option<&PlatformConfig> {

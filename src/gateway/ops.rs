@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -154,6 +154,8 @@ metrics! {
     histogram delivery_latency_seconds: "Seconds from accepting a document to its delivery at the other platform.",
     /// Entries in the ledger.
     gauge ledger_size: "Entries in the ledger.",
+    /// When the first of the certificates the gateway relies on expires (Unix seconds).
+    gauge certificates_earliest_expiry_seconds: "Unix time at which the first of the gateway's own certificates or its partners' CAs expires.",
 }
 
 /// Shared state behind the operator endpoints.
@@ -162,6 +164,10 @@ pub struct Ops {
     /// Counters and gauges.
     pub metrics: Metrics,
     ready: AtomicBool,
+    /// Why the last commit failed, until one succeeds.
+    storage: Mutex<Option<String>>,
+    /// The certificates the gateway relies on and the end of their validity (Unix seconds).
+    certificates: Mutex<Vec<(String, i64)>>,
 }
 
 impl Ops {
@@ -175,9 +181,43 @@ impl Ops {
         self.ready.store(ready, Ordering::SeqCst);
     }
 
-    /// Whether `/readyz` answers 200.
+    /// Whether the gateway is started and not draining.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst)
+    }
+
+    /// Records the outcome of a commit of records and ledger entries: `Some(why)` when it
+    /// failed, `None` when one succeeded.
+    pub fn set_storage_error(&self, why: Option<String>) {
+        *self.storage.lock().unwrap_or_else(|p| p.into_inner()) = why;
+    }
+
+    /// Sets the certificates to watch (name, end of validity in Unix seconds); the earliest
+    /// end is exported for alerting.
+    pub fn watch_certificates(&self, certificates: Vec<(String, i64)>) {
+        let earliest = certificates.iter().map(|(_, t)| *t).min().unwrap_or(0);
+        self.metrics
+            .certificates_earliest_expiry_seconds
+            .store(earliest, Ordering::Relaxed);
+        *self.certificates.lock().unwrap_or_else(|p| p.into_inner()) = certificates;
+    }
+
+    /// What keeps the gateway from taking work at `now` (Unix seconds); empty when ready.
+    pub fn problems(&self, now: i64) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.is_ready() {
+            out.push("starting or draining".to_owned());
+        }
+        if let Some(why) = &*self.storage.lock().unwrap_or_else(|p| p.into_inner()) {
+            out.push(format!("records and ledger: the last commit failed: {why}"));
+        }
+        for (name, t) in &*self.certificates.lock().unwrap_or_else(|p| p.into_inner()) {
+            if *t <= now {
+                let at = chrono::DateTime::from_timestamp(*t, 0).unwrap_or_default();
+                out.push(format!("certificate {name} expired at {}", at.to_rfc3339()));
+            }
+        }
+        out
     }
 }
 
@@ -191,11 +231,16 @@ pub fn router(ops: Arc<Ops>) -> Router {
         .with_state(ops)
 }
 
-async fn readyz(State(ops): State<Arc<Ops>>) -> (StatusCode, &'static str) {
-    if ops.is_ready() {
-        (StatusCode::OK, "ready\n")
+async fn readyz(State(ops): State<Arc<Ops>>) -> (StatusCode, String) {
+    let problems = ops.problems(chrono::Utc::now().timestamp());
+    if problems.is_empty() {
+        (StatusCode::OK, "ready\n".into())
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+        let lines: String = problems
+            .iter()
+            .map(|p| format!("not ready: {p}\n"))
+            .collect();
+        (StatusCode::SERVICE_UNAVAILABLE, lines)
     }
 }
 
@@ -300,6 +345,29 @@ mod tests {
             StatusCode::SERVICE_UNAVAILABLE
         );
         ops.set_ready(true);
+        assert_eq!(get_text(r.clone(), "/readyz").await.0, StatusCode::OK);
+
+        // A failed commit, or a certificate past its end, makes it not ready, saying why.
+        ops.set_storage_error(Some("storage: disk full".into()));
+        let (status, text) = get_text(r.clone(), "/readyz").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            text,
+            "not ready: records and ledger: the last commit failed: storage: disk full\n"
+        );
+        ops.set_storage_error(None);
+        let future = chrono::Utc::now().timestamp() + 86_400;
+        ops.watch_certificates(vec![
+            ("tls.cert".into(), future),
+            ("platforms.zj.client_ca".into(), 1_577_836_800),
+        ]);
+        let (status, text) = get_text(r.clone(), "/readyz").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            text,
+            "not ready: certificate platforms.zj.client_ca expired at 2020-01-01T00:00:00+00:00\n"
+        );
+        ops.watch_certificates(vec![("tls.cert".into(), future)]);
         assert_eq!(get_text(r.clone(), "/readyz").await.0, StatusCode::OK);
         ops.metrics
             .applications_accepted_total

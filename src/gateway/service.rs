@@ -145,6 +145,7 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
     if recovered > 0 {
         tracing::warn!(recovered, "completed work interrupted by the last stop");
     }
+    ops.watch_certificates(config.certificate_expiries());
     let size = i64::try_from(ledger.size()).unwrap_or(i64::MAX);
     ops.metrics
         .ledger_size

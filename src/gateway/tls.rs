@@ -278,6 +278,12 @@ impl CertNames {
     }
 }
 
+/// The end of a certificate's validity (Unix seconds).
+pub fn not_after(der: &CertificateDer<'_>) -> Option<i64> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
+    Some(cert.validity().not_after.timestamp())
+}
+
 fn cert_names(der: &CertificateDer<'_>) -> Option<CertNames> {
     use x509_parser::extensions::GeneralName;
     let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;

@@ -188,6 +188,10 @@ async fn shanghai_to_zhejiang_and_back_to_delivered() {
         metric(&lb, "tongban_delivery_latency_seconds_bucket{le=\"+Inf\"}").await,
         2
     );
+    // And when the first certificate it relies on expires (the dev PKI's, a year out).
+    let expiry = metric(&lb, "tongban_certificates_earliest_expiry_seconds").await;
+    let now = chrono::Utc::now().timestamp() as u64;
+    assert!(expiry > now + 300 * 86_400, "{expiry}");
     lb.stop().await;
 }
 

@@ -169,7 +169,7 @@ fn sandbox_signer(p: Platform) -> KeySigner {
 }
 
 /// The `signing_keys` tables that let the gateway verify the sandboxes' signatures.
-pub fn signing_keys_config(signers: &[(Platform, KeySigner)]) -> String {
+fn signing_keys_config(signers: &[(Platform, KeySigner)]) -> String {
     use base64::Engine as _;
     use std::fmt::Write as _;
     let mut out = String::new();

@@ -1,7 +1,8 @@
 //! RFC 9421 HTTP Message Signatures over an RFC 9530 `Content-Digest`, in tongban's profile.
 //!
 //! - `Content-Digest: sha-256=:<base64 SHA-256 of the body>:` (RFC 9530 §2).
-//! - One signature labelled [`LABEL`], `alg="ed25519"`, `keyid` (the signing key's 8-hex-digit
+//! - One signature labelled [`LABEL`] (a verifier also takes a lone signature under another
+//!   label), `alg="ed25519"`, `keyid` (the signing key's 8-hex-digit
 //!   C2SP key id) and `created`.
 //! - Requests cover `("@method" "@target-uri" "content-type" "content-digest")`, responses
 //!   `("@status" "content-type" "content-digest")`.
@@ -298,8 +299,9 @@ pub fn verify(
         .ok_or(HttpSigError::Missing("Signature"))?;
     check_content_digest(digest, body)?;
 
+    let label = signature_label(input).ok_or(HttpSigError::Malformed("Signature-Input"))?;
     let params_text =
-        dictionary_member(input, LABEL).ok_or(HttpSigError::Malformed("Signature-Input"))?;
+        dictionary_member(input, label).ok_or(HttpSigError::Malformed("Signature-Input"))?;
     let parsed = parse_params(params_text).ok_or(HttpSigError::Malformed("Signature-Input"))?;
     if parsed.components != msg.components() {
         return Err(HttpSigError::WrongComponents(parsed.components.join(" ")));
@@ -317,7 +319,7 @@ pub fn verify(
         .ok_or(HttpSigError::Malformed("Signature-Input"))?;
     let key = key_for(&keyid).ok_or_else(|| HttpSigError::UnknownKey(keyid.clone()))?;
     let sig_text =
-        dictionary_member(signature, LABEL).ok_or(HttpSigError::Malformed("Signature"))?;
+        dictionary_member(signature, label).ok_or(HttpSigError::Malformed("Signature"))?;
     let sig_bytes = byte_sequence(sig_text).ok_or(HttpSigError::Malformed("Signature"))?;
     let sig =
         Signature::from_slice(&sig_bytes).map_err(|_| HttpSigError::Malformed("Signature"))?;
@@ -398,6 +400,20 @@ fn split_top_level(s: &str) -> Vec<&str> {
 }
 
 /// The value of dictionary member `name`.
+/// The label of the signature to verify: [`LABEL`] when present, else the only signature's
+/// (a partner's RFC 9421 library may name its signature otherwise, e.g. `sig1`).
+fn signature_label(input: &str) -> Option<&str> {
+    let labels: Vec<&str> = split_top_level(input)
+        .into_iter()
+        .filter_map(|m| Some(m.split_once('=')?.0.trim()))
+        .collect();
+    match labels.as_slice() {
+        _ if labels.contains(&LABEL) => Some(LABEL),
+        [only] => Some(only),
+        _ => None,
+    }
+}
+
 fn dictionary_member<'a>(dict: &'a str, name: &str) -> Option<&'a str> {
     split_top_level(dict).into_iter().find_map(|m| {
         let (k, v) = m.split_once('=')?;
@@ -564,6 +580,36 @@ mod tests {
         assert_eq!(
             verify(msg, no_sig, body, keys),
             Err(HttpSigError::Missing("Signature"))
+        );
+    }
+
+    #[test]
+    fn a_single_signature_under_another_label_is_verified() {
+        let key = rfc_key();
+        let vk = key.verifying_key();
+        let msg = Message::Request {
+            method: "POST",
+            target_uri: "https://gw.example/apply",
+        };
+        let h = sign_with_key(msg, "application/xml", b"x", &key, "zj-2026", 5);
+        let relabel = |v: &str| v.replacen(&format!("{LABEL}="), "sig1=", 1);
+        let (input, signature) = (relabel(&h.signature_input), relabel(&h.signature));
+        let headers = ReceivedHeaders {
+            content_type: Some("application/xml"),
+            content_digest: Some(&h.content_digest),
+            signature_input: Some(&input),
+            signature: Some(&signature),
+        };
+        assert!(verify(msg, headers, b"x", |_| Some(vk)).is_ok());
+        // Two signatures, neither ours: which one to verify is not for the gateway to guess.
+        let input = format!("a=(\"@status\");created=1, {input}");
+        let headers = ReceivedHeaders {
+            signature_input: Some(&input),
+            ..headers
+        };
+        assert_eq!(
+            verify(msg, headers, b"x", |_| Some(vk)),
+            Err(HttpSigError::Malformed("Signature-Input"))
         );
     }
 

@@ -26,7 +26,7 @@ use super::journal::{Journal, Record, Step};
 use super::ops::Ops;
 use super::outbox::{Job, JobKind, RetryPolicy, StoreError};
 use super::pipeline::{base_record, now_ms, signed_note, IntakeError};
-use super::record::{AppRecord, AppStore, Claim, DocKind, Writes};
+use super::record::{AppRecord, AppStore, Claim, DocKind, ToClaim, Writes};
 
 /// Most pieces of work one batch takes (bounds one transaction's size).
 pub const MAX_BATCH: usize = 512;
@@ -299,7 +299,14 @@ impl Worker {
         mut changes: Vec<Change>,
     ) -> Result<Committed, IntakeError> {
         let now = now_ms();
-        let items: Vec<(&AppRecord, &[u8])> = work.iter().map(|w| (&w.rec, &w.body[..])).collect();
+        let items: Vec<ToClaim<'_>> = work
+            .iter()
+            .map(|w| ToClaim {
+                rec: &w.rec,
+                received: &w.body,
+                signature: w.signature.as_deref(),
+            })
+            .collect();
         let claims = if items.is_empty() {
             Vec::new()
         } else {
@@ -418,10 +425,6 @@ impl Worker {
                 writes
                     .docs
                     .push((rec.gateway_no.as_str(), DocKind::ApplicationSent, bytes));
-                if let Some(signature) = &work[*i].signature {
-                    let kind = DocKind::ApplicationSignature;
-                    writes.docs.push((rec.gateway_no.as_str(), kind, signature));
-                }
             }
         }
         for c in &changes {

@@ -335,9 +335,8 @@ impl Gateway {
                 continue;
             };
             if let Document::Application(app) = read.document {
-                // The same bytes again: the committer completes the interrupted claim. The
-                // claimed record keeps the verified key id; the signature itself came with the
-                // request and is not kept for a claim a crash interrupted.
+                // The same bytes again: the committer completes the interrupted claim (the
+                // claim stored the bytes and any verified signature with the record).
                 let work = self.receive(rec, app, bytes.into(), &Sender::Unverified)?;
                 self.committer.receive(work).await?;
                 fixed += 1;

@@ -142,6 +142,18 @@ impl AppRecord {
     }
 }
 
+/// An application to claim: its record, the exact bytes received and the source platform's
+/// verified signature on them, if it signed.
+#[derive(Debug, Clone, Copy)]
+pub struct ToClaim<'a> {
+    /// The record.
+    pub rec: &'a AppRecord,
+    /// The bytes received.
+    pub received: &'a [u8],
+    /// The signature ([`DocKind::ApplicationSignature`]).
+    pub signature: Option<&'a [u8]>,
+}
+
 /// The outcome of claiming a source number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -166,13 +178,18 @@ pub struct Writes<'a> {
 pub trait AppStore: Send + Sync {
     /// A fresh number, unique and increasing for the life of the store.
     fn next_sequence(&self) -> Result<u64, StoreError>;
-    /// Atomically, for each `(record, received bytes)` in order: if `(source, source_no)` is
-    /// unclaimed, claims it for the record and stores the record and the bytes; otherwise
-    /// gives the record that claimed it (possibly an earlier item of the same batch).
-    fn claim_batch(&self, items: &[(&AppRecord, &[u8])]) -> Result<Vec<Claim>, StoreError>;
-    /// [`AppStore::claim_batch`] for one record.
+    /// Atomically, for each item in order: if `(source, source_no)` is unclaimed, claims it
+    /// for the record and stores the record, the bytes and their signature; otherwise gives
+    /// the record that claimed it (possibly an earlier item of the same batch).
+    fn claim_batch(&self, items: &[ToClaim<'_>]) -> Result<Vec<Claim>, StoreError>;
+    /// [`AppStore::claim_batch`] for one unsigned record.
     fn claim(&self, rec: &AppRecord, received: &[u8]) -> Result<Claim, StoreError> {
-        let mut claims = self.claim_batch(&[(rec, received)])?;
+        let item = ToClaim {
+            rec,
+            received,
+            signature: None,
+        };
+        let mut claims = self.claim_batch(&[item])?;
         claims
             .pop()
             .ok_or_else(|| StoreError("claim gave no answer".into()))

@@ -11,7 +11,7 @@ use sled::Transactional as _;
 
 use super::outbox::{err, put_in, unwrap_tx, SledOutbox};
 use crate::gateway::outbox::StoreError;
-use crate::gateway::record::{AppRecord, AppStore, Claim, DocKind, Writes};
+use crate::gateway::record::{AppRecord, AppStore, Claim, DocKind, ToClaim, Writes};
 
 /// Tree of records by gateway number.
 const APPS_TREE: &str = "gateway/apps";
@@ -105,16 +105,17 @@ impl AppStore for SledGateway {
         self.db.generate_id().map_err(err)
     }
 
-    fn claim_batch(&self, items: &[(&AppRecord, &[u8])]) -> Result<Vec<Claim>, StoreError> {
+    fn claim_batch(&self, items: &[ToClaim<'_>]) -> Result<Vec<Claim>, StoreError> {
         let values = items
             .iter()
-            .map(|(rec, _)| serde_json::to_vec(rec).map_err(err))
+            .map(|item| serde_json::to_vec(item.rec).map_err(err))
             .collect::<Result<Vec<_>, _>>()?;
         let res: Result<Vec<Claim>, TransactionError<StoreError>> =
             (&self.apps, &self.sources, &self.docs, &self.offices).transaction(
                 |(apps, sources, docs, offices)| {
                     let mut out = Vec::with_capacity(items.len());
-                    for ((rec, received), value) in items.iter().zip(&values) {
+                    for (item, value) in items.iter().zip(&values) {
+                        let rec = item.rec;
                         let key = source_key(&rec.source, &rec.source_no);
                         // Reads inside the transaction see its own writes, so a number twice
                         // in one batch is claimed by its first occurrence.
@@ -131,8 +132,12 @@ impl AppStore for SledGateway {
                         apps.insert(rec.gateway_no.as_bytes(), value.as_slice())?;
                         docs.insert(
                             doc_key(&rec.gateway_no, DocKind::ApplicationReceived),
-                            *received,
+                            item.received,
                         )?;
+                        if let Some(signature) = item.signature {
+                            let kind = DocKind::ApplicationSignature;
+                            docs.insert(doc_key(&rec.gateway_no, kind), signature)?;
+                        }
                         if !rec.office_uscc.is_empty() {
                             offices.insert(office_key(&rec.office_uscc, &rec.gateway_no), &[])?;
                         }
@@ -258,6 +263,35 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_signed_applications_signature_is_claimed_with_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let store = SledGateway::open(&db).unwrap();
+        let (first, second) = (rec("TB3", "S-2"), rec("TB4", "S-2"));
+        let signed = |rec, signature: &'static [u8]| ToClaim {
+            rec,
+            received: b"signed",
+            signature: Some(signature),
+        };
+        let claims = store
+            .claim_batch(&[signed(&first, b"sig one"), signed(&second, b"sig two")])
+            .unwrap();
+        assert_eq!(claims[0], Claim::New);
+        assert!(matches!(&claims[1], Claim::Existing(r) if r.gateway_no == "TB3"));
+        let kept = store.doc("TB3", DocKind::ApplicationSignature).unwrap();
+        assert_eq!(kept.as_deref(), Some(&b"sig one"[..]));
+        assert_eq!(
+            store.doc("TB4", DocKind::ApplicationSignature).unwrap(),
+            None
+        );
+        store.claim(&rec("TB5", "S-3"), b"unsigned").unwrap();
+        assert_eq!(
+            store.doc("TB5", DocKind::ApplicationSignature).unwrap(),
+            None
+        );
+    }
+
+    #[test]
     fn a_source_number_is_claimed_once_and_updates_are_atomic_with_jobs() {
         let dir = tempfile::tempdir().unwrap();
         let db = sled::open(dir.path()).unwrap();
@@ -282,7 +316,6 @@ pub(crate) mod tests {
             b"first"
         );
         assert_eq!(store.unfinished().unwrap().len(), 1);
-
         let mut r = store.get("TB1").unwrap().unwrap();
         r.received_index = Some(7);
         let job = Job::new(

@@ -54,6 +54,9 @@ pub enum HttpSigError {
     /// The signature does not verify over the signature base.
     #[error("signature does not verify")]
     BadSignature,
+    /// A covered header field is not in the message.
+    #[error("covered field {0} is not in the request")]
+    MissingComponent(String),
 }
 
 /// What is being signed or verified: a request or a response, with its derived components.
@@ -335,6 +338,112 @@ pub fn verify(
     Ok(Verified { keyid, created })
 }
 
+/// A request signature that verified, with the signature base it covers (which names every
+/// covered component's value, so it can be checked again with the key alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedRequest {
+    /// Key id and `created`.
+    pub verified: Verified,
+    /// The RFC 9421 signature base that was verified.
+    pub base: String,
+}
+
+/// Verifies a signature on a POST to `target_uri` (an `https` URL) whatever request
+/// components it covers, as RFC 9421 libraries let a signer choose, provided it covers
+/// `content-digest` (which binds the exact body, checked against `body`). Derived components
+/// `@method`, `@target-uri`, `@authority`, `@scheme`, `@request-target`, `@path` and `@query`
+/// and any header field without parameters are understood; the signature is the one labelled
+/// [`LABEL`], or the only one.
+pub fn verify_request(
+    target_uri: &str,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    key_for: impl Fn(&str) -> Option<VerifyingKey>,
+) -> Result<VerifiedRequest, HttpSigError> {
+    let header = |name: &'static str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(HttpSigError::Missing(name))
+    };
+    let input = header("signature-input").map_err(|_| HttpSigError::Missing("Signature-Input"))?;
+    let signature = header("signature").map_err(|_| HttpSigError::Missing("Signature"))?;
+    let label = signature_label(input).ok_or(HttpSigError::Malformed("Signature-Input"))?;
+    let params_text =
+        dictionary_member(input, label).ok_or(HttpSigError::Malformed("Signature-Input"))?;
+    let parsed = parse_params(params_text).ok_or(HttpSigError::Malformed("Signature-Input"))?;
+    let covered = parsed.components.join(" ");
+    let unique: std::collections::HashSet<&String> = parsed.components.iter().collect();
+    if !parsed.components.iter().any(|c| c == "content-digest")
+        || unique.len() != parsed.components.len()
+    {
+        return Err(HttpSigError::WrongComponents(covered));
+    }
+    let digest = header("content-digest").map_err(|_| HttpSigError::Missing("Content-Digest"))?;
+    check_content_digest(digest, body)?;
+    match parsed.alg.as_deref() {
+        Some(ALG) => {}
+        Some(other) => return Err(HttpSigError::WrongAlgorithm(other.to_owned())),
+        None => return Err(HttpSigError::Malformed("Signature-Input")),
+    }
+    let keyid = parsed
+        .keyid
+        .ok_or(HttpSigError::Malformed("Signature-Input"))?;
+    let created = parsed
+        .created
+        .ok_or(HttpSigError::Malformed("Signature-Input"))?;
+    let key = key_for(&keyid).ok_or_else(|| HttpSigError::UnknownKey(keyid.clone()))?;
+    let sig_text =
+        dictionary_member(signature, label).ok_or(HttpSigError::Malformed("Signature"))?;
+    let sig_bytes = byte_sequence(sig_text).ok_or(HttpSigError::Malformed("Signature"))?;
+    let sig =
+        Signature::from_slice(&sig_bytes).map_err(|_| HttpSigError::Malformed("Signature"))?;
+
+    let uri: http::Uri = target_uri
+        .parse()
+        .map_err(|_| HttpSigError::Malformed("Host"))?;
+    let path = uri.path();
+    let query = uri.query().map_or("?".to_owned(), |q| format!("?{q}"));
+    let request_target = uri.path_and_query().map_or(path, |pq| pq.as_str());
+    let authority = uri.authority().map(|a| a.as_str().to_ascii_lowercase());
+    let mut values: Vec<(&str, String)> = Vec::with_capacity(parsed.components.len());
+    for c in &parsed.components {
+        let value = match c.as_str() {
+            "@method" => "POST".to_owned(),
+            "@target-uri" => target_uri.to_owned(),
+            "@authority" => authority.clone().ok_or(HttpSigError::Malformed("Host"))?,
+            "@scheme" => "https".to_owned(),
+            "@request-target" => request_target.to_owned(),
+            "@path" => path.to_owned(),
+            "@query" => query.clone(),
+            derived if derived.starts_with('@') => {
+                return Err(HttpSigError::WrongComponents(covered))
+            }
+            name => {
+                let all: Vec<&str> = headers
+                    .get_all(name)
+                    .iter()
+                    .map(|v| v.to_str().map(str::trim))
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| HttpSigError::MissingComponent(name.to_owned()))?;
+                if all.is_empty() {
+                    return Err(HttpSigError::MissingComponent(name.to_owned()));
+                }
+                all.join(", ")
+            }
+        };
+        values.push((c, value));
+    }
+    let pairs: Vec<(&str, &str)> = values.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let base = signature_base(&pairs, params_text.trim());
+    key.verify(base.as_bytes(), &sig)
+        .map_err(|_| HttpSigError::BadSignature)?;
+    Ok(VerifiedRequest {
+        verified: Verified { keyid, created },
+        base,
+    })
+}
+
 struct Params {
     components: Vec<String>,
     created: Option<i64>,
@@ -611,6 +720,149 @@ mod tests {
             verify(msg, headers, b"x", |_| Some(vk)),
             Err(HttpSigError::Malformed("Signature-Input"))
         );
+    }
+
+    /// Signs like a partner's own RFC 9421 library: its label, its choice of components.
+    fn partner_request(
+        key: &SigningKey,
+        components: &[&str],
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> http::HeaderMap {
+        let target = "https://gw.example:8443/zjtb/apply?v=1";
+        let mut map = http::HeaderMap::new();
+        for (n, v) in headers {
+            map.append(
+                http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        map.insert("content-digest", content_digest(body).parse().unwrap());
+        let list: Vec<String> = components.iter().map(|c| format!("\"{c}\"")).collect();
+        let params = format!(
+            "({});created=1790000000;keyid=\"zj-2026\";alg=\"ed25519\"",
+            list.join(" ")
+        );
+        let value = |c: &str| -> String {
+            match c {
+                "@method" => "POST".into(),
+                "@authority" => "gw.example:8443".into(),
+                "@path" => "/zjtb/apply".into(),
+                "@query" => "?v=1".into(),
+                "@target-uri" => target.into(),
+                "@scheme" => "https".into(),
+                name => map
+                    .get_all(name)
+                    .iter()
+                    .map(|v| v.to_str().unwrap().trim())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
+        };
+        let lines: Vec<(&str, String)> = components.iter().map(|c| (*c, value(c))).collect();
+        let pairs: Vec<(&str, &str)> = lines.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let base = signature_base(&pairs, &params);
+        let sig = key.sign(base.as_bytes()).to_bytes();
+        map.insert("signature-input", format!("sig1={params}").parse().unwrap());
+        map.insert(
+            "signature",
+            format!("sig1=:{}:", B64.encode(sig)).parse().unwrap(),
+        );
+        map
+    }
+
+    #[test]
+    fn a_partners_own_choice_of_components_is_verified_when_it_binds_the_body() {
+        let key = rfc_key();
+        let vk = key.verifying_key();
+        let target = "https://gw.example:8443/zjtb/apply?v=1";
+        let body = br#"{"sqbh":"ZJ-1"}"#;
+        let headers = [
+            ("content-type", "application/json"),
+            ("date", "Mon, 23 Nov 2026 08:00:00 GMT"),
+            ("x-trace", "a"),
+            ("x-trace", "b"),
+        ];
+        let comps = [
+            "@method",
+            "@authority",
+            "@path",
+            "@query",
+            "content-digest",
+            "content-type",
+            "date",
+            "x-trace",
+        ];
+        let map = partner_request(&key, &comps, &headers, body);
+        let got = verify_request(target, &map, body, |_| Some(vk)).unwrap();
+        assert_eq!(got.verified.keyid, "zj-2026");
+        assert!(got.base.contains("\"x-trace\": a, b\n"), "{}", got.base);
+        assert!(got.base.ends_with(
+            "\"@signature-params\": (\"@method\" \"@authority\" \"@path\" \"@query\" \
+             \"content-digest\" \"content-type\" \"date\" \"x-trace\");created=1790000000;\
+             keyid=\"zj-2026\";alg=\"ed25519\""
+        ));
+        // Another body, another request target: refused.
+        assert_eq!(
+            verify_request(target, &map, b"{}", |_| Some(vk)).map(|_| ()),
+            Err(HttpSigError::DigestMismatch)
+        );
+        let elsewhere = "https://gw.example:8443/shtb/apply?v=1";
+        assert_eq!(
+            verify_request(elsewhere, &map, body, |_| Some(vk)).map(|_| ()),
+            Err(HttpSigError::BadSignature)
+        );
+        // Our own profile is one such choice.
+        let ours = sign_with_key(
+            Message::Request {
+                method: "POST",
+                target_uri: target,
+            },
+            "application/json",
+            body,
+            &key,
+            "zj-2026",
+            1,
+        );
+        let mut map = http::HeaderMap::new();
+        map.insert("content-type", "application/json".parse().unwrap());
+        map.insert("content-digest", ours.content_digest.parse().unwrap());
+        map.insert("signature-input", ours.signature_input.parse().unwrap());
+        map.insert("signature", ours.signature.parse().unwrap());
+        assert!(verify_request(target, &map, body, |_| Some(vk)).is_ok());
+    }
+
+    #[test]
+    fn a_request_signature_must_bind_the_body_and_cover_what_is_there() {
+        let key = rfc_key();
+        let vk = key.verifying_key();
+        let target = "https://gw.example:8443/zjtb/apply?v=1";
+        let body = b"{}";
+        let check = |comps: &[&str]| {
+            let map = partner_request(&key, comps, &[("date", "today")], body);
+            verify_request(target, &map, body, |_| Some(vk)).map(|_| ())
+        };
+        assert_eq!(
+            check(&["@method", "@path", "date"]),
+            Err(HttpSigError::WrongComponents("@method @path date".into()))
+        );
+        assert_eq!(
+            check(&["content-digest", "content-digest"]),
+            Err(HttpSigError::WrongComponents(
+                "content-digest content-digest".into()
+            ))
+        );
+        assert_eq!(
+            check(&["content-digest", "@status"]),
+            Err(HttpSigError::WrongComponents(
+                "content-digest @status".into()
+            ))
+        );
+        assert_eq!(
+            check(&["content-digest", "x-missing"]),
+            Err(HttpSigError::MissingComponent("x-missing".into()))
+        );
+        assert_eq!(check(&["content-digest", "date", "@scheme"]), Ok(()));
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //!
 //! Neither platform's interface requires one, so an unsigned request is accepted unless the
 //! operator sets `require_signature` for that platform. When the platform's keys are
-//! configured (`signing_keys`) and a request carries a signature, it is verified in tongban's
-//! profile ([`httpsig`]: label `tongban`, `alg="ed25519"`, covering `@method`, `@target-uri`,
-//! `content-type` and `content-digest`); one that fails is refused, naming the header at
-//! fault, and the key id of one that verifies is recorded in the ledger entry of the step.
+//! configured (`signing_keys`) and a request carries a signature, it is verified
+//! ([`httpsig::verify_request`]: `alg="ed25519"`, whatever request components it covers as long
+//! as `content-digest` is among them, so the exact body is bound); one that fails is refused,
+//! naming the header at fault, and the key id of one that verifies is recorded in the ledger
+//! entry of the step.
 //! The signature itself is kept with the bytes it signs ([`Signed`]), so anyone holding the
 //! platform's public key can verify later, with any RFC 9421 library, that the platform sent
 //! exactly those bytes.
@@ -15,7 +16,7 @@
 use http::HeaderMap;
 
 use super::config::PlatformConfig;
-use super::httpsig::{self, HttpSigError, Message, ReceivedHeaders};
+use super::httpsig::{self, HttpSigError};
 
 /// What a request's signature establishes, when the gateway may accept the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,21 +45,22 @@ impl Sender {
     }
 }
 
-/// A verified signature as received: what a verifier needs besides the body and the key.
+/// A verified signature as received: what anyone needs, besides the body and the platform's
+/// public key, to verify it again.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Signed {
     /// The key id it names.
     pub keyid: String,
     /// `@target-uri` as the gateway rebuilt it (`@method` is `POST`).
     pub target_uri: String,
-    /// `Content-Type`.
-    pub content_type: String,
-    /// `Content-Digest`.
-    pub content_digest: String,
     /// `Signature-Input`.
     pub signature_input: String,
     /// `Signature`.
     pub signature: String,
+    /// The RFC 9421 signature base the signature verifies over: one line per covered component
+    /// with its value (`content-digest` among them, which binds the body), then
+    /// `@signature-params`.
+    pub signature_base: String,
 }
 
 /// Checks the signature on a POST to `target_uri` from `platform`; the error names the
@@ -69,7 +71,6 @@ pub fn check(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Sender, String> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let signed = headers.contains_key("signature") || headers.contains_key("signature-input");
     if !signed {
         if platform.require_signature {
@@ -83,30 +84,23 @@ pub fn check(
     if platform.signing_keys.is_empty() {
         return Ok(Sender::Unverified);
     }
-    let received = ReceivedHeaders {
-        content_type: header("content-type"),
-        content_digest: header("content-digest"),
+    let v = httpsig::verify_request(target_uri, headers, body, |id| {
+        platform.signing_keys.get(id).copied()
+    })
+    .map_err(|e| format!("{}: {e}", at_fault(&e)))?;
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Ok(Sender::Verified(Signed {
+        keyid: v.verified.keyid,
+        target_uri: target_uri.to_owned(),
         signature_input: header("signature-input"),
         signature: header("signature"),
-    };
-    let verified = httpsig::verify(
-        Message::Request {
-            method: "POST",
-            target_uri,
-        },
-        received,
-        body,
-        |id| platform.signing_keys.get(id).copied(),
-    )
-    .map_err(|e| format!("{}: {e}", at_fault(&e)))?;
-    let kept = |v: Option<&str>| v.unwrap_or_default().to_owned();
-    Ok(Sender::Verified(Signed {
-        keyid: verified.keyid,
-        target_uri: target_uri.to_owned(),
-        content_type: kept(received.content_type),
-        content_digest: kept(received.content_digest),
-        signature_input: kept(received.signature_input),
-        signature: kept(received.signature),
+        signature_base: v.base,
     }))
 }
 
@@ -119,6 +113,7 @@ fn at_fault(e: &HttpSigError) -> &'static str {
         | HttpSigError::WrongAlgorithm(_)
         | HttpSigError::UnknownKey(_) => "Signature-Input",
         HttpSigError::BadSignature => "Signature",
+        HttpSigError::MissingComponent(_) => "Signature-Input",
     }
 }
 

@@ -21,6 +21,15 @@ use super::outbox::RetryPolicy;
 /// Retry-later outcomes in a row from one destination that open its breaker.
 pub const OPEN_AFTER: u32 = 5;
 
+/// What an attempt found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempted {
+    /// The destination answered with anything but retry-later.
+    pub answered: bool,
+    /// The attempt was the breaker's probe.
+    pub probe: bool,
+}
+
 /// What to do with a due job for a destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admit {
@@ -93,23 +102,24 @@ impl Breakers {
         }
     }
 
-    /// Records the outcome of an attempt to `destination`: whether it answered with anything
-    /// but retry-later (a transport error counts as retry-later). Returns whether this opened
-    /// the breaker (for a log line).
+    /// Records the outcome of an attempt to `destination`, the breaker's probe or not: whether
+    /// it answered with anything but retry-later (a transport error counts as retry-later).
+    /// Returns whether this opened the breaker (for a log line).
     pub fn record(
         &mut self,
         destination: &str,
-        answered: bool,
+        outcome: Attempted,
         now: i64,
         rng: &mut impl Rng,
     ) -> bool {
         let s = self.states.entry(destination.to_owned()).or_default();
-        if answered {
+        if outcome.answered {
             *s = State::default();
             return false;
         }
         s.failures = s.failures.saturating_add(1);
-        let reopen = s.probing;
+        // An attempt that was already out when the breaker opened does not end the probe.
+        let reopen = outcome.probe && s.probing;
         if !(reopen || (s.opened == 0 && s.failures >= OPEN_AFTER)) {
             return false;
         }
@@ -143,15 +153,27 @@ mod tests {
     }
 
     const FAR: i64 = i64::MAX;
+    const RETRY: Attempted = Attempted {
+        answered: false,
+        probe: false,
+    };
+    const ANSWER: Attempted = Attempted {
+        answered: true,
+        probe: false,
+    };
+    const PROBE_RETRY: Attempted = Attempted {
+        answered: false,
+        probe: true,
+    };
 
     #[test]
     fn opens_after_retry_later_in_a_row_and_holds_that_destination_only() {
         let (mut b, mut rng) = (breakers(), StdRng::seed_from_u64(1));
         for i in 0..OPEN_AFTER - 1 {
-            assert!(!b.record("zj", false, i64::from(i), &mut rng));
+            assert!(!b.record("zj", RETRY, i64::from(i), &mut rng));
             assert_eq!(b.admit("zj", FAR, 10), Admit::Go);
         }
-        assert!(b.record("zj", false, 100, &mut rng));
+        assert!(b.record("zj", RETRY, 100, &mut rng));
         assert!(b.is_open("zj"));
         assert_eq!(b.admit("zj", FAR, 500), Admit::Hold(1_100));
         assert_eq!(b.admit("sh", FAR, 500), Admit::Go);
@@ -161,11 +183,11 @@ mod tests {
     fn an_answer_between_failures_starts_the_count_again() {
         let (mut b, mut rng) = (breakers(), StdRng::seed_from_u64(1));
         for _ in 0..OPEN_AFTER - 1 {
-            b.record("zj", false, 0, &mut rng);
+            b.record("zj", RETRY, 0, &mut rng);
         }
-        b.record("zj", true, 0, &mut rng);
+        b.record("zj", ANSWER, 0, &mut rng);
         for _ in 0..OPEN_AFTER - 1 {
-            b.record("zj", false, 0, &mut rng);
+            b.record("zj", RETRY, 0, &mut rng);
         }
         assert!(!b.is_open("zj"));
     }
@@ -174,16 +196,19 @@ mod tests {
     fn after_the_cool_down_one_probe_goes_and_the_rest_wait_for_it() {
         let (mut b, mut rng) = (breakers(), StdRng::seed_from_u64(1));
         for _ in 0..OPEN_AFTER {
-            b.record("zj", false, 0, &mut rng);
+            b.record("zj", RETRY, 0, &mut rng);
         }
         assert_eq!(b.admit("zj", FAR, 1_000), Admit::Probe);
         assert_eq!(b.admit("zj", FAR, 1_000), Admit::Hold(2_000));
+        // An attempt that was out before the breaker opened fails: the probe is still out.
+        assert!(!b.record("zj", RETRY, 1_020, &mut rng));
+        assert_eq!(b.admit("zj", FAR, 1_030), Admit::Hold(2_030));
         // The probe fails: open again, twice as long.
-        assert!(b.record("zj", false, 1_050, &mut rng));
+        assert!(b.record("zj", PROBE_RETRY, 1_050, &mut rng));
         assert_eq!(b.admit("zj", FAR, 1_100), Admit::Hold(3_050));
         assert_eq!(b.admit("zj", FAR, 3_050), Admit::Probe);
         // The probe is answered: closed, everything goes.
-        assert!(!b.record("zj", true, 3_060, &mut rng));
+        assert!(!b.record("zj", ANSWER, 3_060, &mut rng));
         assert!(!b.is_open("zj"));
         assert_eq!(b.admit("zj", FAR, 3_070), Admit::Go);
     }
@@ -192,7 +217,7 @@ mod tests {
     fn a_probe_that_sent_nothing_is_replaced_by_the_next_job() {
         let (mut b, mut rng) = (breakers(), StdRng::seed_from_u64(1));
         for _ in 0..OPEN_AFTER {
-            b.record("zj", false, 0, &mut rng);
+            b.record("zj", RETRY, 0, &mut rng);
         }
         assert_eq!(b.admit("zj", FAR, 1_000), Admit::Probe);
         b.probe_lost("zj");
@@ -203,7 +228,7 @@ mod tests {
     fn the_cool_down_grows_to_the_policys_maximum() {
         let (mut b, mut rng) = (breakers(), StdRng::seed_from_u64(1));
         for _ in 0..OPEN_AFTER {
-            b.record("zj", false, 0, &mut rng);
+            b.record("zj", RETRY, 0, &mut rng);
         }
         let mut now = 0;
         let mut cool_downs = Vec::new();
@@ -214,7 +239,7 @@ mod tests {
             cool_downs.push(until - now);
             now = until;
             assert_eq!(b.admit("zj", FAR, now), Admit::Probe);
-            b.record("zj", false, now, &mut rng);
+            b.record("zj", PROBE_RETRY, now, &mut rng);
         }
         assert_eq!(cool_downs, vec![1_000, 2_000, 4_000, 8_000, 8_000]);
     }
@@ -223,7 +248,7 @@ mod tests {
     fn a_job_is_never_held_past_its_give_up_deadline() {
         let (mut b, mut rng) = (breakers(), StdRng::seed_from_u64(1));
         for _ in 0..OPEN_AFTER {
-            b.record("zj", false, 0, &mut rng);
+            b.record("zj", RETRY, 0, &mut rng);
         }
         assert_eq!(b.admit("zj", 400, 100), Admit::Hold(400));
         assert_eq!(b.admit("zj", 400, 400), Admit::Go);

@@ -21,7 +21,7 @@ use tokio::task::JoinSet;
 use crate::model::{ApplicationNo, Decision, Document, Outcome};
 use crate::platform::{self, Platform};
 
-use super::breaker::{Admit, Breakers};
+use super::breaker::{Admit, Attempted, Breakers};
 use super::commit::{Change, Update};
 use super::config::Config;
 use super::convention;
@@ -184,9 +184,10 @@ impl Dispatch {
         };
         match answered {
             Some(answered) => {
+                let attempted = Attempted { answered, probe };
                 if self
                     .breakers
-                    .record(&destination, answered, now_ms(), &mut self.rng)
+                    .record(&destination, attempted, now_ms(), &mut self.rng)
                 {
                     tracing::warn!(%destination, "destination keeps answering retry-later; holding its deliveries");
                 }

@@ -31,7 +31,7 @@ pub const REQUEST_COMPONENTS: [&str; 4] =
 pub const RESPONSE_COMPONENTS: [&str; 3] = ["@status", "content-type", "content-digest"];
 
 /// Why a message's digest or signature does not verify.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum HttpSigError {
     /// A required header is absent.
     #[error("missing header {0}")]
@@ -302,40 +302,77 @@ pub fn verify(
         .ok_or(HttpSigError::Missing("Signature"))?;
     check_content_digest(digest, body)?;
 
-    let label = signature_label(input).ok_or(HttpSigError::Malformed("Signature-Input"))?;
-    let params_text =
-        dictionary_member(input, label).ok_or(HttpSigError::Malformed("Signature-Input"))?;
-    let parsed = parse_params(params_text).ok_or(HttpSigError::Malformed("Signature-Input"))?;
-    if parsed.components != msg.components() {
-        return Err(HttpSigError::WrongComponents(parsed.components.join(" ")));
+    let got = Signed::parse(input, signature)?;
+    if got.components != msg.components() {
+        return Err(HttpSigError::WrongComponents(got.components.join(" ")));
     }
-    match parsed.alg.as_deref() {
-        Some(ALG) => {}
-        Some(other) => return Err(HttpSigError::WrongAlgorithm(other.to_owned())),
-        None => return Err(HttpSigError::Malformed("Signature-Input")),
-    }
-    let keyid = parsed
-        .keyid
-        .ok_or(HttpSigError::Malformed("Signature-Input"))?;
-    let created = parsed
-        .created
-        .ok_or(HttpSigError::Malformed("Signature-Input"))?;
-    let key = key_for(&keyid).ok_or_else(|| HttpSigError::UnknownKey(keyid.clone()))?;
-    let sig_text =
-        dictionary_member(signature, label).ok_or(HttpSigError::Malformed("Signature"))?;
-    let sig_bytes = byte_sequence(sig_text).ok_or(HttpSigError::Malformed("Signature"))?;
-    let sig =
-        Signature::from_slice(&sig_bytes).map_err(|_| HttpSigError::Malformed("Signature"))?;
+    let (key, sig) = got.key_and_signature(&key_for)?;
 
     let status = match msg {
         Message::Response { status } => status.to_string(),
         Message::Request { .. } => String::new(),
     };
     let comps = component_values(&msg, content_type.trim(), digest.trim(), &status);
-    let base = signature_base(&comps, params_text.trim());
+    let base = signature_base(&comps, got.params);
     key.verify(base.as_bytes(), &sig)
         .map_err(|_| HttpSigError::BadSignature)?;
-    Ok(Verified { keyid, created })
+    Ok(got.verified())
+}
+
+/// A signature as received: the one labelled [`LABEL`], or the only one.
+struct Signed<'a> {
+    /// The serialised inner list and parameters, as the signature base repeats them.
+    params: &'a str,
+    components: Vec<String>,
+    keyid: String,
+    created: i64,
+    /// The `Signature` member of the same label.
+    value: &'a str,
+}
+
+impl<'a> Signed<'a> {
+    /// Parses `Signature-Input` and finds the `Signature` of the same label; checks the
+    /// algorithm and that `keyid` and `created` are there.
+    fn parse(input: &'a str, signature: &'a str) -> Result<Self, HttpSigError> {
+        let malformed = HttpSigError::Malformed("Signature-Input");
+        let label = signature_label(input).ok_or(malformed.clone())?;
+        let params = dictionary_member(input, label).ok_or(malformed.clone())?;
+        let parsed = parse_params(params).ok_or(malformed.clone())?;
+        match parsed.alg.as_deref() {
+            Some(ALG) => {}
+            Some(other) => return Err(HttpSigError::WrongAlgorithm(other.to_owned())),
+            None => return Err(malformed),
+        }
+        let value =
+            dictionary_member(signature, label).ok_or(HttpSigError::Malformed("Signature"))?;
+        Ok(Self {
+            params: params.trim(),
+            components: parsed.components,
+            keyid: parsed.keyid.ok_or(malformed.clone())?,
+            created: parsed.created.ok_or(malformed)?,
+            value,
+        })
+    }
+
+    /// The key its `keyid` names, and the signature bytes.
+    fn key_and_signature(
+        &self,
+        key_for: impl Fn(&str) -> Option<VerifyingKey>,
+    ) -> Result<(VerifyingKey, Signature), HttpSigError> {
+        let key =
+            key_for(&self.keyid).ok_or_else(|| HttpSigError::UnknownKey(self.keyid.clone()))?;
+        let bytes = byte_sequence(self.value).ok_or(HttpSigError::Malformed("Signature"))?;
+        let sig =
+            Signature::from_slice(&bytes).map_err(|_| HttpSigError::Malformed("Signature"))?;
+        Ok((key, sig))
+    }
+
+    fn verified(self) -> Verified {
+        Verified {
+            keyid: self.keyid,
+            created: self.created,
+        }
+    }
 }
 
 /// A request signature that verified, with the signature base it covers (which names every
@@ -368,36 +405,16 @@ pub fn verify_request(
     };
     let input = header("signature-input").map_err(|_| HttpSigError::Missing("Signature-Input"))?;
     let signature = header("signature").map_err(|_| HttpSigError::Missing("Signature"))?;
-    let label = signature_label(input).ok_or(HttpSigError::Malformed("Signature-Input"))?;
-    let params_text =
-        dictionary_member(input, label).ok_or(HttpSigError::Malformed("Signature-Input"))?;
-    let parsed = parse_params(params_text).ok_or(HttpSigError::Malformed("Signature-Input"))?;
-    let covered = parsed.components.join(" ");
-    let unique: std::collections::HashSet<&String> = parsed.components.iter().collect();
-    if !parsed.components.iter().any(|c| c == "content-digest")
-        || unique.len() != parsed.components.len()
+    let got = Signed::parse(input, signature)?;
+    let covered = got.components.join(" ");
+    let unique: std::collections::HashSet<&String> = got.components.iter().collect();
+    if !got.components.iter().any(|c| c == "content-digest") || unique.len() != got.components.len()
     {
         return Err(HttpSigError::WrongComponents(covered));
     }
     let digest = header("content-digest").map_err(|_| HttpSigError::Missing("Content-Digest"))?;
     check_content_digest(digest, body)?;
-    match parsed.alg.as_deref() {
-        Some(ALG) => {}
-        Some(other) => return Err(HttpSigError::WrongAlgorithm(other.to_owned())),
-        None => return Err(HttpSigError::Malformed("Signature-Input")),
-    }
-    let keyid = parsed
-        .keyid
-        .ok_or(HttpSigError::Malformed("Signature-Input"))?;
-    let created = parsed
-        .created
-        .ok_or(HttpSigError::Malformed("Signature-Input"))?;
-    let key = key_for(&keyid).ok_or_else(|| HttpSigError::UnknownKey(keyid.clone()))?;
-    let sig_text =
-        dictionary_member(signature, label).ok_or(HttpSigError::Malformed("Signature"))?;
-    let sig_bytes = byte_sequence(sig_text).ok_or(HttpSigError::Malformed("Signature"))?;
-    let sig =
-        Signature::from_slice(&sig_bytes).map_err(|_| HttpSigError::Malformed("Signature"))?;
+    let (key, sig) = got.key_and_signature(&key_for)?;
 
     let uri: http::Uri = target_uri
         .parse()
@@ -406,8 +423,8 @@ pub fn verify_request(
     let query = uri.query().map_or("?".to_owned(), |q| format!("?{q}"));
     let request_target = uri.path_and_query().map_or(path, |pq| pq.as_str());
     let authority = uri.authority().map(|a| a.as_str().to_ascii_lowercase());
-    let mut values: Vec<(&str, String)> = Vec::with_capacity(parsed.components.len());
-    for c in &parsed.components {
+    let mut values: Vec<(&str, String)> = Vec::with_capacity(got.components.len());
+    for c in &got.components {
         let value = match c.as_str() {
             "@method" => "POST".to_owned(),
             "@target-uri" => target_uri.to_owned(),
@@ -435,11 +452,11 @@ pub fn verify_request(
         values.push((c, value));
     }
     let pairs: Vec<(&str, &str)> = values.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    let base = signature_base(&pairs, params_text.trim());
+    let base = signature_base(&pairs, got.params);
     key.verify(base.as_bytes(), &sig)
         .map_err(|_| HttpSigError::BadSignature)?;
     Ok(VerifiedRequest {
-        verified: Verified { keyid, created },
+        verified: got.verified(),
         base,
     })
 }

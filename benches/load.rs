@@ -58,80 +58,6 @@ async fn metric(ops: &str, name: &str) -> Option<i64> {
         .ok()
 }
 
-/// SHA-256 throughput (MiB/s) of each of `threads` threads hashing at once for `for_`.
-fn hash_rates(threads: usize, for_: Duration) -> Vec<f64> {
-    use sha2::Digest as _;
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            std::thread::spawn(move || {
-                let block = vec![7u8; 64 * 1024];
-                let (start, mut n) = (Instant::now(), 0u64);
-                while start.elapsed() < for_ {
-                    std::hint::black_box(sha2::Sha256::digest(&block));
-                    n += 1;
-                }
-                n as f64 / 16.0 / start.elapsed().as_secs_f64()
-            })
-        })
-        .collect();
-    handles.into_iter().map(|h| h.join().unwrap()).collect()
-}
-
-/// Mean round trip (µs) of a message between two threads that wake each other.
-fn wake_round_trip() -> f64 {
-    let (to, from_main) = std::sync::mpsc::channel::<u32>();
-    let (back, from_echo) = std::sync::mpsc::channel::<u32>();
-    let echo = std::thread::spawn(move || {
-        while let Ok(v) = from_main.recv() {
-            if back.send(v).is_err() {
-                break;
-            }
-        }
-    });
-    let n = 20_000;
-    let start = Instant::now();
-    for i in 0..n {
-        to.send(i).unwrap();
-        from_echo.recv().unwrap();
-    }
-    let micros = start.elapsed().as_secs_f64() * 1e6 / f64::from(n);
-    drop(to);
-    echo.join().unwrap();
-    micros
-}
-
-/// Mean time (ms) to append 8 KiB to a file in `dir` and `fdatasync` it.
-fn fsync_ms(dir: &std::path::Path) -> f64 {
-    use std::io::Write as _;
-    let path = dir.join("host-check");
-    let mut f = std::fs::File::create(&path).unwrap();
-    let block = [7u8; 8192];
-    let n = 200;
-    let start = Instant::now();
-    for _ in 0..n {
-        f.write_all(&block).unwrap();
-        f.sync_data().unwrap();
-    }
-    let _ = std::fs::remove_file(&path);
-    start.elapsed().as_secs_f64() * 1e3 / f64::from(n)
-}
-
-/// What the host gives right now, measured before the load: one thread's hashing rate, what
-/// two threads at once achieve against twice that, a thread wake-up round trip and an 8 KiB
-/// fdatasync. Shared hosts vary (the gateway's load is mostly wake-ups and I/O); this line
-/// makes runs comparable.
-fn host_check(dir: &std::path::Path) -> String {
-    let one = hash_rates(1, Duration::from_millis(500))[0];
-    let two: f64 = hash_rates(2, Duration::from_millis(500)).iter().sum();
-    format!(
-        "host check: SHA-256 {one:.0} MiB/s on one thread, two at once {:.0}% of twice that; \
-         thread wake-up round trip {:.1} µs; 8 KiB fdatasync {:.2} ms",
-        100.0 * two / (2.0 * one),
-        wake_round_trip(),
-        fsync_ms(dir)
-    )
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -147,7 +73,6 @@ async fn main() {
     let clients = env("LOAD_CLIENTS", 32) as usize;
     let destination_down = std::env::var("LOAD_DESTINATION").is_ok_and(|v| v == "down");
     let dir = tempfile::tempdir().expect("tempdir");
-    let host = host_check(dir.path());
     let mut lb = Loopback::start(
         dir.path(),
         LoopbackOptions {
@@ -189,7 +114,6 @@ async fn main() {
         lb.gateway_addr.port()
     );
     let template = String::from_utf8_lossy(SAMPLE_SH_APPLICATION).into_owned();
-    let own_cpu_before = cpu_seconds("self").unwrap_or(0.0);
     let end = Instant::now() + Duration::from_secs(secs);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -244,7 +168,7 @@ async fn main() {
     lat.sort();
     let rss = vm_hwm_kib(child.id());
     let gw_cpu = cpu_seconds(&child.id().to_string());
-    let own_cpu = cpu_seconds("self").map(|c| c - own_cpu_before);
+    let own_cpu = cpu_seconds("self");
     let delivered = lb.zj.received().len();
     println!(
         "load: {clients} clients, keep-alive mTLS, {secs} s, gateway as a separate process{}",
@@ -269,7 +193,6 @@ async fn main() {
         None => println!("  gateway peak RSS unavailable (no /proc)"),
     }
     println!("  forwarded to the Zhejiang sandbox meanwhile: {delivered}");
-    println!("  {host}");
     let ops = lb.ops_addr.to_string();
     if let (Some(pending), Some(attempts)) = (
         metric(&ops, "tongban_outbox_pending").await,

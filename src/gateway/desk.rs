@@ -256,16 +256,7 @@ impl GatewayDesk {
             authority: app.target.authority.clone(),
             premises: app.premises.address.clone(),
             received_index: rec.received_index.unwrap_or_default(),
-            materials: app
-                .materials
-                .iter()
-                .map(|m| MaterialReceived {
-                    code: m.code,
-                    title: m.title.clone(),
-                    file_name: m.file.name.clone(),
-                    size: m.file.content.decoded_len(),
-                })
-                .collect(),
+            materials: app.materials.iter().map(MaterialReceived::of).collect(),
             timeline,
             decision: decision.map(|(_, d)| decision_info(&d)),
             handed_over,

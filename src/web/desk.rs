@@ -172,6 +172,18 @@ pub struct MaterialReceived {
     pub size: u64,
 }
 
+impl MaterialReceived {
+    /// What the window shows of a material as the application carries it.
+    pub fn of(m: &crate::model::Material) -> Self {
+        Self {
+            code: m.code,
+            title: m.title.clone(),
+            file_name: m.file.name.clone(),
+            size: m.file.content.decoded_len(),
+        }
+    }
+}
+
 /// The decision, as far as the window needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecisionInfo {

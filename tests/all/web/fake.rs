@@ -145,16 +145,7 @@ impl Desk for FakeDesk {
             authority: a.target.authority.clone(),
             premises: a.premises.address.clone(),
             received_index: received,
-            materials: a
-                .materials
-                .iter()
-                .map(|m| MaterialReceived {
-                    code: m.code,
-                    title: m.title.clone(),
-                    file_name: m.file.name.clone(),
-                    size: m.file.content.decode().len() as u64,
-                })
-                .collect(),
+            materials: a.materials.iter().map(MaterialReceived::of).collect(),
             timeline: vec![
                 Step {
                     label: format!("窗口受理（{}）", a.acceptance.clerk),

@@ -8,11 +8,17 @@
 
 use criterion::{black_box, Criterion};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tongban::ledger::bundle::{self, ExportOptions, VerifyOptions};
-use tongban::ledger::{Entry, Log};
+use tongban::ledger::{Entry, LedgerStore, Log};
 use tongban::signing::{SigningKey, Verifiers};
-use tongban::store::SledLedgerStore;
+use tongban::store::DataDir;
+
+/// The ledger's store in a data directory at `path` (the gateway's own store).
+fn store(path: &std::path::Path) -> Arc<dyn LedgerStore> {
+    DataDir::new(path).open().unwrap().ledger
+}
 
 const ORIGIN: &str = "bench.tongban.example/ledger";
 
@@ -31,7 +37,7 @@ fn dir_bytes(p: &Path) -> u64 {
 }
 
 /// Appends `n` example entries in batches of `batch` (one durable commit each); entries/s.
-fn fill(log: &mut Log<SledLedgerStore>, n: u64, batch: u64, key: Option<&SigningKey>) -> f64 {
+fn fill(log: &mut Log<Arc<dyn LedgerStore>>, n: u64, batch: u64, key: Option<&SigningKey>) -> f64 {
     let start_size = log.size();
     // Build entries outside the timed region: the daemon hands us ready entries.
     let all: Vec<Entry> = (start_size..start_size + n).map(Entry::example).collect();
@@ -65,7 +71,7 @@ fn main() {
         (1_000, 200_000),
     ] {
         let path = tmp.path().join(format!("append-{batch}"));
-        let mut log = Log::open(SledLedgerStore::open(&path).unwrap(), ORIGIN).unwrap();
+        let mut log = Log::open(store(&path), ORIGIN).unwrap();
         let rate = fill(&mut log, count, batch, None);
         println!("FIGURE durable appends/s, batch {batch:>5}: {rate:>10.0} ({count} entries)");
         drop(log);
@@ -74,7 +80,7 @@ fn main() {
 
     // 2. The big log: n entries in batches of 1000, a checkpoint every 100,000 entries.
     let big = tmp.path().join("big");
-    let mut log = Log::open(SledLedgerStore::open(&big).unwrap(), ORIGIN).unwrap();
+    let mut log = Log::open(store(&big), ORIGIN).unwrap();
     let t = Instant::now();
     let rate = fill(&mut log, n, 1_000, Some(&key));
     println!(
@@ -87,16 +93,10 @@ fn main() {
     let entry_bytes: u64 = (0..n)
         .map(|i| Entry::example(i).encode().unwrap().len() as u64)
         .sum();
-    let db = log.store().db();
-    db.flush().unwrap();
     // Live data: every key and value the ledger keeps in sled (what a compacted store holds).
     let mut live = 0u64;
-    for name in db.tree_names() {
-        if !name.starts_with(tongban::store::sled::LEDGER_TREE_PREFIX.as_bytes()) {
-            continue;
-        }
-        for kv in db.open_tree(&name).unwrap().iter() {
-            let (k, v) = kv.unwrap();
+    for kind in tongban::store::sled::LEDGER_KINDS {
+        for (k, v) in log.store().scan_prefix(&[kind]).unwrap() {
             live += (k.len() + v.len()) as u64;
         }
     }

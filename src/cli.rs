@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod keys;
 mod serve;
+pub mod store;
 mod translate;
 pub mod web;
 
@@ -59,6 +60,13 @@ pub enum Command {
         #[command(subcommand)]
         command: audit::AuditCmd,
     },
+    /// Check the data directory's records against its ledger, or migrate an earlier
+    /// version's data directory.
+    Store {
+        /// What to do.
+        #[command(subcommand)]
+        command: store::StoreCmd,
+    },
     /// Manage the gateway's signing keys.
     Keys {
         /// What to do.
@@ -112,6 +120,9 @@ pub enum Error {
     /// A keys command could not run.
     #[error(transparent)]
     Keys(#[from] crate::signing::KeyringError),
+    /// A store command could not run.
+    #[error(transparent)]
+    Store(#[from] store::StoreCliError),
 }
 
 /// Runs one command.
@@ -124,6 +135,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Demo(args) => serve::demo(args, &cli.data_dir),
         Command::Audit { command } => Ok(audit::run(command, &cli.data_dir)?),
         Command::Keys { command } => Ok(keys::run(command, &cli.data_dir)?),
+        Command::Store { command } => Ok(store::run(command, &cli.data_dir)?),
         Command::Web { command } => web::run(command),
     }
 }

@@ -13,6 +13,8 @@
 //!   its due jobs are held and one probe at a time goes out.
 //! - [`config`] — the TOML file with defaults, resolved into checked settings that report
 //!   every problem at once.
+//! - [`invariant`] — what the records and the ledger must agree on, checked over entries and
+//!   records.
 //!
 //! I/O shells:
 //! - [`tls`] — dev PKI (rcgen), the server configuration admitting only partner platforms,
@@ -23,8 +25,8 @@
 //! - [`ops`] — `/healthz`, `/readyz`, `/metrics`, RFC 9457 problem details.
 //! - [`pipeline`] — intake of applications and decisions: validate, authorise, hand to the
 //!   committer, signed receipt in the caller's convention.
-//! - [`commit`] — the one writer of records: batches of intakes and delivery outcomes, each
-//!   batch one claim transaction, one ledger commit, one write transaction and one flush.
+//! - [`commit`] — the one writer of claims, records and the ledger: batches of intakes and
+//!   changes, each batch one atomic commit (ledger entries included) and one durable sync.
 //! - [`forwarder`] — the outbox worker: translate, sign, deliver, classify once, record.
 //! - [`convention`] — each platform's paths, replies and reply classification (via its adapter).
 //! - [`record`], [`journal`], [`ledger`] — the application record and its store trait, the
@@ -44,6 +46,7 @@ pub mod demo;
 pub mod desk;
 pub mod forwarder;
 pub mod httpsig;
+pub mod invariant;
 pub mod journal;
 pub mod ledger;
 pub mod ops;

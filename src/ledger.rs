@@ -5,8 +5,9 @@
 //! - [`entry`] — the entry type and its one versioned byte encoding.
 //! - [`checkpoint`] — C2SP tlog-checkpoint bodies inside signed notes.
 //! - [`log`] — the log over a [`LedgerStore`]: batch append with one durable commit per
-//!   batch (group commit), proofs, checkpoint signing that refuses inconsistency,
-//!   [`Batcher`] to gather concurrent appends into batches.
+//!   batch (group commit) or, for the gateway, the writes of an append to commit together
+//!   with its own records; proofs, checkpoint signing that refuses inconsistency, [`Batcher`]
+//!   to gather concurrent appends into batches.
 //! - [`bundle`] — audit bundle export and offline verification.
 //!
 //! Storage is the small [`LedgerStore`] trait; `crate::store` implements it on sled and in
@@ -41,11 +42,14 @@ pub mod merkle;
 
 pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 pub use entry::{salted_id_hash, Decision, DecisionResult, Entry, EntryError, Instant, Step};
-pub use log::{Batcher, Log, LogError};
+pub use log::{Append, Batcher, Log, LogError};
 pub use merkle::Hash;
 
 /// A key and its value.
 pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// One write of a commit: a key and its new value, or `None` to remove the key.
+pub type Write = (Vec<u8>, Option<Vec<u8>>);
 
 /// A failure inside a storage backend, carried opaquely.
 #[derive(Debug, thiserror::Error)]
@@ -57,11 +61,16 @@ pub struct StoreError(pub Box<dyn std::error::Error + Send + Sync + 'static>);
 /// crash may leave only some of its writes applied, as long as the last write of the call
 /// (the ledger's `size` key) is applied only after all the others; the ledger ignores
 /// anything beyond `size`, so it recovers to the last completed commit.
+///
+/// The gateway does not append through `commit`: it takes the writes of an append from
+/// [`Log::prepare_append`] and commits them atomically with its own records, then tells the
+/// log with [`Log::appended`].
 pub trait LedgerStore: Send + Sync {
     /// The value under `key`.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Writes all pairs, the last one after all others, durably before returning.
-    fn commit(&self, writes: Vec<KeyValue>) -> Result<(), StoreError>;
+    /// Applies all writes (`None` removes the key), the last one after all others, durably
+    /// before returning.
+    fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError>;
     /// All pairs whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StoreError>;
     /// The last pair (in key order) whose key starts with `prefix`.
@@ -72,7 +81,7 @@ impl<T: LedgerStore + ?Sized> LedgerStore for std::sync::Arc<T> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         (**self).get(key)
     }
-    fn commit(&self, writes: Vec<KeyValue>) -> Result<(), StoreError> {
+    fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         (**self).commit(writes)
     }
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StoreError> {

@@ -1,16 +1,27 @@
-//! Storage backends: the only module that names sled.
+//! Storage: the only module that names sled.
 //!
-//! - [`sled`] — [`SledLedgerStore`], the durable embedded store for the ledger.
-//! - [`memory`] — [`MemStore`], an in-memory store for tests, with crash injection.
-//! - [`outbox`] and [`gateway`] — the daemon's outbox, application records and documents.
+//! - [`layout`] — [`DataDir`], the data directory's layout; opens its storage and hands it out
+//!   behind the traits its users declare ([`Stores`]).
+//! - [`sled`] — the one sled database, made durable for real (flush, then `fdatasync`), and
+//!   the ledger's trees in it ([`SledLedgerStore`]).
+//! - [`gateway`] — claims, records, documents and the outbox in the same database; a batch
+//!   of the committer, ledger writes included, is one transaction.
+//! - [`outbox`] — the outbox's trees (and an in-memory outbox for tests).
+//! - [`memory`] — [`MemStore`], an in-memory ledger store for tests, with crash injection.
+//! - [`migrate`] — turns an earlier version's data directory (two databases) into one store.
+//! - [`check`] — the invariant between records and ledger over a whole store.
 //!
-//! Each consumer (the ledger today, the daemon's outbox later) declares its own small
-//! storage trait; this module implements it. Add a backend by adding a submodule.
+//! Each consumer (the ledger, the outbox, the committer) declares its own small storage
+//! trait; this module implements it. Add a backend by adding a submodule.
 
+pub mod check;
 pub mod gateway;
+pub mod layout;
 pub mod memory;
+pub mod migrate;
 pub mod outbox;
 pub mod sled;
 
+pub use self::layout::{DataDir, OpenError, Stores};
 pub use self::memory::MemStore;
-pub use self::sled::{open_sled, SledLedgerStore};
+pub use self::sled::SledLedgerStore;

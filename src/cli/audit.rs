@@ -4,7 +4,7 @@ use crate::ledger::bundle::{self, BundleError, ExportOptions, Report, VerifyOpti
 use crate::ledger::{Entry, Log, LogError, StoreError};
 use crate::signing::keyring::{read_published, Keyring, KeyringError};
 use crate::signing::Verifiers;
-use crate::store::SledLedgerStore;
+use crate::store::{DataDir, OpenError};
 use clap::Subcommand;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -86,6 +86,9 @@ pub enum AuditCliError {
     /// Bundle problem.
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    /// The data directory's store could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenError),
     /// Reading an input file.
     #[error("{path}: {source}")]
     Io {
@@ -102,11 +105,6 @@ pub enum AuditCliError {
         /// Error.
         source: crate::signing::KeyError,
     },
-}
-
-/// Where the ledger database lives inside the data directory.
-pub fn ledger_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("ledger")
 }
 
 fn read(path: &Path) -> Result<String, AuditCliError> {
@@ -142,7 +140,8 @@ fn progress(verb: &'static str) -> impl FnMut(u64, u64) {
 
 /// Runs an audit command; returns the exit code (0 ok, 1 verification failures).
 pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliError> {
-    let keys_dir = super::keys::keyring_dir(data_dir);
+    let data = DataDir::new(data_dir);
+    let keys_dir = data.keys();
     match cmd {
         AuditCmd::Export {
             out,
@@ -159,7 +158,7 @@ pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliErr
                 .last()
                 .map(|k| k.name().to_owned())
                 .ok_or_else(|| KeyringError::Missing(keys_dir.clone()))?;
-            let mut log = Log::open(SledLedgerStore::open(&ledger_dir(data_dir))?, &origin)?;
+            let mut log = Log::open(data.open_existing()?.ledger, &origin)?;
             let stale = log.last_signed().map(|c| c.size) != Some(log.size());
             if stale && !no_sign {
                 let ring = Keyring::open(&keys_dir)?;
@@ -225,7 +224,7 @@ pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliErr
                 .last()
                 .map(|k| k.name().to_owned())
                 .ok_or_else(|| KeyringError::Missing(keys_dir.clone()))?;
-            let log = Log::open(SledLedgerStore::open(&ledger_dir(data_dir))?, &origin)?;
+            let log = Log::open(data.open_existing()?.ledger, &origin)?;
             let problems = log.check()?;
             for p in &problems {
                 println!("entry {}: {}", p.entry, p.what);
@@ -247,10 +246,7 @@ pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliErr
             print_acks,
         } => {
             let ring = Keyring::open(&keys_dir)?;
-            let mut log = Log::open(
-                SledLedgerStore::open(&ledger_dir(data_dir))?,
-                ring.active().name(),
-            )?;
+            let mut log = Log::open(data.open()?.ledger, ring.active().name())?;
             let start = log.size();
             let mut done = 0;
             let mut show = progress("appended");

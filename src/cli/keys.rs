@@ -3,7 +3,7 @@
 
 use crate::signing::keyring::{read_published, Keyring, KeyringError};
 use clap::Subcommand;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Key commands.
 #[derive(Debug, Subcommand)]
@@ -22,14 +22,9 @@ pub enum KeysCmd {
     Public,
 }
 
-/// Where the keyring lives inside the data directory.
-pub fn keyring_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("keys")
-}
-
 /// Runs a key command; returns the exit code.
 pub fn run(cmd: KeysCmd, data_dir: &Path) -> Result<super::Outcome, KeyringError> {
-    let dir = keyring_dir(data_dir);
+    let dir = crate::store::DataDir::new(data_dir).keys();
     match cmd {
         KeysCmd::Generate { name } => {
             let ring = Keyring::create(&dir, &name)?;

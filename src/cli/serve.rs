@@ -95,7 +95,7 @@ pub fn serve(args: ServeArgs) -> Result<Outcome, Error> {
 pub fn sandbox(args: SandboxArgs, data_dir: &Path) -> Result<Outcome, Error> {
     logging();
     let pki = tls::DevPkiFiles {
-        dir: data_dir.join("pki"),
+        dir: crate::store::DataDir::new(data_dir).pki(),
     };
     let name = format!("{}-platform", args.platform.key());
     let read = |path: PathBuf| {

@@ -1,35 +1,50 @@
 //! The committer: one thread writes every application received and every delivery outcome,
-//! many at a time.
+//! many at a time, each batch in one atomic, durable commit.
 //!
-//! Requests validate and authorise on their own tasks, then hand the committer a record to
-//! claim and the exact bytes ([`Receive`]); outbox workers hand it the outcome of a delivery
-//! ([`Change`]). The committer takes whatever has queued up while it was busy (group commit
-//! without timers) and for the whole batch: claims the source numbers and stores records and
-//! bytes in one transaction → appends every ledger entry of the batch in one ledger commit →
-//! stores ledger indexes, timelines, documents and outbox jobs in one transaction → one flush
-//! → answers each caller. Two transactions, one ledger commit and two fsyncs per batch, not per
-//! application: that is what lets intake keep up with many concurrent partners.
+//! Requests validate, authorise and translate on their own tasks, then hand the committer a
+//! record to claim and the exact bytes ([`Receive`]); outbox workers, the decision intake and
+//! the clerks' desk hand it changes to records ([`Change`]). The committer takes whatever has
+//! queued up while it was busy (group commit without timers) and for the whole batch: reads
+//! the claims and records it needs → decides which numbers are new and what each change
+//! records → has the ledger prepare its entries → writes claims, records, documents, outbox
+//! jobs and the ledger's writes in **one** transaction → one durable sync → answers each
+//! caller. A crash leaves all of a batch or none of it, so the ledger never records a step
+//! that the records do not hold (see [`super::invariant`]).
 //!
-//! Being the only writer of claims, it also settles races without locks: a number sent twice
-//! in one batch is claimed by its first copy, and the second copy is answered with the first's
-//! receipt once it is durable. A claim a crash left without its RECEIVED entry is completed by
-//! the next copy of the same bytes (or by [`super::pipeline::Gateway::recover`] at start).
+//! Being the only writer of claims, records and the ledger, it settles races without locks:
+//! a number sent twice in one batch is claimed by its first copy, and the second copy is
+//! answered with the first's receipt once it is durable; a step an application already has
+//! in the ledger is never recorded again.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 
 use axum::body::Bytes;
 use tokio::sync::{oneshot, Notify};
 
-use super::journal::{Journal, Record, Step};
+use super::journal::{base_record, now_ms, signed_note, Journal, JournalError, Record, Step};
 use super::ops::Ops;
 use super::outbox::{Job, JobKind, RetryPolicy, StoreError};
-use super::pipeline::{base_record, now_ms, signed_note, IntakeError};
-use super::record::{AppRecord, AppStore, Claim, DocKind, ToClaim, Writes};
+use super::record::{AppRecord, AppStore, Batch, DocKind};
 
 /// Most pieces of work one batch takes (bounds one transaction's size).
 pub const MAX_BATCH: usize = 512;
+
+/// Why intake or a change could not complete (our side, not the caller's data).
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The ledger failed.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// A blocking task panicked or was cancelled.
+    #[error("background task: {0}")]
+    Task(String),
+}
 
 /// An application ready to be committed.
 pub struct Receive {
@@ -52,8 +67,7 @@ pub struct Receive {
 pub enum Received {
     /// Claimed and recorded now: the record with its RECEIVED ledger index.
     New(AppRecord),
-    /// The source number was claimed before: the first record as it stands now (with its
-    /// ledger index, unless its bytes differ and a crash interrupted it).
+    /// The source number was claimed before: the first record as it stands now.
     Seen(AppRecord),
 }
 
@@ -82,10 +96,10 @@ enum Work {
     Change(Change, Reply<Option<u64>>),
 }
 
-/// Handle to the committer threads; dropping it lets them finish their batches and end.
+/// Handle to the committer thread; dropping it lets it finish its batch and end.
 pub struct Committer {
     tx: Option<mpsc::Sender<Work>>,
-    handles: Vec<std::thread::JoinHandle<()>>,
+    handle: Option<std::thread::JoinHandle<()>>,
 }
 
 /// What the writing thread owns.
@@ -93,20 +107,15 @@ struct Worker {
     store: Arc<dyn AppStore>,
     journal: Arc<dyn Journal>,
     retry: RetryPolicy,
-    synced: mpsc::Sender<Written>,
+    ops: Arc<Ops>,
+    wake: Arc<Notify>,
 }
 
-/// What a written batch answers: each receive's outcome and each change's ledger index.
-type Answers = (Vec<Received>, Vec<Option<u64>>);
-
-/// A written batch's answers, outbox jobs added and ledger size after it (if it appended).
-type Committed = (Answers, usize, Option<u64>);
-
-/// A batch written but not yet flushed: its outcome and who waits for it.
-struct Written {
-    outcome: Result<Answers, IntakeError>,
-    receive_replies: Vec<Reply<Received>>,
-    change_replies: Vec<Reply<Option<u64>>>,
+/// What a committed batch answers: each receive's outcome and each change's ledger index,
+/// the outbox jobs it added and the ledger's size after it (if it appended).
+struct Committed {
+    received: Vec<Received>,
+    indexes: Vec<Option<u64>>,
     new_jobs: usize,
     ledger_size: Option<u64>,
 }
@@ -121,16 +130,14 @@ impl Committer {
         wake: Arc<Notify>,
     ) -> Self {
         let (tx, rx) = mpsc::channel::<Work>();
-        let (synced, written) = mpsc::channel::<Written>();
-        let flushing = store.clone();
         let worker = Worker {
             store,
             journal,
             retry,
-            synced,
+            ops,
+            wake,
         };
-        // Two stages, so one batch's store flush overlaps the next batch's ledger commit.
-        let write = std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("commit".into())
             .spawn(move || {
                 while let Ok(first) = rx.recv() {
@@ -138,17 +145,9 @@ impl Committer {
                 }
             })
             .expect("spawning the committer");
-        let flush = std::thread::Builder::new()
-            .name("commit-flush".into())
-            .spawn(move || {
-                while let Ok(first) = written.recv() {
-                    answer(drain(first, &written, usize::MAX), &*flushing, &ops, &wake);
-                }
-            })
-            .expect("spawning the committer");
         Self {
             tx: Some(tx),
-            handles: vec![write, flush],
+            handle: Some(handle),
         }
     }
 
@@ -178,7 +177,7 @@ impl Committer {
 impl Drop for Committer {
     fn drop(&mut self) {
         drop(self.tx.take());
-        for h in self.handles.drain(..) {
+        if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
     }
@@ -196,69 +195,13 @@ fn drain<T>(first: T, rx: &mpsc::Receiver<T>, max: usize) -> Vec<T> {
     batch
 }
 
-/// Makes written batches durable with one flush, then answers everyone waiting on them.
-fn answer(batches: Vec<Written>, store: &dyn AppStore, ops: &Ops, wake: &Notify) {
-    let flushed = store.flush();
-    let failed = match &flushed {
-        Err(e) => Some(e.to_string()),
-        Ok(()) => batches
-            .iter()
-            .find_map(|b| b.outcome.as_ref().err().map(|e| e.to_string())),
-    };
-    ops.set_storage_error(failed);
-    let mut new_jobs = 0;
-    for b in batches {
-        let outcome = match (&flushed, b.outcome) {
-            (Ok(()), outcome) => outcome,
-            (Err(e), Ok(_)) => Err(IntakeError::Store(StoreError(e.0.clone()))),
-            (Err(_), Err(e)) => Err(e),
-        };
-        match outcome {
-            Ok((received, indexes)) => {
-                new_jobs += b.new_jobs;
-                if let Some(size) = b.ledger_size {
-                    let size = i64::try_from(size).unwrap_or(i64::MAX);
-                    ops.metrics.ledger_size.fetch_max(size, Ordering::Relaxed);
-                }
-                for (reply, r) in b.receive_replies.into_iter().zip(received) {
-                    let _ = reply.send(Ok(r));
-                }
-                for (reply, i) in b.change_replies.into_iter().zip(indexes) {
-                    let _ = reply.send(Ok(i));
-                }
-            }
-            Err(e) => {
-                tracing::error!(
-                    error = %e,
-                    applications = b.receive_replies.len(),
-                    changes = b.change_replies.len(),
-                    "commit failed"
-                );
-                let fail = || IntakeError::Task(format!("commit: {e}"));
-                for reply in b.receive_replies {
-                    let _ = reply.send(Err(fail()));
-                }
-                for reply in b.change_replies {
-                    let _ = reply.send(Err(fail()));
-                }
-            }
-        }
-    }
-    if new_jobs > 0 {
-        ops.metrics
-            .outbox_pending
-            .fetch_add(new_jobs as i64, Ordering::Relaxed);
-        wake.notify_one();
-    }
-}
-
 /// How one [`Receive`] of a batch is answered.
 enum Answer {
-    /// By the record at this position of the completed list, as `New`.
+    /// By the record at this position of the new records, as `New`.
     New(usize),
-    /// By the record at this position of the completed list, as `Seen`.
-    SeenCompleted(usize),
-    /// By a record that needed no work.
+    /// By the record at this position of the new records, as `Seen`.
+    SeenNew(usize),
+    /// By a record claimed before this batch.
     Seen(Box<AppRecord>),
 }
 
@@ -280,17 +223,79 @@ impl Worker {
                 }
             }
         }
-        let (outcome, new_jobs, ledger_size) = match self.try_commit(&receives, changes) {
-            Ok((answers, new_jobs, size)) => (Ok(answers), new_jobs, size),
-            Err(e) => (Err(e), 0, None),
-        };
-        let _ = self.synced.send(Written {
-            outcome,
-            receive_replies,
-            change_replies,
-            new_jobs,
-            ledger_size,
-        });
+        match self.try_commit(&receives, changes) {
+            Ok(done) => {
+                self.ops.set_storage_error(None);
+                if let Some(size) = done.ledger_size {
+                    let size = i64::try_from(size).unwrap_or(i64::MAX);
+                    self.ops
+                        .metrics
+                        .ledger_size
+                        .fetch_max(size, Ordering::Relaxed);
+                }
+                for (reply, r) in receive_replies.into_iter().zip(done.received) {
+                    let _ = reply.send(Ok(r));
+                }
+                for (reply, i) in change_replies.into_iter().zip(done.indexes) {
+                    let _ = reply.send(Ok(i));
+                }
+                if done.new_jobs > 0 {
+                    self.ops
+                        .metrics
+                        .outbox_pending
+                        .fetch_add(done.new_jobs as i64, Ordering::Relaxed);
+                    self.wake.notify_one();
+                }
+            }
+            Err(e) => {
+                self.ops.set_storage_error(Some(e.to_string()));
+                tracing::error!(
+                    error = %e,
+                    applications = receive_replies.len(),
+                    changes = change_replies.len(),
+                    "commit failed"
+                );
+                let fail = || IntakeError::Task(format!("commit: {e}"));
+                for reply in receive_replies {
+                    let _ = reply.send(Err(fail()));
+                }
+                for reply in change_replies {
+                    let _ = reply.send(Err(fail()));
+                }
+            }
+        }
+    }
+
+    /// Decides, for each receive, whether its source number is new: the claims stored before
+    /// this batch, then the batch's own earlier receives.
+    fn claim(&self, work: &[Receive]) -> Result<(Vec<AppRecord>, Vec<Answer>), IntakeError> {
+        let mut new: Vec<AppRecord> = Vec::new();
+        let mut position: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut answers = Vec::with_capacity(work.len());
+        for w in work {
+            let key = (w.rec.source.as_str(), w.rec.source_no.as_str());
+            if let Some(&at) = position.get(&key) {
+                answers.push(Answer::SeenNew(at));
+                continue;
+            }
+            match self.store.claimed(key.0, key.1)? {
+                None => {
+                    position.insert(key, new.len());
+                    answers.push(Answer::New(new.len()));
+                    new.push(w.rec.clone());
+                }
+                Some(no) => {
+                    let first = self.store.get(&no)?.ok_or_else(|| {
+                        StoreError(format!(
+                            "source number {} maps to missing record {no}",
+                            key.1
+                        ))
+                    })?;
+                    answers.push(Answer::Seen(Box::new(first)));
+                }
+            }
+        }
+        Ok((new, answers))
     }
 
     fn try_commit(
@@ -299,53 +304,20 @@ impl Worker {
         mut changes: Vec<Change>,
     ) -> Result<Committed, IntakeError> {
         let now = now_ms();
-        let items: Vec<ToClaim<'_>> = work
+        let (mut new, answers) = self.claim(work)?;
+        // The request each new record came from (its facts go into the entry).
+        let origin: Vec<&Receive> = answers
             .iter()
-            .map(|w| ToClaim {
-                rec: &w.rec,
-                received: &w.body,
-                signature: w.signature.as_deref(),
-            })
+            .zip(work)
+            .filter_map(|(a, w)| matches!(a, Answer::New(_)).then_some(w))
             .collect();
-        let claims = if items.is_empty() {
-            Vec::new()
-        } else {
-            self.store.claim_batch(&items)?
-        };
-
-        // The records to complete now, each with the request whose facts go into its entry.
-        let mut completed: Vec<(usize, AppRecord)> = Vec::new();
-        let mut position: HashMap<String, usize> = HashMap::new();
-        let mut answers = Vec::with_capacity(work.len());
-        for (i, (w, claim)) in work.iter().zip(claims).enumerate() {
-            let first = match claim {
-                Claim::New => {
-                    position.insert(w.rec.gateway_no.clone(), completed.len());
-                    answers.push(Answer::New(completed.len()));
-                    completed.push((i, w.rec.clone()));
-                    continue;
-                }
-                Claim::Existing(first) => first,
-            };
-            if first.received_index.is_some() {
-                answers.push(Answer::Seen(first));
-            } else if let Some(&at) = position.get(&first.gateway_no) {
-                answers.push(Answer::SeenCompleted(at));
-            } else if first.received_sha256 == w.rec.received_sha256 {
-                // A claim a crash interrupted, sent again byte for byte: complete it now.
-                position.insert(first.gateway_no.clone(), completed.len());
-                answers.push(Answer::SeenCompleted(completed.len()));
-                completed.push((i, *first));
-            } else {
-                answers.push(Answer::Seen(first));
-            }
-        }
-        let mut entries: Vec<Record> = completed
+        let mut entries: Vec<Record> = new
             .iter()
-            .map(|(i, rec)| {
+            .zip(&origin)
+            .map(|(rec, w)| {
                 let mut entry = base_record(rec, Step::Received, now);
-                entry.document_time = Some(work[*i].document_time);
-                entry.applicant_id_hash = Some(work[*i].applicant_id_hash);
+                entry.document_time = Some(w.document_time);
+                entry.applicant_id_hash = Some(w.applicant_id_hash);
                 entry.sender_keyid = rec.sender_keyid.clone();
                 entry
             })
@@ -376,75 +348,101 @@ impl Worker {
                     }
                 },
             };
-            let entry = update(&mut changed[at]).map(|e| {
-                entries.push(e);
-                entries.len() - 1
-            });
+            let rec = &mut changed[at];
+            let entry = match update(rec) {
+                // A step the application already has in the ledger is not recorded twice.
+                Some(e)
+                    if e.step.once()
+                        && rec
+                            .step(e.step.name())
+                            .is_some_and(|s| s.ledger_index.is_some()) =>
+                {
+                    tracing::warn!(gateway_no = %c.gateway_no, step = e.step.name(), "step already recorded; not recorded again");
+                    c.event = None;
+                    None
+                }
+                Some(e) => {
+                    entries.push(e);
+                    Some(entries.len() - 1)
+                }
+                None => None,
+            };
             applied.push((Some(at), entry));
         }
 
-        let range = if entries.is_empty() {
-            0..0
-        } else {
-            self.journal.append(entries)?
-        };
-        let index_of = |entry: usize| range.start + entry as u64;
-
-        let mut jobs = Vec::with_capacity(completed.len());
-        for (k, (_, rec)) in completed.iter_mut().enumerate() {
-            let index = index_of(k);
-            rec.received_index = Some(index);
-            let note = signed_note(rec.sender_keyid.as_deref());
-            rec.event("RECEIVED", now, Some(index), note);
-            jobs.push(Job::new(
-                JobKind::Application,
-                &rec.gateway_no,
-                &rec.destination,
-                now,
-                &self.retry,
-            ));
-        }
+        let mut jobs = Vec::with_capacity(new.len());
         let mut indexes = Vec::with_capacity(changes.len());
-        for (c, (at, entry)) in changes.iter_mut().zip(&applied) {
-            let index = entry.map(index_of);
-            if let (Some(at), Some((step, note))) = (at, c.event.take()) {
-                changed[*at].event(step, now, index, note);
+        let mut write = |range: Range<u64>, ledger| -> Result<(), JournalError> {
+            let index_of = |entry: usize| range.start + entry as u64;
+            for (k, rec) in new.iter_mut().enumerate() {
+                let index = index_of(k);
+                rec.received_index = Some(index);
+                let note = signed_note(rec.sender_keyid.as_deref());
+                rec.event("RECEIVED", now, Some(index), note);
+                jobs.push(Job::new(
+                    JobKind::Application,
+                    &rec.gateway_no,
+                    &rec.destination,
+                    now,
+                    &self.retry,
+                ));
             }
-            indexes.push(index);
-        }
-
-        let mut writes = Writes::default();
-        writes.records.extend(completed.iter().map(|(_, rec)| rec));
-        writes.records.extend(changed.iter());
-        writes.jobs.extend(jobs.iter());
-        for (i, rec) in &completed {
-            // A claim completed after a crash is translated when forwarded instead: the bytes
-            // translated for this request carry this request's gateway number, not the claim's.
-            if rec.gateway_no == work[*i].rec.gateway_no {
-                let bytes = work[*i].outgoing.as_slice();
-                writes
-                    .docs
-                    .push((rec.gateway_no.as_str(), DocKind::ApplicationSent, bytes));
+            for (c, (at, entry)) in changes.iter_mut().zip(&applied) {
+                let index = entry.map(index_of);
+                if let (Some(at), Some((step, note))) = (at, c.event.take()) {
+                    changed[*at].event(step, now, index, note);
+                }
+                indexes.push(index);
             }
-        }
-        for c in &changes {
-            writes.jobs.extend(c.jobs.iter());
-            for (kind, bytes) in &c.docs {
-                writes.docs.push((c.gateway_no.as_str(), *kind, bytes));
+            let mut batch = Batch {
+                ledger,
+                ..Batch::default()
+            };
+            batch.claims.extend(new.iter());
+            batch.records.extend(new.iter().chain(changed.iter()));
+            batch.jobs.extend(jobs.iter());
+            for (rec, w) in new.iter().zip(&origin) {
+                let no = rec.gateway_no.as_str();
+                batch.docs.push((no, DocKind::ApplicationReceived, &w.body));
+                batch.docs.push((no, DocKind::ApplicationSent, &w.outgoing));
+                if let Some(signature) = &w.signature {
+                    batch
+                        .docs
+                        .push((no, DocKind::ApplicationSignature, signature));
+                }
             }
-        }
-        self.store.write(&writes)?;
+            for c in &changes {
+                batch.jobs.extend(c.jobs.iter());
+                for (kind, bytes) in &c.docs {
+                    batch.docs.push((c.gateway_no.as_str(), *kind, bytes));
+                }
+            }
+            let stored = |e: StoreError| JournalError(e.to_string());
+            self.store.commit(batch).map_err(stored)?;
+            self.store.sync().map_err(stored)
+        };
+        let range = if entries.is_empty() {
+            let size = self.journal.size();
+            write(size..size, Vec::new())?;
+            size..size
+        } else {
+            self.journal.append(entries, &mut write)?
+        };
 
         let received = answers
             .into_iter()
             .map(|a| match a {
-                Answer::New(at) => Received::New(completed[at].1.clone()),
-                Answer::SeenCompleted(at) => Received::Seen(completed[at].1.clone()),
+                Answer::New(at) => Received::New(new[at].clone()),
+                Answer::SeenNew(at) => Received::Seen(new[at].clone()),
                 Answer::Seen(first) => Received::Seen(*first),
             })
             .collect();
-        let size = (!range.is_empty()).then_some(range.end);
-        Ok(((received, indexes), jobs.len(), size))
+        Ok(Committed {
+            received,
+            indexes,
+            new_jobs: jobs.len(),
+            ledger_size: (!range.is_empty()).then_some(range.end),
+        })
     }
 }
 
@@ -464,8 +462,8 @@ mod tests {
 
     fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let db = sled::open(dir.path()).unwrap();
-        let store = Arc::new(SledGateway::open(&db).unwrap());
+        let (db, durability) = crate::store::sled::open(dir.path()).unwrap();
+        let store = Arc::new(SledGateway::open(&db, durability).unwrap());
         let journal = Arc::new(MemoryJournal::default());
         let committer = Committer::spawn(
             store.clone(),
@@ -537,29 +535,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_claim_a_crash_interrupted_is_completed_by_the_same_bytes() {
+    async fn a_step_an_application_already_has_in_the_ledger_is_not_recorded_again() {
         let f = fixture();
-        let leftover = receive("TB1", "S-1", b"bytes");
-        assert_eq!(f.store.claim(&leftover.rec, b"bytes").unwrap(), Claim::New);
-        assert_eq!(f.store.unfinished().unwrap().len(), 1);
-        let Received::Seen(done) = f
-            .committer
-            .receive(receive("TB9", "S-1", b"bytes"))
+        f.committer
+            .receive(receive("TB1", "S-1", b"bytes"))
             .await
-            .unwrap()
-        else {
-            panic!("claimed again")
+            .unwrap();
+        let forwarded = || Change {
+            gateway_no: "TB1".into(),
+            update: Some(Box::new(|rec: &mut AppRecord| {
+                Some(base_record(rec, Step::Forwarded, 0))
+            })),
+            event: Some(("FORWARDED", None)),
+            docs: vec![],
+            jobs: vec![],
         };
-        assert_eq!(done.gateway_no, "TB1");
-        assert_eq!(done.received_index, Some(0));
-        assert!(f.store.unfinished().unwrap().is_empty());
-        assert_eq!(f.journal.records().len(), 1);
-        // Translated for another number: left for the forwarder to translate.
-        assert!(f
-            .store
-            .doc("TB1", DocKind::ApplicationSent)
-            .unwrap()
-            .is_none());
+        assert_eq!(f.committer.change(forwarded()).await.unwrap(), Some(1));
+        // The same delivery recorded again (a re-sent delivery answered "duplicate").
+        assert_eq!(f.committer.change(forwarded()).await.unwrap(), None);
+        assert_eq!(f.journal.records().len(), 2);
+        let rec = f.store.get("TB1").unwrap().unwrap();
+        let steps: Vec<_> = rec.timeline.iter().map(|e| e.step.as_str()).collect();
+        assert_eq!(steps, ["RECEIVED", "FORWARDED"]);
     }
 
     #[tokio::test]

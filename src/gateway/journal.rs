@@ -1,14 +1,17 @@
 //! What the pipeline records in the ledger, and the small trait it records through.
 //!
 //! The pipeline describes each step as a [`Record`] (hashes and numbers, never personal data in
-//! clear); the ledger adapter turns it into the ledger's own entry encoding. Appends are
-//! durable when [`Journal::append`] returns, and may block (group commit), so async callers
-//! run them on a blocking thread.
+//! clear); the ledger adapter turns it into the ledger's own entry encoding. The committer
+//! appends through [`Journal::append`], which hands it the ledger's writes to commit together
+//! with the records of the same batch, so the two never disagree.
 
 use std::ops::Range;
 use std::sync::Mutex;
 
 use serde::Serialize;
+
+use super::record::AppRecord;
+use crate::ledger::Write;
 
 /// A step of the cross-province flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -88,10 +91,23 @@ pub struct Record {
 #[error("ledger: {0}")]
 pub struct JournalError(pub String);
 
+/// Commits the ledger's writes of an append (with the indexes its records get) together with
+/// everything else of the batch, durably.
+pub type CommitWith<'a> = dyn FnMut(Range<u64>, Vec<Write>) -> Result<(), JournalError> + 'a;
+
 /// Where the pipeline records its steps.
 pub trait Journal: Send + Sync {
-    /// Appends records, durably; returns their indexes.
-    fn append(&self, records: Vec<Record>) -> Result<Range<u64>, JournalError>;
+    /// Appends `records` as the next entries: hands `commit` their indexes and the ledger's
+    /// writes, which it must make durable (atomically with its own writes); the entries are
+    /// in the ledger once it returns `Ok`, and nothing changes if it fails. One append at a
+    /// time (the committer is the only caller).
+    fn append(
+        &self,
+        records: Vec<Record>,
+        commit: &mut CommitWith<'_>,
+    ) -> Result<Range<u64>, JournalError>;
+    /// Entries in the ledger.
+    fn size(&self) -> u64;
 }
 
 /// A journal in memory, for tests: keeps the records in order.
@@ -111,10 +127,83 @@ impl MemoryJournal {
 }
 
 impl Journal for MemoryJournal {
-    fn append(&self, records: Vec<Record>) -> Result<Range<u64>, JournalError> {
+    fn append(
+        &self,
+        records: Vec<Record>,
+        commit: &mut CommitWith<'_>,
+    ) -> Result<Range<u64>, JournalError> {
         let mut all = self.records.lock().unwrap_or_else(|p| p.into_inner());
         let start = all.len() as u64;
+        let range = start..start + records.len() as u64;
+        commit(range.clone(), Vec::new())?;
         all.extend(records);
-        Ok(start..all.len() as u64)
+        Ok(range)
+    }
+
+    fn size(&self) -> u64 {
+        self.records.lock().unwrap_or_else(|p| p.into_inner()).len() as u64
+    }
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The timeline note of a step whose bytes carried a verified partner signature.
+pub fn signed_note(keyid: Option<&str>) -> Option<String> {
+    keyid.map(|k| format!("signed by the platform with key {k}"))
+}
+
+/// A ledger record of `step` for `rec` at `at` (Unix ms), with the fields every step has.
+pub fn base_record(rec: &AppRecord, step: Step, at: i64) -> Record {
+    Record {
+        step,
+        gateway_no: rec.gateway_no.clone(),
+        source_no: rec.source_no.clone(),
+        destination_no: rec.destination_receipt.clone(),
+        source: rec.source.clone(),
+        destination: rec.destination.clone(),
+        item: rec.item.clone(),
+        at_unix: at.div_euclid(1000),
+        document_time: None,
+        received_sha256: hex_to_hash(&rec.received_sha256),
+        sent_sha256: None,
+        mapping_version: crate::platform::MAPPING_VERSION.to_owned(),
+        applicant_id_hash: None,
+        decision: None,
+        reason: None,
+        sender_keyid: None,
+    }
+}
+
+/// Decodes a hex SHA-256 (all zeros if malformed, which stored records never are).
+pub fn hex_to_hash(h: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    if let Ok(v) = hex::decode(h) {
+        if v.len() == 32 {
+            out.copy_from_slice(&v);
+        }
+    }
+    out
+}
+
+impl Step {
+    /// The step's name on a record's timeline.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Received => "RECEIVED",
+            Step::Forwarded => "FORWARDED",
+            Step::Decided => "DECIDED",
+            Step::Delivered => "DELIVERED",
+            Step::Failed => "FAILED",
+            Step::HandedOver => "HANDED_OVER",
+        }
+    }
+
+    /// Whether an application has at most one entry of this step (all but FAILED: both an
+    /// application's and its decision's delivery can fail).
+    pub fn once(self) -> bool {
+        self != Step::Failed
     }
 }

@@ -1,14 +1,13 @@
 //! The ledger behind the pipeline and the ledger API.
 //!
-//! [`GatewayLedger`] holds the log (on its own sled database under `<data_dir>/ledger`, the
-//! layout `tongban audit` reads) and the keyring (`<data_dir>/keys`): it records the
-//! pipeline's steps (the committer already gathers them into batches, so each call is one
-//! ledger commit), signs a checkpoint whenever the
-//! log grew (at most every [`CHECKPOINT_EVERY`]) and answers the read-only ledger API:
-//! latest checkpoint, entries, inclusion and consistency proofs, public keys.
+//! [`GatewayLedger`] holds the log (over the ledger's trees of the data directory's store,
+//! opened by [`crate::store::DataDir`]) and the keyring: it prepares the entries of each of
+//! the committer's batches, whose writes the committer commits with its records, signs a
+//! checkpoint whenever the log grew (at most every [`CHECKPOINT_EVERY`]) and answers the
+//! read-only ledger API: latest checkpoint, entries, inclusion and consistency proofs, public
+//! keys.
 
 use std::ops::Range;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,13 +19,12 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use serde::Deserialize;
 
-use crate::ledger::{self, Entry, Log};
+use crate::ledger::{self, Entry, LedgerStore, Log};
 use crate::model::Outcome;
 use crate::signing::keyring::Keyring;
-use crate::store::SledLedgerStore;
 
 use super::httpsig::MessageSigner;
-use super::journal::{Journal, JournalError, Record, Step};
+use super::journal::{CommitWith, Journal, JournalError, Record, Step};
 use super::ops::Problem;
 
 /// How often the checkpoint signer looks for growth: auditors see a fresh checkpoint within
@@ -36,47 +34,46 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// Most entries one API call returns (one tile's worth).
 pub const MAX_ENTRIES: u64 = 256;
 
-/// Name of the log and of its first key when the gateway creates them.
-pub const DEFAULT_ORIGIN: &str = "tongban-gateway";
-
 /// Why the ledger could not be opened.
 #[derive(Debug, thiserror::Error)]
 #[error("ledger: {0}")]
 pub struct LedgerOpenError(pub String);
 
+/// The log over the ledger's store, whichever backend holds it.
+type SharedLog = Log<Arc<dyn LedgerStore>>;
+
 /// The gateway's ledger: log and keyring.
 pub struct GatewayLedger {
-    log: Arc<Mutex<Log<SledLedgerStore>>>,
+    log: Mutex<SharedLog>,
     keyring: Mutex<Keyring>,
     keyid: String,
 }
 
 impl GatewayLedger {
-    /// Opens (creating on first use) the keyring under `<data_dir>/keys` and the log under
-    /// `<data_dir>/ledger`.
-    pub fn open(data_dir: &Path) -> Result<Arc<Self>, LedgerOpenError> {
-        let e = |x: &dyn std::fmt::Display| LedgerOpenError(x.to_string());
-        let keys = crate::cli::keys::keyring_dir(data_dir);
-        let keyring = if keys.join(crate::signing::keyring::ACTIVE_FILE).exists() {
-            Keyring::open(&keys).map_err(|x| e(&x))?
-        } else {
-            Keyring::create(&keys, DEFAULT_ORIGIN).map_err(|x| e(&x))?
-        };
+    /// The log in `store`, named after the keyring's active key (the log's origin).
+    pub fn open(
+        store: Arc<dyn LedgerStore>,
+        keyring: Keyring,
+    ) -> Result<Arc<Self>, LedgerOpenError> {
         let origin = keyring.active().name().to_owned();
-        let db = crate::store::gateway::open_ledger_db(&crate::cli::audit::ledger_dir(data_dir))
-            .map_err(|x| e(&x))?;
-        let store = SledLedgerStore::new(db);
-        let log = Arc::new(Mutex::new(Log::open(store, &origin).map_err(|x| e(&x))?));
+        let log = Log::open(store, &origin).map_err(|e| LedgerOpenError(e.to_string()))?;
         let keyid = keyring.active().key_id_hex();
         Ok(Arc::new(Self {
-            log,
+            log: Mutex::new(log),
             keyring: Mutex::new(keyring),
             keyid,
         }))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Log<SledLedgerStore>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SharedLog> {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The encoded entries `[range)` (for the invariant check).
+    pub fn entries(&self, range: Range<u64>) -> Result<Vec<Vec<u8>>, JournalError> {
+        self.lock()
+            .entries(range)
+            .map_err(|e| JournalError(e.to_string()))
     }
 
     /// Entries in the ledger.
@@ -184,11 +181,25 @@ pub fn entry(r: Record) -> Entry {
 }
 
 impl Journal for GatewayLedger {
-    fn append(&self, records: Vec<Record>) -> Result<Range<u64>, JournalError> {
+    fn append(
+        &self,
+        records: Vec<Record>,
+        commit: &mut CommitWith<'_>,
+    ) -> Result<Range<u64>, JournalError> {
+        let failed = |e: ledger::LogError| JournalError(e.to_string());
         let entries: Vec<Entry> = records.into_iter().map(entry).collect();
-        self.lock()
-            .append_batch(&entries)
-            .map_err(|e| JournalError(e.to_string()))
+        let encoded = ledger::log::encode_batch(&entries).map_err(failed)?;
+        // Prepared under the lock, committed without it (the API and the checkpoint signer
+        // go on reading the log as it was), taken in once durable.
+        let mut append = self.lock().prepare_append(&encoded).map_err(failed)?;
+        let range = append.range();
+        commit(range.clone(), append.take_writes())?;
+        self.lock().appended(append);
+        Ok(range)
+    }
+
+    fn size(&self) -> u64 {
+        self.lock().size()
     }
 }
 

@@ -166,6 +166,8 @@ pub struct Ops {
     ready: AtomicBool,
     /// Why the last commit failed, until one succeeds.
     storage: Mutex<Option<String>>,
+    /// Disagreements between records and ledger found at start.
+    invariant: Mutex<Vec<String>>,
     /// The certificates the gateway relies on and the end of their validity (Unix seconds).
     certificates: Mutex<Vec<(String, i64)>>,
 }
@@ -192,6 +194,11 @@ impl Ops {
         *self.storage.lock().unwrap_or_else(|p| p.into_inner()) = why;
     }
 
+    /// Records the disagreements between records and ledger the check at start found.
+    pub fn set_invariant_violations(&self, found: Vec<String>) {
+        *self.invariant.lock().unwrap_or_else(|p| p.into_inner()) = found;
+    }
+
     /// Sets the certificates to watch (name, end of validity in Unix seconds); the earliest
     /// end is exported for alerting.
     pub fn watch_certificates(&self, certificates: Vec<(String, i64)>) {
@@ -210,6 +217,13 @@ impl Ops {
         }
         if let Some(why) = &*self.storage.lock().unwrap_or_else(|p| p.into_inner()) {
             out.push(format!("records and ledger: the last commit failed: {why}"));
+        }
+        let invariant = self.invariant.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(first) = invariant.first() {
+            out.push(format!(
+                "records and ledger disagree ({} found at start; `tongban store check` lists them): {first}",
+                invariant.len()
+            ));
         }
         for (name, t) in &*self.certificates.lock().unwrap_or_else(|p| p.into_inner()) {
             if *t <= now {

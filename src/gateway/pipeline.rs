@@ -31,13 +31,15 @@ use crate::model::rules::Field;
 use crate::model::{Document, Problems};
 use crate::platform::{self, Platform};
 
+pub use super::commit::IntakeError;
 use super::commit::{Change, Committer, Receive, Received, Update};
 use super::config::{Config, PlatformConfig};
 use super::convention::{self, ReplyBody};
 use super::httpsig::{self, MessageSigner};
+pub use super::journal::{base_record, hex_to_hash, now_ms, signed_note};
 use super::journal::{DecisionFacts, Journal, Record, Step};
 use super::ops::Ops;
-use super::outbox::{Job, JobKind, OutboxStore, StoreError};
+use super::outbox::{Job, JobKind, OutboxStore};
 use super::record::{AppRecord, AppState, AppStore, DocKind};
 use super::sender::{self, Sender};
 use super::tls::Partner;
@@ -54,11 +56,6 @@ pub const GATEWAY_NO_PREFIX: &str = "TB";
 
 /// Domain-separation label of applicant id hashes (the ledger's own definition).
 const ID_HASH_LABEL: &[u8] = b"tongban/id-hash/v1\0";
-
-/// Unix milliseconds now.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 
 /// The gateway number for sequence `seq` on `date` (UTC).
 pub fn gateway_no(date: chrono::NaiveDate, seq: u64) -> String {
@@ -127,20 +124,6 @@ pub struct Gateway {
     pub wake: Arc<Notify>,
     committer: Committer,
     in_progress: InProgress,
-}
-
-/// Why intake could not complete (our side, not the caller's data).
-#[derive(Debug, thiserror::Error)]
-pub enum IntakeError {
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The ledger failed.
-    #[error(transparent)]
-    Journal(#[from] super::journal::JournalError),
-    /// A blocking task panicked or was cancelled.
-    #[error("background task: {0}")]
-    Task(String),
 }
 
 /// What intake made of an application; each caller answers it in its own way (a platform
@@ -265,11 +248,11 @@ impl Gateway {
         self.in_progress.take(key)
     }
 
-    /// Waits until every write so far is durable (the committer flushes its own writes;
-    /// this is for the outbox's job states at shutdown).
+    /// Waits until every write so far is durable (the committer syncs its own writes; this
+    /// is for the outbox's job states at shutdown).
     pub async fn flush(&self) {
         let store = self.store.clone();
-        match tokio::task::spawn_blocking(move || store.flush()).await {
+        match tokio::task::spawn_blocking(move || store.sync()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "flush failed"),
             Err(e) => tracing::error!(error = %e, "flush task failed"),
@@ -310,35 +293,14 @@ impl Gateway {
         h.finalize().into()
     }
 
-    /// Completes every record whose RECEIVED step a crash interrupted, and puts in-flight jobs
-    /// back to pending. Run once at start, before serving.
+    /// Puts jobs a stop left in flight back to pending. Run once at start, before serving.
+    /// (Nothing else needs completing: every batch was committed whole or not at all.)
     pub async fn recover(&self) -> Result<usize, IntakeError> {
         let now = now_ms();
         let mut fixed = 0;
         for mut job in self.outbox.open()? {
             if job.recover(now) {
                 self.outbox.put(&job)?;
-                fixed += 1;
-            }
-        }
-        for rec in self.store.unfinished()? {
-            let Some(bytes) = self
-                .store
-                .doc(&rec.gateway_no, DocKind::ApplicationReceived)?
-            else {
-                continue;
-            };
-            let Ok(source) = rec.source.parse::<Platform>() else {
-                continue;
-            };
-            let Ok(read) = platform::read(source, &bytes) else {
-                continue;
-            };
-            if let Document::Application(app) = read.document {
-                // The same bytes again: the committer completes the interrupted claim (the
-                // claim stored the bytes and any verified signature with the record).
-                let work = self.receive(rec, app, bytes.into(), &Sender::Unverified)?;
-                self.committer.receive(work).await?;
                 fixed += 1;
             }
         }
@@ -798,11 +760,6 @@ impl Gateway {
     }
 }
 
-/// The timeline note of a step whose bytes carried a verified partner signature.
-pub fn signed_note(keyid: Option<&str>) -> Option<String> {
-    keyid.map(|k| format!("signed by the platform with key {k}"))
-}
-
 /// An application as its destination receives it: under the gateway's cross-province number,
 /// in the destination platform's format.
 pub fn for_destination(
@@ -812,28 +769,6 @@ pub fn for_destination(
 ) -> Result<Vec<u8>, String> {
     app.number = crate::model::ApplicationNo::parse(gateway_no).map_err(|e| e.to_string())?;
     Ok(platform::write(dest, &Document::Application(app)).bytes)
-}
-
-/// A ledger record of `step` for `rec` at `at` (Unix ms), with the fields every step has.
-pub fn base_record(rec: &AppRecord, step: Step, at: i64) -> Record {
-    Record {
-        step,
-        gateway_no: rec.gateway_no.clone(),
-        source_no: rec.source_no.clone(),
-        destination_no: rec.destination_receipt.clone(),
-        source: rec.source.clone(),
-        destination: rec.destination.clone(),
-        item: rec.item.clone(),
-        at_unix: at.div_euclid(1000),
-        document_time: None,
-        received_sha256: hex_to_hash(&rec.received_sha256),
-        sent_sha256: None,
-        mapping_version: platform::MAPPING_VERSION.to_owned(),
-        applicant_id_hash: None,
-        decision: None,
-        reason: None,
-        sender_keyid: None,
-    }
 }
 
 /// The whole-document path in the platform's vocabulary.
@@ -866,17 +801,6 @@ pub fn decision_facts(d: &crate::model::Decision) -> DecisionFacts {
             .map(|l| l.issued_by.clone())
             .unwrap_or_default(),
     }
-}
-
-/// Decodes a hex SHA-256 (all zeros if malformed, which stored records never are).
-pub fn hex_to_hash(h: &str) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    if let Ok(v) = hex::decode(h) {
-        if v.len() == 32 {
-            out.copy_from_slice(&v);
-        }
-    }
-    out
 }
 
 fn call<'a>(partner: &'a Partner, headers: &'a HeaderMap, uri: &'a Uri) -> Call<'a> {

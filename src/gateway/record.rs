@@ -55,6 +55,16 @@ pub enum DocKind {
 }
 
 impl DocKind {
+    /// Every kind.
+    pub const ALL: [DocKind; 6] = [
+        DocKind::ApplicationReceived,
+        DocKind::ApplicationSent,
+        DocKind::DecisionReceived,
+        DocKind::DecisionSent,
+        DocKind::ApplicationSignature,
+        DocKind::DecisionSignature,
+    ];
+
     /// Short name used in storage keys.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -142,87 +152,48 @@ impl AppRecord {
     }
 }
 
-/// An application to claim: its record, the exact bytes received and the source platform's
-/// verified signature on them, if it signed.
-#[derive(Debug, Clone, Copy)]
-pub struct ToClaim<'a> {
-    /// The record.
-    pub rec: &'a AppRecord,
-    /// The bytes received.
-    pub received: &'a [u8],
-    /// The signature ([`DocKind::ApplicationSignature`]).
-    pub signature: Option<&'a [u8]>,
-}
-
-/// The outcome of claiming a source number.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// The number was new; the record and bytes are stored.
-    New,
-    /// The number was claimed before, by this record.
-    Existing(Box<AppRecord>),
-}
-
-/// Writes that belong together: records, documents (by gateway number) and outbox jobs.
+/// Everything one batch changes, written by [`AppStore::commit`] in one atomic commit: the
+/// claims of new source numbers, records, documents, outbox jobs and the ledger's writes.
 #[derive(Debug, Default)]
-pub struct Writes<'a> {
-    /// Records to replace.
+pub struct Batch<'a> {
+    /// New applications: each claims `(source, source_no)` for its gateway number and is
+    /// indexed under its office. Each is also in `records`.
+    pub claims: Vec<&'a AppRecord>,
+    /// Records to put (new or replaced).
     pub records: Vec<&'a AppRecord>,
     /// Documents to store: gateway number, which document, the exact bytes.
     pub docs: Vec<(&'a str, DocKind, &'a [u8])>,
     /// Jobs to put.
     pub jobs: Vec<&'a Job>,
+    /// The ledger's writes for the entries of this batch (see `ledger::Log::prepare_append`).
+    pub ledger: Vec<crate::ledger::Write>,
 }
 
-/// What the pipeline needs from storage. Writes are durable once `flush` returns.
+/// What the gateway needs from storage. The committer is the only writer of claims, records
+/// and the ledger, so it reads what it needs, decides, and writes one [`Batch`].
 pub trait AppStore: Send + Sync {
-    /// A fresh number, unique and increasing for the life of the store.
+    /// A fresh number, unique and increasing for the life of the store (never blocks on a
+    /// commit in progress).
     fn next_sequence(&self) -> Result<u64, StoreError>;
-    /// Atomically, for each item in order: if `(source, source_no)` is unclaimed, claims it
-    /// for the record and stores the record, the bytes and their signature; otherwise gives
-    /// the record that claimed it (possibly an earlier item of the same batch).
-    fn claim_batch(&self, items: &[ToClaim<'_>]) -> Result<Vec<Claim>, StoreError>;
-    /// [`AppStore::claim_batch`] for one unsigned record.
-    fn claim(&self, rec: &AppRecord, received: &[u8]) -> Result<Claim, StoreError> {
-        let item = ToClaim {
-            rec,
-            received,
-            signature: None,
-        };
-        let mut claims = self.claim_batch(&[item])?;
-        claims
-            .pop()
-            .ok_or_else(|| StoreError("claim gave no answer".into()))
-    }
+    /// The gateway number that claimed `(source, source_no)`, if any.
+    fn claimed(&self, source: &str, source_no: &str) -> Result<Option<String>, StoreError>;
     /// A record by gateway number.
     fn get(&self, gateway_no: &str) -> Result<Option<AppRecord>, StoreError>;
-    /// Atomically replaces the records, stores the documents and puts the jobs.
-    fn write(&self, writes: &Writes<'_>) -> Result<(), StoreError>;
-    /// Atomically replaces the record, stores `doc` if given and puts `job` if given.
-    fn update(
-        &self,
-        rec: &AppRecord,
-        doc: Option<(DocKind, &[u8])>,
-        job: Option<&Job>,
-    ) -> Result<(), StoreError> {
-        self.write(&Writes {
-            records: vec![rec],
-            docs: doc
-                .map(|(kind, bytes)| (rec.gateway_no.as_str(), kind, bytes))
-                .into_iter()
-                .collect(),
-            jobs: job.into_iter().collect(),
-        })
-    }
+    /// Applies everything of `batch` atomically: after a crash, all of it or none of it.
+    /// Durable once [`sync`](AppStore::sync) returns.
+    fn commit(&self, batch: Batch<'_>) -> Result<(), StoreError>;
+    /// Makes every commit so far durable on stable storage (not only handed to the OS).
+    fn sync(&self) -> Result<(), StoreError>;
     /// A stored document.
     fn doc(&self, gateway_no: &str, kind: DocKind) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Records whose RECEIVED step is not complete (crash between claim and receipt).
-    fn unfinished(&self) -> Result<Vec<AppRecord>, StoreError>;
+    /// Every record, in gateway number order (for the invariant check and recovery).
+    fn all(&self) -> Box<dyn Iterator<Item = Result<AppRecord, StoreError>> + '_>;
+    /// Every claim: `(source, source_no, gateway number)`.
+    fn claims(&self)
+        -> Box<dyn Iterator<Item = Result<(String, String, String), StoreError>> + '_>;
     /// Records, newest first, at most `limit`.
     fn recent(&self, limit: usize) -> Result<Vec<AppRecord>, StoreError>;
     /// Records of applications accepted at the office with USCC `office`, newest first, at
     /// most `limit` (an index kept with each claim, so only those records are read).
     fn by_office(&self, office: &str, limit: usize) -> Result<Vec<AppRecord>, StoreError>;
-    /// Makes every write so far durable.
-    fn flush(&self) -> Result<(), StoreError>;
 }

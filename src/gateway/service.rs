@@ -23,7 +23,7 @@ use super::pipeline::{self, Gateway};
 use super::server::{self, Clients, Limits, Serve};
 use super::status;
 use super::tls::{self, PartnerTrust, PartnerVerifier};
-use crate::store::gateway::SledGateway;
+use crate::store::DataDir;
 use crate::web::{self, Desk, WebConfig};
 
 /// Why the gateway could not start.
@@ -55,13 +55,6 @@ pub enum ServiceError {
     #[error("recovery: {0}")]
     Recover(String),
 }
-
-/// The salt of applicant id hashes in the ledger, under the data directory (mode 0600).
-pub const ID_SALT_FILE: &str = "id-salt.key";
-
-/// The gateway's records, documents and outbox, under the data directory (the ledger and
-/// keyring live beside it where `tongban audit` and `tongban keys` expect them).
-pub const GATEWAY_DB_DIR: &str = "gateway";
 
 /// A gateway with its listeners bound, ready to run.
 pub struct Bound {
@@ -116,23 +109,24 @@ fn secret32(path: &Path) -> Result<[u8; 32], ServiceError> {
 pub async fn start(config: Config) -> Result<Bound, ServiceError> {
     let config = Arc::new(config);
     std::fs::create_dir_all(&config.data_dir).map_err(io_err(&config.data_dir))?;
-    let salt = secret32(&config.data_dir.join(ID_SALT_FILE))?;
+    let data = DataDir::new(&config.data_dir);
+    let salt = secret32(&data.id_salt())?;
+    let stores = data
+        .open()
+        .map_err(|e| ServiceError::Store(e.to_string()))?;
     // The ledger's active key signs checkpoints and every HTTP message (one key to publish).
-    let ledger =
-        GatewayLedger::open(&config.data_dir).map_err(|e| ServiceError::Store(e.to_string()))?;
+    let keyring = data
+        .keyring_or_create()
+        .map_err(|e| ServiceError::Store(e.to_string()))?;
+    let ledger = GatewayLedger::open(stores.ledger.clone(), keyring)
+        .map_err(|e| ServiceError::Store(e.to_string()))?;
     let journal: Arc<dyn Journal> = ledger.clone();
     let signer: Arc<dyn MessageSigner> = ledger.clone();
-
-    let db_path = config.data_dir.join(GATEWAY_DB_DIR);
-    let db =
-        crate::store::gateway::open_db(&db_path).map_err(|e| ServiceError::Store(e.to_string()))?;
-    let store = SledGateway::open(&db).map_err(|e| ServiceError::Store(e.to_string()))?;
-    let outbox = Arc::new(store.outbox().clone());
     let ops = Ops::new();
     let gw = Gateway::new(
         config.clone(),
-        Arc::new(store),
-        outbox,
+        stores.records.clone(),
+        stores.outbox.clone(),
         journal,
         signer,
         ops.clone(),
@@ -143,8 +137,9 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
         .await
         .map_err(|e| ServiceError::Recover(e.to_string()))?;
     if recovered > 0 {
-        tracing::warn!(recovered, "completed work interrupted by the last stop");
+        tracing::warn!(recovered, "deliveries in flight at the last stop put back");
     }
+    check_invariant(&ledger, &*stores.records, &ops)?;
     ops.watch_certificates(config.certificate_expiries());
     let size = i64::try_from(ledger.size()).unwrap_or(i64::MAX);
     ops.metrics
@@ -240,6 +235,27 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
         web,
         clients,
     })
+}
+
+/// Checks the last entries of the ledger against the records at start; a violation keeps the
+/// gateway from becoming ready (each is logged; `tongban store check` lists them all).
+fn check_invariant(
+    ledger: &GatewayLedger,
+    records: &dyn crate::gateway::record::AppStore,
+    ops: &Ops,
+) -> Result<(), ServiceError> {
+    let report = crate::store::check::run(
+        super::invariant::Scope::Tail,
+        ledger.size(),
+        |r| ledger.entries(r).map_err(|e| e.to_string()),
+        records,
+    )
+    .map_err(ServiceError::Recover)?;
+    for v in &report.violations {
+        tracing::error!(violation = %v, "records and ledger disagree");
+    }
+    ops.set_invariant_violations(report.violations.iter().map(|v| v.to_string()).collect());
+    Ok(())
 }
 
 impl Bound {

@@ -4,19 +4,20 @@
 //! | key | value |
 //! |---|---|
 //! | `size` | tree size, u64 big-endian; written last in every commit |
-//! | `t` ‖ level u8 ‖ index u64 BE | hash tile: up to 256 hashes of 32 bytes at tree level 8·level |
-//! | `e` ‖ index u64 BE | entry bundle: up to 256 entries, each u16 BE length then bytes |
+//! | `t` ‖ level u8 ‖ index u64 BE | hash tile: 256 hashes of 32 bytes at tree level 8·level |
+//! | `e` ‖ index u64 BE | entry bundle: 256 entries, each u16 BE length then bytes |
+//! | `q` ‖ index u64 BE | one entry of the partial (rightmost) bundle, until the bundle is full |
 //! | `c` ‖ seq u64 BE | the seq-th signed checkpoint (signed-note text) |
-//! | `u` ‖ level u8 | the partial (rightmost) tile of that level: tile index u64 BE, then its hashes |
-//! | `p` | the partial (rightmost) entry bundle: bundle index u64 BE, then its entries |
+//! | `u` ‖ level u8 | the partial (rightmost) tile of a level above 0: tile index u64 BE, then its hashes |
 //!
-//! Full tiles and bundles are written exactly once; only the few partial keys and `size`
-//! are rewritten per commit (a store that rewrites whole pages, like sled, then churns only
-//! small pages). A tile at level L > 0 holds the roots of full tiles at level L−1, so storage per entry is
-//! its bytes, a 2-byte length, its 32-byte leaf hash and 1/256 + 1/65536 + … of a hash above.
-//! Because `size` is
-//! written last and everything beyond `size` is ignored on open, even a store without atomic
-//! batches recovers to the last acknowledged batch after a crash.
+//! Full tiles and bundles are written exactly once. A commit writes each new entry once
+//! under `q` (and the partial tiles of the levels above, which change once every 256 entries);
+//! the level-0 partial tile is not stored, since it is the leaf hashes of the `q` entries. When
+//! a bundle fills, it is written whole with its tile and its `q` entries are removed, so the
+//! store rewrites nothing large per commit and holds each entry once. Storage per entry is its
+//! bytes, a 2-byte length, its 32-byte leaf hash and 1/256 + 1/65536 + … of a hash above.
+//! Because `size` is written last and everything beyond `size` is ignored on open, even a
+//! store without atomic batches recovers to the last acknowledged batch after a crash.
 //!
 //! Proofs read complete-subtree hashes: a subtree inside one tile is folded from at most 128
 //! stored hashes, so an inclusion or consistency proof costs O(log n) tile reads.
@@ -24,7 +25,7 @@
 use super::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 use super::entry::{Entry, EntryError};
 use super::merkle::{self, Hash, SubtreeHashes};
-use super::{LedgerStore, StoreError};
+use super::{LedgerStore, StoreError, Write};
 use crate::signing::NoteSigner;
 use std::ops::Range;
 use std::sync::{mpsc, Arc, Mutex};
@@ -43,15 +44,23 @@ pub const PREFIX_TILE: u8 = b't';
 pub const PREFIX_BUNDLE: u8 = b'e';
 /// Key prefix of signed checkpoints.
 pub const PREFIX_CHECKPOINT: u8 = b'c';
-/// Key prefix of the partial (rightmost) hash tile of each level.
+/// Key prefix of the partial (rightmost) hash tile of each level above 0.
 pub const PREFIX_PARTIAL_TILE: u8 = b'u';
-/// Key of the partial (rightmost) entry bundle.
-pub const KEY_PARTIAL_BUNDLE: &[u8] = b"p";
+/// Key prefix of the entries of the partial (rightmost) bundle, one key each.
+pub const PREFIX_PENDING_ENTRY: u8 = b'q';
 
-/// Storage key of the partial tile at `level`; its value is the tile index (u64 BE) then
-/// the hashes. Kept apart from full tiles so full tiles are written exactly once.
+/// Storage key of the partial tile at `level` (≥ 1); its value is the tile index (u64 BE)
+/// then the hashes. Kept apart from full tiles so full tiles are written exactly once.
 pub fn partial_tile_key(level: u8) -> Vec<u8> {
     vec![PREFIX_PARTIAL_TILE, level]
+}
+
+/// Storage key of entry `index` while its bundle is partial.
+pub fn pending_entry_key(index: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9);
+    k.push(PREFIX_PENDING_ENTRY);
+    k.extend_from_slice(&index.to_be_bytes());
+    k
 }
 
 fn with_index(index: u64, data: &[u8]) -> Vec<u8> {
@@ -75,6 +84,76 @@ fn read_partial<S: LedgerStore>(
         }
     }
     store.get(full_key)
+}
+
+/// The entries `[base, size)` of the partial bundle `base / 256`: from their own keys, or,
+/// when any is missing, from the full bundle (a crash after a batch completed the bundle and
+/// removed the keys, before `size` was written).
+fn read_pending<S: LedgerStore>(store: &S, base: u64, size: u64) -> Result<Vec<Vec<u8>>, LogError> {
+    let mut out = Vec::with_capacity((size - base) as usize);
+    for i in base..size {
+        match store.get(&pending_entry_key(i))? {
+            Some(v) => out.push(v),
+            None => break,
+        }
+    }
+    if out.len() as u64 == size - base {
+        return Ok(out);
+    }
+    let b = base / TILE_WIDTH;
+    let v = store
+        .get(&bundle_key(b))?
+        .ok_or_else(|| LogError::Corrupt(format!("entry bundle {b} is missing")))?;
+    let parts = split_bundle(&v)
+        .filter(|p| p.len() as u64 >= size - base)
+        .ok_or_else(|| LogError::Corrupt(format!("entry bundle {b} is short")))?;
+    Ok(parts[..(size - base) as usize]
+        .iter()
+        .map(|p| p.to_vec())
+        .collect())
+}
+
+/// Encodes a batch of entries for [`Log::append_encoded`] or [`Log::prepare_append`],
+/// naming the first entry that cannot be encoded.
+pub fn encode_batch(entries: &[Entry]) -> Result<Vec<Vec<u8>>, LogError> {
+    entries
+        .iter()
+        .enumerate()
+        .map(|(position, e)| {
+            let b = e
+                .encode()
+                .map_err(|source| LogError::Entry { position, source })?;
+            if b.len() > u16::MAX as usize {
+                return Err(LogError::EntryTooLarge {
+                    position,
+                    len: b.len(),
+                });
+            }
+            Ok(b)
+        })
+        .collect()
+}
+
+/// An append prepared by [`Log::prepare_append`]: the indexes its entries get and the writes
+/// that store them, and the log's state once they are stored.
+#[derive(Debug)]
+pub struct Append {
+    range: Range<u64>,
+    writes: Vec<Write>,
+    tails: Vec<Vec<Hash>>,
+    bundle: Vec<u8>,
+}
+
+impl Append {
+    /// The indexes the entries get.
+    pub fn range(&self) -> Range<u64> {
+        self.range.clone()
+    }
+
+    /// The store writes, to commit (`size` last); leaves none behind.
+    pub fn take_writes(&mut self) -> Vec<Write> {
+        std::mem::take(&mut self.writes)
+    }
 }
 
 /// Storage key of hash tile (`level`, `index`).
@@ -237,13 +316,24 @@ impl<S: LedgerStore> Log<S> {
                     .map_err(|_| LogError::Corrupt("size is not 8 bytes".into()))?,
             ),
         };
+        // The partial bundle's entries: from their own keys, or from the full bundle when a
+        // crash completed the bundle (and removed those keys) before `size` was written.
+        let base = size - size % TILE_WIDTH;
+        let pending = read_pending(&store, base, size)?;
+        let mut bundle_tail = Vec::new();
+        for p in &pending {
+            bundle_tail.extend_from_slice(&(p.len() as u16).to_be_bytes());
+            bundle_tail.extend_from_slice(p);
+        }
         let mut tails = Vec::new();
         let mut level = 0u32;
         while level < 8 && (size >> (TILE_HEIGHT * level)) > 0 {
             let count = size >> (TILE_HEIGHT * level);
             let w = (count % TILE_WIDTH) as usize;
             let mut tail = Vec::new();
-            if w > 0 {
+            if level == 0 {
+                tail = pending.iter().map(|p| merkle::leaf_hash(p)).collect();
+            } else if w > 0 {
                 let idx = count / TILE_WIDTH;
                 let v = read_partial(
                     &store,
@@ -261,20 +351,6 @@ impl<S: LedgerStore> Log<S> {
             }
             tails.push(tail);
             level += 1;
-        }
-        let mut bundle_tail = Vec::new();
-        let w = (size % TILE_WIDTH) as usize;
-        if w > 0 {
-            let idx = size / TILE_WIDTH;
-            let v = read_partial(&store, KEY_PARTIAL_BUNDLE, &bundle_key(idx), idx)?
-                .ok_or_else(|| LogError::Corrupt(format!("entry bundle {idx} is missing")))?;
-            let parts = split_bundle(&v)
-                .filter(|p| p.len() >= w)
-                .ok_or_else(|| LogError::Corrupt(format!("entry bundle {idx} is short")))?;
-            for p in &parts[..w] {
-                bundle_tail.extend_from_slice(&(p.len() as u16).to_be_bytes());
-                bundle_tail.extend_from_slice(p);
-            }
         }
         let mut log = Log {
             store,
@@ -337,32 +413,40 @@ impl<S: LedgerStore> Log<S> {
     /// Appends a batch of entries with one durable commit; returns their indexes.
     /// Nothing changes (in memory or on disk) if it fails.
     pub fn append_batch(&mut self, entries: &[Entry]) -> Result<Range<u64>, LogError> {
-        let mut encoded = Vec::with_capacity(entries.len());
-        for (position, e) in entries.iter().enumerate() {
-            let b = e
-                .encode()
-                .map_err(|source| LogError::Entry { position, source })?;
-            if b.len() > u16::MAX as usize {
-                return Err(LogError::EntryTooLarge {
-                    position,
-                    len: b.len(),
-                });
-            }
-            encoded.push(b);
-        }
-        self.append_encoded(&encoded)
+        self.append_encoded(&encode_batch(entries)?)
     }
 
     /// Appends already-encoded entries (each must be a valid encoding; used by
     /// [`append_batch`](Self::append_batch) and by tools that replay entries).
     pub fn append_encoded(&mut self, encoded: &[Vec<u8>]) -> Result<Range<u64>, LogError> {
-        let start = self.size;
-        if encoded.is_empty() {
-            return Ok(start..start);
+        let mut append = self.prepare_append(encoded)?;
+        if append.range.is_empty() {
+            return Ok(append.range);
         }
+        self.store.commit(append.take_writes())?;
+        let range = append.range.clone();
+        self.appended(append);
+        Ok(range)
+    }
+
+    /// What appending `encoded` writes, without writing it: the entries' indexes and the
+    /// store writes ([`Append::take_writes`]). The caller commits the writes (atomically, with
+    /// anything of its own) and then calls [`appended`](Self::appended); until then the log
+    /// is unchanged, and if the commit fails the `Append` is simply dropped. Only one append
+    /// may be in preparation at a time.
+    pub fn prepare_append(&self, encoded: &[Vec<u8>]) -> Result<Append, LogError> {
+        let start = self.size;
         let mut tails = self.tails.clone();
         let mut bundle = self.bundle_tail.clone();
-        let mut writes: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut writes: Vec<Write> = Vec::new();
+        if encoded.is_empty() {
+            return Ok(Append {
+                range: start..start,
+                writes,
+                tails,
+                bundle,
+            });
+        }
         let mut size = start;
         for (position, b) in encoded.iter().enumerate() {
             let len = u16::try_from(b.len()).map_err(|_| LogError::EntryTooLarge {
@@ -375,33 +459,48 @@ impl<S: LedgerStore> Log<S> {
             if size % TILE_WIDTH == 0 {
                 writes.push((
                     bundle_key(size / TILE_WIDTH - 1),
-                    std::mem::take(&mut bundle),
+                    Some(std::mem::take(&mut bundle)),
                 ));
             }
             push_hash(&mut tails, 0, merkle::leaf_hash(b), size, &mut writes);
         }
-        if size % TILE_WIDTH != 0 {
-            writes.push((
-                KEY_PARTIAL_BUNDLE.to_vec(),
-                with_index(size / TILE_WIDTH, &bundle),
-            ));
+        // Entries of the bundle left partial get a key each.
+        let base = size - size % TILE_WIDTH;
+        for (i, b) in (start.max(base)..size).zip(&encoded[(start.max(base) - start) as usize..]) {
+            writes.push((pending_entry_key(i), Some(b.clone())));
         }
-        for (level, tail) in tails.iter().enumerate() {
+        for (level, tail) in tails.iter().enumerate().skip(1) {
             let shift = TILE_HEIGHT * level as u32;
             let (old, new) = (start >> shift, size >> shift);
             if new != old && new % TILE_WIDTH != 0 {
                 writes.push((
                     partial_tile_key(level as u8),
-                    with_index(new / TILE_WIDTH, &tail.concat()),
+                    Some(with_index(new / TILE_WIDTH, &tail.concat())),
                 ));
             }
         }
-        writes.push((KEY_SIZE.to_vec(), size.to_be_bytes().to_vec()));
-        self.store.commit(writes)?;
-        self.tails = tails;
-        self.bundle_tail = bundle;
-        self.size = size;
-        Ok(start..size)
+        // The pending keys of a bundle this batch completed go last but `size`: a store that
+        // is not atomic keeps them until the full bundle is written.
+        let old_base = start - start % TILE_WIDTH;
+        if base > old_base {
+            writes.extend((old_base..start).map(|i| (pending_entry_key(i), None)));
+        }
+        writes.push((KEY_SIZE.to_vec(), Some(size.to_be_bytes().to_vec())));
+        Ok(Append {
+            range: start..size,
+            writes,
+            tails,
+            bundle,
+        })
+    }
+
+    /// Takes in an append prepared by [`prepare_append`](Self::prepare_append) whose writes
+    /// are now committed.
+    pub fn appended(&mut self, append: Append) {
+        debug_assert_eq!(append.range.start, self.size, "appends out of order");
+        self.tails = append.tails;
+        self.bundle_tail = append.bundle;
+        self.size = append.range.end;
     }
 
     fn tile(&self, level: u32, index: u64) -> Result<Vec<Hash>, LogError> {
@@ -521,15 +620,16 @@ impl<S: LedgerStore> Log<S> {
         Ok(out)
     }
 
-    /// The stored bytes of entry bundle `b` (the partial one if `b` is the rightmost).
+    /// The stored bytes of entry bundle `b` (the partial one, as stored, if `b` is the
+    /// rightmost).
     fn bundle_bytes(&self, b: u64) -> Result<Option<Vec<u8>>, LogError> {
         if b == self.size / TILE_WIDTH && self.size % TILE_WIDTH != 0 {
-            Ok(read_partial(
-                &self.store,
-                KEY_PARTIAL_BUNDLE,
-                &bundle_key(b),
-                b,
-            )?)
+            let mut out = Vec::new();
+            for p in read_pending(&self.store, b * TILE_WIDTH, self.size)? {
+                out.extend_from_slice(&(p.len() as u16).to_be_bytes());
+                out.extend_from_slice(&p);
+            }
+            Ok(Some(out))
         } else {
             Ok(self.store.get(&bundle_key(b))?)
         }
@@ -623,7 +723,7 @@ impl<S: LedgerStore> Log<S> {
         }
         self.store.commit(vec![(
             checkpoint_key(self.next_seq),
-            note.clone().into_bytes(),
+            Some(note.clone().into_bytes()),
         )])?;
         self.next_seq += 1;
         self.last = Some(cp);
@@ -731,7 +831,7 @@ fn push_hash(
     level: usize,
     h: Hash,
     size: u64,
-    writes: &mut Vec<(Vec<u8>, Vec<u8>)>,
+    writes: &mut Vec<Write>,
 ) {
     if tails.len() <= level {
         tails.push(Vec::with_capacity(TILE_WIDTH as usize));
@@ -740,7 +840,10 @@ fn push_hash(
     if tails[level].len() == TILE_WIDTH as usize {
         let count = size >> (TILE_HEIGHT as usize * level);
         let full = std::mem::take(&mut tails[level]);
-        writes.push((tile_key(level as u8, count / TILE_WIDTH - 1), full.concat()));
+        writes.push((
+            tile_key(level as u8, count / TILE_WIDTH - 1),
+            Some(full.concat()),
+        ));
         let root = merkle::fold_complete(&full);
         push_hash(tails, level + 1, root, size, writes);
     }

@@ -1,17 +1,23 @@
-//! The gateway's application records and documents on sled, sharing one database (and so one
-//! flush) with the outbox, so a record and the job it creates are written in one transaction.
+//! The gateway's claims, records, documents, outbox and ledger in the data directory's one
+//! sled database, each batch of the committer one transaction over all their trees.
 //!
 //! Trees: `gateway/apps` (gateway number → record JSON), `gateway/sources`
 //! (`source key NUL source number` → gateway number), `gateway/docs`
 //! (`gateway number NUL kind` → exact bytes), `gateway/offices` (`office USCC NUL gateway
-//! number` → nothing: each office's applications in number order, i.e. in time order).
+//! number` → nothing: each office's applications in number order, i.e. in time order),
+//! `gateway/meta` (`seq`: the highest sequence number committed), the outbox's two trees and
+//! the ledger's (see [`super::sled`]).
 
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional as _;
 
-use super::outbox::{err, put_in, unwrap_tx, SledOutbox};
+use super::outbox::{err, put_in, SledOutbox};
+use super::sled::{apply_in, Durability, SledLedgerStore};
 use crate::gateway::outbox::StoreError;
-use crate::gateway::record::{AppRecord, AppStore, Claim, DocKind, ToClaim, Writes};
+use crate::gateway::record::{AppRecord, AppStore, Batch, DocKind};
 
 /// Tree of records by gateway number.
 const APPS_TREE: &str = "gateway/apps";
@@ -21,17 +27,10 @@ const SOURCES_TREE: &str = "gateway/sources";
 const DOCS_TREE: &str = "gateway/docs";
 /// Index of applications by accepting office.
 const OFFICES_TREE: &str = "gateway/offices";
-
-/// Application records, documents and the outbox in one sled database.
-#[derive(Clone)]
-pub struct SledGateway {
-    db: sled::Db,
-    apps: sled::Tree,
-    sources: sled::Tree,
-    docs: sled::Tree,
-    offices: sled::Tree,
-    outbox: SledOutbox,
-}
+/// Small values of the store itself.
+const META_TREE: &str = "gateway/meta";
+/// Key of the highest sequence number committed (u64 BE).
+const SEQ_KEY: &[u8] = b"seq";
 
 fn source_key(source: &str, no: &str) -> Vec<u8> {
     [source.as_bytes(), b"\0", no.as_bytes()].concat()
@@ -45,48 +44,52 @@ fn doc_key(gateway_no: &str, kind: DocKind) -> Vec<u8> {
     [gateway_no.as_bytes(), b"\0", kind.as_str().as_bytes()].concat()
 }
 
-fn abort(e: impl std::fmt::Display) -> ConflictableTransactionError<StoreError> {
-    ConflictableTransactionError::Abort(err(e))
+/// The sequence number in a gateway number (its last ten digits).
+fn sequence_of(gateway_no: &str) -> Option<u64> {
+    gateway_no
+        .get(gateway_no.len().checked_sub(10)?..)?
+        .parse()
+        .ok()
 }
 
-/// sled's page cache per database: records, documents and ledger tiles are written once and
-/// read a few times soon after, so a small cache suffices and keeps the gateway well under
-/// 100 MiB (sled's default is 1 GiB per database).
-pub const CACHE_BYTES: u64 = 16 * 1024 * 1024;
-
-/// Opens (or creates) a sled database at `path` tuned for the gateway: high-throughput mode,
-/// bounded cache.
-pub fn open_db(path: &std::path::Path) -> Result<sled::Db, StoreError> {
-    sled::Config::new()
-        .path(path)
-        .mode(sled::Mode::HighThroughput)
-        .cache_capacity(CACHE_BYTES)
-        .open()
-        .map_err(err)
-}
-
-/// Opens the ledger's database as `store::sled::open_sled` does (same mode and segment size,
-/// which the on-disk format depends on) but with the gateway's bounded cache.
-pub fn open_ledger_db(path: &std::path::Path) -> Result<sled::Db, StoreError> {
-    sled::Config::new()
-        .path(path)
-        .mode(sled::Mode::HighThroughput)
-        .segment_size(super::sled::SEGMENT_SIZE)
-        .cache_capacity(CACHE_BYTES)
-        .open()
-        .map_err(err)
+/// Application records, documents, the outbox and the ledger in one sled database.
+#[derive(Clone)]
+pub struct SledGateway {
+    db: sled::Db,
+    apps: sled::Tree,
+    sources: sled::Tree,
+    docs: sled::Tree,
+    offices: sled::Tree,
+    meta: sled::Tree,
+    outbox: SledOutbox,
+    ledger: SledLedgerStore,
+    durability: Arc<Durability>,
+    next_seq: Arc<AtomicU64>,
 }
 
 impl SledGateway {
     /// Opens (creating if needed) the trees in `db`.
-    pub fn open(db: &sled::Db) -> Result<Self, StoreError> {
+    pub fn open(db: &sled::Db, durability: Arc<Durability>) -> Result<Self, StoreError> {
+        let meta = db.open_tree(META_TREE).map_err(err)?;
+        let seq = match meta.get(SEQ_KEY).map_err(err)? {
+            Some(v) => u64::from_be_bytes(
+                v.as_ref()
+                    .try_into()
+                    .map_err(|_| err("gateway/meta seq is not 8 bytes"))?,
+            ),
+            None => 0,
+        };
         Ok(Self {
             db: db.clone(),
             apps: db.open_tree(APPS_TREE).map_err(err)?,
             sources: db.open_tree(SOURCES_TREE).map_err(err)?,
             docs: db.open_tree(DOCS_TREE).map_err(err)?,
             offices: db.open_tree(OFFICES_TREE).map_err(err)?,
+            meta,
             outbox: SledOutbox::open(db)?,
+            ledger: SledLedgerStore::new(db, durability.clone()).map_err(err)?,
+            durability,
+            next_seq: Arc::new(AtomicU64::new(seq + 1)),
         })
     }
 
@@ -95,58 +98,128 @@ impl SledGateway {
         &self.outbox
     }
 
+    /// The ledger's trees in the same database.
+    pub fn ledger(&self) -> &SledLedgerStore {
+        &self.ledger
+    }
+
+    /// Makes sure numbers handed out from now on are above `seq` (a store copied from
+    /// another keeps that store's numbers unique).
+    pub fn reserve_sequence(&self, seq: u64) -> Result<(), StoreError> {
+        self.next_seq.fetch_max(seq + 1, Ordering::SeqCst);
+        self.meta
+            .fetch_and_update(SEQ_KEY, |old| {
+                let old = old
+                    .and_then(|v| <[u8; 8]>::try_from(v).ok())
+                    .map_or(0, u64::from_be_bytes);
+                Some(old.max(seq).to_be_bytes().to_vec())
+            })
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// The trees an earlier version's records database had, by name (for migrating it).
+    pub(crate) fn tree_names(&self) -> [&'static str; 6] {
+        [
+            APPS_TREE,
+            SOURCES_TREE,
+            DOCS_TREE,
+            OFFICES_TREE,
+            super::outbox::JOBS_TREE,
+            super::outbox::DUE_TREE,
+        ]
+    }
+
+    /// Writes `batch` into the tree `name` as it is (for migrating).
+    pub(crate) fn copy_into(&self, name: &str, batch: sled::Batch) -> Result<(), StoreError> {
+        self.db
+            .open_tree(name)
+            .and_then(|t| t.apply_batch(batch))
+            .map_err(err)
+    }
+
+    /// Removes an application, its claim, its documents and its office index (for an
+    /// earlier version's claim that was never acknowledged).
+    pub(crate) fn remove_application(&self, rec: &AppRecord) -> Result<(), StoreError> {
+        let trees = (&self.apps, &self.sources, &self.docs, &self.offices);
+        let res: Result<(), TransactionError<StoreError>> =
+            trees.transaction(|(apps, sources, docs, offices)| {
+                apps.remove(rec.gateway_no.as_bytes())?;
+                if sources
+                    .get(source_key(&rec.source, &rec.source_no))?
+                    .as_deref()
+                    == Some(rec.gateway_no.as_bytes())
+                {
+                    sources.remove(source_key(&rec.source, &rec.source_no))?;
+                }
+                for kind in DocKind::ALL {
+                    docs.remove(doc_key(&rec.gateway_no, kind))?;
+                }
+                offices.remove(office_key(&rec.office_uscc, &rec.gateway_no))?;
+                Ok(())
+            });
+        res.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => err(e),
+        })
+    }
+
     fn decode(bytes: &[u8]) -> Result<AppRecord, StoreError> {
         serde_json::from_slice(bytes).map_err(err)
+    }
+
+    fn write_batch(
+        &self,
+        t: &[TransactionalTree],
+        batch: &Batch<'_>,
+        values: &[Vec<u8>],
+        seq: Option<u64>,
+    ) -> Result<(), ConflictableTransactionError<StoreError>> {
+        let [apps, sources, docs, offices, meta, jobs, due, ledger @ ..] = t else {
+            unreachable!("the transaction covers every tree")
+        };
+        for rec in &batch.claims {
+            sources.insert(
+                source_key(&rec.source, &rec.source_no),
+                rec.gateway_no.as_bytes(),
+            )?;
+            if !rec.office_uscc.is_empty() {
+                offices.insert(office_key(&rec.office_uscc, &rec.gateway_no), &[])?;
+            }
+        }
+        for (rec, value) in batch.records.iter().zip(values) {
+            apps.insert(rec.gateway_no.as_bytes(), value.as_slice())?;
+        }
+        for (gateway_no, kind, bytes) in &batch.docs {
+            docs.insert(doc_key(gateway_no, *kind), *bytes)?;
+        }
+        for job in &batch.jobs {
+            put_in(jobs, due, job)?;
+        }
+        if let Some(seq) = seq {
+            let old = meta
+                .get(SEQ_KEY)?
+                .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+                .map_or(0, u64::from_be_bytes);
+            if seq > old {
+                meta.insert(SEQ_KEY, &seq.to_be_bytes())?;
+            }
+        }
+        apply_in(&self.ledger, ledger, &batch.ledger, StoreError)
     }
 }
 
 impl AppStore for SledGateway {
     fn next_sequence(&self) -> Result<u64, StoreError> {
-        self.db.generate_id().map_err(err)
+        Ok(self.next_seq.fetch_add(1, Ordering::Relaxed))
     }
 
-    fn claim_batch(&self, items: &[ToClaim<'_>]) -> Result<Vec<Claim>, StoreError> {
-        let values = items
-            .iter()
-            .map(|item| serde_json::to_vec(item.rec).map_err(err))
-            .collect::<Result<Vec<_>, _>>()?;
-        let res: Result<Vec<Claim>, TransactionError<StoreError>> =
-            (&self.apps, &self.sources, &self.docs, &self.offices).transaction(
-                |(apps, sources, docs, offices)| {
-                    let mut out = Vec::with_capacity(items.len());
-                    for (item, value) in items.iter().zip(&values) {
-                        let rec = item.rec;
-                        let key = source_key(&rec.source, &rec.source_no);
-                        // Reads inside the transaction see its own writes, so a number twice
-                        // in one batch is claimed by its first occurrence.
-                        if let Some(existing) = sources.get(&key)? {
-                            let found = apps.get(&existing)?.ok_or_else(|| {
-                                abort(format!("source number maps to missing record {existing:?}"))
-                            })?;
-                            out.push(Claim::Existing(Box::new(
-                                Self::decode(&found).map_err(abort)?,
-                            )));
-                            continue;
-                        }
-                        sources.insert(key, rec.gateway_no.as_bytes())?;
-                        apps.insert(rec.gateway_no.as_bytes(), value.as_slice())?;
-                        docs.insert(
-                            doc_key(&rec.gateway_no, DocKind::ApplicationReceived),
-                            item.received,
-                        )?;
-                        if let Some(signature) = item.signature {
-                            let kind = DocKind::ApplicationSignature;
-                            docs.insert(doc_key(&rec.gateway_no, kind), signature)?;
-                        }
-                        if !rec.office_uscc.is_empty() {
-                            offices.insert(office_key(&rec.office_uscc, &rec.gateway_no), &[])?;
-                        }
-                        out.push(Claim::New);
-                    }
-                    Ok(out)
-                },
-            );
-        res.map_err(unwrap_tx)
+    fn claimed(&self, source: &str, source_no: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .sources
+            .get(source_key(source, source_no))
+            .map_err(err)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
     fn get(&self, gateway_no: &str) -> Result<Option<AppRecord>, StoreError> {
@@ -156,28 +229,38 @@ impl AppStore for SledGateway {
         }
     }
 
-    fn write(&self, writes: &Writes<'_>) -> Result<(), StoreError> {
-        let values = writes
+    fn commit(&self, batch: Batch<'_>) -> Result<(), StoreError> {
+        let values = batch
             .records
             .iter()
             .map(|rec| serde_json::to_vec(rec).map_err(err))
             .collect::<Result<Vec<_>, _>>()?;
-        let res: Result<(), TransactionError<StoreError>> =
-            (&self.apps, &self.docs, &self.outbox.jobs, &self.outbox.due).transaction(
-                |(apps, docs, jobs, due)| {
-                    for (rec, value) in writes.records.iter().zip(&values) {
-                        apps.insert(rec.gateway_no.as_bytes(), value.as_slice())?;
-                    }
-                    for (gateway_no, kind, bytes) in &writes.docs {
-                        docs.insert(doc_key(gateway_no, *kind), *bytes)?;
-                    }
-                    for job in &writes.jobs {
-                        put_in(jobs, due, job)?;
-                    }
-                    Ok(())
-                },
-            );
-        res.map_err(unwrap_tx)
+        let seq = batch
+            .claims
+            .iter()
+            .filter_map(|r| sequence_of(&r.gateway_no))
+            .max();
+        let mut trees = vec![
+            self.apps.clone(),
+            self.sources.clone(),
+            self.docs.clone(),
+            self.offices.clone(),
+            self.meta.clone(),
+            self.outbox.jobs.clone(),
+            self.outbox.due.clone(),
+        ];
+        trees.extend(self.ledger.trees().cloned());
+        let res: Result<(), TransactionError<StoreError>> = trees
+            .as_slice()
+            .transaction(|t| self.write_batch(t, &batch, &values, seq));
+        res.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => err(e),
+        })
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.durability.sync().map_err(err)
     }
 
     fn doc(&self, gateway_no: &str, kind: DocKind) -> Result<Option<Vec<u8>>, StoreError> {
@@ -188,16 +271,26 @@ impl AppStore for SledGateway {
             .map(|v| v.to_vec()))
     }
 
-    fn unfinished(&self) -> Result<Vec<AppRecord>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.apps.iter() {
-            let (_, v) = item.map_err(err)?;
-            let rec = Self::decode(&v)?;
-            if rec.received_index.is_none() {
-                out.push(rec);
-            }
-        }
-        Ok(out)
+    fn all(&self) -> Box<dyn Iterator<Item = Result<AppRecord, StoreError>> + '_> {
+        Box::new(
+            self.apps
+                .iter()
+                .map(|item| Self::decode(&item.map_err(err)?.1)),
+        )
+    }
+
+    fn claims(
+        &self,
+    ) -> Box<dyn Iterator<Item = Result<(String, String, String), StoreError>> + '_> {
+        Box::new(self.sources.iter().map(|item| {
+            let (k, v) = item.map_err(err)?;
+            let at = k
+                .iter()
+                .position(|b| *b == 0)
+                .ok_or_else(|| err("a claim key without its separator"))?;
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            Ok((text(&k[..at]), text(&k[at + 1..]), text(&v)))
+        }))
     }
 
     fn recent(&self, limit: usize) -> Result<Vec<AppRecord>, StoreError> {
@@ -222,10 +315,6 @@ impl AppStore for SledGateway {
             }
         }
         Ok(out)
-    }
-
-    fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map(|_| ()).map_err(err)
     }
 }
 
@@ -262,94 +351,101 @@ pub(crate) mod tests {
         }
     }
 
-    #[test]
-    fn a_signed_applications_signature_is_claimed_with_its_bytes() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = sled::open(dir.path()).unwrap();
-        let store = SledGateway::open(&db).unwrap();
-        let (first, second) = (rec("TB3", "S-2"), rec("TB4", "S-2"));
-        let signed = |rec, signature: &'static [u8]| ToClaim {
-            rec,
-            received: b"signed",
-            signature: Some(signature),
-        };
-        let claims = store
-            .claim_batch(&[signed(&first, b"sig one"), signed(&second, b"sig two")])
+    fn open(dir: &std::path::Path) -> SledGateway {
+        let (db, durability) = crate::store::sled::open(dir).unwrap();
+        SledGateway::open(&db, durability).unwrap()
+    }
+
+    fn claim(store: &SledGateway, rec: &AppRecord) {
+        store
+            .commit(Batch {
+                claims: vec![rec],
+                records: vec![rec],
+                ..Batch::default()
+            })
             .unwrap();
-        assert_eq!(claims[0], Claim::New);
-        assert!(matches!(&claims[1], Claim::Existing(r) if r.gateway_no == "TB3"));
-        let kept = store.doc("TB3", DocKind::ApplicationSignature).unwrap();
-        assert_eq!(kept.as_deref(), Some(&b"sig one"[..]));
-        assert_eq!(
-            store.doc("TB4", DocKind::ApplicationSignature).unwrap(),
-            None
-        );
-        store.claim(&rec("TB5", "S-3"), b"unsigned").unwrap();
-        assert_eq!(
-            store.doc("TB5", DocKind::ApplicationSignature).unwrap(),
-            None
-        );
     }
 
     #[test]
-    fn a_source_number_is_claimed_once_and_updates_are_atomic_with_jobs() {
+    fn a_batch_is_one_commit_of_claims_records_documents_jobs_and_ledger_writes() {
         let dir = tempfile::tempdir().unwrap();
-        let db = sled::open(dir.path()).unwrap();
-        let store = SledGateway::open(&db).unwrap();
-        let a = store.next_sequence().unwrap();
-        assert!(store.next_sequence().unwrap() > a);
-
-        assert_eq!(
-            store.claim(&rec("TB1", "S-1"), b"first").unwrap(),
-            Claim::New
-        );
-        match store.claim(&rec("TB2", "S-1"), b"second").unwrap() {
-            Claim::Existing(r) => assert_eq!(r.gateway_no, "TB1"),
-            Claim::New => panic!("claimed twice"),
-        }
-        assert!(store.get("TB2").unwrap().is_none());
-        assert_eq!(
-            store
-                .doc("TB1", DocKind::ApplicationReceived)
-                .unwrap()
-                .unwrap(),
-            b"first"
-        );
-        assert_eq!(store.unfinished().unwrap().len(), 1);
-        let mut r = store.get("TB1").unwrap().unwrap();
-        r.received_index = Some(7);
+        let mut r = rec("TB202612060000000007", "S-1");
+        r.received_index = Some(0);
         let job = Job::new(
             JobKind::Application,
-            "TB1",
+            &r.gateway_no,
             "zj",
             0,
             &RetryPolicy::default(),
         );
-        store
-            .update(&r, Some((DocKind::ApplicationSent, b"sent")), Some(&job))
-            .unwrap();
-        store.flush().unwrap();
-        assert!(store.unfinished().unwrap().is_empty());
-        assert_eq!(store.outbox().due(0, 10).unwrap(), vec![job]);
+        {
+            let store = open(dir.path());
+            store
+                .commit(Batch {
+                    claims: vec![&r],
+                    records: vec![&r],
+                    docs: vec![(&r.gateway_no, DocKind::ApplicationReceived, b"bytes")],
+                    jobs: vec![&job],
+                    ledger: vec![
+                        (b"q\0\0\0\0\0\0\0\0".to_vec(), Some(b"entry".to_vec())),
+                        (b"size".to_vec(), Some(1u64.to_be_bytes().to_vec())),
+                    ],
+                })
+                .unwrap();
+            store.sync().unwrap();
+        }
+        // Opened again, as after a restart: everything is there, in its place.
+        let store = open(dir.path());
         assert_eq!(
-            store.doc("TB1", DocKind::ApplicationSent).unwrap().unwrap(),
-            b"sent"
+            store.claimed("sh", "S-1").unwrap().as_deref(),
+            Some(r.gateway_no.as_str())
         );
-        assert_eq!(store.recent(10).unwrap(), vec![r]);
+        assert_eq!(store.claimed("zj", "S-1").unwrap(), None);
+        assert_eq!(store.get(&r.gateway_no).unwrap(), Some(r.clone()));
+        assert_eq!(
+            store
+                .doc(&r.gateway_no, DocKind::ApplicationReceived)
+                .unwrap()
+                .as_deref(),
+            Some(&b"bytes"[..])
+        );
+        assert_eq!(store.outbox().due(0, 10).unwrap(), vec![job]);
+        use crate::ledger::LedgerStore as _;
+        assert_eq!(
+            store.ledger().get(b"size").unwrap(),
+            Some(1u64.to_be_bytes().to_vec())
+        );
+        assert_eq!(
+            store.claims().collect::<Result<Vec<_>, _>>().unwrap(),
+            [("sh".to_owned(), "S-1".to_owned(), r.gateway_no.clone())]
+        );
+        // Numbers handed out after a restart are above every committed one.
+        assert!(store.next_sequence().unwrap() > 7);
+    }
+
+    #[test]
+    fn a_never_acknowledged_application_is_removed_with_its_claim() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let r = rec("TB1", "S-1");
+        claim(&store, &r);
+        store.remove_application(&r).unwrap();
+        assert_eq!(store.claimed("sh", "S-1").unwrap(), None);
+        assert_eq!(store.get("TB1").unwrap(), None);
+        assert!(store.by_office(&r.office_uscc, 10).unwrap().is_empty());
     }
 
     #[test]
     fn an_office_lists_only_its_own_applications_newest_first() {
         let dir = tempfile::tempdir().unwrap();
-        let db = sled::open(dir.path()).unwrap();
-        let store = SledGateway::open(&db).unwrap();
+        let store = open(dir.path());
         let mut other = rec("TB2", "S-2");
         other.office_uscc = "11330482MB1234567N".into();
         // An office whose USCC is a prefix of another's must not see the other's.
         let mut prefixed = rec("TB4", "S-4");
         prefixed.office_uscc = "113101160024321631X".into();
         for r in [rec("TB1", "S-1"), other, rec("TB3", "S-3"), prefixed] {
-            assert_eq!(store.claim(&r, b"x").unwrap(), Claim::New);
+            claim(&store, &r);
         }
         let nos = |office: &str, limit| -> Vec<String> {
             store
@@ -363,13 +459,12 @@ pub(crate) mod tests {
         assert_eq!(nos("113101160024321631", 1), ["TB3"]);
         assert_eq!(nos("11330482MB1234567N", 10), ["TB2"]);
         assert!(nos("11330421MB76543218", 10).is_empty());
-        // A claim that finds the number taken indexes nothing.
-        let mut again = rec("TB5", "S-2");
-        again.office_uscc = "11330421MB76543218".into();
-        assert!(matches!(
-            store.claim(&again, b"y").unwrap(),
-            Claim::Existing(_)
-        ));
-        assert!(nos("11330421MB76543218", 10).is_empty());
+        let recent: Vec<String> = store
+            .recent(2)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.gateway_no)
+            .collect();
+        assert_eq!(recent, ["TB4", "TB3"]);
     }
 }

@@ -1,6 +1,6 @@
 //! An in-memory [`LedgerStore`] for tests, able to simulate a crash in the middle of a commit.
 
-use crate::ledger::{KeyValue, LedgerStore, StoreError};
+use crate::ledger::{KeyValue, LedgerStore, StoreError, Write};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -49,18 +49,19 @@ impl LedgerStore for MemStore {
         Ok(self.lock().map.get(key).cloned())
     }
 
-    fn commit(&self, writes: Vec<KeyValue>) -> Result<(), StoreError> {
+    fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let mut g = self.lock();
-        if let Some(n) = g.crash_after.take() {
-            for (k, v) in writes.into_iter().take(n) {
-                g.map.insert(k, v);
-            }
-            return Err(StoreError(Box::new(SimulatedCrash(n))));
+        let crash = g.crash_after.take();
+        for (k, v) in writes.into_iter().take(crash.unwrap_or(usize::MAX)) {
+            match v {
+                Some(v) => g.map.insert(k, v),
+                None => g.map.remove(&k),
+            };
         }
-        for (k, v) in writes {
-            g.map.insert(k, v);
+        match crash {
+            Some(n) => Err(StoreError(Box::new(SimulatedCrash(n)))),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StoreError> {

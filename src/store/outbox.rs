@@ -16,9 +16,9 @@ use sled::Transactional as _;
 use crate::gateway::outbox::{Job, OutboxStore, StoreError};
 
 /// Name of the tree holding jobs by id.
-const JOBS_TREE: &str = "outbox/jobs";
+pub(crate) const JOBS_TREE: &str = "outbox/jobs";
 /// Name of the tree indexing pending jobs by due time.
-const DUE_TREE: &str = "outbox/due";
+pub(crate) const DUE_TREE: &str = "outbox/due";
 
 fn due_key(not_before: i64, id: &str) -> Vec<u8> {
     // Times before the epoch cannot occur (jobs are created "now"); clamp for a total order.

@@ -1,91 +1,210 @@
-//! The sled implementation of [`LedgerStore`].
+//! The one sled database of a data directory, made durable for real, and the ledger's trees
+//! in it ([`SledLedgerStore`]).
 //!
-//! Keys are partitioned into sled trees by their first byte (the ledger's key kind: `e`
-//! entry bundles, `t` hash tiles, `c` checkpoints, `s` the size), so the small keys rewritten
-//! on every commit never share B-tree nodes with the large, write-once bundles and tiles —
-//! sled rewrites a whole node when it consolidates one, and that churn is what costs space.
+//! Everything the gateway keeps — claims, records, documents, outbox, ledger — lives in one
+//! database, so one sled transaction over its trees is atomic across a crash (one log, one
+//! batch manifest) and one flush makes it durable.
+//!
+//! **Durable means on stable storage.** sled 0.34's `flush` writes its log with
+//! `sync_file_range`, which neither flushes the drive's write cache nor the file's size, and
+//! never syncs the blob files it writes page images larger than a quarter of a segment to
+//! (upstream sled issue #1452). [`Durability::sync`] therefore follows every flush with an
+//! `fdatasync` of the log file and an `fsync` of each blob file sled created since the last
+//! one (and of the blob directory), before anything is acknowledged.
 
-use crate::ledger::{KeyValue, LedgerStore, StoreError};
-use std::collections::HashMap;
-use std::path::Path;
-use std::sync::RwLock;
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
-/// Prefix of the names of the sled trees holding the ledger (the daemon's outbox will use
-/// other trees in the same database).
+use crate::ledger::{KeyValue, LedgerStore, StoreError, Write};
+
+/// Prefix of the names of the sled trees holding the ledger; the ledger's key kind (its
+/// first byte) picks the tree.
 pub const LEDGER_TREE_PREFIX: &str = "ledger-";
 
-/// sled log segment size. sled writes any page image larger than a quarter of a segment to
-/// its own blob file, deleted as soon as the page is rewritten, while smaller images go into
-/// the log, where superseded copies linger until their segment is under half live. Entry
-/// bundles (~80 KiB) and hash tiles (8 KiB) are exactly such large, superseded-once images, so
-/// with 16 KiB segments they live in blobs and the directory stays close to the live data
-/// (measured: ~39 B/entry beyond the entries at 1–2 M entries, against ~220 B/entry with
-/// sled's default 512 KiB, which keeps every bundle's first copy in the log).
-pub const SEGMENT_SIZE: usize = 16 * 1024;
+/// The ledger's key kinds (see `ledger::log`): `size`, tiles, bundles, partial bundle
+/// entries, checkpoints, partial upper tiles. Each gets its own tree, so the small keys
+/// rewritten on every commit never share B-tree nodes with the large, write-once bundles.
+pub const LEDGER_KINDS: [u8; 6] = [b's', b't', b'e', b'q', b'c', b'u'];
 
-/// Opens (or creates) the sled database at `path`.
-pub fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
-    sled::Config::new()
-        .path(path)
-        .mode(sled::Mode::HighThroughput)
-        .segment_size(SEGMENT_SIZE)
-        .open()
-        .map_err(wrap)
-}
+/// sled's page cache: records, documents and ledger tiles are written once and read a few
+/// times soon after, so a small cache suffices and keeps the gateway well under 100 MiB
+/// (sled's default is 1 GiB).
+pub const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
-fn wrap(e: sled::Error) -> StoreError {
+/// sled's log segment size (its default). Page images above a quarter of it go to blob
+/// files of their own, which must each be synced; at 512 KiB only page images above 128 KiB
+/// do (large documents, and the consolidated nodes of full entry bundles), so a commit of
+/// ordinary applications writes to the log alone.
+pub const SEGMENT_SIZE: usize = 512 * 1024;
+
+fn wrap(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError(Box::new(e))
 }
 
-/// The ledger's trees in a sled database. A commit applies one batch per tree, in the order
-/// the trees first appear in the writes, then makes one `flush` (fsync) — the group commit.
-/// Each tree's batch is atomic; the ledger writes its size key last and ignores anything
-/// beyond the size, so an interrupted commit recovers to the previous one.
-#[derive(Debug)]
-pub struct SledLedgerStore {
+/// Opens (or creates) the sled database at `path` with the settings its on-disk format and
+/// the gateway's memory budget depend on, and what makes its flushes durable.
+pub fn open(path: &Path) -> Result<(sled::Db, Arc<Durability>), StoreError> {
+    let fresh = !path.exists();
+    let db = sled::Config::new()
+        .path(path)
+        .mode(sled::Mode::HighThroughput)
+        .segment_size(SEGMENT_SIZE)
+        .cache_capacity(CACHE_BYTES)
+        .open()
+        .map_err(wrap)?;
+    let durability = Durability::new(db.clone(), path)?;
+    if fresh {
+        // The new directory's own entry, so the database is found after a power loss.
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+        sync_dir(path)?;
+    }
+    Ok((db, Arc::new(durability)))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(wrap)
+}
+
+/// Makes a sled database's writes durable on stable storage (see the module doc).
+pub struct Durability {
     db: sled::Db,
-    trees: RwLock<HashMap<u8, sled::Tree>>,
+    log: File,
+    blobs: PathBuf,
+    /// Blob files already synced, and the blob directory's modification time when last
+    /// looked at (unchanged: no blob was created or removed, nothing to look for).
+    synced: Mutex<(HashSet<OsString>, Option<SystemTime>)>,
+}
+
+impl std::fmt::Debug for Durability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Durability")
+            .field("blobs", &self.blobs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Durability {
+    fn new(db: sled::Db, path: &Path) -> Result<Self, StoreError> {
+        // sled's log is the file `db` in its directory (sled 0.34's layout); fsync works on
+        // a descriptor opened for reading.
+        let log = File::open(path.join("db")).map_err(wrap)?;
+        Ok(Self {
+            db,
+            log,
+            blobs: path.join("blobs"),
+            synced: Mutex::new((HashSet::new(), None)),
+        })
+    }
+
+    /// Flushes sled's log and makes it, and every blob file it wrote, durable.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.db.flush().map_err(wrap)?;
+        self.log.sync_data().map_err(wrap)?;
+        self.sync_blobs()
+    }
+
+    fn sync_blobs(&self) -> Result<(), StoreError> {
+        let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+        let modified = match std::fs::metadata(&self.blobs) {
+            Ok(m) => m.modified().ok(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(wrap(e)),
+        };
+        if modified.is_some() && modified == synced.1 {
+            return Ok(());
+        }
+        let mut present = HashSet::new();
+        for item in std::fs::read_dir(&self.blobs).map_err(wrap)? {
+            let name = item.map_err(wrap)?.file_name();
+            if !synced.0.contains(&name) {
+                match File::open(self.blobs.join(&name)) {
+                    Ok(f) => f.sync_all().map_err(wrap)?,
+                    // Removed by sled meanwhile: superseded, nothing to keep.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(wrap(e)),
+                }
+            }
+            present.insert(name);
+        }
+        sync_dir(&self.blobs)?;
+        *synced = (present, modified);
+        Ok(())
+    }
+}
+
+/// The ledger's trees in the data directory's database. The gateway commits the ledger's
+/// writes with its own records ([`crate::store::gateway::SledGateway`]); this store reads
+/// them, and commits only what the ledger writes alone (signed checkpoints, and appends by
+/// tools), each commit one atomic sled transaction followed by a durable sync.
+#[derive(Debug, Clone)]
+pub struct SledLedgerStore {
+    trees: Vec<(u8, sled::Tree)>,
+    durability: Arc<Durability>,
 }
 
 impl SledLedgerStore {
     /// Uses the ledger trees of an open database.
-    pub fn new(db: sled::Db) -> Self {
-        Self {
-            db,
-            trees: RwLock::new(HashMap::new()),
-        }
+    pub fn new(db: &sled::Db, durability: Arc<Durability>) -> Result<Self, StoreError> {
+        let trees = LEDGER_KINDS
+            .iter()
+            .map(|&kind| {
+                db.open_tree(format!("{LEDGER_TREE_PREFIX}{kind:02x}"))
+                    .map(|t| (kind, t))
+                    .map_err(wrap)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { trees, durability })
     }
 
-    /// Opens the database at `path`.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Ok(Self::new(open_sled(path)?))
+    /// The trees, in the order [`Self::position`] indexes (for a transaction over them).
+    pub fn trees(&self) -> impl Iterator<Item = &sled::Tree> {
+        self.trees.iter().map(|(_, t)| t)
     }
 
-    /// The database (for other trees or size reporting).
-    pub fn db(&self) -> &sled::Db {
-        &self.db
-    }
-
-    fn tree(&self, key: &[u8]) -> Result<sled::Tree, StoreError> {
+    /// Which of [`Self::trees`] holds `key`.
+    pub fn position(&self, key: &[u8]) -> Result<usize, StoreError> {
         let kind = key.first().copied().unwrap_or(0);
-        if let Some(t) = self
-            .trees
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&kind)
-        {
-            return Ok(t.clone());
-        }
-        let t = self
-            .db
-            .open_tree(format!("{LEDGER_TREE_PREFIX}{kind:02x}"))
-            .map_err(wrap)?;
         self.trees
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(kind, t.clone());
-        Ok(t)
+            .iter()
+            .position(|(k, _)| *k == kind)
+            .ok_or_else(|| {
+                wrap(std::io::Error::other(format!(
+                    "no ledger tree for key kind {kind:#04x}"
+                )))
+            })
     }
+
+    fn tree(&self, key: &[u8]) -> Result<&sled::Tree, StoreError> {
+        Ok(&self.trees[self.position(key)?].1)
+    }
+}
+
+/// Applies ledger writes inside a transaction over [`SledLedgerStore::trees`] (`views` in
+/// the same order), `size` last as the writes have it; `abort` makes the caller's error of a
+/// key no tree holds.
+pub fn apply_in<E>(
+    store: &SledLedgerStore,
+    views: &[sled::transaction::TransactionalTree],
+    writes: &[Write],
+    abort: impl Fn(String) -> E,
+) -> Result<(), sled::transaction::ConflictableTransactionError<E>> {
+    use sled::transaction::ConflictableTransactionError as C;
+    for (k, v) in writes {
+        let at = store
+            .position(k)
+            .map_err(|e| C::Abort(abort(e.to_string())))?;
+        match v {
+            Some(v) => views[at].insert(k.as_slice(), v.as_slice())?,
+            None => views[at].remove(k.as_slice())?,
+        };
+    }
+    Ok(())
 }
 
 impl LedgerStore for SledLedgerStore {
@@ -93,22 +212,17 @@ impl LedgerStore for SledLedgerStore {
         Ok(self.tree(key)?.get(key).map_err(wrap)?.map(|v| v.to_vec()))
     }
 
-    fn commit(&self, writes: Vec<KeyValue>) -> Result<(), StoreError> {
-        let mut order: Vec<u8> = Vec::new();
-        let mut batches: HashMap<u8, sled::Batch> = HashMap::new();
-        for (k, v) in writes {
-            let kind = k.first().copied().unwrap_or(0);
-            if !batches.contains_key(&kind) {
-                order.push(kind);
-            }
-            batches.entry(kind).or_default().insert(k, v);
-        }
-        for kind in order {
-            let batch = batches.remove(&kind).expect("batch for kind");
-            self.tree(&[kind])?.apply_batch(batch).map_err(wrap)?;
-        }
-        self.db.flush().map_err(wrap)?;
-        Ok(())
+    fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        use sled::transaction::{TransactionError, Transactional as _};
+        let trees: Vec<sled::Tree> = self.trees().cloned().collect();
+        let res: Result<(), TransactionError<StoreError>> = trees.as_slice().transaction(|views| {
+            apply_in(self, views, &writes, |e| wrap(std::io::Error::other(e)))
+        });
+        res.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => wrap(e),
+        })?;
+        self.durability.sync()
     }
 
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StoreError> {

@@ -6,11 +6,11 @@ use base64::Engine as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use tongban::ledger::bundle::{self, ExportOptions, FailureKind, Report, VerifyOptions};
-use tongban::ledger::log::{bundle_key, partial_tile_key, tile_key, KEY_SIZE};
+use tongban::ledger::log::{bundle_key, pending_entry_key, tile_key, KEY_SIZE};
 use tongban::ledger::merkle::{self, Hash};
 use tongban::ledger::{Entry, LedgerStore, Log, LogError};
 use tongban::signing::{SigningKey, Verifiers};
-use tongban::store::{MemStore, SledLedgerStore};
+use tongban::store::{DataDir, MemStore};
 
 const ORIGIN: &str = "tongban.test/ledger";
 
@@ -220,12 +220,12 @@ fn killed_process_leaves_a_consistent_sled_log_with_every_acknowledged_batch() {
         }
     }
     child.wait().unwrap();
-    let store = SledLedgerStore::open(&data.join("ledger")).unwrap();
+    let store = DataDir::new(data).open_existing().unwrap().ledger;
     let mut log = Log::open(store, ORIGIN).unwrap();
     assert!(log.size() >= acked, "size {} < acked {acked}", log.size());
     assert_eq!(log.size() % 97, 0, "a batch is all or nothing");
     assert!(log.check().unwrap().is_empty());
-    let ring = tongban::signing::Keyring::open(&data.join("keys")).unwrap();
+    let ring = DataDir::new(data).keyring().unwrap();
     log.append_batch(&entries(log.size(), 3)).unwrap();
     log.sign_checkpoint(ring.active()).unwrap();
 }
@@ -352,8 +352,8 @@ fn altered_stored_hash_under_the_signed_root_is_refused_on_open() {
     let mut log = Log::open(store.clone(), ORIGIN).unwrap();
     log.append_batch(&entries(0, 300)).unwrap();
     log.sign_checkpoint(&key()).unwrap();
-    // The rightmost (partial) tile feeds the root directly.
-    store.with_map(|m| m.get_mut(&partial_tile_key(0)).unwrap()[8 + 32 * 2] ^= 1);
+    // The rightmost (partial) bundle's entries feed the root directly.
+    store.with_map(|m| m.get_mut(&pending_entry_key(258)).unwrap()[3] ^= 1);
     assert!(matches!(
         Log::open(store, ORIGIN),
         Err(LogError::Corrupt(_))

@@ -7,6 +7,7 @@ mod gateway;
 mod ledger;
 mod schemas;
 mod signatures;
+mod store;
 mod web;
 
 use std::time::Duration;

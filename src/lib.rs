@@ -15,7 +15,9 @@
 //!   a small trait.
 //!
 //! I/O shells:
-//! - [`store`] — the only module that names sled (plus an in-memory store for tests).
+//! - [`store`] — the data directory ([`store::DataDir`]) and its one sled database, made
+//!   durable with a real `fdatasync`; the only module that names sled (plus in-memory stores
+//!   for tests); the records-to-ledger invariant check and the migration of old directories.
 //! - [`gateway`] — the daemon: mutual-TLS intake, the durable outbox and forwarder, RFC 9421
 //!   signatures, the working-day calendar, status and ledger API, the clerks' desk
 //!   ([`gateway::desk`]) and its HTTPS listener, sandboxes, the demo.
@@ -27,10 +29,10 @@
 //! 1. A platform sends a document in its own format (or a window clerk submits the page's
 //!    form, written in the clerk's platform's format); its adapter reads it into the model,
 //!    collecting every problem with the platform's own field names.
-//! 2. One committer ([`gateway::commit`]), for many requests at a time, stores the exact bytes
-//!    received and the other platform's adapter's translation, appends a RECEIVED entry
-//!    (hashes only, no personal data) to the ledger and queues the forwarding; the receipt
-//!    carries the ledger index.
+//! 2. One committer ([`gateway::commit`]), for many requests at a time, claims the source
+//!    number and stores the exact bytes received, the other platform's adapter's translation,
+//!    the RECEIVED ledger entry (hashes only, no personal data) and the forwarding job, all in
+//!    one atomic, durable commit; the receipt carries the ledger index.
 //! 3. The outbox signs and forwards the translated bytes; FORWARDED commits to their hash.
 //! 4. The deciding platform's decision comes back the same way: DECIDED, then DELIVERED;
 //!    the window that accepted it hands the licence over: HANDED_OVER.

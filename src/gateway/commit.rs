@@ -328,6 +328,7 @@ impl Worker {
         let mut changed_at: HashMap<String, usize> = HashMap::new();
         // Per change: (position in `changed`, position of its ledger record in `entries`).
         let mut applied: Vec<(Option<usize>, Option<usize>)> = Vec::with_capacity(changes.len());
+        let mut once = std::collections::HashSet::new();
         for c in &mut changes {
             let Some(update) = c.update.take() else {
                 applied.push((None, None));
@@ -350,14 +351,20 @@ impl Worker {
             };
             let rec = &mut changed[at];
             let entry = match update(rec) {
-                // A step the application already has in the ledger is not recorded twice.
+                // A step the application already has in the ledger, or is given in this
+                // batch, is not recorded twice.
                 Some(e)
                     if e.step.once()
-                        && rec
+                        && (rec
                             .step(e.step.name())
-                            .is_some_and(|s| s.ledger_index.is_some()) =>
+                            .is_some_and(|s| s.ledger_index.is_some())
+                            || !once.insert((at, e.step.name()))) =>
                 {
-                    tracing::warn!(gateway_no = %c.gateway_no, step = e.step.name(), "step already recorded; not recorded again");
+                    tracing::warn!(
+                        gateway_no = %c.gateway_no,
+                        step = e.step.name(),
+                        "step already recorded; not recorded again"
+                    );
                     c.event = None;
                     None
                 }
@@ -541,22 +548,30 @@ mod tests {
             .receive(receive("TB1", "S-1", b"bytes"))
             .await
             .unwrap();
-        let forwarded = || Change {
+        let step = |step: Step| Change {
             gateway_no: "TB1".into(),
-            update: Some(Box::new(|rec: &mut AppRecord| {
-                Some(base_record(rec, Step::Forwarded, 0))
+            update: Some(Box::new(move |rec: &mut AppRecord| {
+                Some(base_record(rec, step, 0))
             })),
-            event: Some(("FORWARDED", None)),
+            event: Some((step.name(), None)),
             docs: vec![],
             jobs: vec![],
         };
-        assert_eq!(f.committer.change(forwarded()).await.unwrap(), Some(1));
+        let forwarded = step(Step::Forwarded);
+        assert_eq!(f.committer.change(forwarded).await.unwrap(), Some(1));
         // The same delivery recorded again (a re-sent delivery answered "duplicate").
-        assert_eq!(f.committer.change(forwarded()).await.unwrap(), None);
-        assert_eq!(f.journal.records().len(), 2);
+        let again = step(Step::Forwarded);
+        assert_eq!(f.committer.change(again).await.unwrap(), None);
+        // Twice at once, in one batch or two.
+        let (a, b) = tokio::join!(
+            f.committer.change(step(Step::Delivered)),
+            f.committer.change(step(Step::Delivered))
+        );
+        assert_eq!([a.unwrap(), b.unwrap()].iter().flatten().count(), 1);
+        assert_eq!(f.journal.records().len(), 3);
         let rec = f.store.get("TB1").unwrap().unwrap();
         let steps: Vec<_> = rec.timeline.iter().map(|e| e.step.as_str()).collect();
-        assert_eq!(steps, ["RECEIVED", "FORWARDED"]);
+        assert_eq!(steps, ["RECEIVED", "FORWARDED", "DELIVERED"]);
     }
 
     #[tokio::test]

@@ -71,13 +71,18 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(wrap)
 }
 
+/// How coarse a directory's modification time may be: a blob created in the same tick as the
+/// last look leaves it unchanged, so a time this recent is never trusted to mean "nothing new".
+const MTIME_GRANULARITY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Makes a sled database's writes durable on stable storage (see the module doc).
 pub struct Durability {
     db: sled::Db,
     log: File,
     blobs: PathBuf,
     /// Blob files already synced, and the blob directory's modification time when last
-    /// looked at (unchanged: no blob was created or removed, nothing to look for).
+    /// looked at (unchanged and older than [`MTIME_GRANULARITY`] then: no blob was created
+    /// or removed since, nothing to look for).
     synced: Mutex<(HashSet<OsString>, Option<SystemTime>)>,
 }
 
@@ -116,7 +121,10 @@ impl Durability {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(wrap(e)),
         };
-        if modified.is_some() && modified == synced.1 {
+        let settled = modified
+            .and_then(|m| SystemTime::now().duration_since(m).ok())
+            .is_some_and(|age| age > MTIME_GRANULARITY);
+        if settled && modified == synced.1 {
             return Ok(());
         }
         let mut present = HashSet::new();
@@ -133,7 +141,9 @@ impl Durability {
             present.insert(name);
         }
         sync_dir(&self.blobs)?;
-        *synced = (present, modified);
+        // A time recent at the scan could be shared by a blob created just after it: keep
+        // it only once settled, so that a later look compares with a time nothing shares.
+        *synced = (present, modified.filter(|_| settled));
         Ok(())
     }
 }

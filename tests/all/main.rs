@@ -2,6 +2,7 @@
 
 mod cli;
 mod conformance;
+mod crash;
 mod desk;
 mod gateway;
 mod ledger;

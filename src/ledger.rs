@@ -13,16 +13,16 @@
 //! Storage is the small [`LedgerStore`] trait; `crate::store` implements it on sled and in
 //! memory. This module names no storage engine.
 //!
-//! # Use from the daemon
+//! # Use
 //! ```no_run
 //! use std::sync::{Arc, Mutex};
 //! use tongban::ledger::{Batcher, Entry, Log};
-//! use tongban::signing::Keyring;
-//! use tongban::store::SledLedgerStore;
+//! use tongban::store::DataDir;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let keys = Keyring::open("data/keys".as_ref())?;            // refuses a group-readable key
-//! let store = SledLedgerStore::open("data/ledger".as_ref())?; // or ::new(db) to share a sled::Db
+//! let data = DataDir::new("data");
+//! let keys = data.keyring()?;                                 // refuses a group-readable key
+//! let store = data.open()?.ledger;                            // the ledger's trees in the store
 //! let log = Log::open(store, keys.active().name())?;          // origin = key name by convention
 //! let log = Arc::new(Mutex::new(log));
 //! let batcher = Batcher::spawn(log.clone(), 4096);            // group commit across threads
@@ -33,6 +33,10 @@
 //! let sig: [u8; 64] = keys.active().sign(b"RFC 9421 signature base"); // keyid: key_id_hex()
 //! # let _ = (note, proof, sig); Ok(()) }
 //! ```
+//!
+//! The gateway appends differently: [`Log::prepare_append`] gives the writes of its entries,
+//! which the committer commits in one transaction with the records of the same batch, and
+//! [`Log::appended`] takes them in once durable.
 
 pub mod bundle;
 pub mod checkpoint;

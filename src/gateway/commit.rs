@@ -9,10 +9,7 @@
 //! records → has the ledger prepare its entries → writes claims, records, documents, outbox
 //! jobs and the ledger's writes in **one** transaction → one durable sync → answers each
 //! caller. A crash leaves all of a batch or none of it, so the ledger never records a step
-//! that the records do not hold (see [`super::invariant`]). Two threads: one applies batches,
-//! the other makes them durable (one sync for every batch applied since the last) and then
-//! answers, so a batch is applied while the one before it is being synced. Nothing is
-//! answered, signed or served before the sync that covers it.
+//! that the records do not hold (see [`super::invariant`]).
 //!
 //! Being the only writer of claims, records and the ledger, it settles races without locks:
 //! a number sent twice in one batch is claimed by its first copy, and the second copy is
@@ -99,42 +96,28 @@ enum Work {
     Change(Change, Reply<Option<u64>>),
 }
 
-/// Handle to the committer threads; dropping it lets them finish their batches and end.
+/// Handle to the committer thread; dropping it lets it finish its batch and end.
 pub struct Committer {
     tx: Option<mpsc::Sender<Work>>,
-    handles: Vec<std::thread::JoinHandle<()>>,
+    handle: Option<std::thread::JoinHandle<()>>,
 }
 
-/// What the applying thread owns.
+/// What the writing thread owns.
 struct Worker {
     store: Arc<dyn AppStore>,
     journal: Arc<dyn Journal>,
     retry: RetryPolicy,
-    applied: mpsc::Sender<Applied>,
+    ops: Arc<Ops>,
+    wake: Arc<Notify>,
 }
 
-/// What an applied batch answers: each receive's outcome and each change's ledger index,
-/// the outbox jobs it added and the ledger's size after it.
+/// What a committed batch answers: each receive's outcome and each change's ledger index,
+/// the outbox jobs it added and the ledger's size after it (if it appended).
 struct Committed {
     received: Vec<Received>,
     indexes: Vec<Option<u64>>,
     new_jobs: usize,
-    ledger_size: u64,
-}
-
-/// A batch applied (or failed), waiting for the sync that makes it durable.
-struct Applied {
-    outcome: Result<Committed, IntakeError>,
-    receive_replies: Vec<Reply<Received>>,
-    change_replies: Vec<Reply<Option<u64>>>,
-}
-
-/// What the syncing thread owns.
-struct Syncer {
-    store: Arc<dyn AppStore>,
-    journal: Arc<dyn Journal>,
-    ops: Arc<Ops>,
-    wake: Arc<Notify>,
+    ledger_size: Option<u64>,
 }
 
 impl Committer {
@@ -147,46 +130,24 @@ impl Committer {
         wake: Arc<Notify>,
     ) -> Self {
         let (tx, rx) = mpsc::channel::<Work>();
-        let (applied, to_sync) = mpsc::channel::<Applied>();
-        let syncer = Syncer {
-            store: store.clone(),
-            journal: journal.clone(),
-            ops,
-            wake,
-        };
         let worker = Worker {
             store,
             journal,
             retry,
-            applied,
+            ops,
+            wake,
         };
-        let spawn = |name: &str, run: Box<dyn FnOnce() + Send>| {
-            std::thread::Builder::new()
-                .name(name.into())
-                .spawn(run)
-                .expect("spawning the committer")
-        };
-        let handles = vec![
-            spawn(
-                "commit",
-                Box::new(move || {
-                    while let Ok(first) = rx.recv() {
-                        worker.commit(drain(first, &rx, MAX_BATCH));
-                    }
-                }),
-            ),
-            spawn(
-                "commit-sync",
-                Box::new(move || {
-                    while let Ok(first) = to_sync.recv() {
-                        syncer.sync(drain(first, &to_sync, usize::MAX));
-                    }
-                }),
-            ),
-        ];
+        let handle = std::thread::Builder::new()
+            .name("commit".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    worker.commit(drain(first, &rx, MAX_BATCH));
+                }
+            })
+            .expect("spawning the committer");
         Self {
             tx: Some(tx),
-            handles,
+            handle: Some(handle),
         }
     }
 
@@ -216,7 +177,7 @@ impl Committer {
 impl Drop for Committer {
     fn drop(&mut self) {
         drop(self.tx.take());
-        for h in self.handles.drain(..) {
+        if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
     }
@@ -244,67 +205,6 @@ enum Answer {
     Seen(Box<AppRecord>),
 }
 
-impl Syncer {
-    /// Makes applied batches durable with one sync, then answers everyone waiting on them.
-    fn sync(&self, batches: Vec<Applied>) {
-        let synced = self.store.sync();
-        let failed = match &synced {
-            Err(e) => Some(e.to_string()),
-            Ok(()) => batches
-                .iter()
-                .find_map(|b| b.outcome.as_ref().err().map(|e| e.to_string())),
-        };
-        self.ops.set_storage_error(failed);
-        let mut new_jobs = 0;
-        for b in batches {
-            let outcome = match (&synced, b.outcome) {
-                (Ok(()), outcome) => outcome,
-                (Err(e), Ok(_)) => Err(IntakeError::Store(StoreError(e.0.clone()))),
-                (Err(_), Err(e)) => Err(e),
-            };
-            match outcome {
-                Ok(done) => {
-                    new_jobs += done.new_jobs;
-                    self.journal.durable(done.ledger_size);
-                    let size = i64::try_from(done.ledger_size).unwrap_or(i64::MAX);
-                    self.ops
-                        .metrics
-                        .ledger_size
-                        .fetch_max(size, Ordering::Relaxed);
-                    for (reply, r) in b.receive_replies.into_iter().zip(done.received) {
-                        let _ = reply.send(Ok(r));
-                    }
-                    for (reply, i) in b.change_replies.into_iter().zip(done.indexes) {
-                        let _ = reply.send(Ok(i));
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(
-                        error = %e,
-                        applications = b.receive_replies.len(),
-                        changes = b.change_replies.len(),
-                        "commit failed"
-                    );
-                    let fail = || IntakeError::Task(format!("commit: {e}"));
-                    for reply in b.receive_replies {
-                        let _ = reply.send(Err(fail()));
-                    }
-                    for reply in b.change_replies {
-                        let _ = reply.send(Err(fail()));
-                    }
-                }
-            }
-        }
-        if new_jobs > 0 {
-            self.ops
-                .metrics
-                .outbox_pending
-                .fetch_add(new_jobs as i64, Ordering::Relaxed);
-            self.wake.notify_one();
-        }
-    }
-}
-
 impl Worker {
     fn commit(&self, batch: Vec<Work>) {
         let mut receives = Vec::new();
@@ -323,11 +223,47 @@ impl Worker {
                 }
             }
         }
-        let _ = self.applied.send(Applied {
-            outcome: self.try_commit(&receives, changes),
-            receive_replies,
-            change_replies,
-        });
+        match self.try_commit(&receives, changes) {
+            Ok(done) => {
+                self.ops.set_storage_error(None);
+                if let Some(size) = done.ledger_size {
+                    let size = i64::try_from(size).unwrap_or(i64::MAX);
+                    self.ops
+                        .metrics
+                        .ledger_size
+                        .fetch_max(size, Ordering::Relaxed);
+                }
+                for (reply, r) in receive_replies.into_iter().zip(done.received) {
+                    let _ = reply.send(Ok(r));
+                }
+                for (reply, i) in change_replies.into_iter().zip(done.indexes) {
+                    let _ = reply.send(Ok(i));
+                }
+                if done.new_jobs > 0 {
+                    self.ops
+                        .metrics
+                        .outbox_pending
+                        .fetch_add(done.new_jobs as i64, Ordering::Relaxed);
+                    self.wake.notify_one();
+                }
+            }
+            Err(e) => {
+                self.ops.set_storage_error(Some(e.to_string()));
+                tracing::error!(
+                    error = %e,
+                    applications = receive_replies.len(),
+                    changes = change_replies.len(),
+                    "commit failed"
+                );
+                let fail = || IntakeError::Task(format!("commit: {e}"));
+                for reply in receive_replies {
+                    let _ = reply.send(Err(fail()));
+                }
+                for reply in change_replies {
+                    let _ = reply.send(Err(fail()));
+                }
+            }
+        }
     }
 
     /// Decides, for each receive, whether its source number is new: the claims stored before
@@ -488,9 +424,9 @@ impl Worker {
                     batch.docs.push((c.gateway_no.as_str(), *kind, bytes));
                 }
             }
-            self.store
-                .commit(batch)
-                .map_err(|e| JournalError(e.to_string()))
+            let stored = |e: StoreError| JournalError(e.to_string());
+            self.store.commit(batch).map_err(stored)?;
+            self.store.sync().map_err(stored)
         };
         let range = if entries.is_empty() {
             let size = self.journal.size();
@@ -512,7 +448,7 @@ impl Worker {
             received,
             indexes,
             new_jobs: jobs.len(),
-            ledger_size: range.end,
+            ledger_size: (!range.is_empty()).then_some(range.end),
         })
     }
 }

@@ -92,15 +92,15 @@ pub struct Record {
 pub struct JournalError(pub String);
 
 /// Commits the ledger's writes of an append (with the indexes its records get) together with
-/// everything else of the batch, atomically (durable later: see [`Journal::durable`]).
+/// everything else of the batch, durably.
 pub type CommitWith<'a> = dyn FnMut(Range<u64>, Vec<Write>) -> Result<(), JournalError> + 'a;
 
 /// Where the pipeline records its steps.
 pub trait Journal: Send + Sync {
     /// Appends `records` as the next entries: hands `commit` their indexes and the ledger's
-    /// writes, which it must apply atomically with its own writes; the entries are in the
-    /// ledger once it returns `Ok` (signed and served once [`durable`](Journal::durable)), and
-    /// nothing changes if it fails. One append at a time (the committer is the only caller).
+    /// writes, which it must make durable (atomically with its own writes); the entries are
+    /// in the ledger once it returns `Ok`, and nothing changes if it fails. One append at a
+    /// time (the committer is the only caller).
     fn append(
         &self,
         records: Vec<Record>,
@@ -108,8 +108,6 @@ pub trait Journal: Send + Sync {
     ) -> Result<Range<u64>, JournalError>;
     /// Entries in the ledger.
     fn size(&self) -> u64;
-    /// The first `size` entries are durable: they may be signed and served.
-    fn durable(&self, size: u64);
 }
 
 /// A journal in memory, for tests: keeps the records in order.
@@ -145,8 +143,6 @@ impl Journal for MemoryJournal {
     fn size(&self) -> u64 {
         self.records.lock().unwrap_or_else(|p| p.into_inner()).len() as u64
     }
-
-    fn durable(&self, _size: u64) {}
 }
 
 /// Unix milliseconds now.

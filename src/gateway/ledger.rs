@@ -8,7 +8,6 @@
 //! keys.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,9 +45,6 @@ type SharedLog = Log<Arc<dyn LedgerStore>>;
 /// The gateway's ledger: log and keyring.
 pub struct GatewayLedger {
     log: Mutex<SharedLog>,
-    /// Entries known durable: the committer applies a batch before it syncs it, and only
-    /// durable entries are signed and served.
-    durable: AtomicU64,
     keyring: Mutex<Keyring>,
     keyid: String,
 }
@@ -63,7 +59,6 @@ impl GatewayLedger {
         let log = Log::open(store, &origin).map_err(|e| LedgerOpenError(e.to_string()))?;
         let keyid = keyring.active().key_id_hex();
         Ok(Arc::new(Self {
-            durable: AtomicU64::new(log.size()),
             log: Mutex::new(log),
             keyring: Mutex::new(keyring),
             keyid,
@@ -81,20 +76,19 @@ impl GatewayLedger {
             .map_err(|e| JournalError(e.to_string()))
     }
 
-    /// Durable entries in the ledger (the size the API serves and checkpoints sign).
+    /// Entries in the ledger.
     pub fn size(&self) -> u64 {
-        self.durable.load(Ordering::Acquire)
+        self.lock().size()
     }
 
-    /// Signs a checkpoint of the durable entries if they grew since the last one. Blocking.
+    /// Signs a checkpoint if the log grew since the last one. Blocking.
     pub fn sign_if_grown(&self) -> Result<bool, JournalError> {
         let mut log = self.lock();
-        let size = self.size();
-        if log.last_signed().map(|c| c.size) == Some(size) {
+        if log.last_signed().map(|c| c.size) == Some(log.size()) {
             return Ok(false);
         }
         let keyring = self.keyring.lock().unwrap_or_else(|p| p.into_inner());
-        log.sign_checkpoint_at(size, keyring.active())
+        log.sign_checkpoint(keyring.active())
             .map_err(|e| JournalError(e.to_string()))?;
         Ok(true)
     }
@@ -207,10 +201,6 @@ impl Journal for GatewayLedger {
     fn size(&self) -> u64 {
         self.lock().size()
     }
-
-    fn durable(&self, size: u64) {
-        self.durable.fetch_max(size, Ordering::AcqRel);
-    }
 }
 
 #[derive(Deserialize)]
@@ -256,8 +246,8 @@ async fn checkpoint(State(l): State<Arc<GatewayLedger>>) -> Response {
 }
 
 async fn entries(State(l): State<Arc<GatewayLedger>>, Query(q): Query<RangeQuery>) -> Response {
-    let size = l.size();
     let log = l.lock();
+    let size = log.size();
     let end = q
         .end
         .unwrap_or(size)
@@ -290,12 +280,8 @@ async fn inclusion(
     State(l): State<Arc<GatewayLedger>>,
     Query(q): Query<InclusionQuery>,
 ) -> Response {
-    let durable = l.size();
-    let size = q.size.unwrap_or(durable);
-    if size > durable {
-        return problem(format!("size {size} is beyond the log of size {durable}"));
-    }
     let log = l.lock();
+    let size = q.size.unwrap_or(log.size());
     match log.inclusion_proof(q.index, size) {
         Ok(p) => Json(serde_json::json!({
             "index": q.index,
@@ -312,12 +298,8 @@ async fn consistency(
     State(l): State<Arc<GatewayLedger>>,
     Query(q): Query<ConsistencyQuery>,
 ) -> Response {
-    let durable = l.size();
-    let to = q.to.unwrap_or(durable);
-    if to > durable {
-        return problem(format!("size {to} is beyond the log of size {durable}"));
-    }
     let log = l.lock();
+    let to = q.to.unwrap_or(log.size());
     match log.consistency_proof(q.from, to) {
         Ok(p) => Json(serde_json::json!({
             "from": q.from,

@@ -685,21 +685,7 @@ impl<S: LedgerStore> Log<S> {
     /// Signs a checkpoint of the current tree and stores it, after proving it consistent with
     /// the last signed checkpoint (refuses otherwise). Returns the signed note text.
     pub fn sign_checkpoint(&mut self, signer: &dyn NoteSigner) -> Result<String, LogError> {
-        self.sign_checkpoint_at(self.size, signer)
-    }
-
-    /// [`sign_checkpoint`](Self::sign_checkpoint) of the tree of the first `size` entries
-    /// (a writer whose last entries are not yet durable signs only the durable ones).
-    pub fn sign_checkpoint_at(
-        &mut self,
-        size: u64,
-        signer: &dyn NoteSigner,
-    ) -> Result<String, LogError> {
-        let cp = Checkpoint {
-            origin: self.origin.clone(),
-            size,
-            root: self.root_at(size)?,
-        };
+        let cp = self.checkpoint()?;
         // Compare with the last checkpoint in the store, not only the one remembered in
         // memory, so a second writer on the same store cannot make us contradict it.
         if let Some(text) = self.last_signed_note()? {

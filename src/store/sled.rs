@@ -128,6 +128,7 @@ impl Durability {
             return Ok(());
         }
         let mut present = HashSet::new();
+        let mut created = false;
         for item in std::fs::read_dir(&self.blobs).map_err(wrap)? {
             let name = item.map_err(wrap)?.file_name();
             if !synced.0.contains(&name) {
@@ -137,10 +138,14 @@ impl Durability {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                     Err(e) => return Err(wrap(e)),
                 }
+                created = true;
             }
             present.insert(name);
         }
-        sync_dir(&self.blobs)?;
+        if created {
+            // The new files' names.
+            sync_dir(&self.blobs)?;
+        }
         // A time recent at the scan could be shared by a blob created just after it: keep
         // it only once settled, so that a later look compares with a time nothing shares.
         *synced = (present, modified.filter(|_| settled));

@@ -6,15 +6,15 @@
 //! | `size` | tree size, u64 big-endian; written last in every commit |
 //! | `t` ‖ level u8 ‖ index u64 BE | hash tile: 256 hashes of 32 bytes at tree level 8·level |
 //! | `e` ‖ index u64 BE | entry bundle: 256 entries, each u16 BE length then bytes |
-//! | `q` ‖ index u64 BE | one entry of the partial (rightmost) bundle, until the bundle is full |
+//! | `q` ‖ index u64 BE | the entries a commit added to the partial (rightmost) bundle, from `index` on (as in bundles), until the bundle is full |
 //! | `c` ‖ seq u64 BE | the seq-th signed checkpoint (signed-note text) |
 //! | `u` ‖ level u8 | the partial (rightmost) tile of a level above 0: tile index u64 BE, then its hashes |
 //!
-//! Full tiles and bundles are written exactly once. A commit writes each new entry once
-//! under `q` (and the partial tiles of the levels above, which change once every 256 entries);
-//! the level-0 partial tile is not stored, since it is the leaf hashes of the `q` entries. When
-//! a bundle fills, it is written whole with its tile and its `q` entries are removed, so the
-//! store rewrites nothing large per commit and holds each entry once. Storage per entry is its
+//! Full tiles and bundles are written exactly once. A commit writes its new entries once, as
+//! one `q` value (and the partial tiles of the levels above, which change once every 256
+//! entries); the level-0 partial tile is not stored, since it is the leaf hashes of the `q`
+//! entries. When a bundle fills, it is written whole with its tile and its `q` values are
+//! removed, so the store rewrites nothing large per commit and holds each entry once. Storage per entry is its
 //! bytes, a 2-byte length, its 32-byte leaf hash and 1/256 + 1/65536 + … of a hash above.
 //! Because `size` is written last and everything beyond `size` is ignored on open, even a
 //! store without atomic batches recovers to the last acknowledged batch after a crash.
@@ -46,7 +46,7 @@ pub const PREFIX_BUNDLE: u8 = b'e';
 pub const PREFIX_CHECKPOINT: u8 = b'c';
 /// Key prefix of the partial (rightmost) hash tile of each level above 0.
 pub const PREFIX_PARTIAL_TILE: u8 = b'u';
-/// Key prefix of the entries of the partial (rightmost) bundle, one key each.
+/// Key prefix of the entries of the partial (rightmost) bundle, one key per commit.
 pub const PREFIX_PENDING_ENTRY: u8 = b'q';
 
 /// Storage key of the partial tile at `level` (≥ 1); its value is the tile index (u64 BE)
@@ -55,7 +55,7 @@ pub fn partial_tile_key(level: u8) -> Vec<u8> {
     vec![PREFIX_PARTIAL_TILE, level]
 }
 
-/// Storage key of entry `index` while its bundle is partial.
+/// Storage key of the entries a commit added to the partial bundle, from entry `index` on.
 pub fn pending_entry_key(index: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(9);
     k.push(PREFIX_PENDING_ENTRY);
@@ -86,19 +86,37 @@ fn read_partial<S: LedgerStore>(
     store.get(full_key)
 }
 
-/// The entries `[base, size)` of the partial bundle `base / 256`: from their own keys, or,
-/// when any is missing, from the full bundle (a crash after a batch completed the bundle and
-/// removed the keys, before `size` was written).
-fn read_pending<S: LedgerStore>(store: &S, base: u64, size: u64) -> Result<Vec<Vec<u8>>, LogError> {
+/// The entries `[base, size)` of the partial bundle `base / 256` and the first indexes of the
+/// `q` values holding them: from those values, or, when they do not cover the range, from the
+/// full bundle (a crash after a batch completed the bundle and removed the values, before
+/// `size` was written). Values beyond `size` (a commit a crash interrupted) are ignored.
+fn read_pending<S: LedgerStore>(
+    store: &S,
+    base: u64,
+    size: u64,
+) -> Result<(Vec<Vec<u8>>, Vec<u64>), LogError> {
     let mut out = Vec::with_capacity((size - base) as usize);
-    for i in base..size {
-        match store.get(&pending_entry_key(i))? {
-            Some(v) => out.push(v),
-            None => break,
+    let mut keys = Vec::new();
+    for (k, v) in store.scan_prefix(&[PREFIX_PENDING_ENTRY])? {
+        let Some(first) = k
+            .get(1..9)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes)
+        else {
+            continue;
+        };
+        if first < base || first >= size || first != base + out.len() as u64 {
+            continue;
         }
+        let Some(parts) = split_bundle(&v) else {
+            break;
+        };
+        keys.push(first);
+        let room = (size - first) as usize;
+        out.extend(parts.iter().take(room).map(|p| p.to_vec()));
     }
     if out.len() as u64 == size - base {
-        return Ok(out);
+        return Ok((out, keys));
     }
     let b = base / TILE_WIDTH;
     let v = store
@@ -107,10 +125,11 @@ fn read_pending<S: LedgerStore>(store: &S, base: u64, size: u64) -> Result<Vec<V
     let parts = split_bundle(&v)
         .filter(|p| p.len() as u64 >= size - base)
         .ok_or_else(|| LogError::Corrupt(format!("entry bundle {b} is short")))?;
-    Ok(parts[..(size - base) as usize]
+    let entries = parts[..(size - base) as usize]
         .iter()
         .map(|p| p.to_vec())
-        .collect())
+        .collect();
+    Ok((entries, Vec::new()))
 }
 
 /// Encodes a batch of entries for [`Log::append_encoded`] or [`Log::prepare_append`],
@@ -142,6 +161,7 @@ pub struct Append {
     writes: Vec<Write>,
     tails: Vec<Vec<Hash>>,
     bundle: Vec<u8>,
+    pending_keys: Vec<u64>,
 }
 
 impl Append {
@@ -291,6 +311,8 @@ pub struct Log<S: LedgerStore> {
     tails: Vec<Vec<Hash>>,
     /// The encoded partial entry bundle (`size % 256` entries).
     bundle_tail: Vec<u8>,
+    /// The first indexes of the `q` values holding the partial bundle's entries.
+    pending_keys: Vec<u64>,
     last: Option<Checkpoint>,
     next_seq: u64,
 }
@@ -319,7 +341,7 @@ impl<S: LedgerStore> Log<S> {
         // The partial bundle's entries: from their own keys, or from the full bundle when a
         // crash completed the bundle (and removed those keys) before `size` was written.
         let base = size - size % TILE_WIDTH;
-        let pending = read_pending(&store, base, size)?;
+        let (pending, pending_keys) = read_pending(&store, base, size)?;
         let mut bundle_tail = Vec::new();
         for p in &pending {
             bundle_tail.extend_from_slice(&(p.len() as u16).to_be_bytes());
@@ -358,6 +380,7 @@ impl<S: LedgerStore> Log<S> {
             size,
             tails,
             bundle_tail,
+            pending_keys,
             last: None,
             next_seq: 0,
         };
@@ -439,12 +462,14 @@ impl<S: LedgerStore> Log<S> {
         let mut tails = self.tails.clone();
         let mut bundle = self.bundle_tail.clone();
         let mut writes: Vec<Write> = Vec::new();
+        let mut pending_keys = self.pending_keys.clone();
         if encoded.is_empty() {
             return Ok(Append {
                 range: start..start,
                 writes,
                 tails,
                 bundle,
+                pending_keys,
             });
         }
         let mut size = start;
@@ -464,10 +489,26 @@ impl<S: LedgerStore> Log<S> {
             }
             push_hash(&mut tails, 0, merkle::leaf_hash(b), size, &mut writes);
         }
-        // Entries of the bundle left partial get a key each.
+        // The entries of the bundle left partial get one key, from the first of them on.
         let base = size - size % TILE_WIDTH;
-        for (i, b) in (start.max(base)..size).zip(&encoded[(start.max(base) - start) as usize..]) {
-            writes.push((pending_entry_key(i), Some(b.clone())));
+        let first = start.max(base);
+        let mut completed = Vec::new();
+        if base > start - start % TILE_WIDTH {
+            completed = std::mem::take(&mut pending_keys);
+        }
+        if first < size && pending_keys.is_empty() && first > base {
+            // The partial bundle's earlier entries are in no `q` value (they were read from a
+            // full bundle a crash left beyond `size`): write them all again, with the new.
+            writes.push((pending_entry_key(base), Some(bundle.clone())));
+            pending_keys.push(base);
+        } else if first < size {
+            let mut value = Vec::new();
+            for b in &encoded[(first - start) as usize..] {
+                value.extend_from_slice(&(b.len() as u16).to_be_bytes());
+                value.extend_from_slice(b);
+            }
+            writes.push((pending_entry_key(first), Some(value)));
+            pending_keys.push(first);
         }
         for (level, tail) in tails.iter().enumerate().skip(1) {
             let shift = TILE_HEIGHT * level as u32;
@@ -481,16 +522,14 @@ impl<S: LedgerStore> Log<S> {
         }
         // The pending keys of a bundle this batch completed go last but `size`: a store that
         // is not atomic keeps them until the full bundle is written.
-        let old_base = start - start % TILE_WIDTH;
-        if base > old_base {
-            writes.extend((old_base..start).map(|i| (pending_entry_key(i), None)));
-        }
+        writes.extend(completed.into_iter().map(|i| (pending_entry_key(i), None)));
         writes.push((KEY_SIZE.to_vec(), Some(size.to_be_bytes().to_vec())));
         Ok(Append {
             range: start..size,
             writes,
             tails,
             bundle,
+            pending_keys,
         })
     }
 
@@ -500,6 +539,7 @@ impl<S: LedgerStore> Log<S> {
         debug_assert_eq!(append.range.start, self.size, "appends out of order");
         self.tails = append.tails;
         self.bundle_tail = append.bundle;
+        self.pending_keys = append.pending_keys;
         self.size = append.range.end;
     }
 
@@ -625,7 +665,7 @@ impl<S: LedgerStore> Log<S> {
     fn bundle_bytes(&self, b: u64) -> Result<Option<Vec<u8>>, LogError> {
         if b == self.size / TILE_WIDTH && self.size % TILE_WIDTH != 0 {
             let mut out = Vec::new();
-            for p in read_pending(&self.store, b * TILE_WIDTH, self.size)? {
+            for p in read_pending(&self.store, b * TILE_WIDTH, self.size)?.0 {
                 out.extend_from_slice(&(p.len() as u16).to_be_bytes());
                 out.extend_from_slice(&p);
             }

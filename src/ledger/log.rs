@@ -160,7 +160,10 @@ pub struct Append {
     range: Range<u64>,
     writes: Vec<Write>,
     tails: Vec<Vec<Hash>>,
+    /// The new entries of the partial bundle after the append, encoded.
     bundle: Vec<u8>,
+    /// Whether they continue the log's partial bundle (no bundle was completed).
+    continues: bool,
     pending_keys: Vec<u64>,
 }
 
@@ -460,18 +463,12 @@ impl<S: LedgerStore> Log<S> {
     pub fn prepare_append(&self, encoded: &[Vec<u8>]) -> Result<Append, LogError> {
         let start = self.size;
         let mut tails = self.tails.clone();
-        let mut bundle = self.bundle_tail.clone();
+        // The new entries of the bundle being filled; they continue `bundle_tail` until the
+        // bundle is full (not copied: it may be 80 KiB).
+        let mut bundle = Vec::new();
+        let mut continues = true;
         let mut writes: Vec<Write> = Vec::new();
         let mut pending_keys = self.pending_keys.clone();
-        if encoded.is_empty() {
-            return Ok(Append {
-                range: start..start,
-                writes,
-                tails,
-                bundle,
-                pending_keys,
-            });
-        }
         let mut size = start;
         for (position, b) in encoded.iter().enumerate() {
             let len = u16::try_from(b.len()).map_err(|_| LogError::EntryTooLarge {
@@ -482,10 +479,14 @@ impl<S: LedgerStore> Log<S> {
             bundle.extend_from_slice(b);
             size += 1;
             if size % TILE_WIDTH == 0 {
-                writes.push((
-                    bundle_key(size / TILE_WIDTH - 1),
-                    Some(std::mem::take(&mut bundle)),
-                ));
+                let full = if continues {
+                    [self.bundle_tail.as_slice(), &bundle].concat()
+                } else {
+                    std::mem::take(&mut bundle)
+                };
+                bundle.clear();
+                continues = false;
+                writes.push((bundle_key(size / TILE_WIDTH - 1), Some(full)));
             }
             push_hash(&mut tails, 0, merkle::leaf_hash(b), size, &mut writes);
         }
@@ -493,21 +494,17 @@ impl<S: LedgerStore> Log<S> {
         let base = size - size % TILE_WIDTH;
         let first = start.max(base);
         let mut completed = Vec::new();
-        if base > start - start % TILE_WIDTH {
+        if !continues {
             completed = std::mem::take(&mut pending_keys);
         }
         if first < size && pending_keys.is_empty() && first > base {
             // The partial bundle's earlier entries are in no `q` value (they were read from a
             // full bundle a crash left beyond `size`): write them all again, with the new.
-            writes.push((pending_entry_key(base), Some(bundle.clone())));
+            let all = [self.bundle_tail.as_slice(), &bundle].concat();
+            writes.push((pending_entry_key(base), Some(all)));
             pending_keys.push(base);
         } else if first < size {
-            let mut value = Vec::new();
-            for b in &encoded[(first - start) as usize..] {
-                value.extend_from_slice(&(b.len() as u16).to_be_bytes());
-                value.extend_from_slice(b);
-            }
-            writes.push((pending_entry_key(first), Some(value)));
+            writes.push((pending_entry_key(first), Some(bundle.clone())));
             pending_keys.push(first);
         }
         for (level, tail) in tails.iter().enumerate().skip(1) {
@@ -523,12 +520,15 @@ impl<S: LedgerStore> Log<S> {
         // The pending keys of a bundle this batch completed go last but `size`: a store that
         // is not atomic keeps them until the full bundle is written.
         writes.extend(completed.into_iter().map(|i| (pending_entry_key(i), None)));
-        writes.push((KEY_SIZE.to_vec(), Some(size.to_be_bytes().to_vec())));
+        if size > start {
+            writes.push((KEY_SIZE.to_vec(), Some(size.to_be_bytes().to_vec())));
+        }
         Ok(Append {
             range: start..size,
             writes,
             tails,
             bundle,
+            continues,
             pending_keys,
         })
     }
@@ -538,7 +538,11 @@ impl<S: LedgerStore> Log<S> {
     pub fn appended(&mut self, append: Append) {
         debug_assert_eq!(append.range.start, self.size, "appends out of order");
         self.tails = append.tails;
-        self.bundle_tail = append.bundle;
+        if append.continues {
+            self.bundle_tail.extend_from_slice(&append.bundle);
+        } else {
+            self.bundle_tail = append.bundle;
+        }
         self.pending_keys = append.pending_keys;
         self.size = append.range.end;
     }

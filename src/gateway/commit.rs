@@ -7,8 +7,8 @@
 //! queued up while it was busy (group commit without timers) and for the whole batch: reads
 //! the claims and records it needs → decides which numbers are new and what each change
 //! records → has the ledger prepare its entries → writes claims, records, documents, outbox
-//! jobs and the ledger's writes in **one** transaction → one durable sync → answers each
-//! caller. A crash leaves all of a batch or none of it, so the ledger never records a step
+//! jobs and the ledger's writes in **one** transaction, made durable (one sync) before the
+//! outbox may see its jobs → answers each caller. A crash leaves all of a batch or none of it, so the ledger never records a step
 //! that the records do not hold (see [`super::invariant`]).
 //!
 //! Being the only writer of claims, records and the ledger, it settles races without locks:
@@ -424,9 +424,9 @@ impl Worker {
                     batch.docs.push((c.gateway_no.as_str(), *kind, bytes));
                 }
             }
-            let stored = |e: StoreError| JournalError(e.to_string());
-            self.store.commit(batch).map_err(stored)?;
-            self.store.sync().map_err(stored)
+            self.store
+                .commit(batch)
+                .map_err(|e| JournalError(e.to_string()))
         };
         let range = if entries.is_empty() {
             let size = self.journal.size();

@@ -179,10 +179,12 @@ pub trait AppStore: Send + Sync {
     fn claimed(&self, source: &str, source_no: &str) -> Result<Option<String>, StoreError>;
     /// A record by gateway number.
     fn get(&self, gateway_no: &str) -> Result<Option<AppRecord>, StoreError>;
-    /// Applies everything of `batch` atomically: after a crash, all of it or none of it.
-    /// Durable once [`sync`](AppStore::sync) returns.
+    /// Applies everything of `batch` atomically (after a crash, all of it or none of it) and
+    /// makes it durable on stable storage before returning. Until then the outbox is not shown
+    /// its jobs ([`crate::gateway::outbox::OutboxStore::due_except`]): nothing of a batch
+    /// leaves the gateway before the batch is durable.
     fn commit(&self, batch: Batch<'_>) -> Result<(), StoreError>;
-    /// Makes every commit so far durable on stable storage (not only handed to the OS).
+    /// Makes every write so far durable (for writes made outside [`AppStore::commit`]).
     fn sync(&self) -> Result<(), StoreError>;
     /// A stored document.
     fn doc(&self, gateway_no: &str, kind: DocKind) -> Result<Option<Vec<u8>>, StoreError>;

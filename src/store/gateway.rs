@@ -250,13 +250,16 @@ impl AppStore for SledGateway {
             self.outbox.due.clone(),
         ];
         trees.extend(self.ledger.trees().cloned());
+        // The outbox does not look for due jobs while a batch is applied and not yet durable.
+        let _durable = self.outbox.gate.write().unwrap_or_else(|p| p.into_inner());
         let res: Result<(), TransactionError<StoreError>> = trees
             .as_slice()
             .transaction(|t| self.write_batch(t, &batch, &values, seq));
         res.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => err(e),
-        })
+        })?;
+        self.durability.sync().map_err(err)
     }
 
     fn sync(&self) -> Result<(), StoreError> {
@@ -392,7 +395,6 @@ pub(crate) mod tests {
                     ],
                 })
                 .unwrap();
-            store.sync().unwrap();
         }
         // Opened again, as after a restart: everything is there, in its place.
         let store = open(dir.path());
@@ -421,6 +423,33 @@ pub(crate) mod tests {
         );
         // Numbers handed out after a restart are above every committed one.
         assert!(store.next_sequence().unwrap() > 7);
+    }
+
+    #[test]
+    fn the_outbox_is_not_shown_a_job_until_its_batch_is_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let job = Job::new(
+            JobKind::Application,
+            "TB1",
+            "zj",
+            0,
+            &RetryPolicy::default(),
+        );
+        // A batch applied and not yet synced: its commit holds the gate.
+        let applying = store.outbox().gate.write().unwrap();
+        store.outbox().put(&job).unwrap();
+        let outbox = store.outbox().clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let looking = std::thread::spawn(move || tx.send(outbox.due(0, 10).unwrap()).unwrap());
+        assert!(
+            rx.recv_timeout(std::time::Duration::from_millis(200))
+                .is_err(),
+            "the outbox saw a job of a batch not yet durable"
+        );
+        drop(applying);
+        assert_eq!(rx.recv().unwrap(), vec![job]);
+        looking.join().unwrap();
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! Both are updated in one sled transaction.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 
 use sled::transaction::{
     ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
@@ -68,6 +68,9 @@ pub struct SledOutbox {
     db: sled::Db,
     pub(crate) jobs: sled::Tree,
     pub(crate) due: sled::Tree,
+    /// Held for writing while a batch is applied and made durable, for reading while due
+    /// jobs are looked for: the outbox never starts a job that a crash could still undo.
+    pub(crate) gate: Arc<RwLock<()>>,
 }
 
 impl SledOutbox {
@@ -77,6 +80,7 @@ impl SledOutbox {
             db: db.clone(),
             jobs: db.open_tree(JOBS_TREE).map_err(err)?,
             due: db.open_tree(DUE_TREE).map_err(err)?,
+            gate: Arc::default(),
         })
     }
 
@@ -111,6 +115,7 @@ impl OutboxStore for SledOutbox {
             .unwrap_or(0)
             .saturating_add(1)
             .to_be_bytes();
+        let _durable = self.gate.read().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
         for item in self.due.range(..end.to_vec()) {
             if out.len() >= limit {

@@ -921,15 +921,16 @@ fn tongban(data_dir: &Path, args: &[&str]) -> Result<String, String> {
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("tongban {args:?}: {e}"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // Standard output only on success: progress lines go to standard error.
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if out.status.success() {
-        Ok(text)
+        Ok(stdout)
     } else {
-        Err(format!("tongban {args:?}: {}: {text}", out.status))
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        Err(format!(
+            "tongban {args:?}: {}: {stdout}{stderr}",
+            out.status
+        ))
     }
 }
 

@@ -220,9 +220,12 @@ pub async fn run(
         rng: StdRng::from_entropy(),
     };
     tokio::pin!(shutdown);
+    let gate = d.gw.outbox.gate();
     loop {
         let free = limit.saturating_sub(d.tasks.len());
         if free > 0 {
+            // Between the committer's batches: every job seen is durable.
+            let _durable = gate.read().await;
             d.start_due(free);
         }
         tokio::select! {

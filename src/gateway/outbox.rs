@@ -22,6 +22,8 @@
 use std::time::Duration;
 
 use rand::Rng;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 /// What a job delivers.
@@ -329,6 +331,11 @@ pub trait OutboxStore: Send + Sync {
     fn put(&self, job: &Job) -> Result<(), StoreError>;
     /// Reads a job by id.
     fn get(&self, id: &str) -> Result<Option<Job>, StoreError>;
+    /// Held for writing while a batch of the committer is applied and not yet durable; the
+    /// outbox worker holds it for reading while it looks for due jobs, so it never starts a
+    /// job that a crash could still undo (and a caller that must not block waits for it
+    /// asynchronously).
+    fn gate(&self) -> Arc<tokio::sync::RwLock<()>>;
     /// Pending jobs due at or before `now`, earliest first, at most `limit`, leaving out
     /// those whose id `busy` names (without reading them).
     fn due_except(

@@ -180,8 +180,8 @@ pub trait AppStore: Send + Sync {
     /// A record by gateway number.
     fn get(&self, gateway_no: &str) -> Result<Option<AppRecord>, StoreError>;
     /// Applies everything of `batch` atomically (after a crash, all of it or none of it) and
-    /// makes it durable on stable storage before returning. Until then the outbox is not shown
-    /// its jobs ([`crate::gateway::outbox::OutboxStore::due_except`]): nothing of a batch
+    /// makes it durable on stable storage before returning, holding the outbox's
+    /// [`gate`](crate::gateway::outbox::OutboxStore::gate) meanwhile: nothing of a batch
     /// leaves the gateway before the batch is durable.
     fn commit(&self, batch: Batch<'_>) -> Result<(), StoreError>;
     /// Makes every write so far durable (for writes made outside [`AppStore::commit`]).

@@ -251,7 +251,7 @@ impl AppStore for SledGateway {
         ];
         trees.extend(self.ledger.trees().cloned());
         // The outbox does not look for due jobs while a batch is applied and not yet durable.
-        let _durable = self.outbox.gate.write().unwrap_or_else(|p| p.into_inner());
+        let _durable = self.outbox.gate.blocking_write();
         let res: Result<(), TransactionError<StoreError>> = trees
             .as_slice()
             .transaction(|t| self.write_batch(t, &batch, &values, seq));
@@ -437,11 +437,17 @@ pub(crate) mod tests {
             &RetryPolicy::default(),
         );
         // A batch applied and not yet synced: its commit holds the gate.
-        let applying = store.outbox().gate.write().unwrap();
+        let gate = store.outbox().gate();
+        let applying = gate.blocking_write();
         store.outbox().put(&job).unwrap();
         let outbox = store.outbox().clone();
         let (tx, rx) = std::sync::mpsc::channel();
-        let looking = std::thread::spawn(move || tx.send(outbox.due(0, 10).unwrap()).unwrap());
+        // The outbox worker looks for due jobs under the gate.
+        let looking = std::thread::spawn(move || {
+            let gate = outbox.gate();
+            let _looking = gate.blocking_read();
+            tx.send(outbox.due(0, 10).unwrap()).unwrap()
+        });
         assert!(
             rx.recv_timeout(std::time::Duration::from_millis(200))
                 .is_err(),

@@ -5,7 +5,7 @@
 //! Both are updated in one sled transaction.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use sled::transaction::{
     ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
@@ -68,9 +68,8 @@ pub struct SledOutbox {
     db: sled::Db,
     pub(crate) jobs: sled::Tree,
     pub(crate) due: sled::Tree,
-    /// Held for writing while a batch is applied and made durable, for reading while due
-    /// jobs are looked for: the outbox never starts a job that a crash could still undo.
-    pub(crate) gate: Arc<RwLock<()>>,
+    /// See [`OutboxStore::gate`].
+    pub(crate) gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl SledOutbox {
@@ -92,6 +91,10 @@ impl SledOutbox {
 }
 
 impl OutboxStore for SledOutbox {
+    fn gate(&self) -> Arc<tokio::sync::RwLock<()>> {
+        self.gate.clone()
+    }
+
     fn put(&self, job: &Job) -> Result<(), StoreError> {
         let res: Result<(), TransactionError<StoreError>> =
             (&self.jobs, &self.due).transaction(|(jobs, due)| put_in(jobs, due, job));
@@ -115,7 +118,6 @@ impl OutboxStore for SledOutbox {
             .unwrap_or(0)
             .saturating_add(1)
             .to_be_bytes();
-        let _durable = self.gate.read().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
         for item in self.due.range(..end.to_vec()) {
             if out.len() >= limit {
@@ -154,9 +156,14 @@ impl OutboxStore for SledOutbox {
 #[derive(Default)]
 pub struct MemoryOutbox {
     jobs: Mutex<BTreeMap<String, Job>>,
+    gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl OutboxStore for MemoryOutbox {
+    fn gate(&self) -> Arc<tokio::sync::RwLock<()>> {
+        self.gate.clone()
+    }
+
     fn put(&self, job: &Job) -> Result<(), StoreError> {
         self.jobs
             .lock()

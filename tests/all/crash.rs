@@ -552,26 +552,17 @@ async fn metric(http: &reqwest::Client, ops: SocketAddr, name: &str) -> Option<i
         .ok()
 }
 
-/// Gateway numbers of the applications a sandbox received, in order (repeats kept).
-fn applications_received(sb: &Sandbox) -> Vec<String> {
-    sb.received()
-        .into_iter()
-        .filter_map(|r| match r {
-            Received::Application { number, .. } => Some(number),
-            Received::Decision { .. } => None,
-        })
-        .collect()
-}
-
-/// Source numbers of the decisions a sandbox received, in order (repeats kept).
-fn decisions_received(sb: &Sandbox) -> Vec<String> {
-    sb.received()
-        .into_iter()
-        .filter_map(|r| match r {
-            Received::Decision { number, .. } => Some(number),
-            Received::Application { .. } => None,
-        })
-        .collect()
+/// The gateway numbers of the applications a sandbox received and the source numbers of the
+/// decisions, in order (repeats kept).
+fn received(sb: &Sandbox) -> (Vec<String>, Vec<String>) {
+    let (mut applications, mut decisions) = (Vec::new(), Vec::new());
+    for r in sb.received() {
+        match r {
+            Received::Application { number, .. } => applications.push(number),
+            Received::Decision { number, .. } => decisions.push(number),
+        }
+    }
+    (applications, decisions)
 }
 
 /// What each sandbox received, by platform key.
@@ -582,17 +573,12 @@ struct AtSandboxes {
 
 impl AtSandboxes {
     fn of(lb: &Loopback) -> Self {
-        let zj = Platform::Zhejiang.key();
-        let sh = Platform::Shanghai.key();
+        let (zj_apps, zj_decisions) = received(&lb.zj);
+        let (sh_apps, sh_decisions) = received(&lb.sh);
+        let (zj, sh) = (Platform::Zhejiang.key(), Platform::Shanghai.key());
         Self {
-            applications: BTreeMap::from([
-                (zj, applications_received(&lb.zj)),
-                (sh, applications_received(&lb.sh)),
-            ]),
-            decisions: BTreeMap::from([
-                (zj, decisions_received(&lb.zj)),
-                (sh, decisions_received(&lb.sh)),
-            ]),
+            applications: BTreeMap::from([(zj, zj_apps), (sh, sh_apps)]),
+            decisions: BTreeMap::from([(zj, zj_decisions), (sh, sh_decisions)]),
         }
     }
 

@@ -206,3 +206,45 @@ fn an_earlier_versions_data_directory_is_refused_then_migrated_whole() {
     // New numbers continue above the earlier version's.
     assert!(stores.records.next_sequence().unwrap() > 300);
 }
+
+#[tokio::test]
+async fn a_gateway_whose_ledger_disagrees_with_its_records_is_not_ready() {
+    use tongban::gateway::demo::{Loopback, LoopbackOptions, DEMO_GATEWAY_DIR};
+    let dir = tempfile::tempdir().unwrap();
+    let mut lb = Loopback::start(dir.path(), LoopbackOptions::default())
+        .await
+        .unwrap();
+    lb.stop_gateway().await;
+    // A RECEIVED entry for an application the records do not hold, as two databases flushed
+    // apart could leave after a crash.
+    {
+        let data = DataDir::new(dir.path().join(DEMO_GATEWAY_DIR));
+        let stores = data.open().unwrap();
+        let origin = data.keyring().unwrap().active().name().to_owned();
+        let mut log = tongban::ledger::Log::open(stores.ledger, &origin).unwrap();
+        log.append_batch(&[received(7)]).unwrap();
+    }
+    lb.start_gateway().await.unwrap();
+    let r = reqwest::get(format!("http://{}/readyz", lb.ops_addr))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("records and ledger disagree")
+            && text.contains(&format!("{} (ledger entry 0)", gateway_no(7))),
+        "{text}"
+    );
+    lb.stop().await;
+    // The operator's full check names it too.
+    let o = tongban(&dir.path().join(DEMO_GATEWAY_DIR), &["store", "check"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "{} (ledger entry 0): RECEIVED entry for an application the gateway has no record of",
+            gateway_no(7)
+        )),
+        "{out}"
+    );
+}

@@ -27,8 +27,8 @@ use crate::web::{
 };
 
 use super::commit::{Change, Update};
-use super::journal::Step as LedgerStep;
-use super::pipeline::{decision_facts, now_ms, Gateway, Intake};
+use super::journal::{now_ms, Step as LedgerStep};
+use super::pipeline::{decision_facts, Gateway, Intake};
 use super::record::{AppRecord, AppState, DocKind, Event};
 use super::sender::Sender;
 

@@ -22,13 +22,13 @@ use crate::model::{ApplicationNo, Decision, Document, Outcome};
 use crate::platform::{self, Platform};
 
 use super::breaker::{Admit, Attempted, Breakers};
-use super::commit::{Change, Update};
+use super::commit::{Change, IntakeError, Update};
 use super::config::Config;
 use super::convention;
 use super::httpsig;
-use super::journal::{DecisionFacts, Step};
+use super::journal::{base_record, now_ms, DecisionFacts, Step};
 use super::outbox::{Attempt, Job, JobKind, Transition};
-use super::pipeline::{base_record, decision_facts, for_destination, now_ms, Gateway, IntakeError};
+use super::pipeline::{decision_facts, for_destination, Gateway};
 use super::record::{AppRecord, AppState, DocKind};
 use super::tls;
 

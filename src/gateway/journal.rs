@@ -207,3 +207,15 @@ impl Step {
         self != Step::Failed
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_round_trip_through_hex() {
+        let h: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(b"x").into();
+        assert_eq!(hex_to_hash(&hex::encode(h)), h);
+        assert_eq!(hex_to_hash("zz"), [0u8; 32]);
+    }
+}

@@ -31,13 +31,11 @@ use crate::model::rules::Field;
 use crate::model::{Document, Problems};
 use crate::platform::{self, Platform};
 
-pub use super::commit::IntakeError;
-use super::commit::{Change, Committer, Receive, Received, Update};
+use super::commit::{Change, Committer, IntakeError, Receive, Received, Update};
 use super::config::{Config, PlatformConfig};
 use super::convention::{self, ReplyBody};
 use super::httpsig::{self, MessageSigner};
-pub use super::journal::{base_record, hex_to_hash, now_ms, signed_note};
-use super::journal::{DecisionFacts, Journal, Record, Step};
+use super::journal::{base_record, now_ms, signed_note, DecisionFacts, Journal, Record, Step};
 use super::ops::Ops;
 use super::outbox::{Job, JobKind, OutboxStore};
 use super::record::{AppRecord, AppState, AppStore, DocKind};
@@ -874,12 +872,5 @@ mod tests {
         assert!(set.take("TB1/decided".into()).is_some());
         drop(g);
         assert!(set.take("TB1/received".into()).is_some());
-    }
-
-    #[test]
-    fn hashes_round_trip_through_hex() {
-        let h: [u8; 32] = Sha256::digest(b"x").into();
-        assert_eq!(hex_to_hash(&hex::encode(h)), h);
-        assert_eq!(hex_to_hash("zz"), [0u8; 32]);
     }
 }

@@ -63,11 +63,6 @@ pub fn timeline_step(step: ledger::Step) -> &'static str {
     }
 }
 
-/// Whether an application may have at most one entry of `step`.
-pub fn once_only(step: ledger::Step) -> bool {
-    !matches!(step, ledger::Step::Failed)
-}
-
 /// What one ledger entry says, as far as the invariant is concerned.
 #[derive(Debug, Clone)]
 pub struct Facts {
@@ -157,8 +152,9 @@ pub fn check(
     }
     for (no, by_step) in &steps {
         for (name, indexes) in by_step {
-            let step_once = *name != "FAILED";
-            if step_once && indexes.len() > 1 {
+            // Both an application's and its decision's delivery may fail; every other step
+            // happens once.
+            if *name != "FAILED" && indexes.len() > 1 {
                 v(
                     no,
                     Some(indexes[1]),

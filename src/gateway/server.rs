@@ -40,8 +40,17 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// Time allowed to read the body, handle the request and produce the response.
     pub request_timeout: Duration,
-    /// Largest request body accepted (413 beyond).
+    /// Largest request body accepted (413 beyond; on a platform's endpoints, its
+    /// convention's refusal naming the limit).
     pub max_body_bytes: usize,
+    /// Time allowed to receive a request's body on a platform's endpoint (a slow or endless
+    /// body is refused in the platform's convention); below `request_timeout`, so the body's
+    /// refusal comes before the listener's own time limit.
+    pub body_timeout: Duration,
+    /// Documents of one partner platform parsed, validated, translated or signature-checked
+    /// at once (off the async workers); the rest wait, so one partner's flood cannot take
+    /// the CPU from the other.
+    pub intake_concurrency: usize,
     /// How long in-flight requests may run after shutdown is asked before connections are cut.
     pub grace: Duration,
 }
@@ -49,7 +58,11 @@ pub struct Limits {
 impl Default for Limits {
     /// 1,024 connections (two partner platforms with generous pools, far below the file
     /// descriptor limit); 10 s handshake and header read; 30 s per request; 16 MiB bodies (an
-    /// application carries its materials inline as base64, a few scanned pages each); 30 s grace.
+    /// application carries its materials inline as base64, a few scanned pages each) received
+    /// within 20 s (16 MiB at 1 MB/s, leaving 10 s of the request's 30 for the work); as many
+    /// documents per partner at once as the machine has cores (the work is CPU-bound, so
+    /// more only queue on the cores; two partners then use at most twice the cores); 30 s
+    /// grace.
     fn default() -> Self {
         Self {
             max_connections: 1024,
@@ -57,9 +70,16 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 16 * 1024 * 1024,
+            body_timeout: Duration::from_secs(20),
+            intake_concurrency: default_intake_concurrency(),
             grace: Duration::from_secs(30),
         }
     }
+}
+
+/// The machine's cores (1 when unknown): CPU-bound intake work per partner at once.
+pub fn default_intake_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Who a listener serves.

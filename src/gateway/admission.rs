@@ -22,7 +22,7 @@ use crate::platform::Platform;
 use super::convention::{self, HttpRefusal};
 use super::ops::Problem;
 use super::pipeline::Gateway;
-use super::server::Limits;
+use super::server::{Limits, TimeoutReply};
 use super::tls::Partner;
 
 /// Paths of the status and ledger APIs, which answer in RFC 9457 problem details rather than
@@ -119,4 +119,20 @@ pub async fn unknown_path(State(gw): State<Arc<Gateway>>, req: Request<Body>) ->
             .instance(path)
             .into_response(),
     }
+}
+
+/// The partner listener's reply to a request at a platform's endpoint that ran out of the
+/// request time limit: the platform's "retry later" (Zhejiang `5000`, Shanghai 503), signed.
+/// Other paths keep the listener's plain 503.
+pub fn timeout_reply(gw: Arc<Gateway>) -> TimeoutReply {
+    Arc::new(move |path: &str| {
+        let p = Platform::ALL
+            .into_iter()
+            .find(|&p| path == convention::apply_path(p) || path == convention::decision_path(p))?;
+        let message = format!(
+            "request not completed within the time limit of {}; retry later",
+            convention::duration(gw.config.limits.request_timeout)
+        );
+        Some(gw.signed(convention::retry_later(p, &message), &[]))
+    })
 }

@@ -191,7 +191,7 @@ fn size(bytes: usize) -> String {
 }
 
 /// `20 s`, `300 ms`.
-fn duration(d: std::time::Duration) -> String {
+pub(super) fn duration(d: std::time::Duration) -> String {
     if d.subsec_millis() == 0 {
         format!("{} s", d.as_secs())
     } else {

@@ -166,8 +166,25 @@ pub struct Call<'a> {
 }
 
 /// What a partner's request established once read off the async workers: who signed it,
-/// and its document or every problem with it.
-type Checked = (Sender, Result<Read, Problems>);
+/// and its document.
+type Checked = (Sender, Parsed);
+
+/// A document as read off the async workers: the SHA-256 of its bytes (what the ledger
+/// commits to) and what its platform's reader made of it.
+struct Parsed {
+    sha256: [u8; 32],
+    read: Result<Read, Problems>,
+}
+
+impl Parsed {
+    /// Hashes and reads `body` in `p`'s format (CPU-bound: see [`Gateway::off_workers`]).
+    fn new(p: Platform, body: &[u8]) -> Self {
+        Self {
+            sha256: Sha256::digest(body).into(),
+            read: platform::read(p, body),
+        }
+    }
+}
 
 /// Why a valid application may not come from the platform that sent it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -502,7 +519,7 @@ impl Gateway {
                         sender::check(platform, &target, &headers, &body)?
                     }
                 };
-                Ok::<_, String>((sender, platform::read(p, &body)))
+                Ok::<_, String>((sender, Parsed::new(p, &body)))
             })
             .await?;
         let m = &self.ops.metrics;
@@ -547,11 +564,11 @@ impl Gateway {
         if let Err(reply) = self.check_partner(p, call.partner) {
             return Ok(*reply);
         }
-        let (sender, read) = match self.verify_and_read(p, call, &body).await? {
+        let (sender, parsed) = match self.verify_and_read(p, call, &body).await? {
             Ok(checked) => checked,
             Err(reply) => return Ok(*reply),
         };
-        Ok(match self.intake_read(p, body, sender, read).await? {
+        Ok(match self.intake_read(p, body, sender, parsed).await? {
             Intake::Accepted(rec) => self.receipt(
                 convention::accepted(p, &rec.gateway_no),
                 &rec,
@@ -620,21 +637,21 @@ impl Gateway {
         sender: Sender,
     ) -> Result<Intake, IntakeError> {
         let bytes = body.clone();
-        let read = self
-            .off_workers(p, body.len(), move || platform::read(p, &bytes))
+        let parsed = self
+            .off_workers(p, body.len(), move || Parsed::new(p, &bytes))
             .await?;
-        self.intake_read(p, body, sender, read).await
+        self.intake_read(p, body, sender, parsed).await
     }
 
-    /// [`Gateway::intake`] once `body` has been read (off the async workers) as `read`.
+    /// [`Gateway::intake`] once `body` has been read (off the async workers) as `parsed`.
     async fn intake_read(
         &self,
         p: Platform,
         body: Bytes,
         sender: Sender,
-        read: Result<Read, Problems>,
+        parsed: Parsed,
     ) -> Result<Intake, IntakeError> {
-        let app = match read {
+        let app = match parsed.read {
             Ok(read) => match read.document {
                 Document::Application(app) => app,
                 Document::Decision(_) => {
@@ -649,7 +666,7 @@ impl Gateway {
             Err(why) => return Ok(self.rejected(Intake::Forbidden(why))),
         };
 
-        let sha = hex::encode(Sha256::digest(&body));
+        let sha = hex::encode(parsed.sha256);
         let accepted_on = app.acceptance.accepted_at.date_naive();
         let days = self
             .config
@@ -735,11 +752,12 @@ impl Gateway {
         if let Err(reply) = self.check_partner(p, call.partner) {
             return Ok(*reply);
         }
-        let (sender, read) = match self.verify_and_read(p, call, &body).await? {
+        let (sender, parsed) = match self.verify_and_read(p, call, &body).await? {
             Ok(checked) => checked,
             Err(reply) => return Ok(*reply),
         };
-        let (decision, sender) = match read {
+        let sha = parsed.sha256;
+        let (decision, sender) = match parsed.read {
             Ok(read) => match read.document {
                 Document::Decision(d) => (d, sender),
                 Document::Application(_) => {
@@ -774,10 +792,9 @@ impl Gateway {
         if let Some(fresh) = self.store.get(no)? {
             rec = fresh;
         }
-        let sha = Sha256::digest(body);
         if rec.decision.is_some() {
             let first = self.store.doc(no, DocKind::DecisionReceived)?;
-            let same = first.is_some_and(|f| Sha256::digest(&f) == sha);
+            let same = first.is_some_and(|f| <[u8; 32]>::from(Sha256::digest(&f)) == sha);
             let index = rec
                 .timeline
                 .iter()
@@ -797,7 +814,7 @@ impl Gateway {
         entry.sent_sha256 = None;
         entry.decision = Some(decision_facts(&decision));
         // The DECIDED record commits to the decision bytes as received.
-        entry.received_sha256 = sha.into();
+        entry.received_sha256 = sha;
         entry.sender_keyid = sender.keyid().map(str::to_owned);
         let job = Job::new(
             JobKind::Decision,

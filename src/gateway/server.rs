@@ -105,7 +105,15 @@ pub struct Serve {
     pub limits: Limits,
     /// Metrics.
     pub ops: Arc<Ops>,
+    /// The reply to a request that runs out of `request_timeout` at a path whose callers
+    /// expect their own convention (the platforms' endpoints); `None` (or no hook) answers
+    /// a plain 503.
+    pub timeout_reply: Option<TimeoutReply>,
 }
+
+/// Given the path of a request that ran out of time, the reply its caller expects, if the
+/// path has a convention of its own.
+pub type TimeoutReply = Arc<dyn Fn(&str) -> Option<Response<Body>> + Send + Sync>;
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting, lets
 /// in-flight requests finish within the grace period and returns.
@@ -225,14 +233,15 @@ async fn connection(
 
     let limits = serve.limits;
     let ops = serve.ops.clone();
+    let timeout_reply = serve.timeout_reply.clone();
     let svc = service_fn(move |req: Request<Incoming>| {
         handle(
             req,
             router.clone(),
-            partner.clone(),
-            peer,
+            (partner.clone(), peer),
             limits,
             ops.clone(),
+            timeout_reply.clone(),
         )
     });
     let conn = http1::Builder::new()
@@ -258,10 +267,10 @@ async fn connection(
 async fn handle(
     mut req: Request<Incoming>,
     router: Router,
-    partner: Option<Partner>,
-    peer: Option<SocketAddr>,
+    (partner, peer): (Option<Partner>, Option<SocketAddr>),
     limits: Limits,
     ops: Arc<Ops>,
+    timeout_reply: Option<TimeoutReply>,
 ) -> Result<Response<Body>, Infallible> {
     ops.metrics.requests_total.fetch_add(1, Ordering::Relaxed);
     if let Some(partner) = partner {
@@ -270,6 +279,7 @@ async fn handle(
     if let Some(peer) = peer {
         req.extensions_mut().insert(ConnectInfo(peer));
     }
+    let path = timeout_reply.is_some().then(|| req.uri().path().to_owned());
     let req = req.map(|b| Body::new(http_body_util::Limited::new(b, limits.max_body_bytes)));
     match tokio::time::timeout(limits.request_timeout, router.oneshot(req)).await {
         Ok(Ok(resp)) => Ok(resp),
@@ -278,9 +288,14 @@ async fn handle(
             ops.metrics
                 .requests_timed_out_total
                 .fetch_add(1, Ordering::Relaxed);
-            let mut resp = Response::new(Body::from("request time limit exceeded\n"));
-            *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-            Ok(resp)
+            let own = timeout_reply
+                .zip(path)
+                .and_then(|(reply, path)| reply(&path));
+            Ok(own.unwrap_or_else(|| {
+                let mut resp = Response::new(Body::from("request time limit exceeded\n"));
+                *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                resp
+            }))
         }
     }
 }
@@ -350,6 +365,13 @@ mod tests {
                 }),
             )
             .route(
+                "/slow-own",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    "done"
+                }),
+            )
+            .route(
                 "/echo",
                 post(|b: axum::body::Bytes| async move { b.len().to_string() }),
             );
@@ -362,6 +384,9 @@ mod tests {
             clients: Clients::Partners(verifier),
             limits,
             ops: ops.clone(),
+            timeout_reply: Some(Arc::new(|path: &str| {
+                (path == "/slow-own").then(|| Response::new(Body::from("own convention")))
+            })),
         };
         let done = tokio::spawn(run(listener, serve, router, async {
             let _ = rx.await;
@@ -444,6 +469,9 @@ mod tests {
         assert_eq!(big.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
         let slow = c.get(url(&f, "/slow")).send().await.unwrap();
         assert_eq!(slow.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+        // A path with a convention of its own answers in it.
+        let own = c.get(url(&f, "/slow-own")).send().await.unwrap();
+        assert_eq!(own.text().await.unwrap(), "own convention");
     }
 
     #[tokio::test]

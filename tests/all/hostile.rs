@@ -481,3 +481,104 @@ async fn a_heavy_document_keeps_neither_health_nor_the_other_platform_waiting() 
     assert_eq!(v["code"], "0", "{}", v["msg"]);
     lb.stop().await;
 }
+
+/// Latencies of `/healthz` and of the other platform's applications while heavy Zhejiang
+/// documents (12 MB each, `HEAVY` at once, default 2) are processed, printed rather than
+/// asserted (timings belong to benches): `cargo test --release --test all hostile::latencies
+/// -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: prints latencies"]
+async fn latencies_while_heavy_documents_are_processed() {
+    let (_dir, lb) = start().await;
+    let n: usize = std::env::var("HEAVY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let url = format!(
+        "https://localhost:{}{}",
+        lb.gateway_addr.port(),
+        apply_path(Platform::Zhejiang)
+    );
+    let sh_submit = |i: usize| {
+        let doc = String::from_utf8_lossy(SAMPLE_SH_APPLICATION)
+            .replace("SH-JS-LX-20261120-0007", &format!("SH-LAT-{i:05}"));
+        let sh = lb.sh.clone();
+        async move {
+            let t = std::time::Instant::now();
+            let r = sh.submit(doc.as_bytes()).await.unwrap();
+            assert_eq!(r.status, 200);
+            t.elapsed()
+        }
+    };
+    let mut alone = Vec::new();
+    for i in 0..20 {
+        alone.push(sh_submit(100_000 + i).await);
+    }
+    let heavy: Vec<_> = (0..n)
+        .map(|i| {
+            let client = client_with(&lb, "zj-platform");
+            let (url, doc) = (
+                url.clone(),
+                heavy_zj_application(&format!("ZJ-HEAVY-{i:04}")),
+            );
+            tokio::spawn(async move {
+                let t = std::time::Instant::now();
+                let r = client
+                    .post(url)
+                    .header("content-type", Platform::Zhejiang.content_type())
+                    .body(doc)
+                    .send()
+                    .await
+                    .unwrap();
+                r.bytes().await.unwrap();
+                t.elapsed()
+            })
+        })
+        .collect();
+    let gw = lb.gateway().unwrap().clone();
+    wait_for("heavy documents in the works", || {
+        gw.ops
+            .metrics
+            .intake_work_running
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    })
+    .await;
+    let (mut health, mut other) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    while heavy.iter().any(|h| !h.is_finished()) {
+        let t = std::time::Instant::now();
+        reqwest::get(format!("http://{}/healthz", lb.ops_addr))
+            .await
+            .unwrap();
+        health.push(t.elapsed());
+        if i % 4 == 0 {
+            other.push(sh_submit(i).await);
+        }
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut took = Vec::new();
+    for h in heavy {
+        took.push(h.await.unwrap());
+    }
+    let show = |what: &str, v: &mut Vec<Duration>| {
+        v.sort();
+        if v.is_empty() {
+            return println!("{what}: none");
+        }
+        let at = |q: f64| v[((v.len() - 1) as f64 * q) as usize];
+        println!(
+            "{what}: {} samples, p50 {:.1?}, p99 {:.1?}, max {:.1?}",
+            v.len(),
+            at(0.5),
+            at(0.99),
+            v[v.len() - 1]
+        );
+    };
+    println!("{n} heavy Zhejiang documents of 12 MB took {took:.1?}");
+    show("/healthz meanwhile", &mut health);
+    show("Shanghai applications before, alone", &mut alone);
+    show("Shanghai applications meanwhile", &mut other);
+    lb.stop().await;
+}

@@ -20,12 +20,17 @@ const BODY_TIMEOUT_MS: u64 = 400;
 
 /// A loopback gateway whose body time limit is [`BODY_TIMEOUT_MS`].
 async fn start() -> (tempfile::TempDir, Loopback) {
+    start_with("").await
+}
+
+/// [`start`] with more `[limits]` lines.
+async fn start_with(limits: &str) -> (tempfile::TempDir, Loopback) {
     let (dir, mut lb) = crate::gateway::start(options()).await;
     lb.stop_gateway().await;
     let text = std::fs::read_to_string(&lb.config_path).unwrap();
     let text = text.replace(
         "[limits]\n",
-        &format!("[limits]\nbody_timeout_ms = {BODY_TIMEOUT_MS}\n"),
+        &format!("[limits]\nbody_timeout_ms = {BODY_TIMEOUT_MS}\n{limits}"),
     );
     std::fs::write(&lb.config_path, text).unwrap();
     lb.start_gateway().await.unwrap();
@@ -479,6 +484,82 @@ async fn a_heavy_document_keeps_neither_health_nor_the_other_platform_waiting() 
     let r = heavy_task.await.unwrap();
     let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(v["code"], "0", "{}", v["msg"]);
+    lb.stop().await;
+}
+
+/// The shared Shanghai sample under `number` with a 30 KB first material: large enough to be
+/// read off the async workers, within Shanghai's own permits.
+fn mid_sh_application(number: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let content: Vec<u8> = (0..30_000u32).map(|i| (i % 251) as u8).collect();
+    String::from_utf8_lossy(SAMPLE_SH_APPLICATION)
+        .replace("SH-JS-LX-20261120-0007", number)
+        .replace(
+            "621cTUT1Eay5/CxQvzbNS0cqxav8rEqsVEQZR9XOo4Q=",
+            &b64.encode(sha2::Sha256::digest(&content)),
+        )
+        .replace(
+            "JVBERi0xLjQKJSDpo5/lk4Hnu4/okKXorrjlj6/nlLPor7fkuaYgc2FtcGxlCjEgMCBvYmo8PD4+ZW5kb2JqCnRyYWlsZXI8PD4+CiUlRU9GCg==",
+            &b64.encode(&content),
+        )
+        .into_bytes()
+}
+
+#[tokio::test]
+async fn one_platforms_flood_waits_behind_itself_only() {
+    // One Zhejiang document at a time; three sent at once.
+    let (_dir, lb) = start_with("intake_concurrency = 1\n").await;
+    let gw = lb.gateway().unwrap().clone();
+    let running = || {
+        gw.ops
+            .metrics
+            .intake_work_running
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let url = format!(
+        "https://localhost:{}{}",
+        lb.gateway_addr.port(),
+        apply_path(Platform::Zhejiang)
+    );
+    let flood: Vec<_> = (0..3)
+        .map(|i| {
+            let client = client_with(&lb, "zj-platform");
+            let (url, doc) = (url.clone(), heavy_zj_application(&format!("ZJ-FLOOD-{i}")));
+            tokio::spawn(async move {
+                let r = client
+                    .post(url)
+                    .header("content-type", Platform::Zhejiang.content_type())
+                    .body(doc)
+                    .send()
+                    .await
+                    .unwrap();
+                into_reply(r).await
+            })
+        })
+        .collect();
+    wait_for("the flood in the works", || running() > 0).await;
+    for _ in 0..10 {
+        assert!(running() <= 1, "Zhejiang's bound of 1 exceeded");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Shanghai's document is read with its own permits, not behind Zhejiang's queue.
+    let r = lb
+        .sh
+        .submit(&mid_sh_application("SH-BESIDE-FLOOD"))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let waiting = flood.iter().filter(|h| !h.is_finished()).count();
+    assert!(
+        waiting >= 2,
+        "Shanghai waited behind Zhejiang's flood ({waiting} left)"
+    );
+    for h in flood {
+        let v: serde_json::Value = serde_json::from_slice(&h.await.unwrap().body).unwrap();
+        assert_eq!(v["code"], "0", "{}", v["msg"]);
+    }
     lb.stop().await;
 }
 

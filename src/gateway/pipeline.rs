@@ -135,7 +135,7 @@ pub struct Gateway {
     in_progress: InProgress,
     /// Per platform (in [`Platform::ALL`]'s order), permits for CPU-heavy work on its
     /// documents: see [`Gateway::off_workers`].
-    work: [Arc<Semaphore>; 2],
+    work: [Arc<Semaphore>; Platform::ALL.len()],
 }
 
 /// What intake made of an application; each caller answers it in its own way (a platform
@@ -255,7 +255,7 @@ impl Gateway {
     ) -> Arc<Self> {
         let wake = Arc::new(Notify::new());
         let permits = config.limits.intake_concurrency.max(1);
-        let work = [(); 2].map(|()| Arc::new(Semaphore::new(permits)));
+        let work = Platform::ALL.map(|_| Arc::new(Semaphore::new(permits)));
         let committer = Committer::spawn(
             store.clone(),
             journal.clone(),
@@ -293,7 +293,7 @@ impl Gateway {
         if size < INLINE_BELOW {
             return Ok(work());
         }
-        let slot = usize::from(p != Platform::ALL[0]);
+        let slot = Platform::ALL.iter().position(|&q| q == p).unwrap_or(0);
         let permit = self.work[slot]
             .clone()
             .acquire_owned()

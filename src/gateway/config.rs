@@ -1008,6 +1008,9 @@ mod tests {
             concurrency = 0
             [limits]
             max_body_bytes = 0
+            intake_concurrency = 0
+            request_timeout_ms = 1000
+            body_timeout_ms = 1000
             [time_limits]
             business_licence = 0
         "#;
@@ -1028,12 +1031,14 @@ mod tests {
             "outbox.jitter",
             "outbox.concurrency",
             "limits.max_body_bytes",
+            "limits.intake_concurrency must be positive",
+            "limits.body_timeout_ms must be below limits.request_timeout_ms",
             "time_limits.business_licence",
             "calendar",
         ] {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
-        assert_eq!(errs.0.len(), 16, "{all}");
+        assert_eq!(errs.0.len(), 18, "{all}");
     }
 
     #[test]

@@ -563,10 +563,22 @@ async fn one_platforms_flood_waits_behind_itself_only() {
     lb.stop().await;
 }
 
+/// A valid Zhejiang application with `n` unknown top-level fields (which the interface says
+/// are tolerated): the shape of issue 17's finding 3.
+fn many_fields_zj_application(number: &str, n: usize) -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(&zj_application(number)).unwrap();
+    let o = v.as_object_mut().unwrap();
+    for i in 0..n {
+        o.insert(format!("x{i}"), "".into());
+    }
+    serde_json::to_vec(&v).unwrap()
+}
+
 /// Latencies of `/healthz` and of the other platform's applications while heavy Zhejiang
-/// documents (12 MB each, `HEAVY` at once, default 2) are processed, printed rather than
-/// asserted (timings belong to benches): `cargo test --release --test all hostile::latencies
-/// -- --ignored --nocapture`.
+/// documents (`HEAVY` at once, default 2) are processed, printed rather than asserted
+/// (timings belong to benches): `cargo test --release --test all hostile::latencies --
+/// --ignored --nocapture`. Each is 12 MB (a 9 MB material), or has `FIELDS` unknown fields
+/// when that is set.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement: prints latencies"]
 async fn latencies_while_heavy_documents_are_processed() {
@@ -598,10 +610,12 @@ async fn latencies_while_heavy_documents_are_processed() {
     let heavy: Vec<_> = (0..n)
         .map(|i| {
             let client = client_with(&lb, "zj-platform");
-            let (url, doc) = (
-                url.clone(),
-                heavy_zj_application(&format!("ZJ-HEAVY-{i:04}")),
-            );
+            let number = format!("ZJ-HEAVY-{i:04}");
+            let doc = match std::env::var("FIELDS").ok().and_then(|v| v.parse().ok()) {
+                Some(n) => many_fields_zj_application(&number, n),
+                None => heavy_zj_application(&number),
+            };
+            let url = url.clone();
             tokio::spawn(async move {
                 let t = std::time::Instant::now();
                 let r = client
@@ -657,7 +671,7 @@ async fn latencies_while_heavy_documents_are_processed() {
             v[v.len() - 1]
         );
     };
-    println!("{n} heavy Zhejiang documents of 12 MB took {took:.1?}");
+    println!("{n} heavy Zhejiang documents took {took:.1?}");
     show("/healthz meanwhile", &mut health);
     show("Shanghai applications before, alone", &mut alone);
     show("Shanghai applications meanwhile", &mut other);

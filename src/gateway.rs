@@ -23,6 +23,8 @@
 //! - [`server`] — the accept loop: handshake, partner identity, axum over hyper, limits,
 //!   graceful shutdown.
 //! - [`ops`] — `/healthz`, `/readyz`, `/metrics`, RFC 9457 problem details.
+//! - [`admission`] — what the HTTP layer refuses before intake (method, Content-Type, body
+//!   size and time, framing, unknown paths), in the platform's convention.
 //! - [`pipeline`] — intake of applications and decisions: validate, authorise, hand to the
 //!   committer, signed receipt in the caller's convention.
 //! - [`commit`] — the one writer of claims, records and the ledger: batches of intakes and
@@ -37,6 +39,7 @@
 //! - [`service`] — assembles everything from a [`config::Config`] and runs it.
 //! - [`sandbox`], [`demo`] — stand-in platforms and the loopback demo (also the test harness).
 
+pub mod admission;
 pub mod breaker;
 pub mod calendar;
 pub mod commit;

@@ -212,6 +212,11 @@ pub struct LimitsFile {
     pub request_timeout_ms: u64,
     /// Largest request body, bytes.
     pub max_body_bytes: usize,
+    /// Time limit to receive a body on a platform's endpoint, ms (below `request_timeout_ms`).
+    pub body_timeout_ms: u64,
+    /// Documents of one partner platform parsed, validated, translated and signature-checked
+    /// at once (default: the machine's cores).
+    pub intake_concurrency: usize,
     /// Shutdown grace period, ms.
     pub grace_period_ms: u64,
     /// Outgoing connect + handshake time limit, ms.
@@ -229,6 +234,8 @@ impl Default for LimitsFile {
             header_read_timeout_ms: l.header_read_timeout.as_millis() as u64,
             request_timeout_ms: l.request_timeout.as_millis() as u64,
             max_body_bytes: l.max_body_bytes,
+            body_timeout_ms: l.body_timeout.as_millis() as u64,
+            intake_concurrency: l.intake_concurrency,
             grace_period_ms: l.grace.as_millis() as u64,
             outgoing_connect_timeout_ms: DEFAULT_OUTGOING_CONNECT_MS,
             outgoing_request_timeout_ms: DEFAULT_OUTGOING_REQUEST_MS,
@@ -558,12 +565,17 @@ impl ConfigFile {
             ("header_read_timeout_ms", l.header_read_timeout_ms),
             ("request_timeout_ms", l.request_timeout_ms),
             ("max_body_bytes", l.max_body_bytes as u64),
+            ("body_timeout_ms", l.body_timeout_ms),
+            ("intake_concurrency", l.intake_concurrency as u64),
             ("outgoing_connect_timeout_ms", l.outgoing_connect_timeout_ms),
             ("outgoing_request_timeout_ms", l.outgoing_request_timeout_ms),
         ] {
             if v == 0 {
                 p.push(format!("limits.{name} must be positive"));
             }
+        }
+        if l.body_timeout_ms >= l.request_timeout_ms {
+            p.push("limits.body_timeout_ms must be below limits.request_timeout_ms".into());
         }
 
         let t = &self.time_limits;
@@ -654,6 +666,8 @@ impl ConfigFile {
                 header_read_timeout: Duration::from_millis(l.header_read_timeout_ms),
                 request_timeout: Duration::from_millis(l.request_timeout_ms),
                 max_body_bytes: l.max_body_bytes,
+                body_timeout: Duration::from_millis(l.body_timeout_ms),
+                intake_concurrency: l.intake_concurrency,
                 grace: Duration::from_millis(l.grace_period_ms),
             },
             outgoing: ClientTimeouts {
@@ -994,6 +1008,9 @@ mod tests {
             concurrency = 0
             [limits]
             max_body_bytes = 0
+            intake_concurrency = 0
+            request_timeout_ms = 1000
+            body_timeout_ms = 1000
             [time_limits]
             business_licence = 0
         "#;
@@ -1014,12 +1031,14 @@ mod tests {
             "outbox.jitter",
             "outbox.concurrency",
             "limits.max_body_bytes",
+            "limits.intake_concurrency must be positive",
+            "limits.body_timeout_ms must be below limits.request_timeout_ms",
             "time_limits.business_licence",
             "calendar",
         ] {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
-        assert_eq!(errs.0.len(), 16, "{all}");
+        assert_eq!(errs.0.len(), 18, "{all}");
     }
 
     #[test]

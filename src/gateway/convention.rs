@@ -110,6 +110,136 @@ pub fn retry_later(p: Platform, message: &str) -> ReplyBody {
     )
 }
 
+/// What the HTTP layer refuses before a partner's document reaches intake. Each kind is
+/// answered in the platform's convention by [`refusal`], the one place that maps them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpRefusal {
+    /// The body is larger than the limit (declared in `Content-Length` or counted).
+    TooLarge {
+        /// The limit, bytes.
+        limit: usize,
+    },
+    /// The body did not arrive within the time limit.
+    TooSlow {
+        /// The limit.
+        limit: std::time::Duration,
+    },
+    /// The body's framing is broken (a malformed chunk, a connection closed mid-body).
+    Framing(String),
+    /// `Content-Type` is not the one the platform's interface document names.
+    ContentType {
+        /// What the document names.
+        expected: &'static str,
+        /// What was sent, if anything.
+        got: Option<String>,
+    },
+    /// Not `POST`.
+    Method(String),
+    /// No endpoint at this path.
+    UnknownPath(String),
+}
+
+impl HttpRefusal {
+    /// Shanghai's HTTP status for it (its document: 4xx refused, 408 and 5xx retried).
+    /// Zhejiang answers every one with HTTP 200 and `4001`.
+    fn status(&self) -> u16 {
+        match self {
+            HttpRefusal::TooLarge { .. } => 413,
+            HttpRefusal::TooSlow { .. } => 408,
+            HttpRefusal::Framing(_) => 400,
+            HttpRefusal::ContentType { .. } => 415,
+            HttpRefusal::Method(_) => 405,
+            HttpRefusal::UnknownPath(_) => 404,
+        }
+    }
+}
+
+impl std::fmt::Display for HttpRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HttpRefusal::TooLarge { limit } => write!(f, "body larger than {}", size(*limit)),
+            HttpRefusal::TooSlow { limit } => write!(
+                f,
+                "body not received within the time limit of {}",
+                duration(*limit)
+            ),
+            HttpRefusal::Framing(why) => write!(f, "malformed request body: {why}"),
+            HttpRefusal::ContentType { expected, got } => {
+                write!(f, "Content-Type must be {expected}")?;
+                match got {
+                    Some(got) => write!(f, " (got {got})"),
+                    None => f.write_str(" (none sent)"),
+                }
+            }
+            HttpRefusal::Method(m) => write!(f, "method {m} not allowed: use POST"),
+            HttpRefusal::UnknownPath(path) => write!(f, "no endpoint at {path}"),
+        }
+    }
+}
+
+/// `16 MiB`, `512 KiB`, `1000 bytes`: a limit as people state it.
+fn size(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * KIB;
+    if bytes >= MIB && bytes % MIB == 0 {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= KIB && bytes % KIB == 0 {
+        format!("{} KiB", bytes / KIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// `20 s`, `300 ms`.
+pub(super) fn duration(d: std::time::Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+/// A refusal of the HTTP layer in `p`'s convention: Zhejiang HTTP 200 with `4001` and the
+/// reason in `msg`; Shanghai `Response` with the status of [`HttpRefusal`]'s kind.
+pub fn refusal(p: Platform, why: &HttpRefusal) -> ReplyBody {
+    let message = why.to_string();
+    wrap(
+        p,
+        match p {
+            Platform::Zhejiang => zhejiang::reply_error(false, &message),
+            Platform::Shanghai => shanghai::reply_error(why.status(), &message),
+        },
+    )
+}
+
+/// Whether `content_type` (a `Content-Type` header value) is what `p`'s interface document
+/// names: Zhejiang `application/json` with at most `charset=utf-8`; Shanghai
+/// `application/xml` with at most a `charset` its document allows (UTF-8 or GB18030, which
+/// the XML declaration then states). Media type and parameter names are case-insensitive.
+pub fn content_type_matches(p: Platform, content_type: &str) -> bool {
+    let mut parts = content_type.split(';');
+    let media = parts.next().unwrap_or_default().trim();
+    let (expected, charsets): (&str, &[&str]) = match p {
+        Platform::Zhejiang => ("application/json", &["utf-8"]),
+        Platform::Shanghai => ("application/xml", &["utf-8", "gb18030"]),
+    };
+    if !media.eq_ignore_ascii_case(expected) {
+        return false;
+    }
+    parts.all(|param| {
+        let param = param.trim();
+        if param.is_empty() {
+            return true;
+        }
+        let Some((name, value)) = param.split_once('=') else {
+            return false;
+        };
+        let value = value.trim().trim_matches('"');
+        name.trim().eq_ignore_ascii_case("charset")
+            && charsets.iter().any(|c| c.eq_ignore_ascii_case(value))
+    })
+}
+
 /// Classifies a platform's reply to something we sent, once, into the outbox's outcome.
 pub fn classify(p: Platform, status: u16, body: &[u8]) -> Attempt {
     let reply = match p {
@@ -127,6 +257,55 @@ pub fn classify(p: Platform, status: u16, body: &[u8]) -> Attempt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_types_are_those_of_the_interface_documents() {
+        let zj = Platform::Zhejiang;
+        let sh = Platform::Shanghai;
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON;charset=\"UTF-8\"",
+        ] {
+            assert!(content_type_matches(zj, ok), "{ok}");
+        }
+        for bad in [
+            "application/xml",
+            "text/plain",
+            "application/json; charset=gbk",
+            "application/json; boundary=x",
+            "application/jsonx",
+            "",
+        ] {
+            assert!(!content_type_matches(zj, bad), "{bad}");
+        }
+        for ok in ["application/xml", "application/xml; charset=GB18030"] {
+            assert!(content_type_matches(sh, ok), "{ok}");
+        }
+        for bad in [
+            "application/json",
+            "text/xml",
+            "application/xml; charset=latin1",
+        ] {
+            assert!(!content_type_matches(sh, bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits_are_stated_as_people_state_them() {
+        assert_eq!(
+            HttpRefusal::TooLarge { limit: 16 << 20 }.to_string(),
+            "body larger than 16 MiB"
+        );
+        assert_eq!(
+            HttpRefusal::TooSlow {
+                limit: std::time::Duration::from_millis(300)
+            }
+            .to_string(),
+            "body not received within the time limit of 300 ms"
+        );
+        assert_eq!(size(1000), "1000 bytes");
+    }
 
     #[test]
     fn each_platform_answers_in_its_own_convention() {
@@ -159,6 +338,11 @@ mod tests {
             Attempt::Rejected(_)
         ));
         for p in Platform::ALL {
+            let r = refusal(p, &HttpRefusal::TooLarge { limit: 16 << 20 });
+            assert!(
+                matches!(classify(p, r.status, &r.body), Attempt::Rejected(m) if m.contains("body larger than 16 MiB")),
+                "{p}"
+            );
             let d = duplicate(p, "TB1");
             assert_eq!(classify(p, d.status, &d.body), Attempt::Duplicate, "{p}");
             let r = retry_later(p, "busy");

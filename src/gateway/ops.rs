@@ -124,6 +124,12 @@ metrics! {
     counter requests_total: "HTTP requests served to partners.",
     /// Requests that exceeded the request time limit.
     counter requests_timed_out_total: "Requests that exceeded the request time limit.",
+    /// Requests to a platform's endpoint refused by the HTTP layer (method, Content-Type,
+    /// body size, body time, framing, unknown path), answered in the platform's convention.
+    counter http_refusals_total: "Requests refused before intake (method, Content-Type, body size or time, framing, path).",
+    /// Partner documents being parsed, validated, translated or signature-checked now (off
+    /// the async workers).
+    gauge intake_work_running: "Partner documents being parsed, validated, translated or signature-checked now.",
     /// Applications accepted and acknowledged with a receipt.
     counter applications_accepted_total: "Applications accepted and acknowledged with a receipt.",
     /// Submissions answered with an earlier receipt because the source number was seen before.

@@ -183,6 +183,7 @@ impl Sandbox {
                 ..Limits::default()
             },
             ops: Ops::new(),
+            timeout_reply: None,
         };
         let router =
             Router::new()

@@ -40,8 +40,17 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// Time allowed to read the body, handle the request and produce the response.
     pub request_timeout: Duration,
-    /// Largest request body accepted (413 beyond).
+    /// Largest request body accepted (413 beyond; on a platform's endpoints, its
+    /// convention's refusal naming the limit).
     pub max_body_bytes: usize,
+    /// Time allowed to receive a request's body on a platform's endpoint (a slow or endless
+    /// body is refused in the platform's convention); below `request_timeout`, so the body's
+    /// refusal comes before the listener's own time limit.
+    pub body_timeout: Duration,
+    /// Documents of one partner platform parsed, validated, translated or signature-checked
+    /// at once (off the async workers); the rest wait, so one partner's flood cannot take
+    /// the CPU from the other.
+    pub intake_concurrency: usize,
     /// How long in-flight requests may run after shutdown is asked before connections are cut.
     pub grace: Duration,
 }
@@ -49,7 +58,11 @@ pub struct Limits {
 impl Default for Limits {
     /// 1,024 connections (two partner platforms with generous pools, far below the file
     /// descriptor limit); 10 s handshake and header read; 30 s per request; 16 MiB bodies (an
-    /// application carries its materials inline as base64, a few scanned pages each); 30 s grace.
+    /// application carries its materials inline as base64, a few scanned pages each) received
+    /// within 20 s (16 MiB at 1 MB/s, leaving 10 s of the request's 30 for the work); as many
+    /// documents per partner at once as the machine has cores (the work is CPU-bound, so
+    /// more only queue on the cores; two partners then use at most twice the cores); 30 s
+    /// grace.
     fn default() -> Self {
         Self {
             max_connections: 1024,
@@ -57,9 +70,16 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 16 * 1024 * 1024,
+            body_timeout: Duration::from_secs(20),
+            intake_concurrency: default_intake_concurrency(),
             grace: Duration::from_secs(30),
         }
     }
+}
+
+/// The machine's cores (1 when unknown): CPU-bound intake work per partner at once.
+pub fn default_intake_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Who a listener serves.
@@ -85,7 +105,15 @@ pub struct Serve {
     pub limits: Limits,
     /// Metrics.
     pub ops: Arc<Ops>,
+    /// The reply to a request that runs out of `request_timeout` at a path whose callers
+    /// expect their own convention (the platforms' endpoints); `None` (or no hook) answers
+    /// a plain 503.
+    pub timeout_reply: Option<TimeoutReply>,
 }
+
+/// Given the path of a request that ran out of time, the reply its caller expects, if the
+/// path has a convention of its own.
+pub type TimeoutReply = Arc<dyn Fn(&str) -> Option<Response<Body>> + Send + Sync>;
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting, lets
 /// in-flight requests finish within the grace period and returns.
@@ -205,14 +233,15 @@ async fn connection(
 
     let limits = serve.limits;
     let ops = serve.ops.clone();
+    let timeout_reply = serve.timeout_reply.clone();
     let svc = service_fn(move |req: Request<Incoming>| {
         handle(
             req,
             router.clone(),
-            partner.clone(),
-            peer,
+            (partner.clone(), peer),
             limits,
             ops.clone(),
+            timeout_reply.clone(),
         )
     });
     let conn = http1::Builder::new()
@@ -238,10 +267,10 @@ async fn connection(
 async fn handle(
     mut req: Request<Incoming>,
     router: Router,
-    partner: Option<Partner>,
-    peer: Option<SocketAddr>,
+    (partner, peer): (Option<Partner>, Option<SocketAddr>),
     limits: Limits,
     ops: Arc<Ops>,
+    timeout_reply: Option<TimeoutReply>,
 ) -> Result<Response<Body>, Infallible> {
     ops.metrics.requests_total.fetch_add(1, Ordering::Relaxed);
     if let Some(partner) = partner {
@@ -250,6 +279,7 @@ async fn handle(
     if let Some(peer) = peer {
         req.extensions_mut().insert(ConnectInfo(peer));
     }
+    let path = timeout_reply.is_some().then(|| req.uri().path().to_owned());
     let req = req.map(|b| Body::new(http_body_util::Limited::new(b, limits.max_body_bytes)));
     match tokio::time::timeout(limits.request_timeout, router.oneshot(req)).await {
         Ok(Ok(resp)) => Ok(resp),
@@ -258,9 +288,14 @@ async fn handle(
             ops.metrics
                 .requests_timed_out_total
                 .fetch_add(1, Ordering::Relaxed);
-            let mut resp = Response::new(Body::from("request time limit exceeded\n"));
-            *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-            Ok(resp)
+            let own = timeout_reply
+                .zip(path)
+                .and_then(|(reply, path)| reply(&path));
+            Ok(own.unwrap_or_else(|| {
+                let mut resp = Response::new(Body::from("request time limit exceeded\n"));
+                *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                resp
+            }))
         }
     }
 }
@@ -330,6 +365,13 @@ mod tests {
                 }),
             )
             .route(
+                "/slow-own",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    "done"
+                }),
+            )
+            .route(
                 "/echo",
                 post(|b: axum::body::Bytes| async move { b.len().to_string() }),
             );
@@ -342,6 +384,9 @@ mod tests {
             clients: Clients::Partners(verifier),
             limits,
             ops: ops.clone(),
+            timeout_reply: Some(Arc::new(|path: &str| {
+                (path == "/slow-own").then(|| Response::new(Body::from("own convention")))
+            })),
         };
         let done = tokio::spawn(run(listener, serve, router, async {
             let _ = rx.await;
@@ -424,6 +469,9 @@ mod tests {
         assert_eq!(big.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
         let slow = c.get(url(&f, "/slow")).send().await.unwrap();
         assert_eq!(slow.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+        // A path with a convention of its own answers in it.
+        let own = c.get(url(&f, "/slow-own")).send().await.unwrap();
+        assert_eq!(own.text().await.unwrap(), "own convention");
     }
 
     #[tokio::test]

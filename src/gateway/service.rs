@@ -12,6 +12,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::admission;
 use super::config::Config;
 use super::desk::GatewayDesk;
 use super::forwarder;
@@ -181,6 +182,7 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
                 },
                 // Browsers' connections are not counted with the partners'.
                 ops: Ops::new(),
+                timeout_reply: None,
             };
             Some((
                 addr,
@@ -222,7 +224,7 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
         partner_addr,
         ops_addr,
         web_addr,
-        gateway: gw,
+        gateway: gw.clone(),
         ledger,
         partner,
         ops: ops_listener,
@@ -231,6 +233,7 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
             clients: Clients::Partners(verifier),
             limits: config.limits,
             ops,
+            timeout_reply: Some(admission::timeout_reply(gw.clone())),
         },
         web,
         clients,

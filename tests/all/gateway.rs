@@ -390,6 +390,7 @@ async fn shanghai_cannot_post_zhejiang_decisions_or_use_its_endpoints() {
             "https://localhost:{}/api/kstb/v2/spjg",
             lb.gateway_addr.port()
         ))
+        .header("content-type", "application/json")
         .body(zj_bytes.clone())
         .send()
         .await

@@ -1,0 +1,138 @@
+//! The HTTP layer in front of the platforms' endpoints: what it refuses before a partner's
+//! document reaches intake — a method other than `POST`, a `Content-Type` other than the one
+//! the platform's interface document names, a body larger than the limit (declared or
+//! counted), a body that does not arrive within the time limit, broken framing — and the
+//! paths nothing serves. Each refusal is answered in the platform's convention by
+//! [`convention::refusal`] and signed like every reply of the pipeline.
+//!
+//! The status and ledger APIs on the same listener keep their RFC 9457 problem details.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+
+use crate::platform::Platform;
+
+use super::convention::{self, HttpRefusal};
+use super::ops::Problem;
+use super::pipeline::Gateway;
+use super::server::{Limits, TimeoutReply};
+use super::tls::Partner;
+
+/// Paths of the status and ledger APIs, which answer in RFC 9457 problem details rather than
+/// in a platform's convention.
+const API_PREFIX: &str = "/api/v1/";
+
+/// Admits a request to platform `p`'s endpoint: checks its method and `Content-Type` and
+/// reads its body within `limits` (size and time). The error is what to refuse.
+pub async fn admit(
+    limits: &Limits,
+    p: Platform,
+    req: Request,
+) -> Result<(Parts, Bytes), HttpRefusal> {
+    let (parts, body) = req.into_parts();
+    if parts.method != http::Method::POST {
+        return Err(HttpRefusal::Method(parts.method.to_string()));
+    }
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    if !content_type
+        .as_deref()
+        .is_some_and(|ct| convention::content_type_matches(p, ct))
+    {
+        return Err(HttpRefusal::ContentType {
+            expected: p.content_type(),
+            got: content_type,
+        });
+    }
+    let limit = limits.max_body_bytes;
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    // Refused before a byte of it is read.
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(HttpRefusal::TooLarge { limit });
+    }
+    let read = Limited::new(body, limit).collect();
+    match tokio::time::timeout(limits.body_timeout, read).await {
+        Err(_) => Err(HttpRefusal::TooSlow {
+            limit: limits.body_timeout,
+        }),
+        Ok(Ok(collected)) => Ok((parts, collected.to_bytes())),
+        Ok(Err(e)) => {
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&*e);
+            while let Some(c) = cause {
+                if c.is::<LengthLimitError>() {
+                    return Err(HttpRefusal::TooLarge { limit });
+                }
+                cause = c.source();
+            }
+            Err(HttpRefusal::Framing(e.to_string()))
+        }
+    }
+}
+
+/// The reply to `why` at platform `p`'s endpoint: its convention, signed; `Allow: POST` for a
+/// wrong method; the connection closed after a body that was not read to its end.
+pub fn refused(gw: &Gateway, p: Platform, why: &HttpRefusal) -> Response {
+    gw.ops
+        .metrics
+        .http_refusals_total
+        .fetch_add(1, Ordering::Relaxed);
+    tracing::info!(platform = %p, reason = %why, "request refused by the HTTP layer");
+    let mut resp = gw.signed(convention::refusal(p, why), &[]);
+    let h = resp.headers_mut();
+    match why {
+        HttpRefusal::Method(_) => {
+            h.insert(header::ALLOW, HeaderValue::from_static("POST"));
+        }
+        HttpRefusal::TooLarge { .. } | HttpRefusal::TooSlow { .. } | HttpRefusal::Framing(_) => {
+            h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        _ => {}
+    }
+    resp
+}
+
+/// A path nothing on the partner listener serves: under the status and ledger APIs a
+/// problem detail; elsewhere the calling platform's convention (from its client certificate).
+pub async fn unknown_path(State(gw): State<Arc<Gateway>>, req: Request<Body>) -> Response {
+    let path = req.uri().path().to_owned();
+    let platform = req
+        .extensions()
+        .get::<Partner>()
+        .and_then(|partner| partner.key().parse::<Platform>().ok());
+    match platform {
+        Some(p) if !path.starts_with(API_PREFIX) => {
+            refused(&gw, p, &HttpRefusal::UnknownPath(path))
+        }
+        _ => Problem::not_found(format!("no resource at {path}"))
+            .instance(path)
+            .into_response(),
+    }
+}
+
+/// The partner listener's reply to a request at a platform's endpoint that ran out of the
+/// request time limit: the platform's "retry later" (Zhejiang `5000`, Shanghai 503), signed.
+/// Other paths keep the listener's plain 503.
+pub fn timeout_reply(gw: Arc<Gateway>) -> TimeoutReply {
+    Arc::new(move |path: &str| {
+        let p = Platform::ALL
+            .into_iter()
+            .find(|&p| path == convention::apply_path(p) || path == convention::decision_path(p))?;
+        let message = format!(
+            "request not completed within the time limit of {}; retry later",
+            convention::duration(gw.config.limits.request_timeout)
+        );
+        Some(gw.signed(convention::retry_later(p, &message), &[]))
+    })
+}

@@ -140,17 +140,13 @@ pub enum HttpRefusal {
 }
 
 impl HttpRefusal {
-    /// Shanghai's HTTP status for it (its document: 4xx refused, 408 and 5xx retried).
-    /// Zhejiang answers every one with HTTP 200 and `4001`.
+    /// Shanghai's HTTP status for it. Its interface document knows three classes of error,
+    /// 400 invalid, 409 duplicate and 5xx retry later, and a request the HTTP layer refuses
+    /// is invalid as sent: 400 whatever the reason (the message says which; the HTTP-specific
+    /// 413, 408, 415, 405 and 404 are not in the document, so a partner's client built on it
+    /// would not know them). Zhejiang answers every one with HTTP 200 and `4001`.
     fn status(&self) -> u16 {
-        match self {
-            HttpRefusal::TooLarge { .. } => 413,
-            HttpRefusal::TooSlow { .. } => 408,
-            HttpRefusal::Framing(_) => 400,
-            HttpRefusal::ContentType { .. } => 415,
-            HttpRefusal::Method(_) => 405,
-            HttpRefusal::UnknownPath(_) => 404,
-        }
+        400
     }
 }
 

@@ -231,7 +231,7 @@ async fn bodies_over_the_limit_are_refused_in_the_platforms_convention_naming_it
             },
         )
         .await;
-        assert_refused(&lb, p, &r, 413, "body larger than 16 MiB");
+        assert_refused(&lb, p, &r, 400, "body larger than 16 MiB");
 
         // Declared: 100 MB announced, streamed slowly; refused before it is read.
         let r = send_raw(
@@ -251,7 +251,7 @@ async fn bodies_over_the_limit_are_refused_in_the_platforms_convention_naming_it
             },
         )
         .await;
-        assert_refused(&lb, p, &r, 413, "body larger than 16 MiB");
+        assert_refused(&lb, p, &r, 400, "body larger than 16 MiB");
     }
     assert!(lb.zj.received().is_empty() && lb.sh.received().is_empty());
     lb.stop().await;
@@ -277,7 +277,7 @@ async fn slow_endless_and_broken_bodies_are_cut_off_in_the_platforms_convention(
             },
         )
         .await;
-        assert_refused(&lb, p, &r, 408, &limit);
+        assert_refused(&lb, p, &r, 400, &limit);
         assert!(started.elapsed() >= Duration::from_millis(BODY_TIMEOUT_MS));
 
         // Slow: 1,000 bytes declared, 10 sent, then nothing.
@@ -293,7 +293,7 @@ async fn slow_endless_and_broken_bodies_are_cut_off_in_the_platforms_convention(
             },
         )
         .await;
-        assert_refused(&lb, p, &r, 408, &limit);
+        assert_refused(&lb, p, &r, 400, &limit);
 
         // Broken framing: a chunk size that is not hexadecimal.
         let r = send_raw(
@@ -356,7 +356,7 @@ async fn a_content_type_other_than_the_interface_documents_is_refused_naming_it(
     }
     for wrong in [Some("application/json"), Some("text/xml"), None] {
         let r = post(&lb, sh, wrong, SAMPLE_SH_APPLICATION).await;
-        assert_refused(&lb, sh, &r, 415, "Content-Type must be application/xml");
+        assert_refused(&lb, sh, &r, 400, "Content-Type must be application/xml");
     }
     assert!(lb.zj.received().is_empty() && lb.sh.received().is_empty());
     // The parameters each document allows are accepted.
@@ -385,12 +385,12 @@ async fn wrong_methods_and_unknown_paths_are_refused_in_the_callers_convention()
             tongban::gateway::convention::decision_path(p),
         ] {
             let r = into_reply(client.get(format!("{base}{path}")).send().await.unwrap()).await;
-            assert_refused(&lb, p, &r, 405, "method GET not allowed: use POST");
+            assert_refused(&lb, p, &r, 400, "method GET not allowed: use POST");
             if p == Platform::Shanghai {
                 assert_eq!(r.headers["allow"], "POST");
             }
             let r = into_reply(client.put(format!("{base}{path}")).send().await.unwrap()).await;
-            assert_refused(&lb, p, &r, 405, "method PUT not allowed");
+            assert_refused(&lb, p, &r, 400, "method PUT not allowed");
         }
         let unknown = match p {
             Platform::Zhejiang => "/api/kstb/v2/sqxx2",
@@ -405,7 +405,7 @@ async fn wrong_methods_and_unknown_paths_are_refused_in_the_callers_convention()
                 .unwrap(),
         )
         .await;
-        assert_refused(&lb, p, &r, 404, &format!("no endpoint at {unknown}"));
+        assert_refused(&lb, p, &r, 400, &format!("no endpoint at {unknown}"));
         // The status and ledger APIs keep their problem details.
         let r = into_reply(
             client

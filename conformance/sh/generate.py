@@ -289,7 +289,7 @@ case("ok_registration_individual_business.xml",
                   operator_name="嘉兴市南湖区阿怡小吃店", scope="小吃服务"))
 case("ok_extensions_fields.xml",
      application(extensions='  <Extensions>\n'
-                 '    <Field name="zj:jyz.lxdh">0573-85551234</Field>\n'
+                 '    <Field name="~zj:jyz.lxdh">0573-85551234</Field>\n'
                  '    <Field name="ywlx">跨省通办</Field>\n'
                  '    <Field name="empty"></Field>\n'
                  '  </Extensions>\n'))

@@ -3,13 +3,15 @@
 //! Its conventions, all held here: pinyin-initial field names; local Beijing time without an
 //! offset (`yyyy-MM-dd HH:mm:ss`); booleans `"1"`/`"0"`; money as 万元 strings with up to 6
 //! decimals and no trailing zeros; areas with 2 decimals; lowercase hex SHA-256 digests;
-//! unknown fields tolerated — carried on as `zj:<path>` extensions so they survive a trip
-//! through Shanghai's format and back; `kzxx` for what the other side has and Zhejiang
-//! lacks; replies `{code,msg,data}` with HTTP 200 even on failure.
+//! unknown fields tolerated (within [`crate::model::limits`]) — carried on as `~zj:<path>`
+//! extensions so they survive a trip through Shanghai's format and back; `kzxx` for what
+//! the other side has and Zhejiang lacks, its names carried as they are; replies
+//! `{code,msg,data}` with HTTP 200 even on failure.
 
 mod tree;
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt::Display;
 use std::ops::Bound;
 
@@ -17,7 +19,9 @@ use chrono::{Datelike, FixedOffset, NaiveDateTime, TimeZone, Timelike};
 
 use super::{Read, Reply, Written};
 use crate::codes::{self, Code, Kind};
+use crate::model::limits::{self, ExtensionBudget};
 use crate::model::rules::{self, ApplicationFacts, DecisionFacts, Field};
+use crate::model::text;
 use crate::model::{
     format_fixed, parse_fixed, Acceptance, Applicant, Application, ApplicationNo, Base64Content,
     CentiSquareMetres, Contact, Date, Decision, Document, Extensions, Fen, File, FoodBusiness,
@@ -33,10 +37,11 @@ pub const APPLY_PATH: &str = "/api/kstb/v2/sqxx";
 /// Where decisions are received.
 pub const DECISION_PATH: &str = "/api/kstb/v2/spjg";
 
-/// Prefix of extension keys that hold Zhejiang fields Shanghai's format lacks.
-const OWN_PREFIX: &str = "zj:";
+/// Prefix of extension keys that hold Zhejiang fields Shanghai's format lacks: the
+/// gateway's own (see [`crate::model::Extensions`] for why it starts with `~`).
+const OWN_PREFIX: &str = "~zj:";
 /// Extension key holding the text of Shanghai's `Result` element, which Zhejiang lacks.
-const RESULT_NOTE_KEY: &str = "sh:Result";
+const RESULT_NOTE_KEY: &str = "~sh:Result";
 /// Decimal places of 万元 that one fen needs (1 fen = 0.000001 万元).
 const WAN_YUAN_SCALE: u32 = 6;
 /// Zhejiang is Beijing time, UTC+8, no daylight saving.
@@ -50,6 +55,20 @@ fn beijing() -> FixedOffset {
 pub fn read(bytes: &[u8]) -> Result<Read, Problems> {
     let mut problems = Problems::new();
     let root = match tree::parse(bytes) {
+        Ok(json) if json.too_deep("", limits::MAX_JSON_DEPTH - 1).is_some() => {
+            let at = json
+                .too_deep("", limits::MAX_JSON_DEPTH - 1)
+                .unwrap_or_default();
+            problems.error(
+                at,
+                format!(
+                    "nested more than {} levels deep; the limit is {}",
+                    limits::MAX_JSON_DEPTH,
+                    limits::MAX_JSON_DEPTH
+                ),
+            );
+            return Err(problems);
+        }
         Ok(Json::Object(fields)) => fields,
         Ok(other) => {
             problems.error(
@@ -66,6 +85,7 @@ pub fn read(bytes: &[u8]) -> Result<Read, Problems> {
     let mut r = Reader {
         problems,
         extensions: Extensions::new(),
+        budget: ExtensionBudget::default(),
     };
     let is_decision = root.iter().any(|(k, _)| k == "jg") && !root.iter().any(|(k, _)| k == "sxbm");
     let document = if is_decision {
@@ -123,7 +143,13 @@ impl<'a, 'j> Obj<'a, 'j> {
 struct Reader {
     problems: Problems,
     extensions: Extensions,
+    /// What the extensions hold so far, against [`limits`].
+    budget: ExtensionBudget,
 }
+
+/// Most fields of any object of the interface (the root of an application has 14): up to
+/// this many, duplicates are looked for by comparing, beyond it with a hash set.
+const SMALL_OBJECT: usize = 16;
 
 impl Reader {
     fn error(&mut self, path: String, message: impl Into<String>) {
@@ -139,15 +165,47 @@ impl Reader {
         self.problems.check(path, result)
     }
 
-    /// Ends an object: duplicates are refused, unknown fields carried as `zj:` extensions.
+    /// Ends an object: duplicates are refused, unknown fields carried as `~zj:` extensions
+    /// (within [`limits`]). Linear in the fields: duplicates are found with a hash set once
+    /// an object has more fields than the interface gives any object.
     fn finish(&mut self, o: Obj) {
+        let mut seen =
+            (o.fields.len() > SMALL_OBJECT).then(|| HashSet::with_capacity(o.fields.len()));
         for (i, (key, value)) in o.fields.iter().enumerate() {
-            if o.fields[..i].iter().any(|(k, _)| k == key) {
+            let repeated = match &mut seen {
+                Some(seen) => !seen.insert(key.as_ref()),
+                None => o.fields[..i].iter().any(|(k, _)| k == key),
+            };
+            if repeated {
                 self.error(o.at(key), "appears more than once");
-            } else if !o.used[i] {
-                self.extensions
-                    .insert(format!("{OWN_PREFIX}{}", o.at(key)), extension_text(value));
+            } else if !o.used[i] && !self.budget.is_spent() {
+                let path = o.at(key);
+                let key = format!("{OWN_PREFIX}{path}");
+                self.carry(path, key, extension_text(value));
             }
+        }
+    }
+
+    /// Keeps one extension entry, unless it passes the bounds of [`limits`] (then the
+    /// refusal names the field at `path` where they were passed).
+    fn carry(&mut self, path: String, key: String, value: String) {
+        if key.is_empty() {
+            self.error(
+                path,
+                "an extension needs a name: Shanghai's Field cannot be nameless",
+            );
+            return;
+        }
+        if let Err(e) = text::check_chars(&key).and_then(|()| text::check_chars(&value)) {
+            self.error(path, e.0);
+            return;
+        }
+        match self.budget.take(key.len() + value.len()) {
+            Ok(true) => {
+                self.extensions.insert(key, value);
+            }
+            Ok(false) => {}
+            Err(message) => self.error(path, message),
         }
     }
 
@@ -193,11 +251,14 @@ impl Reader {
             self.error(o.at(key), "must not be empty");
             return None;
         }
+        self.check(|| o.at(key), text::check_chars(s))?;
         Some(s.to_owned())
     }
 
     fn optional_text(&mut self, o: &mut Obj, key: &str) -> Option<String> {
-        self.str(o, key, false).map(str::to_owned)
+        let s = self.str(o, key, false)?;
+        self.check(|| o.at(key), text::check_chars(s))?;
+        Some(s.to_owned())
     }
 
     fn parse<T>(
@@ -302,7 +363,7 @@ impl Reader {
     /// A file: `sha256` hex must match the base64 `nr`.
     fn file(&mut self, o: &mut Obj, name_key: &str, type_key: &str) -> Option<File> {
         let name = self.text(o, name_key);
-        let mime_type = self.text(o, type_key);
+        let mime_type = self.parse(o, type_key, text::mime_type);
         let claimed = self.parse(o, "sha256", parse_hex_digest);
         let content = self.parse(o, "nr", Base64Content::parse);
         let (content, actual) = content?;
@@ -520,9 +581,11 @@ impl Reader {
         };
         for (key, value) in o.fields {
             match value {
-                Json::Str(s) => {
-                    self.extensions.insert(key.to_string(), s.to_string());
-                }
+                Json::Str(_) if key.starts_with(OWN_PREFIX) => self.error(
+                    o.at(key),
+                    format!("names starting '{OWN_PREFIX}' are the gateway's own (Zhejiang fields carried through Shanghai's format), not a kzxx entry"),
+                ),
+                Json::Str(s) => self.carry(o.at(key), key.to_string(), s.to_string()),
                 other => self.error(o.at(key), format!("must be a string, got {}", other.kind())),
             }
         }
@@ -1205,8 +1268,8 @@ mod tests {
         let Document::Application(a) = read(&bytes).unwrap().document else {
             panic!("not an application")
         };
-        assert_eq!(a.extensions["zj:jyz.xydj"], r#"{"level":"A","n":3}"#);
-        assert_eq!(a.extensions["zj:cl[1].ys"], "12");
+        assert_eq!(a.extensions["~zj:jyz.xydj"], r#"{"level":"A","n":3}"#);
+        assert_eq!(a.extensions["~zj:cl[1].ys"], "12");
         let back: serde_json::Value =
             serde_json::from_slice(&write(&Document::Application(a)).bytes).unwrap();
         assert_eq!(back, v);

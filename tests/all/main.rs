@@ -5,6 +5,7 @@ mod conformance;
 mod crash;
 mod desk;
 mod gateway;
+mod hostile;
 mod ledger;
 mod schemas;
 mod signatures;

@@ -17,6 +17,7 @@ use super::xml::{self, El};
 use crate::codes::{
     Code, EntityType, FoodItem, IdType, Item, Kind, MainFormat, Material as MaterialCode,
 };
+use crate::model::limits::ExtensionBudget;
 use crate::model::rules::{self, ApplicationFacts, DecisionFacts, Field};
 use crate::model::{
     parse_fixed, Acceptance, Applicant, Application, ApplicationNo, Base64Content,
@@ -131,6 +132,8 @@ impl Reader<'_> {
         // How many children fill each slot so far.
         let mut filled = [0usize; N];
         let mut highest: Option<usize> = None;
+        // Unknown children so far: only the first few are reported one by one.
+        let mut unknown = 0usize;
         // Slot names are unique, so where a name is searched from does not change what is
         // found; children mostly come in order, so the search starts at the latest slot.
         debug_assert!(slots
@@ -145,6 +148,10 @@ impl Reader<'_> {
                 .map(|i| i + from)
                 .or_else(|| slots[..from].iter().position(|(n, _)| *n == child.name()));
             let Some(i) = found else {
+                unknown += 1;
+                if unknown > xml::MAX_REPORTED {
+                    continue;
+                }
                 let expected: Vec<&str> = slots.iter().map(|(n, _)| *n).collect();
                 let expected = if expected.is_empty() {
                     "no elements".to_owned()
@@ -183,6 +190,17 @@ impl Reader<'_> {
             }
             filled[i] += 1;
         }
+        if unknown > xml::MAX_REPORTED {
+            self.p.error(
+                el.path(),
+                format!(
+                    "{} more unknown elements in <{}> (the first {} are reported)",
+                    unknown - xml::MAX_REPORTED,
+                    el.name(),
+                    xml::MAX_REPORTED
+                ),
+            );
+        }
         for (i, (name, occ)) in slots.iter().enumerate() {
             if matches!(occ, One | Many) && filled[i] == 0 {
                 self.p.error(
@@ -218,7 +236,7 @@ impl Reader<'_> {
     /// The text of a leaf element (attributes `attrs` allowed, no child elements).
     fn leaf<'t>(&mut self, el: El<'t>, attrs: &[&str]) -> &'t str {
         self.attrs(el, attrs);
-        for child in el.children() {
+        for child in el.children().take(xml::MAX_REPORTED) {
             self.p.error(
                 child.path(),
                 format!(
@@ -593,7 +611,7 @@ impl Reader<'_> {
         algorithm_required: bool,
     ) -> Option<File> {
         let name = self.text(name_el);
-        let mime_type = self.value(mime_type_el, mime_type);
+        let mime_type = self.value(mime_type_el, crate::model::text::mime_type);
         let claimed = digest_el.and_then(|e| {
             let text = trim(self.leaf(e, &["algorithm"]));
             let alg_ok = match e.attr("algorithm") {
@@ -705,7 +723,11 @@ impl Reader<'_> {
         let k = self.seq(el, &[], &[("Field", Any)]);
         let mut map = Extensions::new();
         let mut ok = true;
+        let mut budget = ExtensionBudget::default();
         for f in k.all("Field") {
+            if budget.is_spent() {
+                break;
+            }
             let value = self.leaf(f, &["name"]);
             let name = self.attr(f, "name", |n| {
                 if n.is_empty() {
@@ -718,17 +740,16 @@ impl Reader<'_> {
                 ok = false;
                 continue;
             };
-            if name.starts_with("sh:") {
-                self.p.warn(
-                    format!("{}/@name", f.path()),
-                    format!("Field names starting 'sh:' are reserved for Shanghai content carried through Zhejiang; '{name}' will not be sent back to Shanghai"),
-                );
-            }
             if map.contains_key(&name) {
                 self.p.error(
                     format!("{}/@name", f.path()),
                     format!("Field '{name}' is given more than once"),
                 );
+                ok = false;
+                continue;
+            }
+            if let Err(message) = budget.take(name.len() + value.len()) {
+                self.p.error(f.path(), message);
                 ok = false;
                 continue;
             }
@@ -1034,20 +1055,6 @@ pub(super) fn mobile(s: &str) -> Result<Mobile, Invalid> {
     }
     let digits: String = rest.chars().filter(|c| *c != ' ' && *c != '-').collect();
     Mobile::parse(&digits)
-}
-
-/// A MIME type: `type/subtype`, ASCII without spaces.
-fn mime_type(s: &str) -> Result<String, String> {
-    let ok = s.split_once('/').is_some_and(|(t, st)| {
-        !t.is_empty() && !st.is_empty() && s.bytes().all(|b| b.is_ascii_graphic())
-    });
-    if ok {
-        Ok(s.to_owned())
-    } else {
-        Err(format!(
-            "'{s}' is not a MIME type (type/subtype, e.g. application/pdf)"
-        ))
-    }
 }
 
 /// A base64 SHA-256 digest.

@@ -187,6 +187,43 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
+impl Json<'_> {
+    /// The path (`cl[0].x.y`, from `path`) of the first value nested deeper than `limit`
+    /// levels of objects and arrays, if any. Linear in the value; recursion is bounded by
+    /// serde_json's own nesting limit (128).
+    pub fn too_deep(&self, path: &str, limit: usize) -> Option<String> {
+        let nested = |v: &Json| matches!(v, Json::Array(_) | Json::Object(_));
+        match self {
+            Json::Array(items) => items
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| nested(v))
+                .find_map(|(i, v)| {
+                    let p = format!("{path}[{i}]");
+                    Self::deeper(p, v, limit)
+                }),
+            Json::Object(fields) => fields.iter().filter(|(_, v)| nested(v)).find_map(|(k, v)| {
+                let p = if path.is_empty() {
+                    k.to_string()
+                } else {
+                    format!("{path}.{k}")
+                };
+                Self::deeper(p, v, limit)
+            }),
+            _ => None,
+        }
+    }
+
+    /// `path` itself when no more levels are allowed, else the first too deep below it.
+    fn deeper(path: String, v: &Json, limit: usize) -> Option<String> {
+        if limit == 0 {
+            Some(path)
+        } else {
+            v.too_deep(&path, limit - 1)
+        }
+    }
+}
+
 /// Parses `bytes` as one JSON value.
 pub fn parse(bytes: &[u8]) -> Result<Json<'_>, serde_json::Error> {
     serde_json::from_slice(bytes)

@@ -1,0 +1,72 @@
+//! The worst shapes of hostile input (issue 17, finding 3): a Zhejiang application carrying
+//! about 2 MB of unknown fields and a Shanghai application carrying about 250 KB of unknown
+//! empty elements, each at 1×, 2× and 4× that size, so that linear growth shows. Both are
+//! refused (past the limits of `tongban::model::limits`); what is measured is how long the
+//! refusal takes. The documents are generated here from the shared samples.
+//! Run: `cargo bench --bench hostile`.
+
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use tongban::platform::{read, Platform};
+
+const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/platforms/samples");
+
+fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{SAMPLES}/{name}")).expect("shared samples beside the repository")
+}
+
+/// The Zhejiang sample with unknown top-level fields added until it is `bytes` long.
+pub fn zhejiang_unknown_fields(bytes: usize) -> Vec<u8> {
+    let sample = sample("zj-application.json");
+    let close = sample.iter().rposition(|b| *b == b'}').expect("an object");
+    let mut out = sample[..close].to_vec();
+    let mut i = 0;
+    while out.len() < bytes {
+        out.extend_from_slice(format!(",\"u{i}\":\"x\"").as_bytes());
+        i += 1;
+    }
+    out.extend_from_slice(b"}");
+    out
+}
+
+/// The Shanghai sample with unknown empty elements added until it is `bytes` long.
+pub fn shanghai_unknown_elements(bytes: usize) -> Vec<u8> {
+    let sample = sample("sh-application.xml");
+    let close = sample
+        .windows(2)
+        .rposition(|w| w == b"</")
+        .expect("a root end tag");
+    let mut out = sample[..close].to_vec();
+    while out.len() < bytes {
+        out.extend_from_slice(b"<x/>");
+    }
+    out.extend_from_slice(&sample[close..]);
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("hostile");
+    g.sample_size(20);
+    for scale in [1, 2, 4] {
+        let zj = zhejiang_unknown_fields(scale * 2_000_000);
+        let sh = shanghai_unknown_elements(scale * 250_000);
+        // Refused, not accepted: the limits are passed.
+        assert!(read(Platform::Zhejiang, &zj).is_err());
+        assert!(read(Platform::Shanghai, &sh).is_err());
+        g.throughput(Throughput::Bytes(zj.len() as u64));
+        g.bench_with_input(
+            BenchmarkId::new("zj unknown fields", format!("{scale}x {} B", zj.len())),
+            &zj,
+            |b, zj| b.iter(|| read(Platform::Zhejiang, black_box(zj)).is_err()),
+        );
+        g.throughput(Throughput::Bytes(sh.len() as u64));
+        g.bench_with_input(
+            BenchmarkId::new("sh unknown elements", format!("{scale}x {} B", sh.len())),
+            &sh,
+            |b, sh| b.iter(|| read(Platform::Shanghai, black_box(sh)).is_err()),
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,234 @@
+//! Issue 17, hostile and malformed input, as the document layer sees it: each finding
+//! reproduced on the shared samples, mutated.
+
+use std::time::{Duration, Instant};
+
+use tongban::model::limits;
+use tongban::model::Problems;
+use tongban::platform::{self, Platform};
+
+const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/platforms/samples");
+
+pub fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{SAMPLES}/{name}")).expect("shared samples beside the repository")
+}
+
+/// The Shanghai sample application with `from` replaced by `to` (once, and it must be there).
+pub fn sh_with(from: &str, to: &str) -> Vec<u8> {
+    let text = String::from_utf8(sample("sh-application.xml")).unwrap();
+    assert!(text.contains(from), "{from} not in the sample");
+    text.replacen(from, to, 1).into_bytes()
+}
+
+/// The Zhejiang sample application as a JSON value, to be changed.
+pub fn zj_value() -> serde_json::Value {
+    serde_json::from_slice(&sample("zj-application.json")).unwrap()
+}
+
+fn refused(p: Platform, bytes: &[u8]) -> Problems {
+    match platform::read(p, bytes) {
+        Ok(_) => panic!("accepted as {p}"),
+        Err(problems) => problems,
+    }
+}
+
+fn has(problems: &Problems, path: &str, text: &str) -> bool {
+    problems
+        .iter()
+        .any(|p| p.path == path && p.message.contains(text))
+}
+
+/// Finding 3: 150,000 unknown Zhejiang fields (2.3 MB) were accepted after ~20 s. Past
+/// the limit the document is refused, naming the limit and the field where it was passed.
+#[test]
+fn many_unknown_zhejiang_fields_are_refused_at_the_limit_naming_it() {
+    let mut v = zj_value();
+    let root = v.as_object_mut().unwrap();
+    for i in 0..150_000 {
+        root.insert(format!("u{i}"), "x".into());
+    }
+    let bytes = serde_json::to_vec(&v).unwrap();
+    let start = Instant::now();
+    let problems = refused(Platform::Zhejiang, &bytes);
+    let took = start.elapsed();
+    let limit = limits::MAX_EXTENSIONS.to_string();
+    let passed_at = format!("u{}", limits::MAX_EXTENSIONS);
+    assert!(has(&problems, &passed_at, &limit), "{problems}");
+    // A debug build, a shared machine: only a quadratic reader comes near this.
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+/// Up to the limit, unknown fields are tolerated and carried.
+#[test]
+fn unknown_zhejiang_fields_up_to_the_limit_are_carried() {
+    let mut v = zj_value();
+    let root = v.as_object_mut().unwrap();
+    for i in 0..limits::MAX_EXTENSIONS {
+        root.insert(format!("u{i}"), "x".into());
+    }
+    let bytes = serde_json::to_vec(&v).unwrap();
+    let t = platform::translate(Platform::Zhejiang, Platform::Shanghai, &bytes).unwrap();
+    let back = platform::translate(Platform::Shanghai, Platform::Zhejiang, &t.bytes).unwrap();
+    let back: serde_json::Value = serde_json::from_slice(&back.bytes).unwrap();
+    assert_eq!(back, v);
+}
+
+/// The extension area's size is bounded too: 300 KiB in one `kzxx` value is refused.
+#[test]
+fn an_oversized_extension_area_is_refused_naming_the_limit() {
+    let mut v = zj_value();
+    v["kzxx"] = serde_json::json!({ "big": "x".repeat(300 * 1024) });
+    let problems = refused(Platform::Zhejiang, &serde_json::to_vec(&v).unwrap());
+    assert!(has(&problems, "kzxx.big", "KiB"), "{problems}");
+}
+
+/// Nesting is bounded in Zhejiang's JSON.
+#[test]
+fn deeply_nested_zhejiang_json_is_refused_naming_the_depth() {
+    let text = String::from_utf8(sample("zj-application.json")).unwrap();
+    let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
+    let text = text.replacen('{', &format!("{{\"deep\":{deep},"), 1);
+    let problems = refused(Platform::Zhejiang, text.as_bytes());
+    let limit = limits::MAX_JSON_DEPTH.to_string();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.path.starts_with("deep[0]") && p.message.contains(&limit)),
+        "{problems}"
+    );
+}
+
+/// Finding 3, Shanghai: 60,000 unknown empty elements (242 KB) took 5–8 s to be refused.
+#[test]
+fn many_unknown_shanghai_elements_are_refused_at_the_limit_naming_it() {
+    let bytes = sh_with(
+        "</RemoteApply>",
+        &format!("{}</RemoteApply>", "<x/>".repeat(60_000)),
+    );
+    let start = Instant::now();
+    let problems = refused(Platform::Shanghai, &bytes);
+    let took = start.elapsed();
+    let limit = limits::MAX_ELEMENTS.to_string();
+    assert!(has(&problems, "/RemoteApply", &limit), "{problems}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+/// Below the element limit, unknown elements are each a problem, but only the first few are
+/// spelt out (every path counts its siblings).
+#[test]
+fn unknown_shanghai_elements_are_reported_a_few_then_counted() {
+    let bytes = sh_with(
+        "</RemoteApply>",
+        &format!("{}</RemoteApply>", "<x/>".repeat(3000)),
+    );
+    let problems = refused(Platform::Shanghai, &bytes);
+    assert!(
+        has(&problems, "/RemoteApply/x", "unknown element <x>"),
+        "{problems}"
+    );
+    assert!(
+        has(&problems, "/RemoteApply", "more unknown elements"),
+        "{problems}"
+    );
+    assert!(problems.iter().count() < 100);
+}
+
+/// Many attributes on one element are refused before their names are compared.
+#[test]
+fn many_attributes_are_refused_naming_the_limit() {
+    let attrs: String = (0..20_000).map(|i| format!(" a{i}=\"1\"")).collect();
+    let bytes = sh_with("<Remark>", &format!("<Remark{attrs}>"));
+    let problems = refused(Platform::Shanghai, &bytes);
+    let limit = limits::MAX_ATTRIBUTES.to_string();
+    assert!(has(&problems, "/RemoteApply/Remark", &limit), "{problems}");
+}
+
+/// Finding 1: a NUL or U+0001 in a Shanghai text node was accepted. Refused now, written
+/// directly, as a character reference, in CDATA or in an attribute, naming the path and
+/// the character.
+#[test]
+fn control_characters_are_refused_in_xml_naming_path_and_character() {
+    for (from, to, path, ch) in [
+        ("<Remark>", "<Remark>\u{1}", "/RemoteApply/Remark", "U+0001"),
+        ("<Remark>", "<Remark>\u{0}", "/RemoteApply/Remark", "U+0000"),
+        ("<Remark>", "<Remark>&#1;", "/RemoteApply/Remark", "U+0001"),
+        (
+            "<Remark>",
+            "<Remark>&#x1F;",
+            "/RemoteApply/Remark",
+            "U+001F",
+        ),
+        (
+            "<Remark>",
+            "<Remark>&#xFFFE;",
+            "/RemoteApply/Remark",
+            "U+FFFE",
+        ),
+        (
+            "<Remark>",
+            "<Remark><![CDATA[\u{8}]]>",
+            "/RemoteApply/Remark",
+            "U+0008",
+        ),
+        (
+            "authority=\"",
+            "authority=\"&#2;",
+            "/RemoteApply/Target/@authority",
+            "U+0002",
+        ),
+    ] {
+        let problems = refused(Platform::Shanghai, &sh_with(from, to));
+        assert!(has(&problems, path, ch), "{to}: {problems}");
+    }
+    // Tab, line feed and carriage return are characters XML allows.
+    let ok = sh_with("<Remark>", "<Remark>&#9;&#10;&#13;");
+    platform::read(Platform::Shanghai, &ok).unwrap();
+}
+
+/// Finding 4: a Zhejiang MIME type `applicat½/pdf` translated into a Shanghai document that
+/// Shanghai's reader refuses. Both adapters now apply the model's one check, so the
+/// Zhejiang document is refused at intake, naming Zhejiang's field.
+#[test]
+fn a_mime_type_one_adapter_refuses_is_refused_by_both() {
+    let mut v = zj_value();
+    v["cl"][0]["wjlx"] = "applicat½/pdf".into();
+    let problems = refused(Platform::Zhejiang, &serde_json::to_vec(&v).unwrap());
+    assert!(
+        has(&problems, "cl[0].wjlx", "is not a MIME type"),
+        "{problems}"
+    );
+    let text = String::from_utf8(sample("sh-application.xml")).unwrap();
+    let at = text.find("<MimeType>").unwrap() + "<MimeType>".len();
+    let end = at + text[at..].find('<').unwrap();
+    let sh = format!("{}applicat½/pdf{}", &text[..at], &text[end..]);
+    let problems = refused(Platform::Shanghai, sh.as_bytes());
+    assert!(
+        has(
+            &problems,
+            "/RemoteApply/Materials/Material[1]/MimeType",
+            "is not a MIME type"
+        ),
+        "{problems}"
+    );
+}
+
+/// Finding 4, the same for text: a Zhejiang name with U+0001 (legal in JSON) cannot be
+/// written in XML, so it is refused at intake, naming Zhejiang's field.
+#[test]
+fn text_shanghai_cannot_carry_is_refused_by_zhejiang_at_intake() {
+    let mut v = zj_value();
+    v["sqr"]["xm"] = "陆\u{1}佳怡".into();
+    v["bz"] = "\u{FFFF}".into();
+    v["kzxx"] = serde_json::json!({ "a": "\u{0}", "": "x" });
+    v["ywlx"] = "\u{2}".into();
+    let problems = refused(Platform::Zhejiang, &serde_json::to_vec(&v).unwrap());
+    for (path, what) in [
+        ("sqr.xm", "U+0001"),
+        ("bz", "U+FFFF"),
+        ("kzxx.a", "U+0000"),
+        ("kzxx.", "needs a name"),
+        ("ywlx", "U+0002"),
+    ] {
+        assert!(has(&problems, path, what), "{path}: {problems}");
+    }
+}

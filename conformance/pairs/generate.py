@@ -83,3 +83,9 @@ pair('decision_correction_with_result_note', d, True)
 d=zj_dec(); sha,nr=file_of(b'OFD business licence sample'); d['sqbh']='TB-20261121-000042'
 d['zz']={'zzbh':'91330482MA2B3C4D5Y','zzmc':'营业执照','yxqq':'2026-11-27','yxqz':'2076-11-26','fzjg':'平湖市市场监督管理局','fzrq':'2026-11-27','tyshxydm':uscc('91330482MA2B3C4D5'),'dzzz':{'wjm':'yyzz.ofd','wjlx':'application/ofd','sha256':sha,'nr':nr}}
 pair('decision_business_licence_granted', d, True)
+# Extension names that look like the gateway's own bookkeeping, and values that look like JSON:
+# both interface documents allow any name and any text in the extension area, so all of them
+# are carried as they stand (issue 17, finding 6).
+a=zj_app(); a['sqbh']='ZJ-PH-GC-20261121-0032'
+a['kzxx']={'zj:lsh':'{}','zj:sqbh':'[]','sh:window':'1','sh:Result':'true','~':'null','~~x':'~','~x':'"s"'}
+pair('extension_names_like_the_gateways', a)

@@ -232,3 +232,112 @@ fn text_shanghai_cannot_carry_is_refused_by_zhejiang_at_intake() {
         assert!(has(&problems, path, what), "{path}: {problems}");
     }
 }
+
+/// Names that look like the gateway's bookkeeping, the escape-looking `~` names, and values
+/// that look like JSON: carried as they stand, both ways.
+const NAMES: [&str; 7] = [
+    "zj:lsh",
+    "zj:sqbh",
+    "sh:window",
+    "sh:Result",
+    "~",
+    "~~x",
+    "~x",
+];
+const VALUES: [&str; 7] = ["{}", "[]", "1", "true", "null", "\"s\"", "~"];
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;")
+}
+
+/// Finding 6, Shanghai first: `Field name="zj:lsh"` became a top-level Zhejiang field and
+/// `zj:sqbh` was dropped. Every Field arrives in `kzxx` under its own name with its text as
+/// a string, and comes back to Shanghai the same.
+#[test]
+fn shanghai_extension_names_like_the_gateways_round_trip() {
+    let fields: String = NAMES
+        .iter()
+        .zip(VALUES)
+        .map(|(n, v)| {
+            format!(
+                "<Field name=\"{}\">{}</Field>",
+                xml_escape(n),
+                xml_escape(v)
+            )
+        })
+        .collect();
+    let sh = sh_with(
+        "</RemoteApply>",
+        &format!("<Extensions>{fields}</Extensions></RemoteApply>"),
+    );
+    let first = platform::read(Platform::Shanghai, &sh).unwrap().document;
+    let zj = platform::translate(Platform::Shanghai, Platform::Zhejiang, &sh).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&zj.bytes).unwrap();
+    let expected: serde_json::Map<String, serde_json::Value> = NAMES
+        .iter()
+        .zip(VALUES)
+        .map(|(n, v)| (n.to_string(), serde_json::Value::String(v.to_string())))
+        .collect();
+    assert_eq!(v["kzxx"], serde_json::Value::Object(expected), "{v}");
+    assert!(v.get("lsh").is_none());
+    let back = platform::translate(Platform::Zhejiang, Platform::Shanghai, &zj.bytes).unwrap();
+    assert_eq!(back.document, first);
+    assert!(back.warnings.is_empty(), "{}", back.warnings);
+}
+
+/// Finding 6, Zhejiang first: a `kzxx` key `sh:window` was dropped on the way to Shanghai.
+#[test]
+fn zhejiang_extension_names_like_the_gateways_round_trip() {
+    let mut v = zj_value();
+    v["kzxx"] = NAMES
+        .iter()
+        .zip(VALUES)
+        .map(|(n, v)| (n.to_string(), serde_json::Value::String(v.to_string())))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    let bytes = serde_json::to_vec(&v).unwrap();
+    let sh = platform::translate(Platform::Zhejiang, Platform::Shanghai, &bytes).unwrap();
+    assert!(sh.warnings.is_empty(), "{}", sh.warnings);
+    let text = String::from_utf8(sh.bytes.clone()).unwrap();
+    for n in NAMES {
+        assert!(
+            text.contains(&format!("name=\"{}\"", xml_escape(n))),
+            "{n}: {text}"
+        );
+    }
+    let back = platform::translate(Platform::Shanghai, Platform::Zhejiang, &sh.bytes).unwrap();
+    let back: serde_json::Value = serde_json::from_slice(&back.bytes).unwrap();
+    assert_eq!(back, v);
+}
+
+/// Unknown Zhejiang fields of every JSON type (strings that look like JSON included) come
+/// back from Shanghai with their type: `"{}"` stays a string, `{}` an object.
+#[test]
+fn unknown_zhejiang_fields_keep_their_type_through_shanghai() {
+    let mut v = zj_value();
+    for (i, value) in VALUES.iter().enumerate() {
+        v[format!("s{i}")] = serde_json::Value::String(value.to_string());
+        v[format!("j{i}")] = serde_json::from_str(value).unwrap_or_else(|_| (*value).into());
+    }
+    v["jyz"]["zj:lsh"] = "x".into();
+    v["~"] = "y".into();
+    let bytes = serde_json::to_vec(&v).unwrap();
+    let sh = platform::translate(Platform::Zhejiang, Platform::Shanghai, &bytes).unwrap();
+    let back = platform::translate(Platform::Shanghai, Platform::Zhejiang, &sh.bytes).unwrap();
+    let back: serde_json::Value = serde_json::from_slice(&back.bytes).unwrap();
+    assert_eq!(back, v);
+}
+
+/// The one spelling reserved in `kzxx`: a key starting `~zj:` would come back as a field.
+#[test]
+fn a_kzxx_key_with_the_gateways_prefix_is_refused() {
+    let mut v = zj_value();
+    v["kzxx"] = serde_json::json!({ "~zj:lsh": "1" });
+    let problems = refused(Platform::Zhejiang, &serde_json::to_vec(&v).unwrap());
+    assert!(
+        has(&problems, "kzxx.~zj:lsh", "gateway's own"),
+        "{problems}"
+    );
+}

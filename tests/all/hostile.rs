@@ -234,8 +234,9 @@ fn text_shanghai_cannot_carry_is_refused_by_zhejiang_at_intake() {
 }
 
 /// Names that look like the gateway's bookkeeping, the escape-looking `~` names, and values
-/// that look like JSON: carried as they stand, both ways.
-const NAMES: [&str; 7] = [
+/// that look like JSON: carried as they stand, both ways. (The property test found a name
+/// of U+3000 alone trimmed away by the Shanghai reader: names are kept exactly now.)
+const NAMES: [&str; 8] = [
     "zj:lsh",
     "zj:sqbh",
     "sh:window",
@@ -243,8 +244,9 @@ const NAMES: [&str; 7] = [
     "~",
     "~~x",
     "~x",
+    "\u{3000}",
 ];
-const VALUES: [&str; 7] = ["{}", "[]", "1", "true", "null", "\"s\"", "~"];
+const VALUES: [&str; 8] = ["{}", "[]", "1", "true", "null", "\"s\"", "~", " "];
 
 fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")

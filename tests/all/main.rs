@@ -7,6 +7,7 @@ mod desk;
 mod gateway;
 mod hostile;
 mod ledger;
+mod property;
 mod schemas;
 mod signatures;
 mod store;

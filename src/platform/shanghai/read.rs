@@ -729,13 +729,19 @@ impl Reader<'_> {
                 break;
             }
             let value = self.leaf(f, &["name"]);
-            let name = self.attr(f, "name", |n| {
-                if n.is_empty() {
-                    Err("a Field needs a name")
-                } else {
-                    Ok(n.to_owned())
+            // A name is kept exactly, as free text is: trimmed, ` a` and `a` would be one.
+            let name = match f.attr("name") {
+                Some(n) if !n.is_empty() => Some(n.to_owned()),
+                given => {
+                    let what = if given.is_some() {
+                        "a Field needs a name"
+                    } else {
+                        "missing required attribute 'name' on <Field>"
+                    };
+                    self.p.error(format!("{}/@name", f.path()), what);
+                    None
                 }
-            });
+            };
             let Some(name) = name else {
                 ok = false;
                 continue;

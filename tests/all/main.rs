@@ -4,6 +4,7 @@ mod cli;
 mod conformance;
 mod crash;
 mod desk;
+mod fuzz;
 mod gateway;
 mod hostile;
 mod ledger;

@@ -548,8 +548,24 @@ impl Reader<'_> {
         let format_note = self.opt_text(format_note_el);
         let items = items_el.and_then(|e| {
             let k = self.seq(e, &[], &[("Item", Many)]);
-            all_or_none(k.all("Item").map(|i| self.coded::<FoodItem>(Some(i))))
-                .filter(|v| !v.is_empty())
+            let mut ok = true;
+            let mut codes: Vec<Code<FoodItem>> = Vec::new();
+            for i in k.all("Item") {
+                match self.coded::<FoodItem>(Some(i)) {
+                    // A set, as Zhejiang's `jyxm` is: an item listed twice is refused on
+                    // both sides (the fuzzing harness found Shanghai accepting it).
+                    Some(c) if codes.contains(&c) => {
+                        self.p.error(
+                            format!("{}/@code", i.path()),
+                            format!("'{}' is listed twice", c.sh()),
+                        );
+                        ok = false;
+                    }
+                    Some(c) => codes.push(c),
+                    None => ok = false,
+                }
+            }
+            (ok && !codes.is_empty()).then_some(codes)
         });
         let manager = safety_manager_el.and_then(|e| {
             let k = self.seq(e, &[], &[("Name", One), ("IdNumber", One), ("Mobile", One)]);

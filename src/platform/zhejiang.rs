@@ -11,7 +11,7 @@
 mod tree;
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
 use std::ops::Bound;
 
@@ -179,9 +179,15 @@ impl Reader {
             if repeated {
                 self.error(o.at(key), "appears more than once");
             } else if !o.used[i] && !self.budget.is_spent() {
-                let path = o.at(key);
-                let key = format!("{OWN_PREFIX}{path}");
-                self.carry(path, key, extension_text(value));
+                let mut own =
+                    String::with_capacity(OWN_PREFIX.len() + o.path.len() + key.len() + 1);
+                own.push_str(OWN_PREFIX);
+                if !o.path.is_empty() {
+                    own.push_str(&o.path);
+                    own.push('.');
+                }
+                escape_name(key, &mut own);
+                self.carry(o.at(key), own, extension_text(value));
             }
         }
     }
@@ -752,30 +758,103 @@ fn document_size_hint(document: &Document) -> usize {
     files + 4096
 }
 
-/// A streaming JSON object writer that puts `zj:` extensions back where they came from.
+/// A streaming JSON object writer that puts `~zj:` extensions back where they came from.
 struct JsonWriter<'e> {
     out: Vec<u8>,
     /// The open objects, innermost last: whether each has a field yet, and its path (mostly
     /// fixed, so borrowed).
     open: Vec<(bool, Cow<'static, str>)>,
-    /// The extensions when some of them are `zj:` ones to put back (most documents have none).
-    extensions: Option<&'e Extensions>,
+    /// The `~zj:` extensions to put back, by the path of the object they belong in (most
+    /// documents have none): grouped once, so that closing an object looks at its own only
+    /// and writing stays linear however many objects and extensions there are.
+    extensions: Option<ByParent<'e>>,
 }
+
+/// `~zj:` extensions by the path of their object: each field's name (unescaped) and value.
+type ByParent<'e> = HashMap<&'e str, Vec<(Cow<'e, str>, &'e str)>>;
 
 /// Deepest nesting of objects written (`jyz.fddbr`, `spjy.spaqgly`, `zz.dzzz`).
 const OPEN_OBJECTS: usize = 4;
 
+/// Objects of the interface other than the root and `cl[i]`, deepest first: where an
+/// unknown field's path (`jyz.fddbr.x`) says it belongs. Anything else is the root's,
+/// dots and all (an unknown field `a.b` at the root).
+const NESTED_OBJECTS: &[&str] = &[
+    "jyz.fddbr",
+    "spjy.spaqgly",
+    "zz.dzzz",
+    "sqr",
+    "jyz",
+    "jycs",
+    "spjy",
+    "slxx",
+    "lxr",
+    "zz",
+];
+
+/// Adds an unknown field's `name` to its `~zj:` key, `\`, `.` and `[` escaped with `\`,
+/// so that the key says unambiguously which object the field was in: a root field
+/// `jyz.x` is `~zj:jyz\.x`, a field `x` of `jyz` is `~zj:jyz.x`.
+fn escape_name(name: &str, into: &mut String) {
+    for c in name.chars() {
+        if matches!(c, '\\' | '.' | '[') {
+            into.push('\\');
+        }
+        into.push(c);
+    }
+}
+
+/// The name `escape_name` escaped (an unescaped key, from an older gateway, as it is).
+fn unescape_name(escaped: &str) -> Cow<'_, str> {
+    if !escaped.contains('\\') {
+        return Cow::Borrowed(escaped);
+    }
+    let mut name = String::with_capacity(escaped.len());
+    let mut chars = escaped.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => name.extend(chars.next()),
+            c => name.push(c),
+        }
+    }
+    Cow::Owned(name)
+}
+
+/// The object `own` (a `~zj:` key without its prefix) belongs in, and its name there.
+fn placed(own: &str) -> (&str, Cow<'_, str>) {
+    if let Some(rest) = own.strip_prefix("cl[") {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && rest[digits..].starts_with("].") {
+            let at = "cl[".len() + digits + 1;
+            return (&own[..at], unescape_name(&own[at + 1..]));
+        }
+    }
+    for parent in NESTED_OBJECTS {
+        if let Some(name) = own
+            .strip_prefix(parent)
+            .and_then(|rest| rest.strip_prefix('.'))
+        {
+            return (&own[..parent.len()], unescape_name(name));
+        }
+    }
+    ("", unescape_name(own))
+}
+
 impl<'e> JsonWriter<'e> {
     fn new(capacity: usize, extensions: &'e Extensions) -> Self {
         let own_keys = (Bound::Included(OWN_PREFIX), Bound::Unbounded);
-        let has_own = extensions
-            .range::<str, _>(own_keys)
-            .next()
-            .is_some_and(|(k, _)| k.starts_with(OWN_PREFIX));
+        let mut by_parent = ByParent::new();
+        for (key, value) in extensions.range::<str, _>(own_keys) {
+            let Some(own) = key.strip_prefix(OWN_PREFIX) else {
+                break;
+            };
+            let (parent, name) = placed(own);
+            by_parent.entry(parent).or_default().push((name, value));
+        }
         JsonWriter {
             out: Vec::with_capacity(capacity),
             open: Vec::with_capacity(OPEN_OBJECTS),
-            extensions: has_own.then_some(extensions),
+            extensions: (!by_parent.is_empty()).then_some(by_parent),
         }
     }
     /// The separator before a field of the innermost object.
@@ -810,28 +889,41 @@ impl<'e> JsonWriter<'e> {
         self.out.push(b'{');
         self.open.push((false, path));
     }
-    /// Closes the innermost object, after the `zj:` extensions that belong in it.
+    /// Closes the innermost object, after the `~zj:` extensions that belong in it. The
+    /// root takes, with their whole path as name, any left over (those whose object was
+    /// not written: a root field `lxr.x` when there is no `lxr`).
     fn close(&mut self, known: &[&str]) {
-        if let Some(ext) = self.extensions {
+        if let Some(mut by_parent) = self.extensions.take() {
             let path = self.open.last().map(|(_, p)| p.clone()).unwrap_or_default();
-            let own_keys = (Bound::Included(OWN_PREFIX), Bound::Unbounded);
-            for (key, value) in ext.range::<str, _>(own_keys) {
-                let Some(own) = key.strip_prefix(OWN_PREFIX) else {
-                    break;
-                };
-                let (parent, name) = own.rsplit_once('.').unwrap_or(("", own));
-                if parent == path.as_ref() && !known.contains(&name) {
-                    self.data_key(name);
-                    if serde_json::from_str::<serde::de::IgnoredAny>(value).is_ok() {
-                        self.out.extend_from_slice(value.as_bytes());
-                    } else {
-                        tree::write_str(&mut self.out, value);
+            let own = by_parent.remove(path.as_ref()).unwrap_or_default();
+            for (name, value) in own {
+                if !known.contains(&name.as_ref()) {
+                    self.extension(&name, value);
+                }
+            }
+            if self.open.len() == 1 {
+                let mut rest: Vec<_> = by_parent.drain().collect();
+                rest.sort_unstable();
+                for (parent, fields) in rest {
+                    for (name, value) in fields {
+                        self.extension(&format!("{parent}.{name}"), value);
                     }
                 }
             }
+            self.extensions = Some(by_parent);
         }
         self.open.pop();
         self.out.push(b'}');
+    }
+    /// Writes an unknown field put back: its value is JSON text when it parses as JSON,
+    /// else a string (see [`extension_text`]).
+    fn extension(&mut self, name: &str, value: &str) {
+        self.data_key(name);
+        if serde_json::from_str::<serde::de::IgnoredAny>(value).is_ok() {
+            self.out.extend_from_slice(value.as_bytes());
+        } else {
+            tree::write_str(&mut self.out, value);
+        }
     }
     /// Writes `key` and a JSON array of `items`, each written by `each` (given its index).
     fn array<T>(

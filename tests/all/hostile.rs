@@ -343,3 +343,23 @@ fn a_kzxx_key_with_the_gateways_prefix_is_refused() {
         "{problems}"
     );
 }
+
+/// Unknown fields whose names hold `.` or `[` come back where they were (a root field
+/// `lxr.x` went into `lxr`, and `a.b` was dropped), even beside a field of the same path.
+#[test]
+fn unknown_field_names_with_dots_come_back_where_they_were() {
+    let mut v = zj_value();
+    v["a.b"] = "1".into();
+    v["lxr.x"] = serde_json::json!({"y": [1]});
+    v["cl[9].z"] = true.into();
+    v["a\\.b"] = "\\".into();
+    v["jyz"]["q.r"] = "s".into();
+    v["jyz.q"] = "root".into();
+    v["jyz"]["q"] = "inside".into();
+    v["cl"][1]["ys"] = 12.into();
+    let bytes = serde_json::to_vec(&v).unwrap();
+    let sh = platform::translate(Platform::Zhejiang, Platform::Shanghai, &bytes).unwrap();
+    let back = platform::translate(Platform::Shanghai, Platform::Zhejiang, &sh.bytes).unwrap();
+    let back: serde_json::Value = serde_json::from_slice(&back.bytes).unwrap();
+    assert_eq!(back, v);
+}

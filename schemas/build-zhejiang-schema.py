@@ -66,7 +66,7 @@ application = obj({
                  "spaqgly": obj({"xm": text, "zjhm": idno, "sjhm": mobile}, ["xm", "zjhm", "sjhm"]),
                  "wlxs": s(enum=["1", "0"])}, ["ztyt", "jyxm", "spaqgly", "wlxs"]),
     "jyfw": text,
-    "cl": {"type": "array", "minItems": 1,
+    "cl": {"type": "array", "minItems": 1, "maxItems": 200,
            "items": obj({"clbm": s(enum=col("materials.csv", "zj")), "clmc": text, "wjm": text, "wjlx": text,
                          "sha256": sha, "nr": b64}, ["clbm", "clmc", "wjm", "wjlx", "sha256", "nr"])},
     "slxx": obj({"sljg": text, "sljgdm": uscc, "slr": text, "slsj": time}, ["sljg", "sljgdm", "slr", "slsj"]),

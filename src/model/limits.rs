@@ -16,6 +16,11 @@ pub const MAX_EXTENSIONS: usize = 1000;
 /// (attachments travel as materials, not extensions) and far below the 16 MiB body limit.
 pub const MAX_EXTENSION_BYTES: usize = 256 * 1024;
 
+/// Most materials one application may carry, on either platform: far above any licence
+/// application (a handful), and low enough that the Shanghai document of the largest one
+/// allowed stays within [`MAX_ELEMENTS`] (7 elements a material).
+pub const MAX_MATERIALS: usize = 200;
+
 /// Most elements a Shanghai document may hold. An application with 50 materials and the
 /// full [`MAX_EXTENSIONS`] is about 1,500 elements; anything far beyond is not a licence
 /// application.

@@ -69,6 +69,20 @@ pub fn read(bytes: &[u8]) -> Result<Read, Problems> {
             );
             return Err(problems);
         }
+        // An object of more fields than the interface's own and the limit of unknown ones
+        // (or an array of more items) would be refused by the limit or as a duplicate
+        // anyway: it is refused before anything is built from it.
+        Ok(json) if json.too_many("", MAX_FIELDS).is_some() => {
+            let at = json.too_many("", MAX_FIELDS).unwrap_or_default();
+            problems.error(
+                at,
+                format!(
+                    "more than {MAX_FIELDS} fields in one object (or items in one array): more than {} unknown fields, the limit, or fields given twice",
+                    limits::MAX_EXTENSIONS
+                ),
+            );
+            return Err(problems);
+        }
         Ok(Json::Object(fields)) => fields,
         Ok(other) => {
             problems.error(
@@ -86,6 +100,7 @@ pub fn read(bytes: &[u8]) -> Result<Read, Problems> {
         problems,
         extensions: Extensions::new(),
         budget: ExtensionBudget::default(),
+        duplicates: 0,
     };
     let is_decision = root.iter().any(|(k, _)| k == "jg") && !root.iter().any(|(k, _)| k == "sxbm");
     let document = if is_decision {
@@ -145,7 +160,17 @@ struct Reader {
     extensions: Extensions,
     /// What the extensions hold so far, against [`limits`].
     budget: ExtensionBudget,
+    /// Fields found given twice so far.
+    duplicates: usize,
 }
+
+/// Most fields of one object (or items of one array) read: the interface's own for the
+/// object (at most [`SMALL_OBJECT`]) and [`limits::MAX_EXTENSIONS`] unknown ones.
+const MAX_FIELDS: usize = SMALL_OBJECT + limits::MAX_EXTENSIONS;
+
+/// Duplicated fields reported one by one before the rest of the document is no longer
+/// looked at for them (it is refused either way).
+const MAX_DUPLICATES_REPORTED: usize = 20;
 
 /// Most fields of any object of the interface (the root of an application has 14): up to
 /// this many, duplicates are looked for by comparing, beyond it with a hash set.
@@ -172,11 +197,17 @@ impl Reader {
         let mut seen =
             (o.fields.len() > SMALL_OBJECT).then(|| HashSet::with_capacity(o.fields.len()));
         for (i, (key, value)) in o.fields.iter().enumerate() {
+            // Past a limit, or after a few duplicates, the document is refused already:
+            // what the rest of a hostile object holds changes nothing, and is not hashed.
+            if self.budget.is_spent() || self.duplicates > MAX_DUPLICATES_REPORTED {
+                break;
+            }
             let repeated = match &mut seen {
                 Some(seen) => !seen.insert(key.as_ref()),
                 None => o.fields[..i].iter().any(|(k, _)| k == key),
             };
             if repeated {
+                self.duplicates += 1;
                 self.error(o.at(key), "appears more than once");
             } else if !o.used[i] && !self.budget.is_spent() {
                 let mut own =
@@ -502,7 +533,18 @@ impl Reader {
 
         let business_scope = self.optional_text(&mut root, "jyfw");
 
-        let materials = self.array(&mut root, "cl").map(|items| {
+        let materials = self.array(&mut root, "cl").and_then(|items| {
+            if items.len() > limits::MAX_MATERIALS {
+                self.error(
+                    format!("cl[{}]", limits::MAX_MATERIALS),
+                    format!(
+                        "more than {} materials; the limit is {}",
+                        limits::MAX_MATERIALS,
+                        limits::MAX_MATERIALS
+                    ),
+                );
+                return None;
+            }
             let mut materials = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 let path = format!("cl[{i}]");
@@ -519,7 +561,7 @@ impl Reader {
                     materials.push(Material { code, title, file });
                 }
             }
-            materials
+            Some(materials)
         });
 
         let acceptance = self.object(&mut root, "slxx", true).and_then(|mut o| {

@@ -17,7 +17,7 @@ use super::xml::{self, El};
 use crate::codes::{
     Code, EntityType, FoodItem, IdType, Item, Kind, MainFormat, Material as MaterialCode,
 };
-use crate::model::limits::ExtensionBudget;
+use crate::model::limits::{self, ExtensionBudget};
 use crate::model::rules::{self, ApplicationFacts, DecisionFacts, Field};
 use crate::model::{
     parse_fixed, Acceptance, Applicant, Application, ApplicationNo, Base64Content,
@@ -591,6 +591,17 @@ impl Reader<'_> {
 
     fn materials(&mut self, el: El) -> Option<Vec<Material>> {
         let k = self.seq(el, &[], &[("Material", Many)]);
+        if let Some(past) = k.all("Material").nth(limits::MAX_MATERIALS) {
+            self.p.error(
+                past.path(),
+                format!(
+                    "more than {} materials; the limit is {}",
+                    limits::MAX_MATERIALS,
+                    limits::MAX_MATERIALS
+                ),
+            );
+            return None;
+        }
         all_or_none(k.all("Material").map(|m| self.material(m))).filter(|v| !v.is_empty())
     }
 

@@ -214,6 +214,32 @@ impl Json<'_> {
         }
     }
 
+    /// The path (from `path`) of the first field or item past `max` in an object or array
+    /// holding more than `max`, if any. Linear in the value.
+    pub fn too_many(&self, path: &str, max: usize) -> Option<String> {
+        let at = |key: &str| {
+            if path.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{path}.{key}")
+            }
+        };
+        match self {
+            Json::Array(items) if items.len() > max => Some(format!("{path}[{max}]")),
+            Json::Object(fields) if fields.len() > max => Some(at(&fields[max].0)),
+            Json::Array(items) => items
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| matches!(v, Json::Array(_) | Json::Object(_)))
+                .find_map(|(i, v)| v.too_many(&format!("{path}[{i}]"), max)),
+            Json::Object(fields) => fields
+                .iter()
+                .filter(|(_, v)| matches!(v, Json::Array(_) | Json::Object(_)))
+                .find_map(|(k, v)| v.too_many(&at(k), max)),
+            _ => None,
+        }
+    }
+
     /// `path` itself when no more levels are allowed, else the first too deep below it.
     fn deeper(path: String, v: &Json, limit: usize) -> Option<String> {
         if limit == 0 {

@@ -6,7 +6,7 @@
 //! Run: `cargo bench --bench hostile`.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use tongban::platform::{read, Platform};
+use tongban::platform::{read, translate, Platform};
 
 const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/platforms/samples");
 
@@ -68,5 +68,33 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// The largest documents of those shapes still accepted: 1,000 unknown Zhejiang fields
+/// (the limit) of about 250 bytes each (just under the 256 KiB limit), and the same in
+/// Shanghai's `Extensions`, translated to the other platform (read, then written).
+fn accepted(c: &mut Criterion) {
+    let mut g = c.benchmark_group("hostile accepted");
+    g.sample_size(20);
+    let sample = sample("zj-application.json");
+    let close = sample.iter().rposition(|b| *b == b'}').expect("an object");
+    let mut zj = sample[..close].to_vec();
+    for i in 0..tongban::model::limits::MAX_EXTENSIONS {
+        zj.extend_from_slice(format!(",\"u{i:04}\":\"{}\"", "x".repeat(250)).as_bytes());
+    }
+    zj.extend_from_slice(b"}");
+    let sh = translate(Platform::Zhejiang, Platform::Shanghai, &zj)
+        .expect("within the limits")
+        .bytes;
+    for (name, from, bytes) in [
+        ("zj 1000 unknown fields -> sh", Platform::Zhejiang, &zj),
+        ("sh 1000 extension fields -> zj", Platform::Shanghai, &sh),
+    ] {
+        g.throughput(Throughput::Bytes(bytes.len() as u64));
+        g.bench_with_input(BenchmarkId::new(name, bytes.len()), bytes, |b, bytes| {
+            b.iter(|| translate(from, from.other(), black_box(bytes)).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, accepted);
 criterion_main!(benches);

@@ -69,25 +69,29 @@ pub fn read(bytes: &[u8]) -> Result<Read, Problems> {
             );
             return Err(problems);
         }
-        // An object of more fields than the interface's own and the limit of unknown ones
-        // (or an array of more items) would be refused by the limit or as a duplicate
-        // anyway: it is refused before anything is built from it.
-        Ok(json) if json.too_many("", MAX_FIELDS).is_some() => {
-            let at = json.too_many("", MAX_FIELDS).unwrap_or_default();
-            problems.error(
-                at,
-                format!(
-                    "more than {MAX_FIELDS} fields in one object (or items in one array): more than {} unknown fields, the limit, or fields given twice",
-                    limits::MAX_EXTENSIONS
-                ),
-            );
-            return Err(problems);
-        }
         Ok(Json::Object(fields)) => fields,
         Ok(other) => {
             problems.error(
                 "$",
                 format!("body must be a JSON object, got {}", other.kind()),
+            );
+            return Err(problems);
+        }
+        // An object of more fields than the interface's own and the limit of unknown ones
+        // (or an array of more items) would be refused by the limit or as a duplicate
+        // anyway: parsing stops there, before the rest is built.
+        Err(e) if e.to_string().starts_with(tree::TOO_MANY) => {
+            let text = e.to_string();
+            let path = text[tree::TOO_MANY.len()..]
+                .split('\0')
+                .next()
+                .unwrap_or_default();
+            problems.error(
+                path,
+                format!(
+                    "more than {MAX_FIELDS} fields in one object (or items in one array): more than {} unknown fields, the limit, or fields given twice",
+                    limits::MAX_EXTENSIONS
+                ),
             );
             return Err(problems);
         }

@@ -403,3 +403,17 @@ fn materials_past_the_limit_are_refused_by_both_adapters() {
     );
     assert!(has(&problems, &past, "materials"), "{problems}");
 }
+
+/// Parsing stops at the first object with more fields than could be accepted, and the
+/// refusal names where, however deep.
+#[test]
+fn an_oversized_nested_object_is_refused_naming_its_path() {
+    let mut v = zj_value();
+    let many: serde_json::Map<_, _> = (0..5000).map(|i| (format!("k{i:04}"), 1.into())).collect();
+    v["cl"][1]["x"] = serde_json::json!([0, { "y": many }]);
+    let problems = refused(Platform::Zhejiang, &serde_json::to_vec(&v).unwrap());
+    assert!(
+        problems.iter().any(|p| p.path == "cl[1].x[1].y.k1016"),
+        "{problems}"
+    );
+}

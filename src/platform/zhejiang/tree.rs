@@ -8,6 +8,8 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use super::MAX_FIELDS;
+
 /// A JSON value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json<'a> {
@@ -157,18 +159,50 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Json::Str(Cow::Owned(v)))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(v) = seq.next_element()? {
-            items.push(v);
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_FIELDS));
+        loop {
+            let at = items.len();
+            match seq.next_element() {
+                Ok(Some(_)) if at == MAX_FIELDS => return Err(too_many(format!("[{at}]"))),
+                Ok(Some(v)) => items.push(v),
+                Ok(None) => break,
+                Err(e) => return Err(within(&format!("[{at}]"), e)),
+            }
         }
         Ok(Json::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
-        let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8).min(MAX_FIELDS));
         while let Some(key) = map.next_key::<Key<'de>>()? {
-            fields.push((key.0, map.next_value()?));
+            if fields.len() == MAX_FIELDS {
+                return Err(too_many(key.0.into_owned()));
+            }
+            match map.next_value() {
+                Ok(v) => fields.push((key.0, v)),
+                Err(e) => return Err(within(&key.0, e)),
+            }
         }
         Ok(Json::Object(fields))
+    }
+}
+
+/// Starts the message of a parse stopped at an object of more than [`MAX_FIELDS`] fields
+/// (or an array of more items); the path of the first one past follows, up to a NUL.
+pub const TOO_MANY: &str = "\u{0}too many:";
+
+/// The error that stops parsing at `path`, the first field or item past [`MAX_FIELDS`]:
+/// reading on would only build what is refused anyway.
+fn too_many<E: de::Error>(path: String) -> E {
+    E::custom(format!("{TOO_MANY}{path}\u{0}"))
+}
+
+/// `e` from inside the field or item `step`: its path gets `step` in front when it is a
+/// [`too_many`] error; other errors pass as they are.
+fn within<E: de::Error + fmt::Display>(step: &str, e: E) -> E {
+    match e.to_string().strip_prefix(TOO_MANY) {
+        Some(rest) if rest.starts_with('[') => E::custom(format!("{TOO_MANY}{step}{rest}")),
+        Some(rest) => E::custom(format!("{TOO_MANY}{step}.{rest}")),
+        None => e,
     }
 }
 
@@ -210,32 +244,6 @@ impl Json<'_> {
                 };
                 Self::deeper(p, v, limit)
             }),
-            _ => None,
-        }
-    }
-
-    /// The path (from `path`) of the first field or item past `max` in an object or array
-    /// holding more than `max`, if any. Linear in the value.
-    pub fn too_many(&self, path: &str, max: usize) -> Option<String> {
-        let at = |key: &str| {
-            if path.is_empty() {
-                key.to_owned()
-            } else {
-                format!("{path}.{key}")
-            }
-        };
-        match self {
-            Json::Array(items) if items.len() > max => Some(format!("{path}[{max}]")),
-            Json::Object(fields) if fields.len() > max => Some(at(&fields[max].0)),
-            Json::Array(items) => items
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| matches!(v, Json::Array(_) | Json::Object(_)))
-                .find_map(|(i, v)| v.too_many(&format!("{path}[{i}]"), max)),
-            Json::Object(fields) => fields
-                .iter()
-                .filter(|(_, v)| matches!(v, Json::Array(_) | Json::Object(_)))
-                .find_map(|(k, v)| v.too_many(&at(k), max)),
             _ => None,
         }
     }

@@ -1,8 +1,12 @@
-//! The worst shapes of hostile input (issue 17, finding 3): a Zhejiang application carrying
-//! about 2 MB of unknown fields and a Shanghai application carrying about 250 KB of unknown
-//! empty elements, each at 1×, 2× and 4× that size, so that linear growth shows. Both are
-//! refused (past the limits of `tongban::model::limits`); what is measured is how long the
-//! refusal takes. The documents are generated here from the shared samples.
+//! The worst shapes of hostile input (issue 17, finding 3), each at 1×, 2× and 4× its size
+//! so that the growth shows: a Zhejiang application carrying about 2 MB of unknown fields
+//! in one object (parsing stops at the first field past the limit), the same 2 MB as unknown
+//! objects of 1,000 fields each (nothing passes the field limit: all of it is parsed before
+//! the extension limits refuse it), and a Shanghai application carrying about 250 KB of
+//! unknown empty elements (parsing stops at the element limit; the whole text is decoded).
+//! All are refused (`tongban::model::limits`); what is measured is how long the refusal
+//! takes. Then the largest documents of those shapes still accepted, translated. The
+//! documents are generated here from the shared samples.
 //! Run: `cargo bench --bench hostile`.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -22,6 +26,26 @@ pub fn zhejiang_unknown_fields(bytes: usize) -> Vec<u8> {
     let mut i = 0;
     while out.len() < bytes {
         out.extend_from_slice(format!(",\"u{i}\":\"x\"").as_bytes());
+        i += 1;
+    }
+    out.extend_from_slice(b"}");
+    out
+}
+
+/// The Zhejiang sample with unknown fields that are objects of 1,000 fields each, added
+/// until it is `bytes` long: no object passes the field limit, so the whole document is
+/// parsed before the extension limits refuse it.
+pub fn zhejiang_unknown_objects(bytes: usize) -> Vec<u8> {
+    let sample = sample("zj-application.json");
+    let close = sample.iter().rposition(|b| *b == b'}').expect("an object");
+    let mut out = sample[..close].to_vec();
+    let inner: String = (0..1000)
+        .map(|i| format!("\"u{i}\":\"x\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut i = 0;
+    while out.len() < bytes {
+        out.extend_from_slice(format!(",\"g{i}\":{{{inner}}}").as_bytes());
         i += 1;
     }
     out.extend_from_slice(b"}");
@@ -56,6 +80,14 @@ fn bench(c: &mut Criterion) {
         g.bench_with_input(
             BenchmarkId::new("zj unknown fields", format!("{scale}x {} B", zj.len())),
             &zj,
+            |b, zj| b.iter(|| read(Platform::Zhejiang, black_box(zj)).is_err()),
+        );
+        let nested = zhejiang_unknown_objects(scale * 2_000_000);
+        assert!(read(Platform::Zhejiang, &nested).is_err());
+        g.throughput(Throughput::Bytes(nested.len() as u64));
+        g.bench_with_input(
+            BenchmarkId::new("zj unknown objects", format!("{scale}x {} B", nested.len())),
+            &nested,
             |b, zj| b.iter(|| read(Platform::Zhejiang, black_box(zj)).is_err()),
         );
         g.throughput(Throughput::Bytes(sh.len() as u64));

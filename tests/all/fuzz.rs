@@ -183,12 +183,21 @@ fn fuzz_readers_translation_and_bundle_verifier() {
         let took = start.elapsed();
         if took > slowest.0 {
             slowest = (took, input.len(), format!("input {i} ({platform} seed)"));
+            let _ = std::fs::write(
+                std::env::temp_dir().join("tongban-fuzz-slowest.bin"),
+                &input,
+            );
         }
     }
     let bundle_failures = fuzz_bundle(&mut rng, iterations / 10 + 1);
     println!(
-        "fuzz: seed {seed}, {iterations} documents, slowest {} of {} bytes in {:?}",
-        slowest.2, slowest.1, slowest.0
+        "fuzz: seed {seed}, {iterations} documents, slowest {} of {} bytes in {:?} (kept in {})",
+        slowest.2,
+        slowest.1,
+        slowest.0,
+        std::env::temp_dir()
+            .join("tongban-fuzz-slowest.bin")
+            .display()
     );
     failures.extend(bundle_failures);
     assert!(failures.is_empty(), "{}", failures.join("\n"));

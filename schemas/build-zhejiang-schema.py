@@ -39,11 +39,15 @@ div = s(pattern=r"^[0-9]{6}$", description="GB/T 2260 county-level code")
 number = s(pattern=r"^[0-9A-Za-z-]{1,32}$", description="申请编号")
 id_types = s(enum=col("id-types.csv", "zj"))
 person = obj({"xm": text, "zjlx": id_types, "zjhm": idno}, ["xm", "zjlx", "zjhm"])
-file = obj({"wjm": text, "wjlx": text, "sha256": sha, "nr": b64}, ["wjm", "wjlx", "sha256", "nr"])
+# type/subtype in printable ASCII, as the model checks it for both platforms (src/model/text.rs)
+mime = s(pattern="^[!-.0-~]+/[!-~]+$")
+file = obj({"wjm": text, "wjlx": mime, "sha256": sha, "nr": b64}, ["wjm", "wjlx", "sha256", "nr"])
 kinds = list(zip(col("items.csv", "zj"), col("items.csv", "kind")))
 food_items = [c for c, k in kinds if k == "food"]
 registration_items = [c for c, k in kinds if k != "food"]
+# Names are carried as they stand; 1,000 entries at most (schemas/limits.md), names not empty.
 kzxx = {"type": "object", "additionalProperties": {"type": "string"},
+        "propertyNames": {"minLength": 1}, "maxProperties": 1000,
         "description": "扩展信息: what the other side sent that has no field here"}
 
 application = obj({
@@ -62,7 +66,7 @@ application = obj({
                  "spaqgly": obj({"xm": text, "zjhm": idno, "sjhm": mobile}, ["xm", "zjhm", "sjhm"]),
                  "wlxs": s(enum=["1", "0"])}, ["ztyt", "jyxm", "spaqgly", "wlxs"]),
     "jyfw": text,
-    "cl": {"type": "array", "minItems": 1,
+    "cl": {"type": "array", "minItems": 1, "maxItems": 200,
            "items": obj({"clbm": s(enum=col("materials.csv", "zj")), "clmc": text, "wjm": text, "wjlx": text,
                          "sha256": sha, "nr": b64}, ["clbm", "clmc", "wjm", "wjlx", "sha256", "nr"])},
     "slxx": obj({"sljg": text, "sljgdm": uscc, "slr": text, "slsj": time}, ["sljg", "sljgdm", "slr", "slsj"]),
@@ -88,7 +92,7 @@ decision = obj({
     "zz": obj({"zzbh": text, "zzmc": text, "yxqq": date, "yxqz": date, "fzjg": text, "fzrq": date,
                "tyshxydm": uscc, "dzzz": file}, ["zzbh", "zzmc", "yxqq", "yxqz", "fzjg", "fzrq", "dzzz"]),
     "kzxx": dict(kzxx, description="tongban's extension area on decisions (the platform tolerates unknown fields); "
-                                   "sh:Result carries the text of Shanghai's Result element"),
+                                   "~sh:Result carries the text of Shanghai's Result element"),
 }, ["sqbh", "jg", "yj", "spr", "spsj"])
 decision["allOf"] = [
     {"if": {"properties": {"jg": {"const": "1"}}, "required": ["jg"]},

@@ -6,8 +6,10 @@
 //! - [`codes`] — the code tables under `schemas/` (items, id types, entity types, main formats,
 //!   business items, materials, GB/T 2260 divisions), embedded and loaded once.
 //! - [`model`] — the canonical application and decision, checked identifiers (GB 32100,
-//!   GB 11643, GB/T 2260), money in fen, instants with offsets, and the [`model::Problems`]
-//!   every reader reports in its caller's own vocabulary.
+//!   GB 11643, GB/T 2260), money in fen, instants with offsets, the one check of text and
+//!   MIME types both adapters apply ([`model::text`]), the bounds on unknown content
+//!   ([`model::limits`]), and the [`model::Problems`] every reader reports in its caller's
+//!   own vocabulary.
 //! - [`platform`] — one adapter per platform ([`platform::zhejiang`] JSON,
 //!   [`platform::shanghai`] XML): bytes → model → bytes, and each platform's reply convention.
 //! - [`signing`] — Ed25519 keys, C2SP key ids, signed notes.

@@ -7,8 +7,10 @@
 //! stated once here ([`rules`]) and applied by every reader.
 
 mod ids;
+pub mod limits;
 mod problem;
 pub mod rules;
+pub mod text;
 mod values;
 
 use std::collections::BTreeMap;
@@ -27,7 +29,17 @@ pub type Instant = chrono::DateTime<chrono::FixedOffset>;
 pub type Date = chrono::NaiveDate;
 
 /// Fields one platform has and the other lacks, carried so that a round trip gives back the
-/// same content. Keys are namespaced by the adapter that wrote them.
+/// same content: exactly what travels in the other platform's extension area (Zhejiang's
+/// `kzxx`, Shanghai's `Extensions/Field`), names and values unchanged.
+///
+/// Names starting `~zj:` or `~sh:` are the gateway's own: `~zj:<path>` holds the Zhejiang
+/// field at `<path>` (`~zj:jyz.xydj`) that Shanghai's format lacks, as JSON text (a string
+/// that could not be mistaken for JSON as itself); `~sh:<element>` holds Shanghai content
+/// Zhejiang lacks (`~sh:Result`). Every other name is the partner's and is carried as it
+/// stands, including names starting `zj:`, `sh:` or `~` (both interface documents allow any
+/// name there). A partner name starting `~zj:` or `~sh:` would be read as the gateway's: in
+/// `kzxx` a `~zj:` name is refused, and otherwise it is the one spelling reserved.
+/// Bounded by [`limits`].
 pub type Extensions = BTreeMap<String, String>;
 
 /// Either document the platforms exchange.

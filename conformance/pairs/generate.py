@@ -55,7 +55,7 @@ def sh_app(a):
     return o+'</RemoteApply>\n'
 def sh_dec(d):
     i='  '; res={'1':'GRANTED','2':'REFUSED','3':'CORRECTION'}[d['jg']]
-    note=(d.get('kzxx') or {}).get('sh:Result')
+    note=(d.get('kzxx') or {}).get('~sh:Result')
     o='<?xml version="1.0" encoding="UTF-8"?>\n<RemoteDecision xmlns="urn:sh-ywtb:remote-accept:1.3">\n'+e('ApplyNo',d['sqbh'],i)
     o+= f'{i}<Result code="{res}">{escape(note)}</Result>\n' if note else f'{i}<Result code="{res}"/>\n'
     o+=e('Opinion',d['yj'],i)+e('Officer',d['spr'],i)+e('DecidedAt',t(d['spsj']),i)
@@ -78,8 +78,14 @@ a['kzxx']={'ckbh':'JS-2026-118','来源':'金山区 廊下镇 & 跨省专窗'}
 a['spjy']={'ztyt':'1','ztytbz':'中央厨房','jyxm':['预包装食品销售（含冷藏冷冻食品）','特殊食品销售'],'spaqgly':a['spjy']['spaqgly'],'wlxs':'1'}
 a['sqr'].update({'zjlx':'516','zjhm':'H1234567801'})
 pair('food_sales_rare_characters_and_extensions', a)
-d=zj_dec(); d.update({'jg':'3','yj':'请补正经营场所使用证明。'}); del d['zz']; d['kzxx']={'sh:Result':'需补正 1 项材料'}
+d=zj_dec(); d.update({'jg':'3','yj':'请补正经营场所使用证明。'}); del d['zz']; d['kzxx']={'~sh:Result':'需补正 1 项材料'}
 pair('decision_correction_with_result_note', d, True)
 d=zj_dec(); sha,nr=file_of(b'OFD business licence sample'); d['sqbh']='TB-20261121-000042'
 d['zz']={'zzbh':'91330482MA2B3C4D5Y','zzmc':'营业执照','yxqq':'2026-11-27','yxqz':'2076-11-26','fzjg':'平湖市市场监督管理局','fzrq':'2026-11-27','tyshxydm':uscc('91330482MA2B3C4D5'),'dzzz':{'wjm':'yyzz.ofd','wjlx':'application/ofd','sha256':sha,'nr':nr}}
 pair('decision_business_licence_granted', d, True)
+# Extension names that look like the gateway's own bookkeeping, and values that look like JSON:
+# both interface documents allow any name and any text in the extension area, so all of them
+# are carried as they stand (issue 17, finding 6).
+a=zj_app(); a['sqbh']='ZJ-PH-GC-20261121-0032'
+a['kzxx']={'zj:lsh':'{}','zj:sqbh':'[]','sh:window':'1','sh:Result':'true','~':'null','~~x':'~','~x':'"s"'}
+pair('extension_names_like_the_gateways', a)

@@ -289,7 +289,7 @@ case("ok_registration_individual_business.xml",
                   operator_name="嘉兴市南湖区阿怡小吃店", scope="小吃服务"))
 case("ok_extensions_fields.xml",
      application(extensions='  <Extensions>\n'
-                 '    <Field name="zj:jyz.lxdh">0573-85551234</Field>\n'
+                 '    <Field name="~zj:jyz.lxdh">0573-85551234</Field>\n'
                  '    <Field name="ywlx">跨省通办</Field>\n'
                  '    <Field name="empty"></Field>\n'
                  '  </Extensions>\n'))
@@ -404,6 +404,12 @@ case("fail_unknown_item_code.xml", application(item="SH-SCJG-0701-09"),
      "/RemoteApply/ItemCode: unknown item code\n")
 case("fail_zhejiang_item_code.xml", application(item="330000-SCJG-SPJY-001"),
      "/RemoteApply/ItemCode: Zhejiang's\n")
+# Found by the fuzzing harness (tests/all/fuzz.rs): Shanghai accepted an item listed twice,
+# which Zhejiang's jyxm refuses, so the translation was refused.
+case("fail_food_item_listed_twice.xml",
+     application(food=food_section().replace('      <Item code="C05">自制饮品制售</Item>\n',
+                                             '      <Item code="C05">自制饮品制售</Item>\n' * 2)),
+     "/RemoteApply/FoodBusiness/Items/Item[3]/@code: 'C05' is listed twice\n")
 case("fail_boolean_as_digit.xml", application(food=food_section(online="0")),
      "/RemoteApply/FoodBusiness/OnlineSales: true or false\n")
 case("fail_wrong_namespace.xml", application(ns_decl='xmlns="urn:sh-ywtb:remote-accept:1.2"'),

@@ -41,7 +41,7 @@ a=zj_app(); a['sxbm']='330000-SCJG-DJ-101'; del a['spjy']; del a['jyz']['tyshxyd
 dump(f'{D}/ok_registration_individual_business.json', a)
 d=zj_dec(); d.update({'jg':'2','yj':'经营场所与住宅相连，不符合要求，不予许可。'}); del d['zz']
 dump(f'{D}/ok_decision_refused.json', d)
-d=zj_dec(); d.update({'jg':'3','yj':'请补正经营场所使用证明。'}); del d['zz']; d['kzxx']={'sh:Result':'补正'}
+d=zj_dec(); d.update({'jg':'3','yj':'请补正经营场所使用证明。'}); del d['zz']; d['kzxx']={'~sh:Result':'补正'}
 dump(f'{D}/ok_decision_correction_with_result_note.json', d)
 d=zj_dec(); sha,nr=file_of(b'OFD business licence sample'); d['zz']={'zzbh':'91330482MA2B3C4D5Y','zzmc':'营业执照','yxqq':'2026-11-27','yxqz':'2076-11-26','fzjg':'平湖市市场监督管理局','fzrq':'2026-11-27','tyshxydm':uscc('91330482MA2B3C4D5'),'dzzz':{'wjm':'yyzz.ofd','wjlx':'application/ofd','sha256':sha,'nr':nr}}
 dump(f'{D}/ok_decision_business_licence.json', d)

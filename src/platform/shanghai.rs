@@ -12,11 +12,11 @@
 //! - digests base64 SHA-256, content base64 (line breaks allowed);
 //! - codes from the `sh` column of the tables; `MainFormat` and `Item` carry the code in an
 //!   attribute and its name as text (a disagreeing name is a warning, the code wins);
-//! - `Extensions/Field name="…"` ↔ [`Application::extensions`](crate::model::Application):
-//!   keys starting `zj:` (Zhejiang fields Shanghai lacks) are ordinary fields here; keys
-//!   starting `sh:` are Shanghai content carried through the other platform and are never
-//!   written as fields (no such content exists for applications yet, so they are reported).
-//!   `RemoteDecision` has no extension area: decision extensions are reported as warnings.
+//! - `Extensions/Field name="…"` ↔ [`Application::extensions`](crate::model::Application),
+//!   every name and value carried as it stands (the gateway's own `~zj:` keys, Zhejiang
+//!   fields Shanghai lacks, are ordinary fields here; see [`crate::model::Extensions`]);
+//!   at most [`crate::model::limits::MAX_EXTENSIONS`] of them. `RemoteDecision` has no
+//!   extension area: decision extensions are reported as warnings.
 //!
 //! Whitespace: free text (names, addresses, …) is kept exactly; values with a lexical form
 //! (codes, numbers, times, …) are trimmed first, as XML Schema's `collapse` does.

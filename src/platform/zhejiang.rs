@@ -3,13 +3,15 @@
 //! Its conventions, all held here: pinyin-initial field names; local Beijing time without an
 //! offset (`yyyy-MM-dd HH:mm:ss`); booleans `"1"`/`"0"`; money as 万元 strings with up to 6
 //! decimals and no trailing zeros; areas with 2 decimals; lowercase hex SHA-256 digests;
-//! unknown fields tolerated — carried on as `zj:<path>` extensions so they survive a trip
-//! through Shanghai's format and back; `kzxx` for what the other side has and Zhejiang
-//! lacks; replies `{code,msg,data}` with HTTP 200 even on failure.
+//! unknown fields tolerated (within [`crate::model::limits`]) — carried on as `~zj:<path>`
+//! extensions so they survive a trip through Shanghai's format and back; `kzxx` for what
+//! the other side has and Zhejiang lacks, its names carried as they are; replies
+//! `{code,msg,data}` with HTTP 200 even on failure.
 
 mod tree;
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
 use std::ops::Bound;
 
@@ -17,7 +19,9 @@ use chrono::{Datelike, FixedOffset, NaiveDateTime, TimeZone, Timelike};
 
 use super::{Read, Reply, Written};
 use crate::codes::{self, Code, Kind};
+use crate::model::limits::{self, ExtensionBudget};
 use crate::model::rules::{self, ApplicationFacts, DecisionFacts, Field};
+use crate::model::text;
 use crate::model::{
     format_fixed, parse_fixed, Acceptance, Applicant, Application, ApplicationNo, Base64Content,
     CentiSquareMetres, Contact, Date, Decision, Document, Extensions, Fen, File, FoodBusiness,
@@ -33,10 +37,11 @@ pub const APPLY_PATH: &str = "/api/kstb/v2/sqxx";
 /// Where decisions are received.
 pub const DECISION_PATH: &str = "/api/kstb/v2/spjg";
 
-/// Prefix of extension keys that hold Zhejiang fields Shanghai's format lacks.
-const OWN_PREFIX: &str = "zj:";
+/// Prefix of extension keys that hold Zhejiang fields Shanghai's format lacks: the
+/// gateway's own (see [`crate::model::Extensions`] for why it starts with `~`).
+const OWN_PREFIX: &str = "~zj:";
 /// Extension key holding the text of Shanghai's `Result` element, which Zhejiang lacks.
-const RESULT_NOTE_KEY: &str = "sh:Result";
+const RESULT_NOTE_KEY: &str = "~sh:Result";
 /// Decimal places of 万元 that one fen needs (1 fen = 0.000001 万元).
 const WAN_YUAN_SCALE: u32 = 6;
 /// Zhejiang is Beijing time, UTC+8, no daylight saving.
@@ -50,11 +55,43 @@ fn beijing() -> FixedOffset {
 pub fn read(bytes: &[u8]) -> Result<Read, Problems> {
     let mut problems = Problems::new();
     let root = match tree::parse(bytes) {
+        Ok(json) if json.too_deep("", limits::MAX_JSON_DEPTH - 1).is_some() => {
+            let at = json
+                .too_deep("", limits::MAX_JSON_DEPTH - 1)
+                .unwrap_or_default();
+            problems.error(
+                at,
+                format!(
+                    "nested more than {} levels deep; the limit is {}",
+                    limits::MAX_JSON_DEPTH,
+                    limits::MAX_JSON_DEPTH
+                ),
+            );
+            return Err(problems);
+        }
         Ok(Json::Object(fields)) => fields,
         Ok(other) => {
             problems.error(
                 "$",
                 format!("body must be a JSON object, got {}", other.kind()),
+            );
+            return Err(problems);
+        }
+        // An object of more fields than the interface's own and the limit of unknown ones
+        // (or an array of more items) would be refused by the limit or as a duplicate
+        // anyway: parsing stops there, before the rest is built.
+        Err(e) if e.to_string().starts_with(tree::TOO_MANY) => {
+            let text = e.to_string();
+            let path = text[tree::TOO_MANY.len()..]
+                .split('\0')
+                .next()
+                .unwrap_or_default();
+            problems.error(
+                path,
+                format!(
+                    "more than {MAX_FIELDS} fields in one object (or items in one array): more than {} unknown fields, the limit, or fields given twice",
+                    limits::MAX_EXTENSIONS
+                ),
             );
             return Err(problems);
         }
@@ -66,6 +103,8 @@ pub fn read(bytes: &[u8]) -> Result<Read, Problems> {
     let mut r = Reader {
         problems,
         extensions: Extensions::new(),
+        budget: ExtensionBudget::default(),
+        duplicates: 0,
     };
     let is_decision = root.iter().any(|(k, _)| k == "jg") && !root.iter().any(|(k, _)| k == "sxbm");
     let document = if is_decision {
@@ -123,7 +162,23 @@ impl<'a, 'j> Obj<'a, 'j> {
 struct Reader {
     problems: Problems,
     extensions: Extensions,
+    /// What the extensions hold so far, against [`limits`].
+    budget: ExtensionBudget,
+    /// Fields found given twice so far.
+    duplicates: usize,
 }
+
+/// Most fields of one object (or items of one array) read: the interface's own for the
+/// object (at most [`SMALL_OBJECT`]) and [`limits::MAX_EXTENSIONS`] unknown ones.
+const MAX_FIELDS: usize = SMALL_OBJECT + limits::MAX_EXTENSIONS;
+
+/// Duplicated fields reported one by one before the rest of the document is no longer
+/// looked at for them (it is refused either way).
+const MAX_DUPLICATES_REPORTED: usize = 20;
+
+/// Most fields of any object of the interface (the root of an application has 14): up to
+/// this many, duplicates are looked for by comparing, beyond it with a hash set.
+const SMALL_OBJECT: usize = 16;
 
 impl Reader {
     fn error(&mut self, path: String, message: impl Into<String>) {
@@ -139,15 +194,59 @@ impl Reader {
         self.problems.check(path, result)
     }
 
-    /// Ends an object: duplicates are refused, unknown fields carried as `zj:` extensions.
+    /// Ends an object: duplicates are refused, unknown fields carried as `~zj:` extensions
+    /// (within [`limits`]). Linear in the fields: duplicates are found with a hash set once
+    /// an object has more fields than the interface gives any object.
     fn finish(&mut self, o: Obj) {
+        let mut seen =
+            (o.fields.len() > SMALL_OBJECT).then(|| HashSet::with_capacity(o.fields.len()));
         for (i, (key, value)) in o.fields.iter().enumerate() {
-            if o.fields[..i].iter().any(|(k, _)| k == key) {
-                self.error(o.at(key), "appears more than once");
-            } else if !o.used[i] {
-                self.extensions
-                    .insert(format!("{OWN_PREFIX}{}", o.at(key)), extension_text(value));
+            // Past a limit, or after a few duplicates, the document is refused already:
+            // what the rest of a hostile object holds changes nothing, and is not hashed.
+            if self.budget.is_spent() || self.duplicates > MAX_DUPLICATES_REPORTED {
+                break;
             }
+            let repeated = match &mut seen {
+                Some(seen) => !seen.insert(key.as_ref()),
+                None => o.fields[..i].iter().any(|(k, _)| k == key),
+            };
+            if repeated {
+                self.duplicates += 1;
+                self.error(o.at(key), "appears more than once");
+            } else if !o.used[i] && !self.budget.is_spent() {
+                let mut own =
+                    String::with_capacity(OWN_PREFIX.len() + o.path.len() + key.len() + 1);
+                own.push_str(OWN_PREFIX);
+                if !o.path.is_empty() {
+                    own.push_str(&o.path);
+                    own.push('.');
+                }
+                escape_name(key, &mut own);
+                self.carry(o.at(key), own, extension_text(value));
+            }
+        }
+    }
+
+    /// Keeps one extension entry, unless it passes the bounds of [`limits`] (then the
+    /// refusal names the field at `path` where they were passed).
+    fn carry(&mut self, path: String, key: String, value: String) {
+        if key.is_empty() {
+            self.error(
+                path,
+                "an extension needs a name: Shanghai's Field cannot be nameless",
+            );
+            return;
+        }
+        if let Err(e) = text::check_chars(&key).and_then(|()| text::check_chars(&value)) {
+            self.error(path, e.0);
+            return;
+        }
+        match self.budget.take(key.len() + value.len()) {
+            Ok(true) => {
+                self.extensions.insert(key, value);
+            }
+            Ok(false) => {}
+            Err(message) => self.error(path, message),
         }
     }
 
@@ -193,11 +292,14 @@ impl Reader {
             self.error(o.at(key), "must not be empty");
             return None;
         }
+        self.check(|| o.at(key), text::check_chars(s))?;
         Some(s.to_owned())
     }
 
     fn optional_text(&mut self, o: &mut Obj, key: &str) -> Option<String> {
-        self.str(o, key, false).map(str::to_owned)
+        let s = self.str(o, key, false)?;
+        self.check(|| o.at(key), text::check_chars(s))?;
+        Some(s.to_owned())
     }
 
     fn parse<T>(
@@ -302,7 +404,7 @@ impl Reader {
     /// A file: `sha256` hex must match the base64 `nr`.
     fn file(&mut self, o: &mut Obj, name_key: &str, type_key: &str) -> Option<File> {
         let name = self.text(o, name_key);
-        let mime_type = self.text(o, type_key);
+        let mime_type = self.parse(o, type_key, text::mime_type);
         let claimed = self.parse(o, "sha256", parse_hex_digest);
         let content = self.parse(o, "nr", Base64Content::parse);
         let (content, actual) = content?;
@@ -435,7 +537,18 @@ impl Reader {
 
         let business_scope = self.optional_text(&mut root, "jyfw");
 
-        let materials = self.array(&mut root, "cl").map(|items| {
+        let materials = self.array(&mut root, "cl").and_then(|items| {
+            if items.len() > limits::MAX_MATERIALS {
+                self.error(
+                    format!("cl[{}]", limits::MAX_MATERIALS),
+                    format!(
+                        "more than {} materials; the limit is {}",
+                        limits::MAX_MATERIALS,
+                        limits::MAX_MATERIALS
+                    ),
+                );
+                return None;
+            }
             let mut materials = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 let path = format!("cl[{i}]");
@@ -452,7 +565,7 @@ impl Reader {
                     materials.push(Material { code, title, file });
                 }
             }
-            materials
+            Some(materials)
         });
 
         let acceptance = self.object(&mut root, "slxx", true).and_then(|mut o| {
@@ -520,9 +633,11 @@ impl Reader {
         };
         for (key, value) in o.fields {
             match value {
-                Json::Str(s) => {
-                    self.extensions.insert(key.to_string(), s.to_string());
-                }
+                Json::Str(_) if key.starts_with(OWN_PREFIX) => self.error(
+                    o.at(key),
+                    format!("names starting '{OWN_PREFIX}' are the gateway's own (Zhejiang fields carried through Shanghai's format), not a kzxx entry"),
+                ),
+                Json::Str(s) => self.carry(o.at(key), key.to_string(), s.to_string()),
                 other => self.error(o.at(key), format!("must be a string, got {}", other.kind())),
             }
         }
@@ -689,30 +804,103 @@ fn document_size_hint(document: &Document) -> usize {
     files + 4096
 }
 
-/// A streaming JSON object writer that puts `zj:` extensions back where they came from.
+/// A streaming JSON object writer that puts `~zj:` extensions back where they came from.
 struct JsonWriter<'e> {
     out: Vec<u8>,
     /// The open objects, innermost last: whether each has a field yet, and its path (mostly
     /// fixed, so borrowed).
     open: Vec<(bool, Cow<'static, str>)>,
-    /// The extensions when some of them are `zj:` ones to put back (most documents have none).
-    extensions: Option<&'e Extensions>,
+    /// The `~zj:` extensions to put back, by the path of the object they belong in (most
+    /// documents have none): grouped once, so that closing an object looks at its own only
+    /// and writing stays linear however many objects and extensions there are.
+    extensions: Option<ByParent<'e>>,
 }
+
+/// `~zj:` extensions by the path of their object: each field's name (unescaped) and value.
+type ByParent<'e> = HashMap<&'e str, Vec<(Cow<'e, str>, &'e str)>>;
 
 /// Deepest nesting of objects written (`jyz.fddbr`, `spjy.spaqgly`, `zz.dzzz`).
 const OPEN_OBJECTS: usize = 4;
 
+/// Objects of the interface other than the root and `cl[i]`, deepest first: where an
+/// unknown field's path (`jyz.fddbr.x`) says it belongs. Anything else is the root's,
+/// dots and all (an unknown field `a.b` at the root).
+const NESTED_OBJECTS: &[&str] = &[
+    "jyz.fddbr",
+    "spjy.spaqgly",
+    "zz.dzzz",
+    "sqr",
+    "jyz",
+    "jycs",
+    "spjy",
+    "slxx",
+    "lxr",
+    "zz",
+];
+
+/// Adds an unknown field's `name` to its `~zj:` key, `\`, `.` and `[` escaped with `\`,
+/// so that the key says unambiguously which object the field was in: a root field
+/// `jyz.x` is `~zj:jyz\.x`, a field `x` of `jyz` is `~zj:jyz.x`.
+fn escape_name(name: &str, into: &mut String) {
+    for c in name.chars() {
+        if matches!(c, '\\' | '.' | '[') {
+            into.push('\\');
+        }
+        into.push(c);
+    }
+}
+
+/// The name `escape_name` escaped (an unescaped key, from an older gateway, as it is).
+fn unescape_name(escaped: &str) -> Cow<'_, str> {
+    if !escaped.contains('\\') {
+        return Cow::Borrowed(escaped);
+    }
+    let mut name = String::with_capacity(escaped.len());
+    let mut chars = escaped.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => name.extend(chars.next()),
+            c => name.push(c),
+        }
+    }
+    Cow::Owned(name)
+}
+
+/// The object `own` (a `~zj:` key without its prefix) belongs in, and its name there.
+fn placed(own: &str) -> (&str, Cow<'_, str>) {
+    if let Some(rest) = own.strip_prefix("cl[") {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && rest[digits..].starts_with("].") {
+            let at = "cl[".len() + digits + 1;
+            return (&own[..at], unescape_name(&own[at + 1..]));
+        }
+    }
+    for parent in NESTED_OBJECTS {
+        if let Some(name) = own
+            .strip_prefix(parent)
+            .and_then(|rest| rest.strip_prefix('.'))
+        {
+            return (&own[..parent.len()], unescape_name(name));
+        }
+    }
+    ("", unescape_name(own))
+}
+
 impl<'e> JsonWriter<'e> {
     fn new(capacity: usize, extensions: &'e Extensions) -> Self {
         let own_keys = (Bound::Included(OWN_PREFIX), Bound::Unbounded);
-        let has_own = extensions
-            .range::<str, _>(own_keys)
-            .next()
-            .is_some_and(|(k, _)| k.starts_with(OWN_PREFIX));
+        let mut by_parent = ByParent::new();
+        for (key, value) in extensions.range::<str, _>(own_keys) {
+            let Some(own) = key.strip_prefix(OWN_PREFIX) else {
+                break;
+            };
+            let (parent, name) = placed(own);
+            by_parent.entry(parent).or_default().push((name, value));
+        }
         JsonWriter {
             out: Vec::with_capacity(capacity),
             open: Vec::with_capacity(OPEN_OBJECTS),
-            extensions: has_own.then_some(extensions),
+            extensions: (!by_parent.is_empty()).then_some(by_parent),
         }
     }
     /// The separator before a field of the innermost object.
@@ -747,28 +935,41 @@ impl<'e> JsonWriter<'e> {
         self.out.push(b'{');
         self.open.push((false, path));
     }
-    /// Closes the innermost object, after the `zj:` extensions that belong in it.
+    /// Closes the innermost object, after the `~zj:` extensions that belong in it. The
+    /// root takes, with their whole path as name, any left over (those whose object was
+    /// not written: a root field `lxr.x` when there is no `lxr`).
     fn close(&mut self, known: &[&str]) {
-        if let Some(ext) = self.extensions {
+        if let Some(mut by_parent) = self.extensions.take() {
             let path = self.open.last().map(|(_, p)| p.clone()).unwrap_or_default();
-            let own_keys = (Bound::Included(OWN_PREFIX), Bound::Unbounded);
-            for (key, value) in ext.range::<str, _>(own_keys) {
-                let Some(own) = key.strip_prefix(OWN_PREFIX) else {
-                    break;
-                };
-                let (parent, name) = own.rsplit_once('.').unwrap_or(("", own));
-                if parent == path.as_ref() && !known.contains(&name) {
-                    self.data_key(name);
-                    if serde_json::from_str::<serde::de::IgnoredAny>(value).is_ok() {
-                        self.out.extend_from_slice(value.as_bytes());
-                    } else {
-                        tree::write_str(&mut self.out, value);
+            let own = by_parent.remove(path.as_ref()).unwrap_or_default();
+            for (name, value) in own {
+                if !known.contains(&name.as_ref()) {
+                    self.extension(&name, value);
+                }
+            }
+            if self.open.len() == 1 {
+                let mut rest: Vec<_> = by_parent.drain().collect();
+                rest.sort_unstable();
+                for (parent, fields) in rest {
+                    for (name, value) in fields {
+                        self.extension(&format!("{parent}.{name}"), value);
                     }
                 }
             }
+            self.extensions = Some(by_parent);
         }
         self.open.pop();
         self.out.push(b'}');
+    }
+    /// Writes an unknown field put back: its value is JSON text when it parses as JSON,
+    /// else a string (see [`extension_text`]).
+    fn extension(&mut self, name: &str, value: &str) {
+        self.data_key(name);
+        if serde_json::from_str::<serde::de::IgnoredAny>(value).is_ok() {
+            self.out.extend_from_slice(value.as_bytes());
+        } else {
+            tree::write_str(&mut self.out, value);
+        }
     }
     /// Writes `key` and a JSON array of `items`, each written by `each` (given its index).
     fn array<T>(
@@ -1205,8 +1406,8 @@ mod tests {
         let Document::Application(a) = read(&bytes).unwrap().document else {
             panic!("not an application")
         };
-        assert_eq!(a.extensions["zj:jyz.xydj"], r#"{"level":"A","n":3}"#);
-        assert_eq!(a.extensions["zj:cl[1].ys"], "12");
+        assert_eq!(a.extensions["~zj:jyz.xydj"], r#"{"level":"A","n":3}"#);
+        assert_eq!(a.extensions["~zj:cl[1].ys"], "12");
         let back: serde_json::Value =
             serde_json::from_slice(&write(&Document::Application(a)).bytes).unwrap();
         assert_eq!(back, v);

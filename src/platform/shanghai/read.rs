@@ -17,6 +17,7 @@ use super::xml::{self, El};
 use crate::codes::{
     Code, EntityType, FoodItem, IdType, Item, Kind, MainFormat, Material as MaterialCode,
 };
+use crate::model::limits::{self, ExtensionBudget};
 use crate::model::rules::{self, ApplicationFacts, DecisionFacts, Field};
 use crate::model::{
     parse_fixed, Acceptance, Applicant, Application, ApplicationNo, Base64Content,
@@ -131,6 +132,8 @@ impl Reader<'_> {
         // How many children fill each slot so far.
         let mut filled = [0usize; N];
         let mut highest: Option<usize> = None;
+        // Unknown children so far: only the first few are reported one by one.
+        let mut unknown = 0usize;
         // Slot names are unique, so where a name is searched from does not change what is
         // found; children mostly come in order, so the search starts at the latest slot.
         debug_assert!(slots
@@ -145,6 +148,10 @@ impl Reader<'_> {
                 .map(|i| i + from)
                 .or_else(|| slots[..from].iter().position(|(n, _)| *n == child.name()));
             let Some(i) = found else {
+                unknown += 1;
+                if unknown > xml::MAX_REPORTED {
+                    continue;
+                }
                 let expected: Vec<&str> = slots.iter().map(|(n, _)| *n).collect();
                 let expected = if expected.is_empty() {
                     "no elements".to_owned()
@@ -183,6 +190,17 @@ impl Reader<'_> {
             }
             filled[i] += 1;
         }
+        if unknown > xml::MAX_REPORTED {
+            self.p.error(
+                el.path(),
+                format!(
+                    "{} more unknown elements in <{}> (the first {} are reported)",
+                    unknown - xml::MAX_REPORTED,
+                    el.name(),
+                    xml::MAX_REPORTED
+                ),
+            );
+        }
         for (i, (name, occ)) in slots.iter().enumerate() {
             if matches!(occ, One | Many) && filled[i] == 0 {
                 self.p.error(
@@ -218,7 +236,7 @@ impl Reader<'_> {
     /// The text of a leaf element (attributes `attrs` allowed, no child elements).
     fn leaf<'t>(&mut self, el: El<'t>, attrs: &[&str]) -> &'t str {
         self.attrs(el, attrs);
-        for child in el.children() {
+        for child in el.children().take(xml::MAX_REPORTED) {
             self.p.error(
                 child.path(),
                 format!(
@@ -530,8 +548,24 @@ impl Reader<'_> {
         let format_note = self.opt_text(format_note_el);
         let items = items_el.and_then(|e| {
             let k = self.seq(e, &[], &[("Item", Many)]);
-            all_or_none(k.all("Item").map(|i| self.coded::<FoodItem>(Some(i))))
-                .filter(|v| !v.is_empty())
+            let mut ok = true;
+            let mut codes: Vec<Code<FoodItem>> = Vec::new();
+            for i in k.all("Item") {
+                match self.coded::<FoodItem>(Some(i)) {
+                    // A set, as Zhejiang's `jyxm` is: an item listed twice is refused on
+                    // both sides (the fuzzing harness found Shanghai accepting it).
+                    Some(c) if codes.contains(&c) => {
+                        self.p.error(
+                            format!("{}/@code", i.path()),
+                            format!("'{}' is listed twice", c.sh()),
+                        );
+                        ok = false;
+                    }
+                    Some(c) => codes.push(c),
+                    None => ok = false,
+                }
+            }
+            (ok && !codes.is_empty()).then_some(codes)
         });
         let manager = safety_manager_el.and_then(|e| {
             let k = self.seq(e, &[], &[("Name", One), ("IdNumber", One), ("Mobile", One)]);
@@ -557,6 +591,17 @@ impl Reader<'_> {
 
     fn materials(&mut self, el: El) -> Option<Vec<Material>> {
         let k = self.seq(el, &[], &[("Material", Many)]);
+        if let Some(past) = k.all("Material").nth(limits::MAX_MATERIALS) {
+            self.p.error(
+                past.path(),
+                format!(
+                    "more than {} materials; the limit is {}",
+                    limits::MAX_MATERIALS,
+                    limits::MAX_MATERIALS
+                ),
+            );
+            return None;
+        }
         all_or_none(k.all("Material").map(|m| self.material(m))).filter(|v| !v.is_empty())
     }
 
@@ -593,7 +638,7 @@ impl Reader<'_> {
         algorithm_required: bool,
     ) -> Option<File> {
         let name = self.text(name_el);
-        let mime_type = self.value(mime_type_el, mime_type);
+        let mime_type = self.value(mime_type_el, crate::model::text::mime_type);
         let claimed = digest_el.and_then(|e| {
             let text = trim(self.leaf(e, &["algorithm"]));
             let alg_ok = match e.attr("algorithm") {
@@ -705,30 +750,39 @@ impl Reader<'_> {
         let k = self.seq(el, &[], &[("Field", Any)]);
         let mut map = Extensions::new();
         let mut ok = true;
+        let mut budget = ExtensionBudget::default();
         for f in k.all("Field") {
+            if budget.is_spent() {
+                break;
+            }
             let value = self.leaf(f, &["name"]);
-            let name = self.attr(f, "name", |n| {
-                if n.is_empty() {
-                    Err("a Field needs a name")
-                } else {
-                    Ok(n.to_owned())
+            // A name is kept exactly, as free text is: trimmed, ` a` and `a` would be one.
+            let name = match f.attr("name") {
+                Some(n) if !n.is_empty() => Some(n.to_owned()),
+                given => {
+                    let what = if given.is_some() {
+                        "a Field needs a name"
+                    } else {
+                        "missing required attribute 'name' on <Field>"
+                    };
+                    self.p.error(format!("{}/@name", f.path()), what);
+                    None
                 }
-            });
+            };
             let Some(name) = name else {
                 ok = false;
                 continue;
             };
-            if name.starts_with("sh:") {
-                self.p.warn(
-                    format!("{}/@name", f.path()),
-                    format!("Field names starting 'sh:' are reserved for Shanghai content carried through Zhejiang; '{name}' will not be sent back to Shanghai"),
-                );
-            }
             if map.contains_key(&name) {
                 self.p.error(
                     format!("{}/@name", f.path()),
                     format!("Field '{name}' is given more than once"),
                 );
+                ok = false;
+                continue;
+            }
+            if let Err(message) = budget.take(name.len() + value.len()) {
+                self.p.error(f.path(), message);
                 ok = false;
                 continue;
             }
@@ -1034,20 +1088,6 @@ pub(super) fn mobile(s: &str) -> Result<Mobile, Invalid> {
     }
     let digits: String = rest.chars().filter(|c| *c != ' ' && *c != '-').collect();
     Mobile::parse(&digits)
-}
-
-/// A MIME type: `type/subtype`, ASCII without spaces.
-fn mime_type(s: &str) -> Result<String, String> {
-    let ok = s.split_once('/').is_some_and(|(t, st)| {
-        !t.is_empty() && !st.is_empty() && s.bytes().all(|b| b.is_ascii_graphic())
-    });
-    if ok {
-        Ok(s.to_owned())
-    } else {
-        Err(format!(
-            "'{s}' is not a MIME type (type/subtype, e.g. application/pdf)"
-        ))
-    }
 }
 
 /// A base64 SHA-256 digest.

@@ -15,10 +15,6 @@ use crate::platform::Written;
 /// document is written without the buffer growing.
 const MARKUP_ESTIMATE: usize = 8 * 1024;
 
-/// Extension keys for Shanghai content carried through the other platform (see the module
-/// documentation of [`super`]).
-const SH_PREFIX: &str = "sh:";
-
 /// Writes `doc`; see [`super::write`].
 pub(super) fn write(doc: &Document) -> Written {
     let mut w = Writer {
@@ -335,19 +331,12 @@ impl Writer {
         if let Some(r) = &a.remark {
             self.leaf(1, p, "Remark", r);
         }
-        let (carried, other): (Vec<_>, Vec<_>) = a
-            .extensions
-            .iter()
-            .partition(|(k, _)| !k.starts_with(SH_PREFIX));
-        for (k, _) in other {
-            self.warnings.warn(
-                k.as_str(),
-                "no Shanghai element is defined for this key; not written (the original document keeps it)",
-            );
-        }
+        // Every extension is carried as it stands, whatever its name: the gateway's own
+        // (`~zj:…`, `~sh:…`) and the partner's alike (see [`crate::model::Extensions`]).
+        let carried = &a.extensions;
         if !carried.is_empty() {
             self.open(1, "Extensions");
-            for (i, (k, v)) in carried.into_iter().enumerate() {
+            for (i, (k, v)) in carried.iter().enumerate() {
                 self.element(
                     2,
                     "/RemoteApply/Extensions",

@@ -11,11 +11,17 @@ use quick_xml::name::{NamespaceError, PrefixDeclaration};
 use quick_xml::Reader;
 
 use super::NAMESPACE;
-use crate::model::Problems;
+use crate::model::text::{forbidden_char, forbidden_message};
+use crate::model::{limits, Problems};
 
 /// Deepest element nesting a Shanghai document has is 4 (`RemoteApply/FoodBusiness/Items/Item`);
 /// anything much deeper is an attack on the reader's stack or memory, not a licence application.
 const MAX_DEPTH: usize = 16;
+
+/// Most problems of one kind reported for one document (or one parent element): the first
+/// few name the fault; reporting thousands would only make a hostile document's refusal
+/// cost time in proportion to the square of its size (every path counts its siblings).
+pub(super) const MAX_REPORTED: usize = 20;
 
 /// Elements that repeat by design: their paths always carry a 1-based index
 /// (`/RemoteApply/Materials/Material[1]`) so every problem names exactly one of them.
@@ -424,6 +430,10 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
     let mut stack: Vec<(usize, Ns)> = Vec::with_capacity(MAX_DEPTH);
     // The attributes of one tag at a time (see `read_unchecked`).
     let mut scratch = Vec::new();
+    // Elements reported for their namespace so far (see [`MAX_REPORTED`]).
+    let mut foreign = 0;
+    // Texts and attributes reported for a character XML forbids so far.
+    let mut forbidden = 0;
     loop {
         let position = reader.buffer_position();
         let event = match reader.read_event() {
@@ -459,6 +469,19 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                 let has_attrs = qualified < tag.len();
                 scratch.clear();
                 let regular = has_attrs && read_unchecked(tag, qualified, &mut scratch);
+                if scratch.len() > limits::MAX_ATTRIBUTES {
+                    let (_, local) = split_prefix(tag.get(..qualified).unwrap_or_default());
+                    let parent = stack.last().map_or(String::new(), |(el, _)| tree.path(*el));
+                    problems.error(
+                        format!("{parent}/{local}"),
+                        format!(
+                            "more than {} attributes on one element; the limit is {}",
+                            limits::MAX_ATTRIBUTES,
+                            limits::MAX_ATTRIBUTES
+                        ),
+                    );
+                    return None;
+                }
                 if let Err(err) = namespaces.enter(&scratch, stack.len() + 1) {
                     let at = stack
                         .last()
@@ -479,6 +502,19 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                     problems.error("/", format!("content after the root element: <{local}>"));
                     return None;
                 }
+                if tree.elements.len() >= limits::MAX_ELEMENTS {
+                    problems.error(
+                        stack
+                            .last()
+                            .map_or("/".to_owned(), |(el, _)| tree.path(*el)),
+                        format!(
+                            "more than {} elements in the document; the limit is {}",
+                            limits::MAX_ELEMENTS,
+                            limits::MAX_ELEMENTS
+                        ),
+                    );
+                    return None;
+                }
                 if stack.len() >= MAX_DEPTH {
                     problems.error(
                         stack
@@ -491,7 +527,8 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                 let parent = stack.last().map(|(p, _)| *p);
                 let el = tree.open(local, parent.unwrap_or(0));
                 let parent_ns = stack.last().map(|(_, n)| n);
-                if ns != Ns::Ours && parent_ns != Some(&ns) {
+                if ns != Ns::Ours && parent_ns != Some(&ns) && foreign < MAX_REPORTED {
+                    foreign += 1;
                     let what = match &ns {
                         Ns::Other(uri) => format!("is in namespace '{uri}'"),
                         Ns::None => "is in no namespace".to_owned(),
@@ -542,6 +579,8 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                 };
                 match unescaped {
                     Ok(s) => match stack.last() {
+                        Some((el, _))
+                            if !refuse_chars(&s, *el, &tree, &mut forbidden, problems) => {}
                         Some((el, _)) => {
                             // A reference can stand for white space.
                             let blank = blank || matches!(s, Cow::Owned(ref s) if is_blank(s));
@@ -568,6 +607,7 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                 // The content of `<![CDATA[…]]>` is text as it stands.
                 let s = within(text, c);
                 match stack.last() {
+                    Some((el, _)) if !refuse_chars(s, *el, &tree, &mut forbidden, problems) => {}
                     Some((el, _)) => tree.push_text(*el, Cow::Borrowed(s), is_blank(s)),
                     None => {
                         problems.error("/", "CDATA outside the root element");
@@ -593,6 +633,30 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
     Some(tree)
 }
 
+/// Checks text (or CDATA) `s` of the element `el` for characters XML forbids: `true` when
+/// there are none, else `false` with the first reported (up to [`MAX_REPORTED`] texts).
+fn refuse_chars(
+    s: &str,
+    el: usize,
+    tree: &Tree,
+    reported: &mut usize,
+    problems: &mut Problems,
+) -> bool {
+    let Some(c) = forbidden_char(s) else {
+        return true;
+    };
+    *reported += 1;
+    if *reported <= MAX_REPORTED {
+        problems.error(tree.path(el), forbidden_message(c));
+    } else if *reported == MAX_REPORTED + 1 {
+        problems.error(
+            "/",
+            format!("more texts with characters outside XML 1.0's Char production (the first {MAX_REPORTED} are reported)"),
+        );
+    }
+    false
+}
+
 /// Reads the attributes of a `tag` (its name `qualified` bytes long) into `into`, up to the
 /// first malformed one, and tells whether they were all well-formed with distinct names.
 /// quick-xml's own check for duplicated names allocates a list of names for every tag; this
@@ -604,6 +668,8 @@ fn read_unchecked<'a>(tag: &'a str, qualified: usize, into: &mut Vec<Attribute<'
     let mut distinct = true;
     for attr in attrs {
         match attr {
+            // Past the limit the tag is refused (see `parse`): no need to compare further.
+            Ok(_) if into.len() > limits::MAX_ATTRIBUTES => return false,
             Ok(attr) => {
                 distinct &= into.iter().all(|a| a.key != attr.key);
                 into.push(attr);
@@ -657,7 +723,10 @@ fn attribute<'a>(
         quick_xml::escape::unescape(value)
     };
     match unescaped {
-        Ok(v) => tree.attrs.push((local, v)),
+        Ok(v) => match forbidden_char(&v) {
+            None => tree.attrs.push((local, v)),
+            Some(c) => problems.error(format!("{}/@{local}", tree.path(el)), forbidden_message(c)),
+        },
         Err(err) => problems.error(
             format!("{}/@{local}", tree.path(el)),
             format!("bad attribute value: {err}"),

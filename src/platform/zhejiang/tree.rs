@@ -8,6 +8,8 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use super::MAX_FIELDS;
+
 /// A JSON value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json<'a> {
@@ -157,18 +159,50 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Json::Str(Cow::Owned(v)))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(v) = seq.next_element()? {
-            items.push(v);
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_FIELDS));
+        loop {
+            let at = items.len();
+            match seq.next_element() {
+                Ok(Some(_)) if at == MAX_FIELDS => return Err(too_many(format!("[{at}]"))),
+                Ok(Some(v)) => items.push(v),
+                Ok(None) => break,
+                Err(e) => return Err(within(&format!("[{at}]"), e)),
+            }
         }
         Ok(Json::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
-        let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8).min(MAX_FIELDS));
         while let Some(key) = map.next_key::<Key<'de>>()? {
-            fields.push((key.0, map.next_value()?));
+            if fields.len() == MAX_FIELDS {
+                return Err(too_many(key.0.into_owned()));
+            }
+            match map.next_value() {
+                Ok(v) => fields.push((key.0, v)),
+                Err(e) => return Err(within(&key.0, e)),
+            }
         }
         Ok(Json::Object(fields))
+    }
+}
+
+/// Starts the message of a parse stopped at an object of more than [`MAX_FIELDS`] fields
+/// (or an array of more items); the path of the first one past follows, up to a NUL.
+pub const TOO_MANY: &str = "\u{0}too many:";
+
+/// The error that stops parsing at `path`, the first field or item past [`MAX_FIELDS`]:
+/// reading on would only build what is refused anyway.
+fn too_many<E: de::Error>(path: String) -> E {
+    E::custom(format!("{TOO_MANY}{path}\u{0}"))
+}
+
+/// `e` from inside the field or item `step`: its path gets `step` in front when it is a
+/// [`too_many`] error; other errors pass as they are.
+fn within<E: de::Error + fmt::Display>(step: &str, e: E) -> E {
+    match e.to_string().strip_prefix(TOO_MANY) {
+        Some(rest) if rest.starts_with('[') => E::custom(format!("{TOO_MANY}{step}{rest}")),
+        Some(rest) => E::custom(format!("{TOO_MANY}{step}.{rest}")),
+        None => e,
     }
 }
 
@@ -183,6 +217,43 @@ impl<'de> Deserialize<'de> for Key<'de> {
                 "object key is {}, expected a string",
                 other.kind()
             ))),
+        }
+    }
+}
+
+impl Json<'_> {
+    /// The path (`cl[0].x.y`, from `path`) of the first value nested deeper than `limit`
+    /// levels of objects and arrays, if any. Linear in the value; recursion is bounded by
+    /// serde_json's own nesting limit (128).
+    pub fn too_deep(&self, path: &str, limit: usize) -> Option<String> {
+        let nested = |v: &Json| matches!(v, Json::Array(_) | Json::Object(_));
+        match self {
+            Json::Array(items) => items
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| nested(v))
+                .find_map(|(i, v)| {
+                    let p = format!("{path}[{i}]");
+                    Self::deeper(p, v, limit)
+                }),
+            Json::Object(fields) => fields.iter().filter(|(_, v)| nested(v)).find_map(|(k, v)| {
+                let p = if path.is_empty() {
+                    k.to_string()
+                } else {
+                    format!("{path}.{k}")
+                };
+                Self::deeper(p, v, limit)
+            }),
+            _ => None,
+        }
+    }
+
+    /// `path` itself when no more levels are allowed, else the first too deep below it.
+    fn deeper(path: String, v: &Json, limit: usize) -> Option<String> {
+        if limit == 0 {
+            Some(path)
+        } else {
+            v.too_deep(&path, limit - 1)
         }
     }
 }

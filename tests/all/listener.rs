@@ -576,7 +576,7 @@ fn many_fields_zj_application(number: &str, n: usize) -> Vec<u8> {
 
 /// Latencies of `/healthz` and of the other platform's applications while heavy Zhejiang
 /// documents (`HEAVY` at once, default 2) are processed, printed rather than asserted
-/// (timings belong to benches): `cargo test --release --test all hostile::latencies --
+/// (timings belong to benches): `cargo test --release --test all listener::latencies --
 /// --ignored --nocapture`. Each is 12 MB (a 9 MB material), or has `FIELDS` unknown fields
 /// when that is set.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,6 +20,14 @@ pub fn sh_with(from: &str, to: &str) -> Vec<u8> {
     text.replacen(from, to, 1).into_bytes()
 }
 
+/// A Zhejiang document translated to Shanghai's format and back.
+fn through_shanghai(v: &serde_json::Value) -> serde_json::Value {
+    let bytes = serde_json::to_vec(v).unwrap();
+    let sh = platform::translate(Platform::Zhejiang, Platform::Shanghai, &bytes).unwrap();
+    let back = platform::translate(Platform::Shanghai, Platform::Zhejiang, &sh.bytes).unwrap();
+    serde_json::from_slice(&back.bytes).unwrap()
+}
+
 /// The Zhejiang sample application as a JSON value, to be changed.
 pub fn zj_value() -> serde_json::Value {
     serde_json::from_slice(&sample("zj-application.json")).unwrap()
@@ -70,11 +78,7 @@ fn unknown_zhejiang_fields_up_to_the_limit_are_carried() {
     for i in 0..limits::MAX_EXTENSIONS {
         root.insert(format!("u{i}"), "x".into());
     }
-    let bytes = serde_json::to_vec(&v).unwrap();
-    let t = platform::translate(Platform::Zhejiang, Platform::Shanghai, &bytes).unwrap();
-    let back = platform::translate(Platform::Shanghai, Platform::Zhejiang, &t.bytes).unwrap();
-    let back: serde_json::Value = serde_json::from_slice(&back.bytes).unwrap();
-    assert_eq!(back, v);
+    assert_eq!(through_shanghai(&v), v);
 }
 
 /// The extension area's size is bounded too: 300 KiB in one `kzxx` value is refused.
@@ -329,11 +333,7 @@ fn unknown_zhejiang_fields_keep_their_type_through_shanghai() {
     }
     v["jyz"]["zj:lsh"] = "x".into();
     v["~"] = "y".into();
-    let bytes = serde_json::to_vec(&v).unwrap();
-    let sh = platform::translate(Platform::Zhejiang, Platform::Shanghai, &bytes).unwrap();
-    let back = platform::translate(Platform::Shanghai, Platform::Zhejiang, &sh.bytes).unwrap();
-    let back: serde_json::Value = serde_json::from_slice(&back.bytes).unwrap();
-    assert_eq!(back, v);
+    assert_eq!(through_shanghai(&v), v);
 }
 
 /// The one spelling reserved in `kzxx`: a key starting `~zj:` would come back as a field.
@@ -361,11 +361,7 @@ fn unknown_field_names_with_dots_come_back_where_they_were() {
     v["jyz.q"] = "root".into();
     v["jyz"]["q"] = "inside".into();
     v["cl"][1]["ys"] = 12.into();
-    let bytes = serde_json::to_vec(&v).unwrap();
-    let sh = platform::translate(Platform::Zhejiang, Platform::Shanghai, &bytes).unwrap();
-    let back = platform::translate(Platform::Shanghai, Platform::Zhejiang, &sh.bytes).unwrap();
-    let back: serde_json::Value = serde_json::from_slice(&back.bytes).unwrap();
-    assert_eq!(back, v);
+    assert_eq!(through_shanghai(&v), v);
 }
 
 /// A field given 100,000 times is refused, with the first few repeats named (not all).

@@ -328,6 +328,21 @@ async fn post(lb: &Loopback, p: Platform, content_type: Option<&str>, body: &[u8
     into_reply(req.send().await.unwrap()).await
 }
 
+/// Posts a Zhejiang document with the Content-Type its interface names.
+async fn send_zj(
+    client: &reqwest::Client,
+    url: String,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    client
+        .post(url)
+        .header("content-type", Platform::Zhejiang.content_type())
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn into_reply(r: reqwest::Response) -> Reply {
     Reply {
         status: r.status().as_u16(),
@@ -449,13 +464,7 @@ async fn a_heavy_document_keeps_neither_health_nor_the_other_platform_waiting() 
             apply_path(Platform::Zhejiang)
         );
         tokio::spawn(async move {
-            let r = client
-                .post(url)
-                .header("content-type", Platform::Zhejiang.content_type())
-                .body(heavy)
-                .send()
-                .await
-                .unwrap();
+            let r = send_zj(&client, url, heavy).await;
             into_reply(r).await
         })
     };
@@ -528,13 +537,7 @@ async fn one_platforms_flood_waits_behind_itself_only() {
             let client = client_with(&lb, "zj-platform");
             let (url, doc) = (url.clone(), heavy_zj_application(&format!("ZJ-FLOOD-{i}")));
             tokio::spawn(async move {
-                let r = client
-                    .post(url)
-                    .header("content-type", Platform::Zhejiang.content_type())
-                    .body(doc)
-                    .send()
-                    .await
-                    .unwrap();
+                let r = send_zj(&client, url, doc).await;
                 into_reply(r).await
             })
         })
@@ -618,13 +621,7 @@ async fn latencies_while_heavy_documents_are_processed() {
             let url = url.clone();
             tokio::spawn(async move {
                 let t = std::time::Instant::now();
-                let r = client
-                    .post(url)
-                    .header("content-type", Platform::Zhejiang.content_type())
-                    .body(doc)
-                    .send()
-                    .await
-                    .unwrap();
+                let r = send_zj(&client, url, doc).await;
                 r.bytes().await.unwrap();
                 t.elapsed()
             })

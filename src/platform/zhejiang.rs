@@ -866,6 +866,31 @@ fn unescape_name(escaped: &str) -> Cow<'_, str> {
     Cow::Owned(name)
 }
 
+/// Whether the extension `key` is the gateway's own (`~zj:`) for a field that Zhejiang's
+/// application interface defines (its object's own fields): such an entry cannot be put back,
+/// since the writer writes that field from the application itself, so a reader refuses it
+/// (Shanghai's, for a partner's `Field` that takes the reserved prefix).
+pub fn defines(key: &str) -> bool {
+    let Some(own) = key.strip_prefix(OWN_PREFIX) else {
+        return false;
+    };
+    let (parent, name) = placed(own);
+    let fields = match parent {
+        "" => ROOT_FIELDS,
+        "sqr" => SQR_FIELDS,
+        "jyz" => JYZ_FIELDS,
+        "jyz.fddbr" => FDDBR_FIELDS,
+        "jycs" => JYCS_FIELDS,
+        "spjy" => SPJY_FIELDS,
+        "spjy.spaqgly" => SPAQGLY_FIELDS,
+        "slxx" => SLXX_FIELDS,
+        "lxr" => LXR_FIELDS,
+        p if p.starts_with("cl[") => CL_FIELDS,
+        _ => return false,
+    };
+    fields.contains(&name.as_ref())
+}
+
 /// The object `own` (a `~zj:` key without its prefix) belongs in, and its name there.
 fn placed(own: &str) -> (&str, Cow<'_, str>) {
     if let Some(rest) = own.strip_prefix("cl[") {

@@ -413,3 +413,29 @@ fn an_oversized_nested_object_is_refused_naming_its_path() {
         "{problems}"
     );
 }
+
+/// A Shanghai `Field` under the gateway's reserved prefix that names a field Zhejiang's
+/// interface defines could only be dropped on the way to Zhejiang (the field is written from
+/// the application itself): refused at intake instead, naming it.
+#[test]
+fn a_reserved_extension_name_naming_a_zhejiang_field_is_refused() {
+    for name in ["~zj:sqbh", "~zj:jyz.mc", "~zj:cl[0].nr"] {
+        let sh = sh_with(
+            "</RemoteApply>",
+            &format!("<Extensions><Field name=\"{name}\">\"x\"</Field></Extensions></RemoteApply>"),
+        );
+        let problems = refused(Platform::Shanghai, &sh);
+        assert!(
+            has(&problems, "/RemoteApply/Extensions/Field[1]/@name", name),
+            "{name}: {problems}"
+        );
+    }
+    // A reserved name for a field Zhejiang does not define is the gateway's own: carried.
+    let sh = sh_with(
+        "</RemoteApply>",
+        "<Extensions><Field name=\"~zj:jyz.xydj\">\"A\"</Field></Extensions></RemoteApply>",
+    );
+    let zj = platform::translate(Platform::Shanghai, Platform::Zhejiang, &sh).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&zj.bytes).unwrap();
+    assert_eq!(v["jyz"]["xydj"], "A", "{v}");
+}

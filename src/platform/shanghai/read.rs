@@ -781,6 +781,18 @@ impl Reader<'_> {
                 ok = false;
                 continue;
             }
+            if crate::platform::zhejiang::defines(&name) {
+                self.p.error(
+                    format!("{}/@name", f.path()),
+                    format!(
+                        "Field '{name}': names starting '~zj:' are the gateway's, for Zhejiang \
+                         fields Shanghai's format lacks, and this one names a field Zhejiang's \
+                         interface defines"
+                    ),
+                );
+                ok = false;
+                continue;
+            }
             if let Err(message) = budget.take(name.len() + value.len()) {
                 self.p.error(f.path(), message);
                 ok = false;

@@ -60,6 +60,9 @@ pub struct Receive {
     pub applicant_id_hash: [u8; 32],
     /// The source platform's verified signature on the bytes, to keep with them.
     pub signature: Option<Vec<u8>>,
+    /// Whether the bytes received and sent are stored already (a large document, stored
+    /// ahead by [`AppStore::put_documents`]).
+    pub stored: bool,
 }
 
 /// What became of a [`Receive`].
@@ -410,12 +413,20 @@ impl Worker {
             batch.jobs.extend(jobs.iter());
             for (rec, w) in new.iter().zip(&origin) {
                 let no = rec.gateway_no.as_str();
-                batch.docs.push((no, DocKind::ApplicationReceived, &w.body));
-                batch.docs.push((no, DocKind::ApplicationSent, &w.outgoing));
+                if !w.stored {
+                    batch.docs.push((no, DocKind::ApplicationReceived, &w.body));
+                    batch.docs.push((no, DocKind::ApplicationSent, &w.outgoing));
+                }
                 if let Some(signature) = &w.signature {
                     batch
                         .docs
                         .push((no, DocKind::ApplicationSignature, signature));
+                }
+            }
+            // A copy's documents stored ahead under its own, unclaimed number.
+            for (a, w) in answers.iter().zip(work) {
+                if w.stored && !matches!(a, Answer::New(_)) {
+                    batch.drop_docs.push(&w.rec.gateway_no);
                 }
             }
             for c in &changes {
@@ -497,6 +508,7 @@ mod tests {
             document_time: (1_763_602_200, 480),
             applicant_id_hash: [7; 32],
             signature: None,
+            stored: false,
         }
     }
 
@@ -539,6 +551,38 @@ mod tests {
                 .unwrap(),
             b"to the destination: first"
         );
+    }
+
+    #[tokio::test]
+    async fn documents_stored_ahead_are_kept_for_a_new_number_and_dropped_for_a_copy() {
+        let f = fixture();
+        let ahead = |no: &str, source_no: &str| {
+            let mut w = receive(no, source_no, b"large");
+            let docs = [
+                (DocKind::ApplicationReceived, &b"large"[..]),
+                (DocKind::ApplicationSent, &b"large, translated"[..]),
+            ];
+            f.store.put_documents(no, &docs).unwrap();
+            w.stored = true;
+            w
+        };
+        let first = ahead("TB1", "S-1");
+        assert!(matches!(
+            f.committer.receive(first).await.unwrap(),
+            Received::New(_)
+        ));
+        let sent = f.store.doc("TB1", DocKind::ApplicationSent).unwrap();
+        assert_eq!(sent.as_deref(), Some(&b"large, translated"[..]));
+        // The same source number again, stored ahead under its own number: a copy.
+        let copy = ahead("TB2", "S-1");
+        assert!(matches!(
+            f.committer.receive(copy).await.unwrap(),
+            Received::Seen(_)
+        ));
+        for kind in [DocKind::ApplicationReceived, DocKind::ApplicationSent] {
+            assert_eq!(f.store.doc("TB2", kind).unwrap(), None, "{kind:?}");
+            assert!(f.store.doc("TB1", kind).unwrap().is_some());
+        }
     }
 
     #[tokio::test]

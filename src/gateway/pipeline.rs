@@ -49,6 +49,12 @@ pub const LEDGER_INDEX_HEADER: &str = "tongban-ledger-index";
 /// Response header carrying the gateway's cross-province number.
 pub const GATEWAY_NO_HEADER: &str = "tongban-gateway-no";
 
+/// Applications this large (their bytes as received) have their documents stored and synced
+/// before their batch, on the blocking pool: written inside the batch, a 12 MB document held
+/// the one committer, and every other application of the moment with it, for hundreds of
+/// milliseconds (sled writes it to a blob file of its own, which the commit must sync).
+pub const STORED_AHEAD: usize = 1024 * 1024;
+
 /// Prefix of gateway numbers: `TB` + UTC date + 10-digit sequence (20 characters, within
 /// both platforms' 32-character limit, sortable by time).
 pub const GATEWAY_NO_PREFIX: &str = "TB";
@@ -407,6 +413,21 @@ impl Gateway {
             .off_workers(p, body.len(), move || for_destination(dest, app, &no))
             .await?
             .map_err(IntakeError::Task)?;
+        let stored = body.len() >= STORED_AHEAD;
+        let (body, outgoing) = if stored {
+            let (store, no) = (self.store.clone(), rec.gateway_no.clone());
+            tokio::task::spawn_blocking(move || {
+                let docs = [
+                    (DocKind::ApplicationReceived, &body[..]),
+                    (DocKind::ApplicationSent, &outgoing[..]),
+                ];
+                store.put_documents(&no, &docs).map(|()| (body, outgoing))
+            })
+            .await
+            .map_err(|e| IntakeError::Task(e.to_string()))??
+        } else {
+            (body, outgoing)
+        };
         Ok(Receive {
             rec,
             body,
@@ -414,6 +435,7 @@ impl Gateway {
             document_time,
             applicant_id_hash,
             signature: sender.evidence(),
+            stored,
         })
     }
 

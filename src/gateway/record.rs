@@ -167,6 +167,9 @@ pub struct Batch<'a> {
     pub jobs: Vec<&'a Job>,
     /// The ledger's writes for the entries of this batch (see `ledger::Log::prepare_append`).
     pub ledger: Vec<crate::ledger::Write>,
+    /// Gateway numbers whose documents, stored ahead by [`AppStore::put_documents`], are
+    /// removed: their application turned out to be a copy of one claimed before.
+    pub drop_docs: Vec<&'a str>,
 }
 
 /// What the gateway needs from storage. The committer is the only writer of claims, records
@@ -184,6 +187,11 @@ pub trait AppStore: Send + Sync {
     /// [`gate`](crate::gateway::outbox::OutboxStore::gate) meanwhile: nothing of a batch
     /// leaves the gateway before the batch is durable.
     fn commit(&self, batch: Batch<'_>) -> Result<(), StoreError>;
+    /// Stores documents of an application ahead of the batch that records it, durably, so
+    /// that large ones are written and synced off the committer's path. Until that batch
+    /// commits they belong to no record (a crash before it leaves them to be overwritten
+    /// when the number is given again).
+    fn put_documents(&self, gateway_no: &str, docs: &[(DocKind, &[u8])]) -> Result<(), StoreError>;
     /// Makes every write so far durable (for writes made outside [`AppStore::commit`]).
     fn sync(&self) -> Result<(), StoreError>;
     /// A stored document.

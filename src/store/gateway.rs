@@ -196,6 +196,11 @@ impl SledGateway {
         for job in &batch.jobs {
             put_in(jobs, due, job)?;
         }
+        for no in &batch.drop_docs {
+            for kind in DocKind::ALL {
+                docs.remove(doc_key(no, kind))?;
+            }
+        }
         if let Some(seq) = seq {
             let old = meta
                 .get(SEQ_KEY)?
@@ -259,6 +264,15 @@ impl AppStore for SledGateway {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => err(e),
         })?;
+        self.durability.sync().map_err(err)
+    }
+
+    fn put_documents(&self, gateway_no: &str, docs: &[(DocKind, &[u8])]) -> Result<(), StoreError> {
+        for (kind, bytes) in docs {
+            self.docs
+                .insert(doc_key(gateway_no, *kind), *bytes)
+                .map_err(err)?;
+        }
         self.durability.sync().map_err(err)
     }
 
@@ -393,6 +407,7 @@ pub(crate) mod tests {
                         (b"q\0\0\0\0\0\0\0\0".to_vec(), Some(b"entry".to_vec())),
                         (b"size".to_vec(), Some(1u64.to_be_bytes().to_vec())),
                     ],
+                    drop_docs: vec![],
                 })
                 .unwrap();
         }

@@ -433,13 +433,7 @@ async fn read_ledger(
             "http://{ops}/api/v1/ledger/entries?start={start}&end={}",
             start + LEDGER_PAGE
         );
-        let resp = http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| format!("{url}: {e}"))?;
-        let status = resp.status();
-        let body = resp.text().await.map_err(|e| format!("{url}: {e}"))?;
+        let (status, body) = get_text(http, &url).await?;
         if status == 400 && start == 0 {
             // `start` is not below the size: the ledger is empty.
             return Ok(items);
@@ -497,19 +491,28 @@ struct RecordView {
 }
 
 /// The record of `no` through the status API: `None` for 404.
+/// The status and body of a GET; the error names the URL.
+async fn get_text(
+    http: &reqwest::Client,
+    url: &str,
+) -> Result<(reqwest::StatusCode, String), String> {
+    let resp = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    let status = resp.status();
+    let body = resp.text().await.map_err(|e| format!("{url}: {e}"))?;
+    Ok((status, body))
+}
+
 async fn read_record(
     http: &reqwest::Client,
     ops: SocketAddr,
     no: &str,
 ) -> Result<Option<RecordView>, String> {
     let url = format!("http://{ops}/api/v1/applications/{no}");
-    let resp = http
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
-    let status = resp.status();
-    let body = resp.text().await.map_err(|e| format!("{url}: {e}"))?;
+    let (status, body) = get_text(http, &url).await?;
     if status == 404 {
         return Ok(None);
     }

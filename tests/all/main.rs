@@ -14,6 +14,7 @@ mod schemas;
 mod signatures;
 mod store;
 mod web;
+mod witness;
 
 use std::time::Duration;
 

@@ -698,6 +698,23 @@ mod tests {
         assert_eq!(w.public().verify(&stored.text, &cosig), Ok(1_700_000_000));
     }
 
+    /// The example of `docs/witness.md`, byte for byte.
+    #[test]
+    fn the_documented_example_answer() {
+        let w = crate::signing::Cosigner::from_seed("witness.example/w1", &[9; 32]).unwrap();
+        let text =
+            "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
+        let line = cosignature_line(&w.cosign(text, 1679315147));
+        assert_eq!(
+            w.public().to_string(),
+            "witness.example/w1+24b5d9fe+BP0XJDhaoMdbZPt4zWAvodmR/ev3axPFjtcC6sg16fYY"
+        );
+        assert_eq!(
+            line,
+            "\u{2014} witness.example/w1 JLXZ/gAAAABkGFDLSEwbtADY9t5XeSzDTVuiqYN5nZfoc9NQOUgkPYm4wwjIUL68Nczz1tpzCjnpmnRXttgqVVwOg3WfE7AXqa+DAg==\n"
+        );
+    }
+
     #[test]
     fn origin_hash_is_lowercase_hex_sha256() {
         assert_eq!(

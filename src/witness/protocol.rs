@@ -506,6 +506,25 @@ mod tests {
                 Err(403),
             ),
             ("bad signature", tampered.into_bytes(), Some(&s8), Err(403)),
+            // The order of the checks: origin, then signatures, then sizes, then state.
+            (
+                "unknown origin, no trusted signature",
+                body(0, &[], &unknown, &other_name),
+                None,
+                Err(404),
+            ),
+            (
+                "old above size, no trusted signature",
+                body(13, &[], &cp(8), &other_name),
+                Some(&s8),
+                Err(403),
+            ),
+            (
+                "stale old size and a bad proof",
+                body(5, &[[0; 32]], &cp(13), &k),
+                Some(&s8),
+                Err(409),
+            ),
             (
                 "old above size",
                 body(13, &[], &cp(8), &k),

@@ -233,6 +233,43 @@ impl CosignerKey {
     }
 }
 
+/// What one trusted witness's line on a checkpoint amounts to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cosigned {
+    /// A valid cosignature made at this time (POSIX seconds).
+    Valid(u64),
+    /// No line of this witness's key.
+    Missing,
+    /// A line of its key that does not verify, or whose time is beyond `not_after`.
+    Invalid(String),
+}
+
+/// Checks the checkpoint's signature lines against each trusted witness key, in order.
+/// A cosignature dated after `not_after` (POSIX seconds; e.g. now plus a tolerance) is
+/// invalid: C2SP lets verifiers refuse timestamps in the future.
+pub fn check_all<'k>(
+    keys: &'k [CosignerKey],
+    checkpoint_text: &str,
+    sigs: &[NoteSignature],
+    not_after: u64,
+) -> Vec<(&'k CosignerKey, Cosigned)> {
+    keys.iter()
+        .map(|k| {
+            let outcome = match sigs.iter().find(|s| k.is_signer_of(s)) {
+                None => Cosigned::Missing,
+                Some(s) => match k.verify(checkpoint_text, s) {
+                    Ok(t) if t > not_after => {
+                        Cosigned::Invalid(format!("its time {t} is in the future"))
+                    }
+                    Ok(t) => Cosigned::Valid(t),
+                    Err(e) => Cosigned::Invalid(e.to_string()),
+                },
+            };
+            (k, outcome)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ mod signatures;
 mod store;
 mod web;
 mod witness;
+mod witnessing;
 
 use std::time::Duration;
 

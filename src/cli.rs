@@ -7,6 +7,7 @@ mod serve;
 pub mod store;
 mod translate;
 pub mod web;
+pub mod witness;
 
 use std::path::PathBuf;
 
@@ -79,6 +80,12 @@ pub enum Command {
         #[command(subcommand)]
         command: web::WebCmd,
     },
+    /// A C2SP tlog-witness: run it, make its key, print its public key.
+    Witness {
+        /// What to do.
+        #[command(subcommand)]
+        command: witness::WitnessCmd,
+    },
 }
 
 /// Where the gateway keeps its ledger, keys and documents unless told otherwise.
@@ -137,5 +144,6 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Keys { command } => Ok(keys::run(command, &cli.data_dir)?),
         Command::Store { command } => Ok(store::run(command, &cli.data_dir)?),
         Command::Web { command } => web::run(command),
+        Command::Witness { command } => witness::run(command),
     }
 }

@@ -25,6 +25,8 @@
 //!   ([`gateway::desk`]) and its HTTPS listener, sandboxes, the demo.
 //! - [`web`] — the window clerks' page behind a small `Desk` trait, which the gateway
 //!   implements on its pipeline, records and ledger.
+//! - [`witness`] — a C2SP tlog-witness: cosigns a log's checkpoints only when consistent with
+//!   what it cosigned before, its state stored durably before it answers.
 //! - [`cli`] — the `tongban` subcommands; `main.rs` only maps their errors to exit codes.
 //!
 //! # The life of an application
@@ -50,3 +52,4 @@ pub mod platform;
 pub mod signing;
 pub mod store;
 pub mod web;
+pub mod witness;

@@ -43,7 +43,7 @@ pub struct SandboxArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {}
 
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -53,7 +53,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         })
 }
 
-fn logging() {
+pub(super) fn logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
@@ -63,7 +63,7 @@ fn logging() {
 }
 
 /// Completes on Ctrl-C or SIGTERM.
-async fn stop_signal() {
+pub(super) async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

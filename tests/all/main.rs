@@ -14,6 +14,7 @@ mod schemas;
 mod signatures;
 mod store;
 mod web;
+mod witness;
 mod witnessing;
 
 use std::time::Duration;

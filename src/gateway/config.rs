@@ -94,13 +94,13 @@ pub struct WitnessesFile {
     pub not_ready_after_s: u64,
     /// One `[[witnesses.witness]]` per witness.
     #[serde(default)]
-    pub witness: Vec<WitnessFile>,
+    pub witness: Vec<WitnessPeerFile>,
 }
 
 /// One witness.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WitnessFile {
+pub struct WitnessPeerFile {
     /// The witness's submission prefix, an https URL (`<url>/add-checkpoint` is posted to).
     pub url: String,
     /// Its cosigner key, `name+hexid+base64(0x04‖key)` (C2SP tlog-cosignature).
@@ -427,12 +427,12 @@ pub struct WitnessSettings {
     /// How long the quorum may go unmet before readiness names it; `None`: never.
     pub not_ready_after: Option<Duration>,
     /// The witnesses.
-    pub witnesses: Vec<WitnessConfig>,
+    pub witnesses: Vec<WitnessPeer>,
 }
 
 /// One witness, resolved.
 #[derive(Debug, Clone)]
-pub struct WitnessConfig {
+pub struct WitnessPeer {
     /// Submission prefix.
     pub url: String,
     /// Its cosigner key.
@@ -781,7 +781,7 @@ impl WitnessesFile {
             if let Some(k) = &key {
                 if witnesses
                     .iter()
-                    .any(|o: &WitnessConfig| o.key.name() == k.name())
+                    .any(|o: &WitnessPeer| o.key.name() == k.name())
                 {
                     p.push(format!(
                         "{at}.key: the witness {} is listed twice",
@@ -791,7 +791,7 @@ impl WitnessesFile {
             }
             let server_ca = p.certs(&format!("{at}.ca"), &abs(&w.ca));
             if let (Some(key), Some(server_ca)) = (key, server_ca) {
-                witnesses.push(WitnessConfig {
+                witnesses.push(WitnessPeer {
                     url,
                     key,
                     server_ca,

@@ -50,6 +50,9 @@ pub enum DemoError {
     /// The demo clerk's password could not be hashed.
     #[error(transparent)]
     Hash(#[from] web::HashError),
+    /// A loopback witness did not start.
+    #[error("witness: {0}")]
+    Witness(String),
 }
 
 /// The demo's window clerk: 王敏 of the 金山区廊下镇 office that accepted the shared sample,
@@ -99,6 +102,9 @@ pub struct LoopbackOptions {
     pub max_backoff_ms: u64,
     /// Give-up deadline, s.
     pub give_up_after_s: u64,
+    /// Run a witness per province (Zhejiang's and Shanghai's, C2SP tlog-witness on loopback
+    /// with mutual TLS) and have the gateway ask both to cosign every checkpoint.
+    pub witnesses: bool,
 }
 
 impl Default for LoopbackOptions {
@@ -109,6 +115,7 @@ impl Default for LoopbackOptions {
             initial_backoff_ms: 200,
             max_backoff_ms: 2_000,
             give_up_after_s: 3_600,
+            witnesses: false,
         }
     }
 }
@@ -213,6 +220,77 @@ struct Running {
     ops_addr: SocketAddr,
 }
 
+/// The loopback witnesses: label, the dev certificate they serve with (their province's
+/// platform's), and their name.
+pub const DEMO_WITNESSES: [(&str, &str, &str); 2] = [
+    ("zj", "zj-platform", "witness.zj-platform.tongban.test"),
+    ("sh", "sh-platform", "witness.sh-platform.tongban.test"),
+];
+
+/// Starts the loopback witnesses of the gateway whose data directory is `gateway_dir`
+/// (its ledger key is made now if new, so they know the log they witness), each in
+/// `dir/witness-<label>` and stopping when `stop` turns true. Returns their handles and the
+/// `[witnesses]` table for the gateway's configuration (both required).
+async fn start_witnesses(
+    dir: &Path,
+    pki: &DevPkiFiles,
+    gateway_dir: &Path,
+    stop: &watch::Receiver<bool>,
+) -> Result<(Vec<JoinHandle<()>>, String), DemoError> {
+    use crate::witness::config::{MutualTls, WitnessTls};
+    use crate::witness::{self, WitnessConfig, WitnessedLog};
+    let log_key = crate::store::DataDir::new(gateway_dir)
+        .keyring_or_create()
+        .map_err(|e| DemoError::Witness(e.to_string()))?
+        .active()
+        .verifier();
+    let ca = tls::certs_from_pem(&std::fs::read(pki.ca())?, "ca")?;
+    let mut handles = Vec::new();
+    let mut table = String::from("\n[witnesses]\nquorum = 2\n");
+    for (label, cert, name) in DEMO_WITNESSES {
+        let data_dir = dir.join(format!("witness-{label}"));
+        let key_file = data_dir.join("witness.key");
+        if !key_file.exists() {
+            std::fs::create_dir_all(&data_dir)?;
+            witness::generate_key(&key_file, name)
+                .map_err(|e| DemoError::Witness(e.to_string()))?;
+        }
+        let config = WitnessConfig {
+            name: name.to_owned(),
+            key_file,
+            data_dir,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            prefix: "/witness".into(),
+            tls: WitnessTls {
+                chain: tls::certs_from_pem(&std::fs::read(pki.cert(cert))?, cert)?,
+                key: tls::key_from_pem(&std::fs::read(pki.key(cert))?, cert)?,
+                clients: Some(MutualTls {
+                    ca: ca.clone(),
+                    identities: vec![DEV_GATEWAY_IDENTITY.into()],
+                }),
+            },
+            logs: vec![WitnessedLog {
+                origin: log_key.name().to_owned(),
+                keys: vec![log_key.clone()],
+            }],
+            limits: witness::config::default_limits(),
+        };
+        let running = witness::start(&config)
+            .await
+            .map_err(|e| DemoError::Witness(e.to_string()))?;
+        table.push_str(&format!(
+            "\n[[witnesses.witness]]\nurl = \"https://localhost:{}/witness\"\nkey = \"{}\"\nca = \"pki/ca.pem\"\n",
+            running.local_addr().port(),
+            running.public_key()
+        ));
+        let mut rx = stop.clone();
+        handles.push(running.spawn(async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }));
+    }
+    Ok((handles, table))
+}
+
 /// Gateway and both sandboxes on loopback.
 pub struct Loopback {
     /// The data directory.
@@ -274,12 +352,18 @@ impl Loopback {
             (Platform::Shanghai, sandbox_signer(Platform::Shanghai)),
         ];
         text.push_str(&signing_keys_config(&signers));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut handles = Vec::new();
+        if options.witnesses {
+            let (started, table) =
+                start_witnesses(dir, &pki, &dir.join(DEMO_GATEWAY_DIR), &stop_rx).await?;
+            handles.extend(started);
+            text.push_str(&table);
+        }
         let config_path = dir.join("tongban.toml");
         std::fs::write(&config_path, text)?;
 
         let ca = tls::certs_from_pem(&std::fs::read(pki.ca())?, "ca")?;
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let mut handles = Vec::new();
         let mut make = |p: Platform, name: &str, listener: TcpListener| {
             let at = signers.iter().position(|(q, _)| *q == p);
             let signer = at.map(|i| signers.swap_remove(i).1);
@@ -367,6 +451,33 @@ impl Loopback {
     }
 }
 
+/// Waits (a few seconds at most) for both witnesses to cosign the newest checkpoint, and
+/// prints it.
+async fn print_cosigned_checkpoint(ops: SocketAddr) {
+    let url = format!("http://{ops}/api/v1/ledger/checkpoint");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut last = String::new();
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(r) = reqwest::get(&url).await {
+            last = r.text().await.unwrap_or_default();
+            let witnessed = DEMO_WITNESSES
+                .iter()
+                .all(|(_, _, name)| last.contains(&format!("\u{2014} {name} ")));
+            if witnessed {
+                println!(
+                    "checkpoint cosigned by both provinces' witnesses (C2SP tlog-cosignature):"
+                );
+                for line in last.lines() {
+                    println!("  {line}");
+                }
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!("the witnesses have not cosigned the newest checkpoint yet; it is:\n{last}");
+}
+
 /// `tongban demo`: sets everything up under `dir`, sends the sample through, prints each step
 /// and then keeps running until `shutdown` (Ctrl-C).
 pub async fn run(dir: &Path, shutdown: impl Future<Output = ()>) -> Result<(), DemoError> {
@@ -374,7 +485,11 @@ pub async fn run(dir: &Path, shutdown: impl Future<Output = ()>) -> Result<(), D
     // password itself only onto this terminal.
     let password = demo_password();
     let clerk = demo_clerk(&password)?;
-    let lb = Loopback::start_with_clerks(dir, LoopbackOptions::default(), &[clerk]).await?;
+    let options = LoopbackOptions {
+        witnesses: true,
+        ..LoopbackOptions::default()
+    };
+    let lb = Loopback::start_with_clerks(dir, options, &[clerk]).await?;
     println!(
         "dev PKI (CA, gateway, zj-platform, sh-platform) in {}",
         lb.pki.dir.display()
@@ -437,6 +552,7 @@ pub async fn run(dir: &Path, shutdown: impl Future<Output = ()>) -> Result<(), D
         println!("  refused: {}", String::from_utf8_lossy(&reply.body));
     }
     if let Some(ops) = lb.ops_addr() {
+        print_cosigned_checkpoint(ops).await;
         println!("look at (operator listener, plain HTTP on loopback):");
         for path in [
             "/api/v1/applications",
@@ -464,8 +580,19 @@ pub async fn run(dir: &Path, shutdown: impl Future<Output = ()>) -> Result<(), D
     lb.stop().await;
     println!("stopped cleanly; audit the ledger offline with:");
     let gateway_dir = dir.join(DEMO_GATEWAY_DIR);
+    let witness_keys: String = DEMO_WITNESSES
+        .iter()
+        .filter_map(|(label, _, name)| {
+            let key = crate::witness::load_key(
+                &dir.join(format!("witness-{label}")).join("witness.key"),
+                name,
+            )
+            .ok()?;
+            Some(format!(" --witness '{}'", key.public()))
+        })
+        .collect();
     println!(
-        "  tongban --data-dir {0} audit export bundle && tongban --data-dir {0} audit verify bundle",
+        "  tongban --data-dir {0} audit export --with-documents bundle\n  tongban audit verify bundle{witness_keys} --min-witnesses 2\n  tongban audit replay bundle",
         gateway_dir.display()
     );
     Ok(())

@@ -3,7 +3,7 @@
 //! A cosignature is a witness's signed statement that, as of its timestamp, the checkpoint
 //! is the largest consistent tree head it has seen for the log. It is a signed-note signature
 //! line `— <witness name> base64(key id ‖ timestamp ‖ signature)` where
-//! - the key id is SHA-256(name ‖ 0x0A ‖ 0x04 ‖ 32-byte Ed25519 public key)[:4] (type byte
+//! - the key id is the first 4 bytes of SHA-256(name ‖ 0x0A ‖ 0x04 ‖ 32-byte Ed25519 public key) (type byte
 //!   0x04, so the witness's key never verifies as a plain signed-note key);
 //! - the timestamp is a big-endian u64 of POSIX seconds, at most 2⁶³−1;
 //! - the signature is Ed25519 over `cosignature/v1\ntime <timestamp>\n` followed by the

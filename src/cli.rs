@@ -2,7 +2,9 @@
 //! library. `main.rs` maps the [`Outcome`] to an exit code.
 
 pub mod audit;
+pub mod documents;
 pub mod keys;
+pub mod replay;
 mod serve;
 pub mod store;
 mod translate;

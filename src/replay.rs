@@ -184,7 +184,7 @@ impl Recorded {
                 entry: index,
                 kind,
                 field,
-                message: format!("entry {index}: {message}"),
+                message: format!("entry {index} ({field}): {message}"),
             }))
         };
         if entry.mapping_version != MAPPING_VERSION {
@@ -307,7 +307,7 @@ fn fetch(
         entry: index,
         kind,
         field,
-        message: format!("entry {index}: {message}"),
+        message: format!("entry {index} ({field}): {message}"),
     };
     match docs.get(sha256) {
         Err(e) => Err(fail(
@@ -356,7 +356,7 @@ fn replay_recorded(
         entry: index,
         kind,
         field,
-        message: format!("entry {index}: {message}"),
+        message: format!("entry {index} ({field}): {message}"),
     };
     let what = match r.carried {
         Carried::Application => "application",
@@ -572,7 +572,11 @@ mod tests {
         let all = docs(&[SH_APPLICATION, &sent]);
         let fails = |e: &Entry, d: &HashMap<Hash, Vec<u8>>| {
             let f = replay_entry(3, e, d).unwrap().unwrap_err();
-            assert!(f.message.starts_with("entry 3: "), "{}", f.message);
+            assert!(
+                f.message.starts_with(&format!("entry 3 ({}): ", f.field)),
+                "{}",
+                f.message
+            );
             (f.kind, f.field)
         };
         let mut other = good.clone();

@@ -10,6 +10,7 @@ mod hostile;
 mod ledger;
 mod listener;
 mod property;
+mod replay;
 mod schemas;
 mod signatures;
 mod store;

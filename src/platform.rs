@@ -15,7 +15,10 @@ use crate::model::rules::Field;
 use crate::model::{ApplicationNo, Document, Problems};
 
 /// Version of the mapping between the formats; recorded in the ledger with every
-/// translation. Bump it whenever any adapter's output for some input changes.
+/// translation, and the one `audit replay` replays. Bump it whenever what the gateway sends
+/// for some input changes (or an input it accepted is refused): the test
+/// `mapping_version_holds_the_digest_of_the_suites_translations` (`tests/all/conformance.rs`)
+/// pins it to a digest of the conformance suite's translations and fails until both are set.
 /// 2: the gateway's own extension keys are `~zj:<path>` and `~sh:<element>` (were `zj:`,
 /// `sh:`), partners' extension names are carried as they stand, and an unknown field's
 /// name has `\`, `.`, `[` escaped in its key.

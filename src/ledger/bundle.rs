@@ -956,12 +956,14 @@ pub fn verify(
             }
         }
         for (name, bytes) in &files.documents {
+            // Lowercase only, so that each document has one name (the one replay looks up).
+            let lowercase = name.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
             let named: Option<Hash> = hex::decode(name).ok().and_then(|b| b.try_into().ok());
-            let Some(named) = named else {
+            let Some(named) = named.filter(|_| lowercase) else {
                 rep.fail(
                     None,
                     K::Document,
-                    format!("documents/{name}: not named by a hex SHA-256"),
+                    format!("documents/{name}: not named by a lowercase hex SHA-256"),
                 );
                 continue;
             };

@@ -33,7 +33,8 @@
 //! 0/1, invalid UTF-8, a time's UTC offset beyond [`MAX_OFFSET_MINUTES`] either side, a
 //! validity date that is not a calendar day written `YYYY-MM-DD` ([`is_calendar_date`]), an
 //! empty or over-long sender key id and trailing bytes are refused, so every accepted byte
-//! string has exactly one meaning and `encode(decode(b)) == b`.
+//! string has exactly one meaning and `encode(decode(b)) == b`. `docs/auditing.md` states
+//! the same rules for auditors (E1–E9); `tests/all/audit_rules.rs` breaks each of them once.
 
 use sha2::{Digest, Sha256};
 

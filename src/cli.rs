@@ -56,7 +56,7 @@ pub enum Command {
     Sandbox(serve::SandboxArgs),
     /// Generate a dev PKI, start gateway and both sandboxes on loopback, send the sample.
     Demo(serve::DemoArgs),
-    /// Export and verify audit bundles of the ledger.
+    /// Export, verify and replay audit bundles of the ledger.
     Audit {
         /// What to do.
         #[command(subcommand)]

@@ -1,4 +1,5 @@
-//! `tongban audit …`: export a self-contained bundle of the ledger, verify one offline.
+//! `tongban audit …`: export a self-contained bundle of the ledger (with the documents, for an
+//! auditor allowed to see them), verify one offline, replay its translations ([`super::replay`]).
 
 use crate::ledger::bundle::{self, BundleError, ExportOptions, Report, VerifyOptions};
 use crate::ledger::{Entry, Log, LogError, StoreError};
@@ -58,9 +59,12 @@ pub enum AuditCmd {
     },
     /// Re-derive every stored hash from the stored entries and name every disagreement.
     Check,
-    /// Verify a bundle as `verify` does, then re-run every translation its entries record
-    /// (forwarded, delivered) on the exact documents and check it gives the bytes sent;
+    /// Verify a bundle, then re-run every translation it records on the exact documents;
     /// names every entry that does not replay; exit 1 if any.
+    ///
+    /// Each forwarded entry (application) and delivered entry (decision): the document
+    /// received, translated again for the other platform under the number the entry says it
+    /// was sent under, must hash to the entry's sent_sha256.
     Replay(super::replay::ReplayArgs),
     /// Development: append N example entries in batches, signing a checkpoint per batch
     /// (used to build large logs for the benchmarks).

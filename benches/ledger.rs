@@ -159,7 +159,7 @@ fn main() {
         &files,
         &VerifyOptions {
             keys: Some(Verifiers::new(vec![key.verifier()])),
-            trusted: None,
+            ..Default::default()
         },
         |_, _| {},
     );

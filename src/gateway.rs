@@ -33,6 +33,8 @@
 //! - [`convention`] — each platform's paths, replies and reply classification (via its adapter).
 //! - [`record`], [`journal`], [`ledger`] — the application record and its store trait, the
 //!   pipeline's ledger records, and the ledger (log, batcher, keyring, checkpoints, ledger API).
+//! - [`witnesses`] — asks the configured witnesses to cosign each new checkpoint and merges
+//!   their cosignatures into it; exports their lag and the quorum's readiness.
 //! - [`status`] — the status API.
 //! - [`desk`] — the window clerks' [`crate::web::Desk`] on the pipeline, the records and the
 //!   ledger (served on its own HTTPS listener, without client certificates).
@@ -62,3 +64,4 @@ pub mod server;
 pub mod service;
 pub mod status;
 pub mod tls;
+pub mod witnesses;

@@ -6,12 +6,15 @@
 //! - [`VerifierKey`] is the public half in the C2SP signed-note v1.0.0 text form
 //!   `name+hexid+base64(0x01‖key)`.
 //! - [`note`] signs and verifies C2SP signed notes (checkpoints are signed notes).
+//! - [`cosignature`] makes and checks C2SP tlog-cosignature v1 (Ed25519) cosignatures: a
+//!   witness's timestamped statement that a checkpoint is consistent with all it saw before.
 //! - [`keyring`] keeps the key files in a directory: one active key, every retired public key
 //!   still published so old checkpoints keep verifying.
 //!
 //! The HTTP layer signs RFC 9421 messages with [`SigningKey::sign`] and names the key with
 //! [`SigningKey::key_id_hex`].
 
+pub mod cosignature;
 pub mod keyring;
 pub mod note;
 
@@ -21,6 +24,7 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 use zeroize::Zeroizing;
 
+pub use cosignature::{Cosigner, CosignerKey};
 pub use keyring::{Keyring, KeyringError};
 pub use note::{Note, NoteError, NoteSignature, NoteSigner, NoteVerifier, Verifiers};
 
@@ -48,9 +52,15 @@ pub enum KeyError {
         /// The id computed from the name and the key.
         computed: String,
     },
-    /// The algorithm byte is not Ed25519.
-    #[error("unsupported signature type 0x{0:02x} (only 0x01, Ed25519)")]
-    UnsupportedType(u8),
+    /// The type byte is not the one this kind of key has (0x01 for an Ed25519 signed-note
+    /// key, 0x04 for an Ed25519 cosigner key).
+    #[error("unsupported key type 0x{found:02x} (expected 0x{expected:02x})")]
+    UnsupportedType {
+        /// The type byte in the key text.
+        found: u8,
+        /// The type byte this kind of key has.
+        expected: u8,
+    },
     /// The public key is not a valid Ed25519 point or is of small order.
     #[error("invalid or weak Ed25519 public key")]
     BadPublicKey,
@@ -67,12 +77,98 @@ pub fn check_key_name(name: &str) -> Result<(), KeyError> {
 /// The C2SP key id: the first four bytes, big-endian, of
 /// SHA-256(name ‖ 0x0A ‖ 0x01 ‖ 32-byte public key).
 pub fn key_id(name: &str, public: &[u8; 32]) -> u32 {
+    typed_key_id(name, ED25519_TYPE, public)
+}
+
+/// The key id of a key of signature type `alg`: the first four bytes, big-endian, of
+/// SHA-256(name ‖ 0x0A ‖ alg ‖ 32-byte public key).
+pub(crate) fn typed_key_id(name: &str, alg: u8, public: &[u8; 32]) -> u32 {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
-    h.update([b'\n', ED25519_TYPE]);
+    h.update([b'\n', alg]);
     h.update(public);
     let d = h.finalize();
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+/// The 32 key bytes of base64(`alg` ‖ key), refusing another type byte or length.
+pub(crate) fn key_material(material: &str, alg: u8) -> Result<Zeroizing<[u8; 32]>, KeyError> {
+    let raw = Zeroizing::new(
+        B64.decode(material)
+            .map_err(|_| KeyError::Malformed("key material is not base64"))?,
+    );
+    if raw.len() != 33 {
+        return Err(KeyError::Malformed("key material must be 33 bytes"));
+    }
+    if raw[0] != alg {
+        return Err(KeyError::UnsupportedType {
+            found: raw[0],
+            expected: alg,
+        });
+    }
+    let mut key = Zeroizing::new([0u8; 32]);
+    key.copy_from_slice(&raw[1..]);
+    Ok(key)
+}
+
+/// Splits a signer-key text `PRIVATE+KEY+name+hexid+base64(alg‖seed)` into name, id and seed.
+pub(crate) fn signer_text_parts(
+    text: &str,
+    alg: u8,
+) -> Result<(&str, &str, Zeroizing<[u8; 32]>), KeyError> {
+    let rest = text
+        .trim_end()
+        .strip_prefix(PRIVATE_KEY_PREFIX)
+        .ok_or(KeyError::Malformed("missing PRIVATE+KEY+ prefix"))?;
+    let (name, hexid, material) = split_key_text(rest)?;
+    Ok((name, hexid, key_material(material, alg)?))
+}
+
+/// The signer-key text `PRIVATE+KEY+name+hexid+base64(alg‖seed)`.
+pub(crate) fn signer_text(name: &str, id: u32, alg: u8, seed: &[u8; 32]) -> Zeroizing<String> {
+    let mut raw = Zeroizing::new([0u8; 33]);
+    raw[0] = alg;
+    raw[1..].copy_from_slice(seed);
+    Zeroizing::new(format!(
+        "{PRIVATE_KEY_PREFIX}{name}+{id:08x}+{}",
+        B64.encode(&raw[..])
+    ))
+}
+
+/// The public-key text `name+hexid+base64(alg‖key)`.
+pub(crate) fn public_text(name: &str, id: u32, alg: u8, key: &[u8; 32]) -> String {
+    let mut raw = [0u8; 33];
+    raw[0] = alg;
+    raw[1..].copy_from_slice(key);
+    format!("{name}+{id:08x}+{}", B64.encode(raw))
+}
+
+/// Parses `name+hexid+base64(alg‖key)`: the name, the id stated and checked, and a valid,
+/// not weak Ed25519 public key.
+pub(crate) fn parse_public_text(
+    text: &str,
+    alg: u8,
+) -> Result<(&str, u32, ed25519_dalek::VerifyingKey), KeyError> {
+    let (name, hexid, material) = split_key_text(text)?;
+    let bytes = key_material(material, alg)?;
+    let key =
+        ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::BadPublicKey)?;
+    if key.is_weak() {
+        return Err(KeyError::BadPublicKey);
+    }
+    let id = typed_key_id(name, alg, &bytes);
+    check_stated_id(hexid, id)?;
+    Ok((name, id, key))
+}
+
+fn check_stated_id(hexid: &str, id: u32) -> Result<(), KeyError> {
+    if hexid != format!("{id:08x}") {
+        return Err(KeyError::IdMismatch {
+            stated: hexid.to_owned(),
+            computed: format!("{id:08x}"),
+        });
+    }
+    Ok(())
 }
 
 /// An Ed25519 signing key with its signed-note name. Not printable, zeroized on drop.
@@ -115,45 +211,16 @@ impl SigningKey {
 
     /// Parses the signer-key text `PRIVATE+KEY+name+hexid+base64(0x01‖seed)`, checking the id.
     pub fn from_signer_text(text: &str) -> Result<Self, KeyError> {
-        let rest = text
-            .trim_end()
-            .strip_prefix(PRIVATE_KEY_PREFIX)
-            .ok_or(KeyError::Malformed("missing PRIVATE+KEY+ prefix"))?;
-        let (name, hexid, material) = split_key_text(rest)?;
-        let raw = Zeroizing::new(
-            B64.decode(material)
-                .map_err(|_| KeyError::Malformed("key material is not base64"))?,
-        );
-        if raw.len() != 33 {
-            return Err(KeyError::Malformed("key material must be 33 bytes"));
-        }
-        if raw[0] != ED25519_TYPE {
-            return Err(KeyError::UnsupportedType(raw[0]));
-        }
-        let mut seed = Zeroizing::new([0u8; 32]);
-        seed.copy_from_slice(&raw[1..]);
+        let (name, hexid, seed) = signer_text_parts(text, ED25519_TYPE)?;
         let key = Self::from_seed(name, &seed)?;
-        if hexid != format!("{:08x}", key.id) {
-            return Err(KeyError::IdMismatch {
-                stated: hexid.to_owned(),
-                computed: key.key_id_hex(),
-            });
-        }
+        check_stated_id(hexid, key.id)?;
         Ok(key)
     }
 
     /// The signer-key text, only for writing the key file. Crate-private so the program
     /// has no way to print a secret.
     pub(crate) fn to_signer_text(&self) -> Zeroizing<String> {
-        let mut raw = Zeroizing::new([0u8; 33]);
-        raw[0] = ED25519_TYPE;
-        raw[1..].copy_from_slice(self.key.as_bytes());
-        Zeroizing::new(format!(
-            "{PRIVATE_KEY_PREFIX}{}+{:08x}+{}",
-            self.name,
-            self.id,
-            B64.encode(&raw[..])
-        ))
+        signer_text(&self.name, self.id, ED25519_TYPE, self.key.as_bytes())
     }
 
     /// The key's signed-note name (the log origin for checkpoint keys).
@@ -204,10 +271,12 @@ impl fmt::Debug for VerifierKey {
 
 impl fmt::Display for VerifierKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut raw = [0u8; 33];
-        raw[0] = ED25519_TYPE;
-        raw[1..].copy_from_slice(self.key.as_bytes());
-        write!(f, "{}+{:08x}+{}", self.name, self.id, B64.encode(raw))
+        f.write_str(&public_text(
+            &self.name,
+            self.id,
+            ED25519_TYPE,
+            self.key.as_bytes(),
+        ))
     }
 }
 
@@ -239,29 +308,7 @@ impl VerifierKey {
     /// Parses `name+hexid+base64(0x01‖key)`, checking the id and refusing weak keys.
     /// No surrounding whitespace is accepted.
     pub fn parse(text: &str) -> Result<Self, KeyError> {
-        let (name, hexid, material) = split_key_text(text)?;
-        let raw = B64
-            .decode(material)
-            .map_err(|_| KeyError::Malformed("key material is not base64"))?;
-        if raw.len() != 33 {
-            return Err(KeyError::Malformed("key material must be 33 bytes"));
-        }
-        if raw[0] != ED25519_TYPE {
-            return Err(KeyError::UnsupportedType(raw[0]));
-        }
-        let bytes: [u8; 32] = raw[1..].try_into().expect("length checked");
-        let key =
-            ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::BadPublicKey)?;
-        if key.is_weak() {
-            return Err(KeyError::BadPublicKey);
-        }
-        let id = key_id(name, &bytes);
-        if hexid != format!("{id:08x}") {
-            return Err(KeyError::IdMismatch {
-                stated: hexid.to_owned(),
-                computed: format!("{id:08x}"),
-            });
-        }
+        let (name, id, key) = parse_public_text(text, ED25519_TYPE)?;
         Ok(Self {
             name: name.to_owned(),
             id,

@@ -4,7 +4,7 @@
 use crate::ledger::bundle::{self, BundleError, ExportOptions, Report, VerifyOptions};
 use crate::ledger::{Entry, Log, LogError, StoreError};
 use crate::signing::keyring::{read_published, Keyring, KeyringError};
-use crate::signing::Verifiers;
+use crate::signing::{CosignerKey, Verifiers};
 use crate::store::{DataDir, OpenError};
 use clap::Subcommand;
 use std::io::{IsTerminal as _, Write as _};
@@ -53,6 +53,14 @@ pub enum AuditCmd {
         /// A checkpoint the auditor trusted before; checks consistency, rollback, split view.
         #[arg(long)]
         trusted: Option<PathBuf>,
+        /// A witness's cosigner key `name+hexid+base64(0x04‖key)` the auditor trusts
+        /// (repeatable).
+        #[arg(long = "witness", value_name = "KEY")]
+        witnesses: Vec<String>,
+        /// How many of those witnesses must have cosigned the bundle's checkpoint
+        /// (default: all of them).
+        #[arg(long)]
+        min_witnesses: Option<usize>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -122,6 +130,45 @@ pub(super) fn read(path: &Path) -> Result<String, AuditCliError> {
     std::fs::read_to_string(path).map_err(|source| AuditCliError::Io {
         path: path.to_owned(),
         source,
+    })
+}
+
+/// What `verify` and `replay` verify a bundle with: the keys, the checkpoint and the
+/// witnesses the auditor trusts, and how many of those witnesses must have cosigned.
+pub(super) fn verify_options(
+    keys: Option<PathBuf>,
+    trusted: Option<PathBuf>,
+    witnesses: &[String],
+    min_witnesses: Option<usize>,
+) -> Result<VerifyOptions, AuditCliError> {
+    let witnesses = witnesses
+        .iter()
+        .map(|k| {
+            CosignerKey::parse(k.trim()).map_err(|source| AuditCliError::Keys {
+                path: PathBuf::from(format!("--witness {k}")),
+                source,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let min_witnesses = min_witnesses.unwrap_or(witnesses.len());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .ok();
+    let keys = match keys {
+        None => None,
+        Some(p) => Some(
+            Verifiers::parse_lines(&read(&p)?)
+                .map_err(|source| AuditCliError::Keys { path: p, source })?,
+        ),
+    };
+    let trusted = trusted.map(|p| read(&p)).transpose()?;
+    Ok(VerifyOptions {
+        keys,
+        trusted,
+        witnesses,
+        min_witnesses,
+        now,
     })
 }
 
@@ -217,22 +264,13 @@ pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliErr
             bundle: dir,
             keys,
             trusted,
+            witnesses,
+            min_witnesses,
             json,
         } => {
-            let keys = match keys {
-                None => None,
-                Some(p) => Some(
-                    Verifiers::parse_lines(&read(&p)?)
-                        .map_err(|source| AuditCliError::Keys { path: p, source })?,
-                ),
-            };
-            let trusted = trusted.map(|p| read(&p)).transpose()?;
+            let opts = verify_options(keys, trusted, &witnesses, min_witnesses)?;
             let files = bundle::load(&dir)?;
-            let report = bundle::verify(
-                &files,
-                &VerifyOptions { keys, trusted },
-                progress("verified"),
-            );
+            let report = bundle::verify(&files, &opts, progress("verified"));
             if json {
                 println!(
                     "{}",
@@ -307,6 +345,12 @@ pub(super) fn print_report(r: &Report) {
     }
     for n in &r.notes {
         println!("note: {n}");
+    }
+    for (name, t) in &r.cosigned_by {
+        let at = chrono::DateTime::from_timestamp(i64::try_from(*t).unwrap_or(i64::MAX), 0)
+            .map(|d| d.to_rfc3339())
+            .unwrap_or_else(|| t.to_string());
+        println!("cosigned by witness {name} at {at}");
     }
     println!(
         "{}: log {} size {} root {}; entries {}..{} ({} checked), {} signatures, {} older checkpoints, {} documents; {} failures",

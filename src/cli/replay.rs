@@ -6,12 +6,11 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Serialize;
 
-use crate::ledger::bundle::{self, Report as Verified, VerifyOptions};
+use crate::ledger::bundle::{self, Report as Verified};
 use crate::ledger::{Entry, Step};
 use crate::replay::{self, Report as Replay};
-use crate::signing::Verifiers;
 
-use super::audit::{print_report, progress, read, AuditCliError};
+use super::audit::{print_report, progress, verify_options, AuditCliError};
 use super::documents::{DocumentDir, DOCUMENTS_DIR};
 use super::Outcome;
 
@@ -30,6 +29,14 @@ pub struct ReplayArgs {
     /// A checkpoint the auditor trusted before; checks consistency, rollback, split view.
     #[arg(long)]
     pub trusted: Option<PathBuf>,
+    /// A witness's cosigner key `name+hexid+base64(0x04‖key)` the auditor trusts
+    /// (repeatable).
+    #[arg(long = "witness", value_name = "KEY")]
+    pub witnesses: Vec<String>,
+    /// How many of those witnesses must have cosigned the bundle's checkpoint
+    /// (default: all of them).
+    #[arg(long)]
+    pub min_witnesses: Option<usize>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -65,21 +72,9 @@ fn entries(files: &bundle::BundleFiles, first: u64) -> Vec<(u64, Entry)> {
 
 /// Runs `audit replay`: exit 0 when the bundle verifies and every translation replays.
 pub fn run(args: ReplayArgs) -> Result<Outcome, AuditCliError> {
-    let keys = match &args.keys {
-        None => None,
-        Some(p) => {
-            Some(
-                Verifiers::parse_lines(&read(p)?).map_err(|source| AuditCliError::Keys {
-                    path: p.clone(),
-                    source,
-                })?,
-            )
-        }
-    };
-    let trusted = args.trusted.as_deref().map(read).transpose()?;
+    let opts = verify_options(args.keys, args.trusted, &args.witnesses, args.min_witnesses)?;
     let docs = args
         .documents
-        .clone()
         .unwrap_or_else(|| args.bundle.join(DOCUMENTS_DIR));
     let files = bundle::load_ledger(&args.bundle)?;
     if !docs.is_dir() {
@@ -91,11 +86,7 @@ pub fn run(args: ReplayArgs) -> Result<Outcome, AuditCliError> {
             ),
         });
     }
-    let verified = bundle::verify(
-        &files,
-        &VerifyOptions { keys, trusted },
-        progress("verified"),
-    );
+    let verified = bundle::verify(&files, &opts, progress("verified"));
     let replayed = verified.ok().then(|| {
         replay::replay(
             &entries(&files, verified.first),

@@ -25,6 +25,7 @@ use crate::codes::ItemKind;
 use crate::ledger::entry::MAX_SENDER_KEYID_LEN as MAX_KEYID_LEN;
 use crate::model::Uscc;
 use crate::platform::Platform;
+use crate::signing::CosignerKey;
 use crate::web::{Account, Lockout, Office, WebConfig};
 
 /// The platforms tongban has adapters for, with their province prefix (GB/T 2260 first two
@@ -76,6 +77,40 @@ pub struct ConfigFile {
     /// The window clerks' page; without this table no page is served.
     #[serde(default)]
     pub web: Option<WebFile>,
+    /// The witnesses that cosign the ledger's checkpoints; none without this table.
+    #[serde(default)]
+    pub witnesses: Option<WitnessesFile>,
+}
+
+/// `[witnesses]`: who cosigns the ledger's checkpoints (C2SP tlog-witness), and the policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessesFile {
+    /// How many of the witnesses must cosign a checkpoint (k of n); default: all of them.
+    #[serde(default)]
+    pub quorum: Option<usize>,
+    /// Seconds the newest checkpoint may lack the quorum before `/readyz` names it; 0 never.
+    #[serde(default = "default_witness_not_ready_after_s")]
+    pub not_ready_after_s: u64,
+    /// One `[[witnesses.witness]]` per witness.
+    #[serde(default)]
+    pub witness: Vec<WitnessFile>,
+}
+
+/// One witness.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessFile {
+    /// The witness's submission prefix, an https URL (`<url>/add-checkpoint` is posted to).
+    pub url: String,
+    /// Its cosigner key, `name+hexid+base64(0x04‖key)` (C2SP tlog-cosignature).
+    pub key: String,
+    /// PEM file of the CA its server certificate chains to.
+    pub ca: PathBuf,
+}
+
+fn default_witness_not_ready_after_s() -> u64 {
+    900
 }
 
 /// `[web]`: the window clerks' page, on its own HTTPS listener (server certificate `[tls]`,
@@ -380,6 +415,30 @@ pub struct Config {
     pub calendar: Calendar,
     /// The window clerks' page, when configured.
     pub web: Option<WebSettings>,
+    /// The witnesses, when configured.
+    pub witnesses: Option<WitnessSettings>,
+}
+
+/// The witnesses and their policy, resolved.
+#[derive(Debug, Clone)]
+pub struct WitnessSettings {
+    /// Cosignatures a checkpoint needs (k of n).
+    pub quorum: usize,
+    /// How long the quorum may go unmet before readiness names it; `None`: never.
+    pub not_ready_after: Option<Duration>,
+    /// The witnesses.
+    pub witnesses: Vec<WitnessConfig>,
+}
+
+/// One witness, resolved.
+#[derive(Debug, Clone)]
+pub struct WitnessConfig {
+    /// Submission prefix.
+    pub url: String,
+    /// Its cosigner key.
+    pub key: CosignerKey,
+    /// The CA its server certificate chains to.
+    pub server_ca: Vec<CertificateDer<'static>>,
 }
 
 /// The window clerks' page, resolved.
@@ -615,6 +674,10 @@ impl ConfigFile {
             .web
             .as_ref()
             .and_then(|w| w.resolve(&mut p, [listen, ops_listen]));
+        let witnesses = self
+            .witnesses
+            .as_ref()
+            .and_then(|w| w.resolve(&mut p, &abs));
 
         if !p.0.is_empty() {
             return Err(ConfigErrors(p.0));
@@ -681,6 +744,65 @@ impl ConfigFile {
             },
             calendar,
             web,
+            witnesses,
+        })
+    }
+}
+
+impl WitnessesFile {
+    /// Resolves `[witnesses]`, reporting every problem into `p`.
+    fn resolve(&self, p: &mut Problems, abs: &dyn Fn(&Path) -> PathBuf) -> Option<WitnessSettings> {
+        let n = self.witness.len();
+        let quorum = self.quorum.unwrap_or(n);
+        if n == 0 {
+            p.push("[witnesses] lists no [[witnesses.witness]]".into());
+        }
+        if quorum == 0 || quorum > n {
+            p.push(format!(
+                "witnesses.quorum must be between 1 and the {n} witnesses listed"
+            ));
+        }
+        let mut witnesses = Vec::new();
+        for (i, w) in self.witness.iter().enumerate() {
+            let at = format!("witnesses.witness[{i}]");
+            let url = w.url.trim_end_matches('/').to_owned();
+            match url.parse::<http::Uri>() {
+                Ok(u) if u.scheme_str() == Some("https") && u.host().is_some() => {}
+                Ok(_) => p.push(format!("{at}.url: {url} is not an https URL")),
+                Err(e) => p.push(format!("{at}.url: {e}")),
+            }
+            let key = match CosignerKey::parse(w.key.trim()) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    p.push(format!("{at}.key: {e}"));
+                    None
+                }
+            };
+            if let Some(k) = &key {
+                if witnesses
+                    .iter()
+                    .any(|o: &WitnessConfig| o.key.name() == k.name())
+                {
+                    p.push(format!(
+                        "{at}.key: the witness {} is listed twice",
+                        k.name()
+                    ));
+                }
+            }
+            let server_ca = p.certs(&format!("{at}.ca"), &abs(&w.ca));
+            if let (Some(key), Some(server_ca)) = (key, server_ca) {
+                witnesses.push(WitnessConfig {
+                    url,
+                    key,
+                    server_ca,
+                });
+            }
+        }
+        Some(WitnessSettings {
+            quorum,
+            not_ready_after: (self.not_ready_after_s > 0)
+                .then(|| Duration::from_secs(self.not_ready_after_s)),
+            witnesses,
         })
     }
 }

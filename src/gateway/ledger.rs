@@ -22,6 +22,7 @@ use serde::Deserialize;
 use crate::ledger::{self, Entry, LedgerStore, Log};
 use crate::model::Outcome;
 use crate::signing::keyring::Keyring;
+use crate::signing::NoteSignature;
 
 use super::httpsig::MessageSigner;
 use super::journal::{CommitWith, Journal, JournalError, Record, Step};
@@ -79,6 +80,31 @@ impl GatewayLedger {
     /// Entries in the ledger.
     pub fn size(&self) -> u64 {
         self.lock().size()
+    }
+
+    /// The newest signed checkpoint note, with the cosignatures merged into it so far.
+    pub fn last_note(&self) -> Result<Option<String>, JournalError> {
+        self.lock()
+            .last_signed_note()
+            .map_err(|e| JournalError(e.to_string()))
+    }
+
+    /// The RFC 6962 consistency proof from `from` to `to` entries.
+    pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<ledger::Hash>, JournalError> {
+        self.lock()
+            .consistency_proof(from, to)
+            .map_err(|e| JournalError(e.to_string()))
+    }
+
+    /// Merges verified cosignature lines into the stored checkpoint with body `text`.
+    pub fn add_cosignatures(
+        &self,
+        text: &str,
+        sigs: &[NoteSignature],
+    ) -> Result<bool, JournalError> {
+        self.lock()
+            .add_cosignatures(text, sigs)
+            .map_err(|e| JournalError(e.to_string()))
     }
 
     /// Signs a checkpoint if the log grew since the last one. Blocking.

@@ -176,6 +176,10 @@ pub struct Ops {
     invariant: Mutex<Vec<String>>,
     /// The certificates the gateway relies on and the end of their validity (Unix seconds).
     certificates: Mutex<Vec<(String, i64)>>,
+    /// Entries of the ledger beyond what each witness has cosigned, by witness name.
+    witness_lag: Mutex<std::collections::BTreeMap<String, i64>>,
+    /// Why the witness policy is not met, once it has not been for the configured time.
+    witness: Mutex<Option<String>>,
 }
 
 impl Ops {
@@ -215,6 +219,38 @@ impl Ops {
         *self.certificates.lock().unwrap_or_else(|p| p.into_inner()) = certificates;
     }
 
+    /// Sets how many ledger entries the witness `name` has not yet cosigned.
+    pub fn set_witness_lag(&self, name: &str, lag: i64) {
+        self.witness_lag
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_owned(), lag);
+    }
+
+    /// Records why the witness policy has gone unmet too long (`None` once it is met).
+    pub fn set_witness_problem(&self, why: Option<String>) {
+        *self.witness.lock().unwrap_or_else(|p| p.into_inner()) = why;
+    }
+
+    /// Every metric in the Prometheus text format, labelled ones included.
+    pub fn render_metrics(&self) -> String {
+        let mut out = self.metrics.render();
+        let lag = self.witness_lag.lock().unwrap_or_else(|p| p.into_inner());
+        if !lag.is_empty() {
+            header(
+                &mut out,
+                "witness_lag_entries",
+                "Ledger entries beyond the last checkpoint each witness cosigned.",
+                "gauge",
+            );
+            for (name, v) in lag.iter() {
+                let name = name.replace('\\', "\\\\").replace('"', "\\\"");
+                let _ = writeln!(out, "tongban_witness_lag_entries{{witness=\"{name}\"}} {v}");
+            }
+        }
+        out
+    }
+
     /// What keeps the gateway from taking work at `now` (Unix seconds); empty when ready.
     pub fn problems(&self, now: i64) -> Vec<String> {
         let mut out = Vec::new();
@@ -230,6 +266,9 @@ impl Ops {
                 "records and ledger disagree ({} found at start; `tongban store check` lists them): {first}",
                 invariant.len()
             ));
+        }
+        if let Some(why) = &*self.witness.lock().unwrap_or_else(|p| p.into_inner()) {
+            out.push(format!("witnesses: {why}"));
         }
         for (name, t) in &*self.certificates.lock().unwrap_or_else(|p| p.into_inner()) {
             if *t <= now {
@@ -267,7 +306,7 @@ async fn readyz(State(ops): State<Arc<Ops>>) -> (StatusCode, String) {
 async fn metrics(State(ops): State<Arc<Ops>>) -> Response {
     (
         [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
-        ops.metrics.render(),
+        ops.render_metrics(),
     )
         .into_response()
 }

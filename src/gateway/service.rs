@@ -24,6 +24,7 @@ use super::pipeline::{self, Gateway};
 use super::server::{self, Clients, Limits, Serve};
 use super::status;
 use super::tls::{self, PartnerTrust, PartnerVerifier};
+use super::witnesses::Witnesses;
 use crate::store::DataDir;
 use crate::web::{self, Desk, WebConfig};
 
@@ -57,6 +58,9 @@ pub enum ServiceError {
     Recover(String),
 }
 
+/// How long a stopping gateway waits for the witnesses to cosign its last checkpoint.
+pub const FINAL_COSIGNING: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A gateway with its listeners bound, ready to run.
 pub struct Bound {
     /// Where partners connect.
@@ -74,6 +78,7 @@ pub struct Bound {
     serve: Serve,
     web: Option<WebListener>,
     clients: std::collections::HashMap<String, reqwest::Client>,
+    witnesses: Option<Arc<Witnesses>>,
 }
 
 /// The clerks' page listener, bound.
@@ -155,6 +160,16 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
         verifier.clone(),
     )?;
     let clients = forwarder::clients(&config)?;
+    let witnesses = match &config.witnesses {
+        None => None,
+        Some(w) => Some(Witnesses::new(
+            w,
+            &config.client,
+            config.outgoing,
+            ledger.clone(),
+            ops.clone(),
+        )?),
+    };
     let bind = |addr: SocketAddr| async move {
         TcpListener::bind(addr)
             .await
@@ -237,6 +252,7 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
         },
         web,
         clients,
+        witnesses,
     })
 }
 
@@ -275,6 +291,10 @@ impl Bound {
             .merge(status::router(gw.clone()))
             .merge(ledger::router(self.ledger.clone()));
         let checkpoints = tokio::spawn(self.ledger.clone().checkpoints(stopped(stop_rx.clone())));
+        let witness_task = self
+            .witnesses
+            .clone()
+            .map(|w| tokio::spawn(w.run(stopped(stop_rx.clone()))));
         let ops_task = tokio::spawn(
             axum::serve(self.ops, ops_router)
                 .with_graceful_shutdown(stopped(stop_rx.clone()))
@@ -322,6 +342,14 @@ impl Bound {
         let _ = forwarder_task.await;
         let _ = ops_task.await;
         let _ = checkpoints.await;
+        if let Some(task) = witness_task {
+            let _ = task.await;
+        }
+        if let Some(w) = &self.witnesses {
+            // The checkpoint signed at the stop is the one offline audits start from: ask
+            // the witnesses for it now, within the outgoing time limit.
+            let _ = tokio::time::timeout(FINAL_COSIGNING, w.round(true)).await;
+        }
         gw.flush().await;
         tracing::info!("gateway stopped");
     }

@@ -20,7 +20,8 @@ use super::entry::Entry;
 use super::log::{Log, LogError};
 use super::merkle::{self, Hash};
 use super::LedgerStore;
-use crate::signing::{NoteSignature, VerifierKey, Verifiers};
+use crate::signing::cosignature::{self, Cosigned};
+use crate::signing::{CosignerKey, NoteSignature, VerifierKey, Verifiers};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -454,6 +455,8 @@ pub enum FailureKind {
     SplitView,
     /// A document's bytes do not match its hash.
     Document,
+    /// Fewer valid witness cosignatures than asked, or a witness's cosignature fails.
+    Witness,
 }
 
 /// One failure; `entry` names the entry when there is one.
@@ -488,6 +491,8 @@ pub struct Report {
     pub history_checked: usize,
     /// Documents whose hashes were checked.
     pub documents_checked: usize,
+    /// The witnesses whose valid cosignature the checkpoint carries, with its time.
+    pub cosigned_by: Vec<(String, u64)>,
     /// Every failure found.
     pub failures: Vec<Failure>,
     /// Remarks that are not failures.
@@ -517,6 +522,67 @@ pub struct VerifyOptions {
     pub keys: Option<Verifiers>,
     /// A checkpoint note the auditor trusted before.
     pub trusted: Option<String>,
+    /// The witnesses the auditor trusts (their cosigner keys).
+    pub witnesses: Vec<CosignerKey>,
+    /// How many of them must have cosigned the bundle's checkpoint.
+    pub min_witnesses: usize,
+    /// Now, in POSIX seconds: a cosignature dated later than [`COSIGNATURE_SKEW_S`] after
+    /// it is refused. `None`: no bound.
+    pub now: Option<u64>,
+}
+
+/// How far in the future (seconds) a cosignature's time may be, for clocks that differ.
+pub const COSIGNATURE_SKEW_S: u64 = 600;
+
+/// Checks the bundle checkpoint's cosignatures against the auditor's witnesses.
+fn check_witnesses(main: &SignedCheckpoint, opts: &VerifyOptions, rep: &mut Report) {
+    if opts.witnesses.is_empty() && opts.min_witnesses == 0 {
+        return;
+    }
+    let outcomes = cosignature::check_all(
+        &opts.witnesses,
+        &main.note.text,
+        &main.note.sigs,
+        opts.now
+            .map_or(u64::MAX, |n| n.saturating_add(COSIGNATURE_SKEW_S)),
+    );
+    let mut missing = Vec::new();
+    for (key, outcome) in outcomes {
+        match outcome {
+            Cosigned::Valid(t) => rep.cosigned_by.push((key.name().to_owned(), t)),
+            Cosigned::Missing => missing.push(key.name().to_owned()),
+            Cosigned::Invalid(why) => rep.fail(
+                None,
+                FailureKind::Witness,
+                format!(
+                    "checkpoint: the cosignature of witness {} fails: {why}",
+                    key.name()
+                ),
+            ),
+        }
+    }
+    let valid = rep.cosigned_by.len();
+    if valid < opts.min_witnesses {
+        let names = if missing.is_empty() {
+            String::new()
+        } else {
+            format!("; not cosigned by {}", missing.join(", "))
+        };
+        rep.fail(
+            None,
+            FailureKind::Witness,
+            format!(
+                "checkpoint: {valid} valid witness cosignature(s), {} required{names}",
+                opts.min_witnesses
+            ),
+        );
+    } else if !missing.is_empty() {
+        rep.notes.push(format!(
+            "not cosigned by witness(es) {} (the {} required are there)",
+            missing.join(", "),
+            opts.min_witnesses
+        ));
+    }
 }
 
 fn decode_b64_hashes(v: &[String]) -> Option<Vec<Hash>> {
@@ -643,6 +709,7 @@ pub fn verify(
     let main_ok = main.is_some() && sig_ok.first().copied().unwrap_or(false);
 
     let Some(main) = main else { return rep };
+    check_witnesses(&main, opts, &mut rep);
     let cp = main.checkpoint.clone();
     rep.origin = cp.origin.clone();
     rep.tree_size = cp.size;

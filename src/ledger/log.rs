@@ -26,7 +26,7 @@ use super::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 use super::entry::{Entry, EntryError};
 use super::merkle::{self, Hash, SubtreeHashes};
 use super::{LedgerStore, StoreError, Write};
-use crate::signing::NoteSigner;
+use crate::signing::{NoteSignature, NoteSigner};
 use std::ops::Range;
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -194,6 +194,11 @@ pub fn bundle_key(index: u64) -> Vec<u8> {
     k.push(PREFIX_BUNDLE);
     k.extend_from_slice(&index.to_be_bytes());
     k
+}
+
+/// Whether the stored note `value` has the body `text`.
+fn note_has_text(value: &[u8], text: &str) -> bool {
+    value.starts_with(text.as_bytes()) && value.get(text.len()) == Some(&b'\n')
 }
 
 fn checkpoint_key(seq: u64) -> Vec<u8> {
@@ -772,6 +777,49 @@ impl<S: LedgerStore> Log<S> {
         self.next_seq += 1;
         self.last = Some(cp);
         Ok(note)
+    }
+
+    /// Adds signature lines (a witness's cosignatures) to the stored checkpoint whose note
+    /// body is `checkpoint_text`, keeping its own and earlier lines and dropping a second
+    /// line of the same key. Returns whether the stored note changed; `false` also when no
+    /// stored checkpoint has that body. The caller has verified the lines.
+    pub fn add_cosignatures(
+        &mut self,
+        checkpoint_text: &str,
+        sigs: &[NoteSignature],
+    ) -> Result<bool, LogError> {
+        let stored = match self.store.last_with_prefix(&[PREFIX_CHECKPOINT])? {
+            Some(kv) if note_has_text(&kv.1, checkpoint_text) => Some(kv),
+            // Not the newest (a newer one was signed meanwhile): look further back.
+            _ => self
+                .store
+                .scan_prefix(&[PREFIX_CHECKPOINT])?
+                .into_iter()
+                .rev()
+                .find(|(_, v)| note_has_text(v, checkpoint_text)),
+        };
+        let Some((key, value)) = stored else {
+            return Ok(false);
+        };
+        let text = String::from_utf8(value)
+            .map_err(|_| LogError::Corrupt("checkpoint not UTF-8".into()))?;
+        let mut note = SignedCheckpoint::parse(&text)?.note;
+        let before = note.sigs.len();
+        for s in sigs {
+            if !note
+                .sigs
+                .iter()
+                .any(|t| t.name == s.name && t.key_id == s.key_id)
+            {
+                note.sigs.push(s.clone());
+            }
+        }
+        if note.sigs.len() == before {
+            return Ok(false);
+        }
+        self.store
+            .commit(vec![(key, Some(note.to_string().into_bytes()))])?;
+        Ok(true)
     }
 
     /// Re-derives every stored hash from the stored entries and reports each disagreement,

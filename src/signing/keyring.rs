@@ -10,7 +10,7 @@
 //! private key is destroyed; its public key stays in `published` forever, so everything it
 //! signed keeps verifying. Key files readable by group or others are refused.
 
-use super::{KeyError, SigningKey, VerifierKey, Verifiers};
+use super::{Cosigner, KeyError, SigningKey, VerifierKey, Verifiers};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -67,8 +67,9 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> KeyringError + '_ {
     }
 }
 
-/// Writes a key file, creating it with mode 0600 (it must not exist yet) and syncing it.
-pub fn write_key_file(path: &Path, key: &SigningKey) -> Result<(), KeyringError> {
+/// Writes a secret key text to a new file, created with mode 0600 (it must not exist yet)
+/// and synced.
+fn write_secret(path: &Path, text: &str) -> Result<(), KeyringError> {
     let mut opts = OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -77,14 +78,16 @@ pub fn write_key_file(path: &Path, key: &SigningKey) -> Result<(), KeyringError>
         opts.mode(0o600);
     }
     let mut f = opts.open(path).map_err(io_err(path))?;
-    let text = key.to_signer_text();
     f.write_all(text.as_bytes()).map_err(io_err(path))?;
     f.write_all(b"\n").map_err(io_err(path))?;
     f.sync_all().map_err(io_err(path))
 }
 
-/// Reads a key file, refusing one that group or others can read.
-pub fn read_key_file(path: &Path) -> Result<SigningKey, KeyringError> {
+/// Reads a secret key file and parses it, refusing one that group or others can read.
+fn read_secret<K>(
+    path: &Path,
+    parse: impl FnOnce(&str) -> Result<K, KeyError>,
+) -> Result<K, KeyringError> {
     let f = File::open(path).map_err(io_err(path))?;
     #[cfg(unix)]
     {
@@ -99,10 +102,31 @@ pub fn read_key_file(path: &Path) -> Result<SigningKey, KeyringError> {
     }
     let mut text = zeroize::Zeroizing::new(String::new());
     io::Read::read_to_string(&mut &f, &mut text).map_err(io_err(path))?;
-    SigningKey::from_signer_text(text.trim_end()).map_err(|source| KeyringError::Key {
+    parse(text.trim_end()).map_err(|source| KeyringError::Key {
         path: path.to_owned(),
         source,
     })
+}
+
+/// Writes a key file, creating it with mode 0600 (it must not exist yet) and syncing it.
+pub fn write_key_file(path: &Path, key: &SigningKey) -> Result<(), KeyringError> {
+    write_secret(path, &key.to_signer_text())
+}
+
+/// Reads a key file, refusing one that group or others can read.
+pub fn read_key_file(path: &Path) -> Result<SigningKey, KeyringError> {
+    read_secret(path, SigningKey::from_signer_text)
+}
+
+/// Writes a witness's cosigning key file (`PRIVATE+KEY+name+hexid+base64(0x04‖seed)`),
+/// created with mode 0600.
+pub fn write_cosigner_file(path: &Path, key: &Cosigner) -> Result<(), KeyringError> {
+    write_secret(path, &key.to_signer_text())
+}
+
+/// Reads a witness's cosigning key file, refusing one that group or others can read.
+pub fn read_cosigner_file(path: &Path) -> Result<Cosigner, KeyringError> {
+    read_secret(path, Cosigner::from_signer_text)
 }
 
 /// Reads the published verifier keys of a keyring directory (no private key needed).
@@ -270,6 +294,25 @@ mod tests {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
         assert!(matches!(
             Keyring::open(&dir),
+            Err(KeyringError::Permissions { .. })
+        ));
+    }
+
+    #[test]
+    fn a_cosigner_key_file_round_trips_0600_and_is_not_a_signing_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("witness.key");
+        let w = Cosigner::generate("witness.example/w1").unwrap();
+        write_cosigner_file(&path, &w).unwrap();
+        assert_eq!(read_cosigner_file(&path).unwrap().public(), w.public());
+        assert!(matches!(
+            read_key_file(&path),
+            Err(KeyringError::Key { .. })
+        ));
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(
+            read_cosigner_file(&path),
             Err(KeyringError::Permissions { .. })
         ));
     }

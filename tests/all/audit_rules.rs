@@ -72,12 +72,17 @@ fn full() -> ExportOptions {
     }
 }
 
-fn verify(dir: &Path, keys: Option<Verifiers>, trusted: Option<String>) -> Report {
-    bundle::verify(
-        &bundle::load(dir).unwrap(),
-        &VerifyOptions { keys, trusted },
-        |_, _| {},
-    )
+fn verify(dir: &Path, opts: VerifyOptions) -> Report {
+    bundle::verify(&bundle::load(dir).unwrap(), &opts, |_, _| {})
+}
+
+/// Verified with `keys` and the `trusted` checkpoint.
+fn with(keys: &[&SigningKey], trusted: Option<String>) -> VerifyOptions {
+    VerifyOptions {
+        keys: trusting(keys),
+        trusted,
+        ..VerifyOptions::default()
+    }
 }
 
 /// Replaces the first occurrence of `from` in `b`.
@@ -102,7 +107,7 @@ fn refuses_entry(rule: &str, bad: Vec<u8>, says: &str) {
     let mut entries: Vec<Vec<u8>> = (0..5).map(good_entry).collect();
     entries[1] = bad;
     let out = export(&signed_log(&entries), dir.path(), full());
-    let r = verify(&out, trusting(&[&key()]), None);
+    let r = verify(&out, with(&[&key()], None));
     let named: Vec<_> = r
         .failures
         .iter()
@@ -237,7 +242,7 @@ fn an_operator_signed_decision_valid_to_2026_02_30_is_refused_naming_the_entry_a
     let mut entries: Vec<Vec<u8>> = (0..5).map(good_entry).collect();
     entries[1] = patched(&good, b"2031-11-22", b"2024-02-29");
     let out = export(&signed_log(&entries), dir.path(), full());
-    let r = verify(&out, trusting(&[&key()]), None);
+    let r = verify(&out, with(&[&key()], None));
     assert!(r.ok(), "{:#?}", r.failures);
 }
 
@@ -249,8 +254,8 @@ fn every_entry_rule_of_the_guide_is_applied() {
 }
 
 /// How each bundle rule is broken: the bundle directory to break (a full export of the
-/// five-entry log) and the log; returns the keys and the trusted checkpoint to verify with.
-type Break = fn(&Path, &mut Log<MemStore>) -> (Option<Verifiers>, Option<String>);
+/// five-entry log) and the log; returns what to verify with.
+type Break = fn(&Path, &mut Log<MemStore>) -> VerifyOptions;
 
 fn write(path: &Path, f: impl FnOnce(&mut Vec<u8>)) {
     let mut b = fs::read(path).unwrap();
@@ -265,8 +270,8 @@ fn manifest(dir: &Path, f: impl FnOnce(&mut serde_json::Value)) {
     fs::write(path, serde_json::to_vec(&m).unwrap()).unwrap();
 }
 
-fn ours() -> (Option<Verifiers>, Option<String>) {
-    (trusting(&[&key()]), None)
+fn ours() -> VerifyOptions {
+    with(&[&key()], None)
 }
 
 /// The rules of `docs/auditing.md` §4 (bundles), each broken once: `(rule, break, kind of
@@ -415,7 +420,7 @@ fn bundle_rules() -> Vec<(&'static str, Break, FailureKind, Option<u64>, &'stati
                 // The log grew and signed again: the bundle's checkpoint is older.
                 log.append_encoded(&[good_entry(5)]).unwrap();
                 let newer = log.sign_checkpoint(&key()).unwrap();
-                (trusting(&[&key()]), Some(newer))
+                with(&[&key()], Some(newer))
             },
             K::Rollback,
             None,
@@ -428,7 +433,7 @@ fn bundle_rules() -> Vec<(&'static str, Break, FailureKind, Option<u64>, &'stati
                 let mut other = Log::open(MemStore::new(), ORIGIN).unwrap();
                 let entries: Vec<Vec<u8>> = (10..15).map(good_entry).collect();
                 other.append_encoded(&entries).unwrap();
-                (trusting(&[&key()]), Some(other.sign_checkpoint(&key()).unwrap()))
+                with(&[&key()], Some(other.sign_checkpoint(&key()).unwrap()))
             },
             K::SplitView,
             None,
@@ -441,7 +446,7 @@ fn bundle_rules() -> Vec<(&'static str, Break, FailureKind, Option<u64>, &'stati
                 let mut log = Log::open(MemStore::new(), "tongban.test/other").unwrap();
                 log.append_encoded(&[good_entry(0)]).unwrap();
                 let note = log.sign_checkpoint(&other).unwrap();
-                (trusting(&[&key(), &other]), Some(note))
+                with(&[&key(), &other], Some(note))
             },
             K::Inconsistent,
             None,
@@ -470,6 +475,21 @@ fn bundle_rules() -> Vec<(&'static str, Break, FailureKind, Option<u64>, &'stati
             Some(3),
             "does not match the hash the entry records",
         ),
+        (
+            "B15",
+            |_, _| {
+                // A witness the auditor requires has not cosigned the checkpoint.
+                let w = tongban::signing::Cosigner::from_seed("witness.test/w1", &[7; 32]).unwrap();
+                VerifyOptions {
+                    witnesses: vec![w.public()],
+                    min_witnesses: 1,
+                    ..ours()
+                }
+            },
+            K::Witness,
+            None,
+            "checkpoint: 0 valid witness cosignature(s), 1 required; not cosigned by witness.test/w1",
+        ),
     ]
 }
 
@@ -493,15 +513,15 @@ fn every_bundle_rule_of_the_guide_is_applied() {
     // Unbroken, the bundle verifies.
     let dir = tempfile::tempdir().unwrap();
     let out = export(&signed_log(&entries), dir.path(), full());
-    let r = verify(&out, trusting(&[&key()]), None);
+    let r = verify(&out, with(&[&key()], None));
     assert!(r.ok(), "{:#?}", r.failures);
     assert_eq!((r.history_checked, r.documents_checked), (1, 5));
     for (rule, break_it, kind, entry, says) in bundle_rules() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = signed_log(&entries);
         let out = export(&log, dir.path(), full());
-        let (keys, trusted) = break_it(&out, &mut log);
-        let r = verify(&out, keys, trusted);
+        let opts = break_it(&out, &mut log);
+        let r = verify(&out, opts);
         assert!(
             r.failures
                 .iter()
@@ -525,6 +545,7 @@ fn rules_of_failure(k: FailureKind) -> &'static [&'static str] {
         K::InclusionProof => &["B9"],
         K::Inconsistent | K::Rollback | K::SplitView => &["B11", "B12"],
         K::Document => &["B13", "B14"],
+        K::Witness => &["B15"],
     }
 }
 
@@ -591,6 +612,7 @@ fn the_guide_states_exactly_the_rules_verify_applies() {
         FailureKind::Rollback,
         FailureKind::SplitView,
         FailureKind::Document,
+        FailureKind::Witness,
     ];
     let errors = [
         EntryError::Version(3),

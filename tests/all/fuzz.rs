@@ -248,7 +248,7 @@ fn fuzz_bundle(rng: &mut StdRng, iterations: u64) -> Vec<String> {
         };
         let opts = VerifyOptions {
             keys: Some(Verifiers::new(vec![key.verifier()])),
-            trusted: None,
+            ..Default::default()
         };
         let what = format!("bundle {i}");
         if let Err(e) = guarded(&what, f.manifest.as_deref().unwrap_or_default(), || {

@@ -380,6 +380,7 @@ fn verify_dir(dir: &Path, keys: &[&SigningKey], trusted: Option<String>) -> Repo
         &VerifyOptions {
             keys: Some(verifiers(keys)),
             trusted,
+            ..Default::default()
         },
         |_, _| {},
     )

@@ -16,6 +16,7 @@ mod schemas;
 mod signatures;
 mod store;
 mod web;
+mod witnessing;
 
 use std::time::Duration;
 

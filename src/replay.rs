@@ -170,10 +170,6 @@ fn step_name(s: Step) -> &'static str {
     }
 }
 
-fn short(h: &Hash) -> String {
-    hex::encode(h)
-}
-
 impl Recorded {
     /// The translation `entry` records, `None` when it records none (no `sent_sha256`);
     /// an error when it records one this build cannot replay.
@@ -312,7 +308,7 @@ fn fetch(
     match docs.get(sha256) {
         Err(e) => Err(fail(
             FailureKind::DocumentUnreadable,
-            format!("document {} ({field}) cannot be read: {e}", short(sha256)),
+            format!("document {} cannot be read: {e}", hex::encode(sha256)),
         )),
         Ok(None) => Ok(None),
         Ok(Some(bytes)) => {
@@ -323,9 +319,9 @@ fn fetch(
                 Err(fail(
                     FailureKind::DocumentAltered,
                     format!(
-                        "document {} ({field}) was altered: its bytes hash to {}",
-                        short(sha256),
-                        short(&actual)
+                        "the archived document {} was altered: its bytes hash to {}",
+                        hex::encode(sha256),
+                        hex::encode(actual)
                     ),
                 ))
             }
@@ -367,8 +363,8 @@ fn replay_recorded(
             FailureKind::DocumentMissing,
             "received_sha256",
             format!(
-                "the {what} received, document {} (received_sha256), is missing",
-                short(&r.received)
+                "the {what} received, document {}, is not among the documents",
+                hex::encode(r.received)
             ),
         )
     })?;
@@ -378,7 +374,7 @@ fn replay_recorded(
             "received_sha256",
             format!(
                 "the {what} received, document {}, does not translate from {} to {}: {why}",
-                short(&r.received),
+                hex::encode(r.received),
                 r.from,
                 r.to
             ),
@@ -392,8 +388,8 @@ fn replay_recorded(
             r.from,
             r.to,
             r.number,
-            short(&got),
-            short(&r.sent)
+            hex::encode(got),
+            hex::encode(r.sent)
         );
         if let Ok(Some(doc)) = &archived {
             let at = doc

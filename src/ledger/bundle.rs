@@ -13,7 +13,8 @@
 //! ```
 //! Verification ([`verify`]) is pure over [`BundleFiles`]; [`load`] and [`export`] do the file
 //! I/O. `documents/` is written beside the bundle by `audit export --with-documents` from the
-//! gateway's store (`crate::cli::documents`), not by [`export`], which knows only the log. Every failure is collected (never just the first), each naming the entry it concerns.
+//! gateway's store (`crate::cli::documents`), not by [`export`], which knows only the log.
+//! Every failure is collected (never just the first), each naming the entry it concerns.
 
 use super::checkpoint::{Checkpoint, SignedCheckpoint};
 use super::entry::Entry;

@@ -196,7 +196,9 @@ async fn a_flipped_byte_or_a_missing_document_names_only_its_entry() {
         );
         let message = r["replay"]["failures"][0]["message"].as_str().unwrap();
         assert!(
-            message.starts_with(&format!("entry {entry} (received_sha256): document {received} (received_sha256) was altered")),
+            message.starts_with(&format!(
+                "entry {entry} (received_sha256): the archived document {received} was altered"
+            )),
             "{message}"
         );
         // Missing altogether.

@@ -2,7 +2,9 @@
 //! library. `main.rs` maps the [`Outcome`] to an exit code.
 
 pub mod audit;
+pub mod documents;
 pub mod keys;
+pub mod replay;
 mod serve;
 pub mod store;
 mod translate;
@@ -55,7 +57,7 @@ pub enum Command {
     Sandbox(serve::SandboxArgs),
     /// Generate a dev PKI, start gateway and both sandboxes on loopback, send the sample.
     Demo(serve::DemoArgs),
-    /// Export and verify audit bundles of the ledger.
+    /// Export, verify and replay audit bundles of the ledger.
     Audit {
         /// What to do.
         #[command(subcommand)]

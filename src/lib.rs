@@ -15,6 +15,9 @@
 //! - [`signing`] — Ed25519 keys, C2SP key ids, signed notes.
 //! - [`ledger`] — RFC 6962 Merkle log, C2SP checkpoints, proofs, audit bundles; storage behind
 //!   a small trait.
+//! - [`replay`] — re-runs the translations the ledger records (FORWARDED, DELIVERED) on the
+//!   exact documents received and compares with the hashes sent (`audit replay`); the one
+//!   module that joins [`ledger`] and [`platform`].
 //!
 //! I/O shells:
 //! - [`store`] — the data directory ([`store::DataDir`]) and its one sled database, made
@@ -49,6 +52,7 @@ pub mod gateway;
 pub mod ledger;
 pub mod model;
 pub mod platform;
+pub mod replay;
 pub mod signing;
 pub mod store;
 pub mod web;

@@ -12,10 +12,13 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::model::rules::Field;
-use crate::model::{Document, Problems};
+use crate::model::{ApplicationNo, Document, Problems};
 
 /// Version of the mapping between the formats; recorded in the ledger with every
-/// translation. Bump it whenever any adapter's output for some input changes.
+/// translation, and the one `audit replay` replays. Bump it whenever what the gateway sends
+/// for some input changes (or an input it accepted is refused): the test
+/// `mapping_version_holds_the_digest_of_the_suites_translations` (`tests/all/conformance.rs`)
+/// pins it to a digest of the conformance suite's translations and fails until both are set.
 /// 2: the gateway's own extension keys are `~zj:<path>` and `~sh:<element>` (were `zj:`,
 /// `sh:`), partners' extension names are carried as they stand, and an unknown field's
 /// name has `\`, `.`, `[` escaped in its key.
@@ -124,6 +127,19 @@ pub fn write(platform: Platform, document: &Document) -> Written {
         Platform::Zhejiang => zhejiang::write(document),
         Platform::Shanghai => shanghai::write(document),
     }
+}
+
+/// `document` written for `to` under `number`: how the gateway sends every document on. An
+/// application goes to the deciding platform under the gateway's cross-province number, a
+/// decision back to the accepting platform under that platform's own application number;
+/// nothing else of the document changes. The ledger's FORWARDED and DELIVERED entries commit
+/// to the SHA-256 of these bytes, and `audit replay` ([`crate::replay`]) re-runs exactly this.
+pub fn write_under(to: Platform, mut document: Document, number: ApplicationNo) -> Written {
+    match &mut document {
+        Document::Application(a) => a.number = number,
+        Document::Decision(d) => d.number = number,
+    }
+    write(to, &document)
 }
 
 /// A translation's result: the document, its bytes in the target format, and the warnings

@@ -278,6 +278,9 @@ case("ok_escaped_ampersand_and_less_than_in_names.xml",
 case("ok_time_in_utc_z.xml", application(accepted_at="2026-11-20T01:30:00Z"))
 case("ok_time_at_plus_0900.xml", application(accepted_at="2026-11-20T10:30:00+09:00"))
 case("ok_time_with_zero_fraction.xml", application(accepted_at="2026-11-20T09:30:00.000+08:00"))
+# The widest offset XML Schema's dateTime (and so schemas/shanghai.xsd) allows; the reader
+# takes up to 18 hours, the ledger's bound.
+case("ok_time_at_minus_1400.xml", application(accepted_at="2026-11-19T11:30:00-14:00"))
 case("ok_mobile_with_country_code_spaces_and_dashes.xml",
      application(applicant_mobile="+86 138-1234-5678"))
 case("ok_lowercase_x_in_identity_number.xml",
@@ -397,6 +400,10 @@ case("fail_money_in_another_currency.xml",
      "/RemoteApply/Operator/RegisteredCapital/@currency: not accepted\n")
 case("fail_time_without_offset.xml", application(accepted_at="2026-11-20T09:30:00"),
      "/RemoteApply/Acceptance/AcceptedAt: no offset\n")
+# The ledger cannot record a time with an offset beyond 18 hours; such an application was
+# accepted by the reader and then failed the committer's whole batch (retry-later, forever).
+case("fail_time_offset_beyond_18_hours.xml", application(accepted_at="2026-11-20T09:30:00+18:30"),
+     "/RemoteApply/Acceptance/AcceptedAt: beyond 18 hours\n")
 case("fail_time_with_fractional_seconds.xml",
      application(accepted_at="2026-11-20T09:30:00.250+08:00"),
      "/RemoteApply/Acceptance/AcceptedAt: fractional seconds\n")

@@ -1,4 +1,5 @@
-//! `tongban audit …`: export a self-contained bundle of the ledger, verify one offline.
+//! `tongban audit …`: export a self-contained bundle of the ledger (with the documents, for an
+//! auditor allowed to see them), verify one offline, replay its translations ([`super::replay`]).
 
 use crate::ledger::bundle::{self, BundleError, ExportOptions, Report, VerifyOptions};
 use crate::ledger::{Entry, Log, LogError, StoreError};
@@ -32,9 +33,12 @@ pub enum AuditCmd {
         /// Also write proofs.jsonl: one RFC 6962 inclusion proof per entry.
         #[arg(long)]
         inclusion_proofs: bool,
-        /// Directory of documents named by hex SHA-256; those the entries reference are copied.
+        /// Also write into OUT/documents/ the exact documents the entries reference (each
+        /// application and decision as received and as sent, named by its hex SHA-256), for
+        /// `audit replay`. They hold personal data (names, identity numbers, addresses): give
+        /// such a bundle only to an auditor allowed to see them.
         #[arg(long)]
-        documents: Option<PathBuf>,
+        with_documents: bool,
         /// Do not sign a new checkpoint; export against the last signed one.
         #[arg(long)]
         no_sign: bool,
@@ -63,6 +67,13 @@ pub enum AuditCmd {
     },
     /// Re-derive every stored hash from the stored entries and name every disagreement.
     Check,
+    /// Verify a bundle, then re-run every translation it records on the exact documents;
+    /// names every entry that does not replay; exit 1 if any.
+    ///
+    /// Each forwarded entry (application) and delivered entry (decision): the document
+    /// received, translated again for the other platform under the number the entry says it
+    /// was sent under, must hash to the entry's sent_sha256.
+    Replay(super::replay::ReplayArgs),
     /// Development: append N example entries in batches, signing a checkpoint per batch
     /// (used to build large logs for the benchmarks).
     #[command(hide = true)]
@@ -115,15 +126,54 @@ pub enum AuditCliError {
     },
 }
 
-fn read(path: &Path) -> Result<String, AuditCliError> {
+pub(super) fn read(path: &Path) -> Result<String, AuditCliError> {
     std::fs::read_to_string(path).map_err(|source| AuditCliError::Io {
         path: path.to_owned(),
         source,
     })
 }
 
+/// What `verify` and `replay` verify a bundle with: the keys, the checkpoint and the
+/// witnesses the auditor trusts, and how many of those witnesses must have cosigned.
+pub(super) fn verify_options(
+    keys: Option<PathBuf>,
+    trusted: Option<PathBuf>,
+    witnesses: &[String],
+    min_witnesses: Option<usize>,
+) -> Result<VerifyOptions, AuditCliError> {
+    let witnesses = witnesses
+        .iter()
+        .map(|k| {
+            CosignerKey::parse(k.trim()).map_err(|source| AuditCliError::Keys {
+                path: PathBuf::from(format!("--witness {k}")),
+                source,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let min_witnesses = min_witnesses.unwrap_or(witnesses.len());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .ok();
+    let keys = match keys {
+        None => None,
+        Some(p) => Some(
+            Verifiers::parse_lines(&read(&p)?)
+                .map_err(|source| AuditCliError::Keys { path: p, source })?,
+        ),
+    };
+    let trusted = trusted.map(|p| read(&p)).transpose()?;
+    Ok(VerifyOptions {
+        keys,
+        trusted,
+        witnesses,
+        min_witnesses,
+        now,
+    })
+}
+
 /// A progress printer on stderr: active when stderr is a terminal or the job is large.
-fn progress(verb: &'static str) -> impl FnMut(u64, u64) {
+pub(super) fn progress(verb: &'static str) -> impl FnMut(u64, u64) {
     let tty = std::io::stderr().is_terminal();
     let mut last_pct = u64::MAX;
     move |done, total| {
@@ -158,7 +208,7 @@ pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliErr
             consistency_from,
             no_history,
             inclusion_proofs,
-            documents,
+            with_documents,
             no_sign,
         } => {
             let published = read_published(&keys_dir)?;
@@ -166,7 +216,8 @@ pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliErr
                 .last()
                 .map(|k| k.name().to_owned())
                 .ok_or_else(|| KeyringError::Missing(keys_dir.clone()))?;
-            let mut log = Log::open(data.open_existing()?.ledger, &origin)?;
+            let stores = data.open_existing()?;
+            let mut log = Log::open(stores.ledger.clone(), &origin)?;
             let stale = log.last_signed().map(|c| c.size) != Some(log.size());
             if stale && !no_sign {
                 let ring = Keyring::open(&keys_dir)?;
@@ -179,18 +230,34 @@ pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliErr
                 consistency_from,
                 no_history,
                 inclusion_proofs,
-                documents,
             };
             let s = bundle::export(&log, &published, &opts, &out, progress("exported"))?;
+            let documents = with_documents
+                .then(|| {
+                    let dir = out.join(super::documents::DOCUMENTS_DIR);
+                    super::documents::export(&log, s.entries.clone(), &*stores.records, &dir)
+                })
+                .transpose()?;
             println!(
-                "exported entries {}..{} of tree size {} ({} older checkpoints, {} documents) to {}",
+                "exported entries {}..{} of tree size {} ({} older checkpoints{}) to {}",
                 s.entries.start,
                 s.entries.end,
                 s.tree_size,
                 s.history,
-                s.documents,
+                documents
+                    .as_ref()
+                    .map(|d| format!(", {} documents", d.written))
+                    .unwrap_or_default(),
                 out.display()
             );
+            if let Some(d) = documents.as_ref().filter(|d| !d.missing.is_empty()) {
+                let (entry, hash) = d.missing[0];
+                println!(
+                    "note: {} documents the entries reference are not in the data directory (the first: {}, referenced by entry {entry})",
+                    d.missing.len(),
+                    hex::encode(hash)
+                );
+            }
             Ok(super::Outcome::Success)
         }
         AuditCmd::Verify {
@@ -201,40 +268,9 @@ pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliErr
             min_witnesses,
             json,
         } => {
-            let witnesses = witnesses
-                .iter()
-                .map(|k| {
-                    CosignerKey::parse(k.trim()).map_err(|source| AuditCliError::Keys {
-                        path: PathBuf::from(format!("--witness {k}")),
-                        source,
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let min_witnesses = min_witnesses.unwrap_or(witnesses.len());
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .ok();
-            let keys = match keys {
-                None => None,
-                Some(p) => Some(
-                    Verifiers::parse_lines(&read(&p)?)
-                        .map_err(|source| AuditCliError::Keys { path: p, source })?,
-                ),
-            };
-            let trusted = trusted.map(|p| read(&p)).transpose()?;
+            let opts = verify_options(keys, trusted, &witnesses, min_witnesses)?;
             let files = bundle::load(&dir)?;
-            let report = bundle::verify(
-                &files,
-                &VerifyOptions {
-                    keys,
-                    trusted,
-                    witnesses,
-                    min_witnesses,
-                    now,
-                },
-                progress("verified"),
-            );
+            let report = bundle::verify(&files, &opts, progress("verified"));
             if json {
                 println!(
                     "{}",
@@ -270,6 +306,7 @@ pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliErr
                 super::Outcome::Invalid
             })
         }
+        AuditCmd::Replay(args) => super::replay::run(args),
         AuditCmd::Fill {
             entries,
             batch,
@@ -299,7 +336,7 @@ pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliErr
     }
 }
 
-fn print_report(r: &Report) {
+pub(super) fn print_report(r: &Report) {
     for f in &r.failures {
         match f.entry {
             Some(i) => println!("FAIL entry {i} [{:?}]: {}", f.kind, f.message),

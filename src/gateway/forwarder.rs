@@ -291,15 +291,15 @@ fn outgoing(gw: &Gateway, job: &Job, rec: &AppRecord) -> Result<Outgoing, String
             (bytes, convention::apply_path(dest))
         }
         JobKind::Decision => {
-            let (received, Document::Decision(mut d)) =
+            let (received, Document::Decision(d)) =
                 gw.stored_document(&rec.gateway_no, DocKind::DecisionReceived, decider)?
             else {
                 return Err("stored decision is not a decision".into());
             };
             decision = Some((Sha256::digest(&received).into(), decision_facts(&d)));
             // The source sees its own number again.
-            d.number = ApplicationNo::parse(&rec.source_no).map_err(|e| e.to_string())?;
-            let written = platform::write(dest, &Document::Decision(d));
+            let number = ApplicationNo::parse(&rec.source_no).map_err(|e| e.to_string())?;
+            let written = platform::write_under(dest, Document::Decision(d), number);
             (written.bytes, convention::decision_path(dest))
         }
         JobKind::FailureNotice => {

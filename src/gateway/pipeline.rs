@@ -884,11 +884,11 @@ impl Gateway {
 /// in the destination platform's format.
 pub fn for_destination(
     dest: Platform,
-    mut app: Box<crate::model::Application>,
+    app: Box<crate::model::Application>,
     gateway_no: &str,
 ) -> Result<Vec<u8>, String> {
-    app.number = crate::model::ApplicationNo::parse(gateway_no).map_err(|e| e.to_string())?;
-    Ok(platform::write(dest, &Document::Application(app)).bytes)
+    let number = crate::model::ApplicationNo::parse(gateway_no).map_err(|e| e.to_string())?;
+    Ok(platform::write_under(dest, Document::Application(app), number).bytes)
 }
 
 /// The whole-document path in the platform's vocabulary.

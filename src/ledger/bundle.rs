@@ -12,7 +12,9 @@
 //!   documents/      optional: exact documents, each named by its lowercase hex SHA-256
 //! ```
 //! Verification ([`verify`]) is pure over [`BundleFiles`]; [`load`] and [`export`] do the file
-//! I/O. Every failure is collected (never just the first), each naming the entry it concerns.
+//! I/O. `documents/` is written beside the bundle by `audit export --with-documents` from the
+//! gateway's store (`crate::cli::documents`), not by [`export`], which knows only the log.
+//! Every failure is collected (never just the first), each naming the entry it concerns.
 
 use super::checkpoint::{Checkpoint, SignedCheckpoint};
 use super::entry::Entry;
@@ -120,8 +122,6 @@ pub struct ExportSummary {
     pub tree_size: u64,
     /// Older checkpoints included.
     pub history: usize,
-    /// Documents copied.
-    pub documents: usize,
 }
 
 /// What to export.
@@ -135,8 +135,6 @@ pub struct ExportOptions {
     pub no_history: bool,
     /// Write `proofs.jsonl` (one inclusion proof per entry, for independent verifiers).
     pub inclusion_proofs: bool,
-    /// A directory of documents named by hex SHA-256; those the entries reference are copied.
-    pub documents: Option<PathBuf>,
 }
 
 fn b64s(hs: &[Hash]) -> Vec<String> {
@@ -308,7 +306,6 @@ pub fn export<S: LedgerStore>(
     } else {
         None
     };
-    let mut wanted_docs: Vec<Hash> = Vec::new();
     const CHUNK: u64 = 65_536;
     let mut i = range.start;
     while i < range.end {
@@ -320,12 +317,6 @@ pub fn export<S: LedgerStore>(
                 .and_then(|_| ef.write_all(e))
                 .map_err(io_at(&entries_path))?;
             lf.write_all(l).map_err(io_at(&leaves_path))?;
-            if opts.documents.is_some() {
-                if let Ok(d) = Entry::decode(e) {
-                    wanted_docs.push(d.received_sha256);
-                    wanted_docs.extend(d.sent_sha256);
-                }
-            }
             if let Some((w, p)) = pf.as_mut() {
                 let idx = i + k as u64;
                 let proof = log.inclusion_proof(idx, n)?;
@@ -348,26 +339,10 @@ pub fn export<S: LedgerStore>(
         w.flush().map_err(io_at(&p))?;
     }
 
-    let mut documents = 0;
-    if let Some(src) = &opts.documents {
-        let dst = out.join("documents");
-        fs::create_dir(&dst).map_err(io_at(&dst))?;
-        wanted_docs.sort_unstable();
-        wanted_docs.dedup();
-        for h in wanted_docs {
-            let name = hex::encode(h);
-            let from = src.join(&name);
-            if from.exists() {
-                fs::copy(&from, dst.join(&name)).map_err(io_at(&from))?;
-                documents += 1;
-            }
-        }
-    }
     Ok(ExportSummary {
         entries: range,
         tree_size: n,
         history: history.len(),
-        documents,
     })
 }
 
@@ -421,6 +396,14 @@ fn read_dir_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, BundleError> {
 
 /// Reads a bundle directory.
 pub fn load(dir: &Path) -> Result<BundleFiles, BundleError> {
+    let mut files = load_ledger(dir)?;
+    files.documents = read_dir_files(&dir.join("documents"))?;
+    Ok(files)
+}
+
+/// Reads a bundle directory but not its `documents/` (left empty, so [`verify`] does not check
+/// them): for `audit replay`, which reads and checks documents one at a time.
+pub fn load_ledger(dir: &Path) -> Result<BundleFiles, BundleError> {
     if !dir.is_dir() {
         return Err(BundleError::Io {
             path: dir.to_owned(),
@@ -439,7 +422,7 @@ pub fn load(dir: &Path) -> Result<BundleFiles, BundleError> {
             .map(|(n, b)| (n, String::from_utf8_lossy(&b).into_owned()))
             .collect(),
         proofs: text(read_opt(&dir.join("proofs.jsonl"))?),
-        documents: read_dir_files(&dir.join("documents"))?,
+        documents: Vec::new(),
     })
 }
 
@@ -1041,12 +1024,14 @@ pub fn verify(
             }
         }
         for (name, bytes) in &files.documents {
+            // Lowercase only, so that each document has one name (the one replay looks up).
+            let lowercase = name.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
             let named: Option<Hash> = hex::decode(name).ok().and_then(|b| b.try_into().ok());
-            let Some(named) = named else {
+            let Some(named) = named.filter(|_| lowercase) else {
                 rep.fail(
                     None,
                     K::Document,
-                    format!("documents/{name}: not named by a hex SHA-256"),
+                    format!("documents/{name}: not named by a lowercase hex SHA-256"),
                 );
                 continue;
             };

@@ -29,9 +29,12 @@
 //! | 16 | reason code (for `failed`; a code, never free text with personal data) | opt str |
 //! | 17 | version 2 only: key id of the sending platform's RFC 9421 signature that the gateway verified on the bytes received, 1 to 64 bytes ([`MAX_SENDER_KEYID_LEN`]) | str |
 //!
-//! Decoding is strict: unknown versions, flag bytes other than 0/1, invalid UTF-8, badly
-//! formed dates, an empty or over-long sender key id and trailing bytes are refused, so every
-//! accepted byte string has exactly one meaning and `encode(decode(b)) == b`.
+//! Decoding is strict: unknown versions, steps and decision results, flag bytes other than
+//! 0/1, invalid UTF-8, a time's UTC offset beyond [`MAX_OFFSET_MINUTES`] either side, a
+//! validity date that is not a calendar day written `YYYY-MM-DD` ([`is_calendar_date`]), an
+//! empty or over-long sender key id and trailing bytes are refused, so every accepted byte
+//! string has exactly one meaning and `encode(decode(b)) == b`. `docs/auditing.md` states
+//! the same rules for auditors (E1–E9); `tests/all/audit_rules.rs` breaks each of them once.
 
 use sha2::{Digest, Sha256};
 
@@ -47,6 +50,10 @@ pub const ENTRY_VERSION_SENDER_KEYID: u8 = 2;
 /// usual forms (an 8-hex-digit C2SP key id, a 43-character JWK thumbprint, a short name) and
 /// keeps an entry from carrying an arbitrary string a platform chose.
 pub const MAX_SENDER_KEYID_LEN: usize = 64;
+
+/// Largest UTC offset of a time, in minutes either side (18 hours, the widest offset
+/// `java.time` and most time libraries represent; every zone in use is within 14 hours).
+pub const MAX_OFFSET_MINUTES: i16 = 1080;
 
 /// Domain-separation label for [`salted_id_hash`], so these hashes cannot be confused with
 /// document or leaf hashes.
@@ -195,6 +202,22 @@ pub enum EntryError {
     /// The sender key id is empty or longer than [`MAX_SENDER_KEYID_LEN`] bytes.
     #[error("sender_keyid is {0} bytes long; it must be 1 to {MAX_SENDER_KEYID_LEN} bytes")]
     SenderKeyIdLength(usize),
+    /// A time's UTC offset is outside [`MAX_OFFSET_MINUTES`] either side.
+    #[error("{field}: UTC offset {minutes:+} minutes is outside -{MAX_OFFSET_MINUTES} to +{MAX_OFFSET_MINUTES} minutes (18 hours either side)")]
+    Offset {
+        /// `at` or `source_time`.
+        field: &'static str,
+        /// The offset found.
+        minutes: i16,
+    },
+    /// A decision's validity date is not a calendar date written `YYYY-MM-DD`.
+    #[error("{field}: {value:?} is not a calendar date written YYYY-MM-DD")]
+    Date {
+        /// `decision.valid_from` or `decision.valid_to`.
+        field: &'static str,
+        /// The text found.
+        value: String,
+    },
 }
 
 struct W(Vec<u8>);
@@ -270,13 +293,12 @@ impl<'a> R<'a> {
     fn time(&mut self, field: &'static str) -> Result<Instant, EntryError> {
         let unix = i64::from_be_bytes(self.take(8, field)?.try_into().expect("8 bytes"));
         let offset_minutes = i16::from_be_bytes(self.take(2, field)?.try_into().expect("2"));
-        if !(-1080..=1080).contains(&offset_minutes) {
-            return Err(EntryError::Invalid(field));
-        }
-        Ok(Instant {
+        let t = Instant {
             unix,
             offset_minutes,
-        })
+        };
+        offset_ok(field, &t)?;
+        Ok(t)
     }
     fn hash(&mut self, field: &'static str) -> Result<[u8; 32], EntryError> {
         Ok(self.take(32, field)?.try_into().expect("32 bytes"))
@@ -290,17 +312,47 @@ impl<'a> R<'a> {
     }
 }
 
-fn date_ok(d: &Option<String>) -> bool {
-    let Some(d) = d else { return true };
+fn offset_ok(field: &'static str, t: &Instant) -> Result<(), EntryError> {
+    if !(-MAX_OFFSET_MINUTES..=MAX_OFFSET_MINUTES).contains(&t.offset_minutes) {
+        return Err(EntryError::Offset {
+            field,
+            minutes: t.offset_minutes,
+        });
+    }
+    Ok(())
+}
+
+/// Whether `d` is `YYYY-MM-DD` (ten ASCII characters, four-digit year 0000-9999) naming a day
+/// of the proleptic Gregorian calendar: `2024-02-29` is one, `2026-02-30` and `2026-04-31`
+/// are not.
+pub fn is_calendar_date(d: &str) -> bool {
     let b = d.as_bytes();
-    b.len() == 10
+    let shaped = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
         && b.iter()
             .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-        && (1..=12).contains(&d[5..7].parse::<u8>().unwrap_or(0))
-        && (1..=31).contains(&d[8..10].parse::<u8>().unwrap_or(0))
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    shaped
+        && match (d[..4].parse(), d[5..7].parse(), d[8..10].parse()) {
+            (Ok(y), Ok(m), Ok(day)) => chrono::NaiveDate::from_ymd_opt(y, m, day).is_some(),
+            _ => false,
+        }
+}
+
+fn dates_ok(d: &Decision) -> Result<(), EntryError> {
+    for (field, date) in [
+        ("decision.valid_from", &d.valid_from),
+        ("decision.valid_to", &d.valid_to),
+    ] {
+        if let Some(value) = date.as_ref().filter(|v| !is_calendar_date(v)) {
+            return Err(EntryError::Date {
+                field,
+                value: value.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn sender_keyid_ok(k: &str) -> Result<(), EntryError> {
@@ -330,16 +382,12 @@ impl Entry {
         w.str("source_platform", &self.source_platform)?;
         w.str("destination_platform", &self.destination_platform)?;
         w.str("item", &self.item)?;
-        if !(-1080..=1080).contains(&self.at.offset_minutes) {
-            return Err(EntryError::Invalid("at"));
-        }
+        offset_ok("at", &self.at)?;
         w.time(&self.at);
         match &self.source_time {
             None => w.u8(0),
             Some(t) => {
-                if !(-1080..=1080).contains(&t.offset_minutes) {
-                    return Err(EntryError::Invalid("source_time"));
-                }
+                offset_ok("source_time", t)?;
                 w.u8(1);
                 w.time(t);
             }
@@ -351,9 +399,7 @@ impl Entry {
         match &self.decision {
             None => w.u8(0),
             Some(d) => {
-                if !date_ok(&d.valid_from) || !date_ok(&d.valid_to) {
-                    return Err(EntryError::Invalid("decision validity date"));
-                }
+                dates_ok(d)?;
                 w.u8(1);
                 w.u8(d.result as u8);
                 w.opt_str("licence_no", &d.licence_no)?;
@@ -415,9 +461,7 @@ impl Entry {
                 valid_to: r.opt_str("decision.valid_to")?,
                 authority: r.str("decision.authority")?,
             };
-            if !date_ok(&d.valid_from) || !date_ok(&d.valid_to) {
-                return Err(EntryError::Invalid("decision validity date"));
-            }
+            dates_ok(&d)?;
             Some(d)
         } else {
             None
@@ -622,6 +666,110 @@ mod tests {
     fn bad_validity_date_cannot_be_encoded() {
         let mut e = Entry::example(3);
         e.decision.as_mut().unwrap().valid_to = Some("2031-13-01".into());
-        assert!(e.encode().is_err());
+        assert_eq!(
+            e.encode(),
+            Err(EntryError::Date {
+                field: "decision.valid_to",
+                value: "2031-13-01".into()
+            })
+        );
+    }
+
+    #[test]
+    fn validity_dates_are_calendar_days() {
+        for ok in [
+            "2024-02-29",
+            "2026-02-28",
+            "2026-12-31",
+            "0000-01-01",
+            "9999-12-31",
+        ] {
+            assert!(is_calendar_date(ok), "{ok}");
+        }
+        for bad in [
+            "2026-02-30",
+            "2026-02-29",
+            "2026-04-31",
+            "1900-02-29",
+            "2026-00-10",
+            "2026-01-00",
+            "2026-1-01",
+            "+2026-01-01",
+            "2026/01/01",
+            "２０２６-01-01",
+            "",
+        ] {
+            assert!(!is_calendar_date(bad), "{bad}");
+        }
+    }
+
+    /// Replaces the first occurrence of `from` in `b` (a field's bytes, found by value).
+    fn patched(b: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+        let at = b.windows(from.len()).position(|w| w == from).unwrap();
+        let mut out = b.to_vec();
+        out[at..at + from.len()].copy_from_slice(to);
+        out
+    }
+
+    #[test]
+    fn decode_names_the_date_that_is_not_a_calendar_day() {
+        let b = Entry::example(3).encode().unwrap();
+        let feb30 = patched(&b, b"2031-11-22", b"2026-02-30");
+        assert_eq!(
+            Entry::decode(&feb30),
+            Err(EntryError::Date {
+                field: "decision.valid_to",
+                value: "2026-02-30".into()
+            })
+        );
+        let leap = patched(&b, b"2026-11-23", b"2024-02-29");
+        assert!(Entry::decode(&leap).is_ok());
+        let from = patched(&b, b"2026-11-23", b"2026-13-01");
+        assert!(matches!(
+            Entry::decode(&from),
+            Err(EntryError::Date {
+                field: "decision.valid_from",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn offsets_beyond_18_hours_are_refused_naming_the_time() {
+        let mut e = Entry::example(4);
+        e.source_time = Some(Instant {
+            unix: 1_790_000_000,
+            offset_minutes: MAX_OFFSET_MINUTES,
+        });
+        let b = e.encode().unwrap();
+        assert_eq!(Entry::decode(&b).unwrap(), e);
+        e.source_time.as_mut().unwrap().offset_minutes = MAX_OFFSET_MINUTES + 1;
+        assert_eq!(
+            e.encode(),
+            Err(EntryError::Offset {
+                field: "source_time",
+                minutes: 1081
+            })
+        );
+        // Field 9's offset (480, China Standard Time) written as +2000 minutes.
+        let b = Entry::example(4).encode().unwrap();
+        let time =
+            |offset: i16| [&1_790_000_004i64.to_be_bytes()[..], &offset.to_be_bytes()].concat();
+        let b = patched(&b, &time(480), &time(2000));
+        assert_eq!(
+            Entry::decode(&b),
+            Err(EntryError::Offset {
+                field: "at",
+                minutes: 2000
+            })
+        );
+        assert_eq!(
+            EntryError::Offset {
+                field: "at",
+                minutes: 2000
+            }
+            .to_string(),
+            "at: UTC offset +2000 minutes is outside -1080 to +1080 minutes (18 hours either side)"
+        );
     }
 }

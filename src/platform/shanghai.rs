@@ -5,8 +5,8 @@
 //! - namespace-aware reading (default namespace or any prefix); UTF-8 or GB18030 by the XML
 //!   declaration; a DOCTYPE is refused; CDATA is text;
 //! - elements in the documented order (an `xs:sequence`, see `schemas/shanghai.xsd`);
-//! - times ISO 8601 with an offset (any offset read and kept as an instant, `+08:00`
-//!   written); dates `yyyy-MM-dd`; booleans `true`/`false`;
+//! - times ISO 8601 with an offset (any offset up to 18 hours either side read and kept as an
+//!   instant, `+08:00` written); dates `yyyy-MM-dd`; booleans `true`/`false`;
 //! - money in 元 with exactly 2 fraction digits (`currency="CNY"`), areas in m² with 2;
 //! - mobiles with `+86`, spaces or dashes normalised to 11 digits;
 //! - digests base64 SHA-256, content base64 (line breaks allowed);

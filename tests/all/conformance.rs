@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use tongban::model::{Document, Severity};
-use tongban::platform::{self, Platform};
+use sha2::{Digest as _, Sha256};
+use tongban::model::{ApplicationNo, Document, Severity};
+use tongban::platform::{self, Platform, MAPPING_VERSION};
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -277,4 +278,91 @@ fn conformance_suite() {
         suite.failures.join("\n")
     );
     eprintln!("conformance: {} cases passed", suite.cases);
+}
+
+/// The mapping version, and the SHA-256 of what the gateway sends for every conformance input
+/// that it stands for (see the test below). Translating any input differently is a new
+/// mapping: `audit replay` of entries recorded before would fail.
+const MAPPING_DIGEST: (&str, &str) = (
+    "tongban-mapping/2",
+    "a2c627138e15a39d713918d49a25fd619ba7030b1f78f89df68abbe146e8fe23",
+);
+
+/// Every input under `conformance/` (`pairs/*/sh.xml`, `pairs/*/zj.json`, `sh/*.xml`,
+/// `zj/*.json`) with its platform, by path.
+fn conformance_inputs() -> Vec<(String, Platform, Vec<u8>)> {
+    let root = crate_dir().join("conformance");
+    let mut out = Vec::new();
+    for dir in files(&root.join("pairs"))
+        .into_iter()
+        .filter(|d| d.is_dir())
+    {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        for (p, file) in [
+            (Platform::Shanghai, "sh.xml"),
+            (Platform::Zhejiang, "zj.json"),
+        ] {
+            let bytes = std::fs::read(dir.join(file)).unwrap();
+            out.push((format!("pairs/{name}/{file}"), p, bytes));
+        }
+    }
+    for (p, ext) in [(Platform::Shanghai, "xml"), (Platform::Zhejiang, "json")] {
+        for file in files(&root.join(p.key())) {
+            let fname = file.file_name().unwrap().to_string_lossy().into_owned();
+            if fname.ends_with(&format!(".{ext}")) {
+                let bytes = std::fs::read(&file).unwrap();
+                out.push((format!("{}/{fname}", p.key()), p, bytes));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// What the gateway sends for `bytes` received from `p`: an application under a gateway
+/// number, a decision under a source number ([`platform::write_under`], as FORWARDED and
+/// DELIVERED record); `None` when the reader refuses it.
+fn as_sent(p: Platform, bytes: &[u8]) -> Option<Vec<u8>> {
+    let doc = platform::read(p, bytes).ok()?.document;
+    let number = match doc {
+        Document::Application(_) => "TB202611230000000001",
+        Document::Decision(_) => "SRC-20261123-0001",
+    };
+    let number = ApplicationNo::parse(number).unwrap();
+    Some(platform::write_under(p.other(), doc, number).bytes)
+}
+
+/// The mapping version changes whenever the translation of any input would: it is held
+/// against the SHA-256 over every conformance input's name and what the gateway sends for
+/// it (or that it is refused), in name order, each part length-prefixed.
+#[test]
+fn mapping_version_holds_the_digest_of_the_suites_translations() {
+    let mut h = Sha256::new();
+    let inputs = conformance_inputs();
+    assert!(inputs.len() > 100, "{} conformance inputs", inputs.len());
+    for (name, p, bytes) in &inputs {
+        h.update((name.len() as u64).to_be_bytes());
+        h.update(name.as_bytes());
+        match as_sent(*p, bytes) {
+            Some(out) => {
+                h.update([1]);
+                h.update((out.len() as u64).to_be_bytes());
+                h.update(&out);
+            }
+            None => h.update([0]),
+        }
+    }
+    let digest = hex::encode(h.finalize());
+    assert!(
+        (MAPPING_VERSION, digest.as_str()) == MAPPING_DIGEST,
+        "the conformance suite's translations ({} inputs) hash to {digest} under {MAPPING_VERSION}; \
+         MAPPING_DIGEST pins {} to {}.\n\
+         If what is sent for any existing input changed (or an input is now refused, or accepted), \
+         the mapping changed: bump MAPPING_VERSION in src/platform.rs, say why in its comment, and \
+         set MAPPING_DIGEST in tests/all/conformance.rs to (the new version, {digest}). \
+         If cases were only added or removed, set the new digest with the same version.",
+        inputs.len(),
+        MAPPING_DIGEST.0,
+        MAPPING_DIGEST.1,
+    );
 }

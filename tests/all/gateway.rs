@@ -608,3 +608,24 @@ async fn sigkill_mid_flow_loses_nothing_and_sends_nothing_twice() {
     child.wait().unwrap();
     lb.stop().await;
 }
+
+#[tokio::test]
+async fn a_time_the_ledger_cannot_record_is_refused_naming_its_field() {
+    let (_dir, lb) = start(options()).await;
+    // Accepted by the reader before, this failed the committer's whole batch when its
+    // RECEIVED entry (which records the time with its offset) could not be encoded, and the
+    // platform was told to retry, forever.
+    let far = std::str::from_utf8(SAMPLE_SH_APPLICATION)
+        .unwrap()
+        .replace("+08:00</AcceptedAt>", "+18:30</AcceptedAt>");
+    let r = lb.sh.submit(far.as_bytes()).await.unwrap();
+    assert_eq!(r.status, 400, "{}", text(&r));
+    let body = text(&r).replace("&apos;", "'");
+    assert!(
+        body.contains("/RemoteApply/Acceptance/AcceptedAt: '2026-11-20T09:30:00+18:30' has an offset '+18:30' beyond 18 hours"),
+        "{body}"
+    );
+    let r = lb.sh.submit(SAMPLE_SH_APPLICATION).await.unwrap();
+    assert_eq!(r.status, 200, "{}", text(&r));
+    lb.stop().await;
+}

@@ -687,24 +687,25 @@ fn checkpoint_signed_by_an_untrusted_key_fails() {
 
 #[test]
 fn altered_document_is_named_with_the_entry_that_records_it() {
-    let docs = tempfile::tempdir().unwrap();
     let mut log = Log::open(MemStore::new(), ORIGIN).unwrap();
     let mut es = entries(0, 5);
+    let mut docs = Vec::new();
     for (i, e) in es.iter_mut().enumerate() {
         let doc = format!("<Application n=\"{i}\"/>");
         e.received_sha256 = sha2::Digest::finalize(
             <sha2::Sha256 as sha2::Digest>::new_with_prefix(doc.as_bytes()),
         )
         .into();
-        fs::write(docs.path().join(hex::encode(e.received_sha256)), doc).unwrap();
+        docs.push((hex::encode(e.received_sha256), doc));
     }
     log.append_batch(&es).unwrap();
     log.sign_checkpoint(&key()).unwrap();
-    let opts = ExportOptions {
-        documents: Some(docs.path().to_owned()),
-        ..Default::default()
-    };
-    let (_t, dir) = bundle_of(&log, &opts);
+    let (_t, dir) = bundle_of(&log, &ExportOptions::default());
+    // As `audit export --with-documents` writes them beside the bundle.
+    fs::create_dir(dir.join("documents")).unwrap();
+    for (name, doc) in &docs {
+        fs::write(dir.join("documents").join(name), doc).unwrap();
+    }
     let r = verify_dir(&dir, &[&key()], None);
     assert!(r.ok(), "{:?}", r.failures);
     assert_eq!(r.documents_checked, 5);

@@ -1,5 +1,6 @@
 //! The one integration-test binary: each module tests one part of tongban from outside.
 
+mod audit_rules;
 mod cli;
 mod conformance;
 mod crash;
@@ -10,6 +11,7 @@ mod hostile;
 mod ledger;
 mod listener;
 mod property;
+mod replay;
 mod schemas;
 mod signatures;
 mod store;

@@ -1002,9 +1002,14 @@ pub(super) fn date(s: &str) -> Result<Date, String> {
         .ok_or_else(|| format!("'{s}' is not a calendar date"))
 }
 
-/// ISO 8601 with an offset: `2026-11-23T10:15:00+08:00`, `…Z`, `…+09:00`. A zero fraction
-/// of a second is accepted; a non-zero one is refused because Zhejiang's times cannot carry
-/// it and silently dropping it would change the instant.
+/// The widest offset a time may have: 18 hours either side, the bound of the ledger's times
+/// (`ledger::entry::MAX_OFFSET_MINUTES`), which records the document's time with its offset.
+/// Every zone in use is within 14 hours.
+const MAX_OFFSET_SECONDS: i32 = 18 * 3600;
+
+/// ISO 8601 with an offset: `2026-11-23T10:15:00+08:00`, `…Z`, `…+09:00`, at most 18 hours
+/// either side. A zero fraction of a second is accepted; a non-zero one is refused because
+/// Zhejiang's times cannot carry it and silently dropping it would change the instant.
 pub(super) fn time(s: &str) -> Result<Instant, String> {
     let shape_hint = || format!("'{s}' is not a time: write yyyy-MM-ddTHH:mm:ss+08:00");
     if s.len() < 19 || !s.is_char_boundary(19) || !shaped(&s[..19], "9999-99-99T99:99:99") {
@@ -1039,6 +1044,11 @@ pub(super) fn time(s: &str) -> Result<Instant, String> {
                 return Err(format!("'{s}' has an impossible offset '{o}'"));
             }
             let secs = (h * 3600 + m * 60) as i32;
+            if secs > MAX_OFFSET_SECONDS {
+                return Err(format!(
+                    "'{s}' has an offset '{o}' beyond 18 hours, which no time zone uses and the ledger cannot record: write +08:00"
+                ));
+            }
             if o.starts_with('-') {
                 -secs
             } else {

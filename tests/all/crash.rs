@@ -959,6 +959,7 @@ async fn sigkill_loop_under_load_keeps_one_record_and_one_ledger_trail_per_appli
             initial_backoff_ms: 50,
             max_backoff_ms: 500,
             give_up_after_s: 3_600,
+            witnesses: false,
         },
     )
     .await

@@ -227,68 +227,116 @@ pub const DEMO_WITNESSES: [(&str, &str, &str); 2] = [
     ("sh", "sh-platform", "witness.sh-platform.tongban.test"),
 ];
 
-/// Starts the loopback witnesses of the gateway whose data directory is `gateway_dir`
-/// (its ledger key is made now if new, so they know the log they witness), each in
-/// `dir/witness-<label>` and stopping when `stop` turns true. Returns their handles and the
-/// `[witnesses]` table for the gateway's configuration (both required).
+/// One loopback witness, which a test may stop and start again on the same port.
+pub struct LoopbackWitness {
+    /// Its label (`zj`, `sh`).
+    pub label: &'static str,
+    /// Its public key.
+    pub key: crate::signing::CosignerKey,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    dir: PathBuf,
+    cert: &'static str,
+    name: &'static str,
+    log: crate::witness::WitnessedLog,
+    running: Option<(tokio::sync::oneshot::Sender<()>, JoinHandle<()>)>,
+}
+
+impl LoopbackWitness {
+    /// Its configuration: the province platform's dev certificate, mutual TLS admitting the
+    /// gateway, its state under `dir/witness-<label>`.
+    fn config(&self, pki: &DevPkiFiles) -> Result<crate::witness::WitnessConfig, DemoError> {
+        use crate::witness::config::{default_limits, MutualTls, WitnessTls};
+        let data_dir = self.dir.join(format!("witness-{}", self.label));
+        Ok(crate::witness::WitnessConfig {
+            name: self.name.to_owned(),
+            key_file: data_dir.join("witness.key"),
+            data_dir,
+            listen: self.addr,
+            prefix: "/witness".into(),
+            tls: WitnessTls {
+                chain: tls::certs_from_pem(&std::fs::read(pki.cert(self.cert))?, self.cert)?,
+                key: tls::key_from_pem(&std::fs::read(pki.key(self.cert))?, self.cert)?,
+                clients: Some(MutualTls {
+                    ca: tls::certs_from_pem(&std::fs::read(pki.ca())?, "ca")?,
+                    identities: vec![DEV_GATEWAY_IDENTITY.into()],
+                }),
+            },
+            logs: vec![self.log.clone()],
+            limits: default_limits(),
+        })
+    }
+
+    /// Starts it (again), on its port.
+    async fn start(&mut self, pki: &DevPkiFiles) -> Result<(), DemoError> {
+        let running = crate::witness::start(&self.config(pki)?)
+            .await
+            .map_err(|e| DemoError::Witness(e.to_string()))?;
+        self.addr = running.local_addr();
+        self.key = running.public_key();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let handle = running.spawn(async move {
+            let _ = stopped.await;
+        });
+        self.running = Some((stop, handle));
+        Ok(())
+    }
+
+    /// Stops it; its state stays on disk.
+    async fn stop(&mut self) {
+        if let Some((stop, handle)) = self.running.take() {
+            let _ = stop.send(());
+            let _ = handle.await;
+        }
+    }
+}
+
+/// Starts the loopback witnesses of the gateway whose data directory is `gateway_dir` (its
+/// ledger key is made now if new, so they know the log they witness), and returns them with
+/// the `[witnesses]` table for the gateway's configuration (both required).
 async fn start_witnesses(
     dir: &Path,
     pki: &DevPkiFiles,
     gateway_dir: &Path,
-    stop: &watch::Receiver<bool>,
-) -> Result<(Vec<JoinHandle<()>>, String), DemoError> {
-    use crate::witness::config::{MutualTls, WitnessTls};
-    use crate::witness::{self, WitnessConfig, WitnessedLog};
+) -> Result<(Vec<LoopbackWitness>, String), DemoError> {
     let log_key = crate::store::DataDir::new(gateway_dir)
         .keyring_or_create()
         .map_err(|e| DemoError::Witness(e.to_string()))?
         .active()
         .verifier();
-    let ca = tls::certs_from_pem(&std::fs::read(pki.ca())?, "ca")?;
-    let mut handles = Vec::new();
+    let mut witnesses = Vec::new();
     let mut table = String::from("\n[witnesses]\nquorum = 2\n");
     for (label, cert, name) in DEMO_WITNESSES {
-        let data_dir = dir.join(format!("witness-{label}"));
-        let key_file = data_dir.join("witness.key");
-        if !key_file.exists() {
-            std::fs::create_dir_all(&data_dir)?;
-            witness::generate_key(&key_file, name)
-                .map_err(|e| DemoError::Witness(e.to_string()))?;
+        let key_file = dir.join(format!("witness-{label}")).join("witness.key");
+        let key = if key_file.exists() {
+            crate::witness::load_key(&key_file, name).map(|k| k.public())
+        } else {
+            std::fs::create_dir_all(key_file.parent().unwrap_or(dir))?;
+            crate::witness::generate_key(&key_file, name)
         }
-        let config = WitnessConfig {
-            name: name.to_owned(),
-            key_file,
-            data_dir,
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            prefix: "/witness".into(),
-            tls: WitnessTls {
-                chain: tls::certs_from_pem(&std::fs::read(pki.cert(cert))?, cert)?,
-                key: tls::key_from_pem(&std::fs::read(pki.key(cert))?, cert)?,
-                clients: Some(MutualTls {
-                    ca: ca.clone(),
-                    identities: vec![DEV_GATEWAY_IDENTITY.into()],
-                }),
-            },
-            logs: vec![WitnessedLog {
+        .map_err(|e| DemoError::Witness(e.to_string()))?;
+        let mut w = LoopbackWitness {
+            label,
+            key,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            dir: dir.to_owned(),
+            cert,
+            name,
+            log: crate::witness::WitnessedLog {
                 origin: log_key.name().to_owned(),
                 keys: vec![log_key.clone()],
-            }],
-            limits: witness::config::default_limits(),
+            },
+            running: None,
         };
-        let running = witness::start(&config)
-            .await
-            .map_err(|e| DemoError::Witness(e.to_string()))?;
+        w.start(pki).await?;
         table.push_str(&format!(
             "\n[[witnesses.witness]]\nurl = \"https://localhost:{}/witness\"\nkey = \"{}\"\nca = \"pki/ca.pem\"\n",
-            running.local_addr().port(),
-            running.public_key()
+            w.addr.port(),
+            w.key
         ));
-        let mut rx = stop.clone();
-        handles.push(running.spawn(async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }));
+        witnesses.push(w);
     }
-    Ok((handles, table))
+    Ok((witnesses, table))
 }
 
 /// Gateway and both sandboxes on loopback.
@@ -312,6 +360,8 @@ pub struct Loopback {
     running: Option<Running>,
     sandboxes_stop: watch::Sender<bool>,
     sandboxes: Vec<JoinHandle<()>>,
+    /// The witnesses, when asked for.
+    pub witnesses: Vec<LoopbackWitness>,
 }
 
 impl Loopback {
@@ -354,10 +404,10 @@ impl Loopback {
         text.push_str(&signing_keys_config(&signers));
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut handles = Vec::new();
+        let mut witnesses = Vec::new();
         if options.witnesses {
-            let (started, table) =
-                start_witnesses(dir, &pki, &dir.join(DEMO_GATEWAY_DIR), &stop_rx).await?;
-            handles.extend(started);
+            let (started, table) = start_witnesses(dir, &pki, &dir.join(DEMO_GATEWAY_DIR)).await?;
+            witnesses = started;
             text.push_str(&table);
         }
         let config_path = dir.join("tongban.toml");
@@ -399,6 +449,7 @@ impl Loopback {
             running: None,
             sandboxes_stop: stop_tx,
             sandboxes: handles,
+            witnesses,
         };
         me.start_gateway().await?;
         Ok(me)
@@ -441,9 +492,25 @@ impl Loopback {
         self.running.as_ref().map(|r| r.ops_addr)
     }
 
+    /// Stops the witness `label` (`zj`, `sh`), or starts it again on its port.
+    pub async fn set_witness_down(&mut self, label: &str, down: bool) -> Result<(), DemoError> {
+        let pki = self.pki.clone();
+        for w in self.witnesses.iter_mut().filter(|w| w.label == label) {
+            if down {
+                w.stop().await;
+            } else if w.running.is_none() {
+                w.start(&pki).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Stops everything.
     pub async fn stop(mut self) {
         self.stop_gateway().await;
+        for w in &mut self.witnesses {
+            w.stop().await;
+        }
         let _ = self.sandboxes_stop.send(true);
         for h in self.sandboxes.drain(..) {
             let _ = h.await;
@@ -577,20 +644,15 @@ pub async fn run(dir: &Path, shutdown: impl Future<Output = ()>) -> Result<(), D
     }
     println!("running; press Ctrl-C to stop");
     shutdown.await;
+    let witness_keys: String = lb
+        .witnesses
+        .iter()
+        .map(|w| format!(" --witness '{}'", w.key))
+        .collect();
     lb.stop().await;
     println!("stopped cleanly; audit the ledger offline with:");
     let gateway_dir = dir.join(DEMO_GATEWAY_DIR);
-    let witness_keys: String = DEMO_WITNESSES
-        .iter()
-        .filter_map(|(label, _, name)| {
-            let key = crate::witness::load_key(
-                &dir.join(format!("witness-{label}")).join("witness.key"),
-                name,
-            )
-            .ok()?;
-            Some(format!(" --witness '{}'", key.public()))
-        })
-        .collect();
+
     println!(
         "  tongban --data-dir {0} audit export --with-documents bundle\n  tongban audit verify bundle{witness_keys} --min-witnesses 2\n  tongban audit replay bundle",
         gateway_dir.display()

@@ -32,7 +32,7 @@ use super::tls::ClientTimeouts;
 use super::tls::{self, TlsError};
 
 /// The longest wait before asking a failing witness again.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// How often a round looks for a new checkpoint.
 pub const ROUND_EVERY: Duration = Duration::from_millis(500);

@@ -11,7 +11,9 @@ use tongban::signing::{Cosigner, CosignerKey, SigningKey, Verifiers};
 use tongban::store::MemStore;
 
 const ORIGIN: &str = "tongban.test/witnessing";
-const NOW: u64 = 1_790_000_000;
+/// The auditor's clock: beyond any real time these tests run at (cosignatures made now by
+/// real witnesses are in its past).
+const NOW: u64 = 4_000_000_000;
 
 fn log_key() -> SigningKey {
     SigningKey::from_seed(ORIGIN, &[5; 32]).unwrap()
@@ -170,4 +172,324 @@ fn an_altered_or_future_cosignature_fails_naming_its_witness() {
     );
     // The log's own signature is untouched: only the witness check fails.
     assert!(r.failures.iter().all(|f| f.kind == FailureKind::Witness));
+}
+
+// ---- The gateway with the two loopback witnesses (one per province) ----
+
+mod gateway {
+    use super::*;
+    use crate::gateway::options;
+    use crate::PATIENCE;
+    use tongban::gateway::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
+
+    async fn start() -> (tempfile::TempDir, Loopback) {
+        let dir = tempfile::tempdir().unwrap();
+        let lb = Loopback::start(
+            dir.path(),
+            LoopbackOptions {
+                witnesses: true,
+                ..options()
+            },
+        )
+        .await
+        .unwrap();
+        (dir, lb)
+    }
+
+    async fn get(url: String) -> (u16, String) {
+        let r = reqwest::get(url).await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// The published checkpoint (none before the first is signed) and the names of the
+    /// witnesses whose valid cosignature it carries.
+    async fn published(lb: &Loopback) -> Option<(SignedCheckpoint, Vec<String>)> {
+        let ops = lb.ops_addr().unwrap();
+        let (status, text) = get(format!("http://{ops}/api/v1/ledger/checkpoint")).await;
+        if status == 404 {
+            return None;
+        }
+        let cp = SignedCheckpoint::parse(&text).unwrap();
+        let keys: Vec<CosignerKey> = lb.witnesses.iter().map(|w| w.key.clone()).collect();
+        let names =
+            tongban::signing::cosignature::check_all(&keys, &cp.note.text, &cp.note.sigs, u64::MAX)
+                .into_iter()
+                .filter(|(_, o)| matches!(o, tongban::signing::cosignature::Cosigned::Valid(_)))
+                .map(|(k, _)| k.name().to_owned())
+                .collect();
+        Some((cp, names))
+    }
+
+    async fn wait_published(
+        lb: &Loopback,
+        what: &str,
+        cond: impl Fn(&SignedCheckpoint, &[String]) -> bool,
+    ) {
+        let end = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let got = published(lb).await;
+            if let Some((cp, names)) = &got {
+                if cond(cp, names) {
+                    return;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < end,
+                "timed out waiting for {what}: {:?}",
+                got.map(|(cp, names)| (cp.checkpoint.size, names))
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn lag(lb: &Loopback, witness: &str) -> Option<u64> {
+        let (_, text) = get(format!("http://{}/metrics", lb.ops_addr().unwrap())).await;
+        let prefix = format!("tongban_witness_lag_entries{{witness=\"{witness}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map(|v| v.parse().unwrap())
+    }
+
+    async fn submit(lb: &Loopback, no: &str) {
+        let body = String::from_utf8_lossy(SAMPLE_SH_APPLICATION)
+            .replace("SH-JS-LX-20261120-0007", no)
+            .into_bytes();
+        let reply = lb.sh.submit(&body).await.unwrap();
+        assert_eq!(
+            reply.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn checkpoints_are_published_cosigned_by_both_provinces_witnesses() {
+        let (_dir, lb) = start().await;
+        submit(&lb, "SH-WIT-0001").await;
+        wait_published(&lb, "both cosignatures", |cp, names| {
+            cp.checkpoint.size >= 2 && names.len() == 2
+        })
+        .await;
+        let zj = lb.witnesses[0].key.name().to_owned();
+        let end = tokio::time::Instant::now() + PATIENCE;
+        while lag(&lb, &zj).await != Some(0) {
+            assert!(tokio::time::Instant::now() < end, "lag of {zj} never 0");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        lb.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_witness_down_never_stops_intake_and_is_caught_up_when_it_returns() {
+        let (_dir, mut lb) = start().await;
+        let (zj, sh) = (
+            lb.witnesses[0].key.name().to_owned(),
+            lb.witnesses[1].key.name().to_owned(),
+        );
+        submit(&lb, "SH-WIT-0000").await;
+        wait_published(&lb, "both cosignatures", |_, n| n.len() == 2).await;
+
+        lb.set_witness_down("zj", true).await.unwrap();
+        for i in 1..=30 {
+            submit(&lb, &format!("SH-WIT-{i:04}")).await;
+        }
+        // Intake went on; Shanghai's witness keeps cosigning, Zhejiang's lags behind.
+        wait_published(&lb, "sh alone cosigning the grown log", |cp, n| {
+            cp.checkpoint.size >= 31 && n == [sh.clone()]
+        })
+        .await;
+        let behind = lag(&lb, &zj).await.unwrap();
+        assert!(behind >= 29, "lag of the stopped witness is {behind}");
+        // Within the readiness delay (15 minutes by default), the gateway stays ready.
+        let (status, _) = get(format!("http://{}/readyz", lb.ops_addr().unwrap())).await;
+        assert_eq!(status, 200);
+
+        // Back: caught up in one request from the size it last cosigned.
+        lb.set_witness_down("zj", false).await.unwrap();
+        wait_published(&lb, "zj caught up", |cp, n| {
+            cp.checkpoint.size >= 31 && n.len() == 2
+        })
+        .await;
+        let end = tokio::time::Instant::now() + PATIENCE;
+        while lag(&lb, &zj).await.unwrap() > 0 {
+            assert!(tokio::time::Instant::now() < end, "zj never caught up");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        lb.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn readiness_names_the_witness_policy_when_unmet_for_the_configured_time() {
+        let (_dir, mut lb) = start().await;
+        lb.stop_gateway().await;
+        let text = fs::read_to_string(&lb.config_path).unwrap();
+        fs::write(
+            &lb.config_path,
+            text.replace("quorum = 2\n", "quorum = 2\nnot_ready_after_s = 1\n"),
+        )
+        .unwrap();
+        lb.start_gateway().await.unwrap();
+        lb.set_witness_down("sh", true).await.unwrap();
+        submit(&lb, "SH-WIT-READY").await;
+        let ops = lb.ops_addr().unwrap();
+        let end = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let (status, body) = get(format!("http://{ops}/readyz")).await;
+            if status == 503 {
+                assert!(
+                    body.contains("witnesses:") && body.contains("1 of the 2 cosignatures"),
+                    "{body}"
+                );
+                break;
+            }
+            assert!(tokio::time::Instant::now() < end, "never not ready: {body}");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        // Intake is not stopped by it.
+        submit(&lb, "SH-WIT-READY-2").await;
+        lb.set_witness_down("sh", false).await.unwrap();
+        let end = tokio::time::Instant::now() + PATIENCE;
+        while get(format!("http://{ops}/readyz")).await.0 != 200 {
+            assert!(tokio::time::Instant::now() < end, "never ready again");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        lb.stop().await;
+    }
+}
+
+// ---- A gateway showing two histories (a split view) ----
+
+mod split_view {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tongban::gateway::config::{Identity, WitnessPeer, WitnessSettings};
+    use tongban::gateway::ledger::GatewayLedger;
+    use tongban::gateway::ops::Ops;
+    use tongban::gateway::tls::{self, ClientTimeouts, DevCa};
+    use tongban::gateway::witnesses::Witnesses;
+    use tongban::ledger::LedgerStore;
+    use tongban::signing::Keyring;
+    use tongban::witness::config::{default_limits, WitnessTls};
+    use tongban::witness::{self, WitnessConfig, WitnessedLog};
+
+    /// A witness of `ORIGIN` on loopback (plain HTTPS), with its key.
+    async fn witness_of(
+        dir: &Path,
+        ca: &DevCa,
+        name: &str,
+    ) -> (String, CosignerKey, tokio::sync::oneshot::Sender<()>) {
+        let issued = ca.issue(name, &["localhost"]).unwrap();
+        let config = WitnessConfig {
+            name: name.into(),
+            key_file: dir.join(format!("{name}.key")),
+            data_dir: dir.join(name),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            prefix: String::new(),
+            tls: WitnessTls {
+                chain: tls::certs_from_pem(issued.cert.as_bytes(), "cert").unwrap(),
+                key: tls::key_from_pem(issued.key.as_bytes(), "key").unwrap(),
+                clients: None,
+            },
+            logs: vec![WitnessedLog {
+                origin: ORIGIN.into(),
+                keys: vec![log_key().verifier()],
+            }],
+            limits: default_limits(),
+        };
+        witness::generate_key(&config.key_file, name).unwrap();
+        let running = witness::start(&config).await.unwrap();
+        let url = format!("https://localhost:{}", running.local_addr().port());
+        let key = running.public_key();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        running.spawn(async move {
+            let _ = stopped.await;
+        });
+        (url, key, stop)
+    }
+
+    /// One history of the log: 10 common entries, then 10 of its own (`fork` picks which).
+    fn history(fork: u64) -> MemStore {
+        let store = MemStore::new();
+        let mut log = Log::open(store.clone(), ORIGIN).unwrap();
+        let common: Vec<Entry> = (0..10).map(Entry::example).collect();
+        log.append_batch(&common).unwrap();
+        let own: Vec<Entry> = (0..10).map(|i| Entry::example(1000 * fork + i)).collect();
+        log.append_batch(&own).unwrap();
+        log.sign_checkpoint(&log_key()).unwrap();
+        store
+    }
+
+    /// The gateway's collector over `store`, asking only `peer`; how many of the witnesses
+    /// it asked cosigned.
+    async fn ask(dir: &Path, ca: &DevCa, store: &MemStore, peer: (&str, &CosignerKey)) -> usize {
+        let keys = tempfile::tempdir_in(dir).unwrap();
+        let keyring = Keyring::create_with(keys.path(), log_key()).unwrap();
+        let shared: Arc<dyn LedgerStore> = Arc::new(store.clone());
+        let ledger = GatewayLedger::open(shared, keyring).unwrap();
+        let client = ca.issue("gateway.tongban.test", &["localhost"]).unwrap();
+        let witnesses = Witnesses::new(
+            &WitnessSettings {
+                quorum: 1,
+                not_ready_after: None,
+                witnesses: vec![WitnessPeer {
+                    url: peer.0.to_owned(),
+                    key: peer.1.clone(),
+                    server_ca: vec![ca.cert_der()],
+                }],
+            },
+            &Identity {
+                chain: tls::certs_from_pem(client.cert.as_bytes(), "cert").unwrap(),
+                key: Arc::new(tls::key_from_pem(client.key.as_bytes(), "key").unwrap()),
+            },
+            ClientTimeouts {
+                connect: Duration::from_secs(5),
+                request: Duration::from_secs(5),
+            },
+            ledger,
+            Ops::new(),
+        )
+        .unwrap();
+        witnesses.round(true).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_histories_get_at_most_one_witness_each_and_both_fail_verification() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ca = DevCa::new("split view test CA").unwrap();
+        let (zj_url, zj, _zj_stop) = witness_of(tmp.path(), &ca, "zj.witness.test").await;
+        let (sh_url, sh, _sh_stop) = witness_of(tmp.path(), &ca, "sh.witness.test").await;
+        let (a, b) = (history(1), history(2));
+
+        // Shanghai's auditors are shown history A, Zhejiang's history B: each witness,
+        // seeing one history first, cosigns it.
+        assert_eq!(ask(tmp.path(), &ca, &a, (&sh_url, &sh)).await, 1);
+        assert_eq!(ask(tmp.path(), &ca, &b, (&zj_url, &zj)).await, 1);
+        // Neither cosigns the other history.
+        assert_eq!(ask(tmp.path(), &ca, &a, (&zj_url, &zj)).await, 0);
+        assert_eq!(ask(tmp.path(), &ca, &b, (&sh_url, &sh)).await, 0);
+
+        // Each history's bundle carries one cosignature: requiring both provinces' fails on
+        // either, naming the witness that did not sign.
+        for (store, missing) in [(&a, "zj.witness.test"), (&b, "sh.witness.test")] {
+            let log = Log::open(store.clone(), ORIGIN).unwrap();
+            let (_t, dir) = export(&log);
+            let r = verify(&dir, &[zj.clone(), sh.clone()], 2);
+            let f = witness_failures(&r);
+            assert_eq!(f.len(), 1, "{f:?}");
+            assert!(
+                f[0].contains(&format!("not cosigned by {missing}")),
+                "{}",
+                f[0]
+            );
+            // The log's own signature verifies: only the witnesses tell the histories apart.
+            assert!(r.failures.iter().all(|f| f.kind == FailureKind::Witness));
+        }
+        // The witness shown the second history kept both signed checkpoints as evidence.
+        let evidence = fs::read_dir(tmp.path().join("zj.witness.test").join("evidence"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        assert!(evidence >= 1, "no evidence kept");
+    }
 }

@@ -360,7 +360,7 @@ mod gateway {
 
 // ---- A gateway showing two histories (a split view) ----
 
-mod split_view {
+pub(crate) mod split_view {
     use super::*;
     use std::sync::Arc;
     use std::time::Duration;
@@ -375,7 +375,7 @@ mod split_view {
     use tongban::witness::{self, WitnessConfig, WitnessedLog};
 
     /// A witness of `ORIGIN` on loopback (plain HTTPS), with its key.
-    async fn witness_of(
+    pub(crate) async fn witness_of(
         dir: &Path,
         ca: &DevCa,
         name: &str,
@@ -421,15 +421,21 @@ mod split_view {
         store
     }
 
-    /// The gateway's collector over `store`, asking only `peer`; how many of the witnesses
-    /// it asked cosigned.
-    async fn ask(dir: &Path, ca: &DevCa, store: &MemStore, peer: (&str, &CosignerKey)) -> usize {
-        let keys = tempfile::tempdir_in(dir).unwrap();
-        let keyring = Keyring::create_with(keys.path(), log_key()).unwrap();
-        let shared: Arc<dyn LedgerStore> = Arc::new(store.clone());
-        let ledger = GatewayLedger::open(shared, keyring).unwrap();
+    /// The gateway's collector over the ledger in `store`, asking only `peer`.
+    /// The gateway's ledger over `store`, with the log's key.
+    pub(crate) fn gateway_ledger(dir: &Path, store: Arc<dyn LedgerStore>) -> Arc<GatewayLedger> {
+        let keys = tempfile::tempdir_in(dir).unwrap().keep();
+        let keyring = Keyring::create_with(&keys, log_key()).unwrap();
+        GatewayLedger::open(store, keyring).unwrap()
+    }
+
+    pub(crate) fn collector(
+        ca: &DevCa,
+        ledger: Arc<GatewayLedger>,
+        peer: (&str, &CosignerKey),
+    ) -> Arc<Witnesses> {
         let client = ca.issue("gateway.tongban.test", &["localhost"]).unwrap();
-        let witnesses = Witnesses::new(
+        Witnesses::new(
             &WitnessSettings {
                 quorum: 1,
                 not_ready_after: None,
@@ -445,13 +451,18 @@ mod split_view {
             },
             ClientTimeouts {
                 connect: Duration::from_secs(5),
-                request: Duration::from_secs(5),
+                request: Duration::from_secs(30),
             },
             ledger,
             Ops::new(),
         )
-        .unwrap();
-        witnesses.round(true).await
+        .unwrap()
+    }
+
+    /// How many witnesses cosign `store`'s newest checkpoint when the collector asks `peer`.
+    async fn ask(dir: &Path, ca: &DevCa, store: &MemStore, peer: (&str, &CosignerKey)) -> usize {
+        let ledger = gateway_ledger(dir, Arc::new(store.clone()));
+        collector(ca, ledger, peer).round(true).await
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -491,5 +502,103 @@ mod split_view {
             .map(|d| d.count())
             .unwrap_or(0);
         assert!(evidence >= 1, "no evidence kept");
+    }
+}
+
+/// Measurements (ignored in `cargo test`): the gateway's cosigning round per checkpoint and a
+/// witness's catch-up after the log grew while it was down, on the embedded store with its
+/// real durable commits, against a witness on loopback HTTPS:
+/// `WITNESS_CATCHUP_ENTRIES=100000 cargo test --release --test all witnessing::measure -- --ignored --nocapture`
+mod measure {
+    use super::split_view::{collector, gateway_ledger, witness_of};
+    use std::time::Instant;
+    use tongban::gateway::journal::{Journal as _, JournalError, Record, Step};
+    use tongban::gateway::tls::DevCa;
+    use tongban::store::DataDir;
+
+    /// A RECEIVED record of application `i` (hashes only, as the pipeline's).
+    fn record(i: u64) -> Record {
+        Record {
+            step: Step::Received,
+            gateway_no: format!("TB2026120600{i:08}"),
+            source_no: format!("SH-MEASURE-{i}"),
+            destination_no: None,
+            source: "sh".into(),
+            destination: "zj".into(),
+            item: "食品经营许可".into(),
+            at_unix: 1_796_500_000 + i as i64,
+            document_time: None,
+            received_sha256: [7; 32],
+            sent_sha256: None,
+            mapping_version: "tongban-mapping/2".into(),
+            applicant_id_hash: None,
+            decision: None,
+            reason: None,
+            sender_keyid: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a measurement; run with --ignored --nocapture"]
+    async fn cosigning_round_trip_and_catch_up() {
+        let grow: u64 = std::env::var("WITNESS_CATCHUP_ENTRIES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100_000);
+        let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let ca = DevCa::new("measure CA").unwrap();
+        let (url, key, _stop) = witness_of(tmp.path(), &ca, "zj.witness.test").await;
+        let store = DataDir::new(tmp.path().join("gateway"))
+            .open()
+            .unwrap()
+            .ledger;
+        let ledger = gateway_ledger(tmp.path(), store.clone());
+        let w = collector(&ca, ledger.clone(), (&url, &key));
+        // Entries appended as the committer does: the ledger's writes committed durably.
+        let append = |from: u64, n: u64| {
+            let records = (from..from + n).map(record).collect();
+            ledger
+                .append(records, &mut |_, writes| {
+                    store
+                        .commit(writes)
+                        .map_err(|e| JournalError(e.to_string()))
+                })
+                .unwrap();
+            assert!(ledger.sign_if_grown().unwrap());
+        };
+
+        // One entry and one checkpoint at a time, each cosigned and merged durably.
+        let mut rounds = Vec::new();
+        for i in 0..300 {
+            append(i, 1);
+            let t = Instant::now();
+            assert_eq!(w.round(true).await, 1);
+            rounds.push(t.elapsed());
+        }
+        rounds.sort();
+        let pct = |p: usize| rounds[(rounds.len() - 1) * p / 100];
+        println!(
+            "cosigning round per checkpoint (ask, verify, merge durably): median {:?}, p99 {:?} over {} checkpoints",
+            pct(50),
+            pct(99),
+            rounds.len()
+        );
+
+        // The witness is not asked while the log grows by `grow` entries, in batches of 1000
+        // with a checkpoint each; then one round catches it up.
+        let start = ledger.size();
+        let mut i = 0;
+        while i < grow {
+            let n = 1000.min(grow - i);
+            append(start + i, n);
+            i += n;
+        }
+        let t = Instant::now();
+        assert_eq!(w.round(true).await, 1);
+        println!(
+            "catch-up of a witness {grow} entries behind (size {start} to {}): {:?}",
+            ledger.size(),
+            t.elapsed()
+        );
     }
 }

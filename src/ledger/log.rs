@@ -196,6 +196,10 @@ pub fn bundle_key(index: u64) -> Vec<u8> {
     k
 }
 
+/// How many checkpoints before the newest one cosignatures may still be added to (one is
+/// signed a second at most, and witnesses answer within milliseconds).
+pub const COSIGN_LOOKBACK: u64 = 16;
+
 /// Whether the stored note `value` has the body `text`.
 fn note_has_text(value: &[u8], text: &str) -> bool {
     value.starts_with(text.as_bytes()) && value.get(text.len()) == Some(&b'\n')
@@ -781,23 +785,33 @@ impl<S: LedgerStore> Log<S> {
 
     /// Adds signature lines (a witness's cosignatures) to the stored checkpoint whose note
     /// body is `checkpoint_text`, keeping its own and earlier lines and dropping a second
-    /// line of the same key. Returns whether the stored note changed; `false` also when no
-    /// stored checkpoint has that body. The caller has verified the lines.
+    /// line of the same key. Returns whether the stored note changed; `false` also when none
+    /// of the newest [`COSIGN_LOOKBACK`] + 1 checkpoints has that body. The caller has
+    /// verified the lines.
     pub fn add_cosignatures(
         &mut self,
         checkpoint_text: &str,
         sigs: &[NoteSignature],
     ) -> Result<bool, LogError> {
-        let stored = match self.store.last_with_prefix(&[PREFIX_CHECKPOINT])? {
-            Some(kv) if note_has_text(&kv.1, checkpoint_text) => Some(kv),
-            // Not the newest (a newer one was signed meanwhile): look further back.
-            _ => self
-                .store
-                .scan_prefix(&[PREFIX_CHECKPOINT])?
-                .into_iter()
-                .rev()
-                .find(|(_, v)| note_has_text(v, checkpoint_text)),
-        };
+        // The newest checkpoint, or (when one was signed meanwhile) one of the few before it;
+        // looked up by sequence number, so the cost does not grow with the log's history.
+        let mut stored = None;
+        if let Some((last, value)) = self.store.last_with_prefix(&[PREFIX_CHECKPOINT])? {
+            let seq = last[1..].try_into().map(u64::from_be_bytes).unwrap_or(0);
+            if note_has_text(&value, checkpoint_text) {
+                stored = Some((last, value));
+            } else {
+                for back in 1..=COSIGN_LOOKBACK.min(seq) {
+                    let key = checkpoint_key(seq - back);
+                    if let Some(v) = self.store.get(&key)? {
+                        if note_has_text(&v, checkpoint_text) {
+                            stored = Some((key, v));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
         let Some((key, value)) = stored else {
             return Ok(false);
         };

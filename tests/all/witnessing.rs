@@ -602,3 +602,30 @@ mod measure {
         );
     }
 }
+
+#[test]
+fn cosignatures_reach_a_checkpoint_signed_before_the_newest_within_the_lookback() {
+    use tongban::ledger::log::COSIGN_LOOKBACK;
+    let zj = witness("zj.witness.test", 1);
+    let mut log = Log::open(MemStore::new(), ORIGIN).unwrap();
+    let mut bodies = Vec::new();
+    for i in 0..COSIGN_LOOKBACK + 2 {
+        log.append_batch(&[Entry::example(i)]).unwrap();
+        let note = log.sign_checkpoint(&log_key()).unwrap();
+        bodies.push(SignedCheckpoint::parse(&note).unwrap().note.text);
+    }
+    // A witness answering about the checkpoint before the newest: merged there.
+    let n = bodies.len();
+    let before = &bodies[n - 2];
+    assert!(log
+        .add_cosignatures(before, &[zj.cosign(before, NOW)])
+        .unwrap());
+    let stored = log.signed_checkpoints().unwrap();
+    assert!(stored[n - 2].contains("\u{2014} zj.witness.test "));
+    assert!(!stored[n - 1].contains("zj.witness.test"));
+    // One older than the lookback is not searched for.
+    let oldest = &bodies[0];
+    assert!(!log
+        .add_cosignatures(oldest, &[zj.cosign(oldest, NOW)])
+        .unwrap());
+}

@@ -171,23 +171,29 @@ fn check_stated_id(hexid: &str, id: u32) -> Result<(), KeyError> {
     Ok(())
 }
 
-/// An Ed25519 signing key with its signed-note name. Not printable, zeroized on drop.
-pub struct SigningKey {
+/// The secret half of an Ed25519 key of signature type `T` (0x01: a signed-note key, which
+/// signs checkpoints and HTTP messages; 0x04: a witness's cosigner key), with its name and
+/// key id. Not printable, zeroized on drop.
+pub struct SecretKey<const T: u8> {
     name: String,
     id: u32,
     key: ed25519_dalek::SigningKey,
 }
 
-impl fmt::Debug for SigningKey {
+/// The gateway's signed-note signing key (type 0x01).
+pub type SigningKey = SecretKey<ED25519_TYPE>;
+
+impl<const T: u8> fmt::Debug for SecretKey<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey")
+        f.debug_struct("SecretKey")
+            .field("type", &T)
             .field("name", &self.name)
             .field("key_id", &format_args!("{:08x}", self.id))
             .finish_non_exhaustive()
     }
 }
 
-impl SigningKey {
+impl<const T: u8> SecretKey<T> {
     /// Generates a fresh key from the operating system's random source.
     pub fn generate(name: &str) -> Result<Self, KeyError> {
         let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
@@ -201,7 +207,7 @@ impl SigningKey {
 
     fn from_dalek(name: &str, key: ed25519_dalek::SigningKey) -> Result<Self, KeyError> {
         check_key_name(name)?;
-        let id = key_id(name, key.verifying_key().as_bytes());
+        let id = typed_key_id(name, T, key.verifying_key().as_bytes());
         Ok(Self {
             name: name.to_owned(),
             id,
@@ -209,9 +215,9 @@ impl SigningKey {
         })
     }
 
-    /// Parses the signer-key text `PRIVATE+KEY+name+hexid+base64(0x01‖seed)`, checking the id.
+    /// Parses the signer-key text `PRIVATE+KEY+name+hexid+base64(T‖seed)`, checking the id.
     pub fn from_signer_text(text: &str) -> Result<Self, KeyError> {
-        let (name, hexid, seed) = signer_text_parts(text, ED25519_TYPE)?;
+        let (name, hexid, seed) = signer_text_parts(text, T)?;
         let key = Self::from_seed(name, &seed)?;
         check_stated_id(hexid, key.id)?;
         Ok(key)
@@ -220,10 +226,11 @@ impl SigningKey {
     /// The signer-key text, only for writing the key file. Crate-private so the program
     /// has no way to print a secret.
     pub(crate) fn to_signer_text(&self) -> Zeroizing<String> {
-        signer_text(&self.name, self.id, ED25519_TYPE, self.key.as_bytes())
+        signer_text(&self.name, self.id, T, self.key.as_bytes())
     }
 
-    /// The key's signed-note name (the log origin for checkpoint keys).
+    /// The key's name (the log origin for checkpoint keys, the witness's name for cosigner
+    /// keys).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -238,49 +245,59 @@ impl SigningKey {
         format!("{:08x}", self.id)
     }
 
-    /// Signs `msg` with plain RFC 8032 Ed25519.
-    pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
-        use ed25519_dalek::Signer as _;
-        self.key.sign(msg).to_bytes()
-    }
-
     /// The public half.
-    pub fn verifier(&self) -> VerifierKey {
-        VerifierKey {
+    pub fn public(&self) -> PublicKey<T> {
+        PublicKey {
             name: self.name.clone(),
             id: self.id,
             key: self.key.verifying_key(),
         }
     }
+
+    /// Plain RFC 8032 Ed25519 over `msg`.
+    fn ed25519(&self, msg: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer as _;
+        self.key.sign(msg).to_bytes()
+    }
 }
 
-/// A public Ed25519 key with its signed-note name and id; text form
-/// `name+hexid+base64(0x01‖key)`.
+impl SigningKey {
+    /// Signs `msg` with plain RFC 8032 Ed25519.
+    pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        self.ed25519(msg)
+    }
+
+    /// The public half, as published to verifiers.
+    pub fn verifier(&self) -> VerifierKey {
+        self.public()
+    }
+}
+
+/// The public half of an Ed25519 key of signature type `T`, with its name and id; text form
+/// `name+hexid+base64(T‖key)`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct VerifierKey {
+pub struct PublicKey<const T: u8> {
     name: String,
     id: u32,
     key: ed25519_dalek::VerifyingKey,
 }
 
-impl fmt::Debug for VerifierKey {
+/// A signed-note verifier key (type 0x01): the gateway's published keys.
+pub type VerifierKey = PublicKey<ED25519_TYPE>;
+
+impl<const T: u8> fmt::Debug for PublicKey<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "VerifierKey({self})")
+        write!(f, "PublicKey({self})")
     }
 }
 
-impl fmt::Display for VerifierKey {
+impl<const T: u8> fmt::Display for PublicKey<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&public_text(
-            &self.name,
-            self.id,
-            ED25519_TYPE,
-            self.key.as_bytes(),
-        ))
+        f.write_str(&public_text(&self.name, self.id, T, self.key.as_bytes()))
     }
 }
 
-impl std::str::FromStr for VerifierKey {
+impl<const T: u8> std::str::FromStr for PublicKey<T> {
     type Err = KeyError;
     fn from_str(s: &str) -> Result<Self, KeyError> {
         Self::parse(s)
@@ -304,11 +321,11 @@ fn split_key_text(s: &str) -> Result<(&str, &str, &str), KeyError> {
     Ok((name, hexid, material))
 }
 
-impl VerifierKey {
-    /// Parses `name+hexid+base64(0x01‖key)`, checking the id and refusing weak keys.
+impl<const T: u8> PublicKey<T> {
+    /// Parses `name+hexid+base64(T‖key)`, checking the id and refusing weak keys.
     /// No surrounding whitespace is accepted.
     pub fn parse(text: &str) -> Result<Self, KeyError> {
-        let (name, id, key) = parse_public_text(text, ED25519_TYPE)?;
+        let (name, id, key) = parse_public_text(text, T)?;
         Ok(Self {
             name: name.to_owned(),
             id,
@@ -316,7 +333,7 @@ impl VerifierKey {
         })
     }
 
-    /// The key's signed-note name.
+    /// The key's name.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -335,7 +352,9 @@ impl VerifierKey {
     pub fn dalek(&self) -> &ed25519_dalek::VerifyingKey {
         &self.key
     }
+}
 
+impl VerifierKey {
     /// Strict RFC 8032 verification (rejects small-order components and malleable `s`).
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
         let Ok(sig) = ed25519_dalek::Signature::from_slice(sig) else {

@@ -408,20 +408,23 @@ pub fn verify_consistency(
     verify_consistency_raw(size1, size2, &p, root1, root2)
 }
 
+/// Complete-subtree hashes computed naively from all leaves (a test oracle).
+#[cfg(test)]
+pub(crate) struct Naive(pub Vec<Hash>);
+
+#[cfg(test)]
+impl SubtreeHashes for Naive {
+    type Error = std::convert::Infallible;
+    fn subtree(&self, level: u32, index: u64) -> Result<Hash, Self::Error> {
+        let w = 1usize << level;
+        let lo = index as usize * w;
+        Ok(fold_complete(&self.0[lo..lo + w]))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Complete-subtree hashes computed naively from all leaves (test oracle only).
-    struct Naive(Vec<Hash>);
-    impl SubtreeHashes for Naive {
-        type Error = std::convert::Infallible;
-        fn subtree(&self, level: u32, index: u64) -> Result<Hash, Self::Error> {
-            let w = 1usize << level;
-            let lo = index as usize * w;
-            Ok(fold_complete(&self.0[lo..lo + w]))
-        }
-    }
 
     fn leaves(n: u64) -> Vec<Hash> {
         (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect()

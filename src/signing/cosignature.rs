@@ -12,15 +12,8 @@
 //! The public key's text form is the signed-note verifier key with type byte 0x04:
 //! `name+hexid+base64(0x04‖key)`.
 
-use std::fmt;
-
-use zeroize::Zeroizing;
-
 use super::note::NoteSignature;
-use super::{
-    check_key_name, parse_public_text, public_text, signer_text, signer_text_parts, typed_key_id,
-    KeyError,
-};
+use super::{PublicKey, SecretKey};
 
 /// The cosignature/v1 (Ed25519) key type byte of C2SP tlog-cosignature.
 pub const COSIGNATURE_TYPE: u8 = 0x04;
@@ -54,155 +47,30 @@ pub fn signed_message(checkpoint_text: &str, timestamp: u64) -> Vec<u8> {
     m
 }
 
-/// A witness's secret cosigning key with its name. Not printable, zeroized on drop.
-pub struct Cosigner {
-    name: String,
-    id: u32,
-    key: ed25519_dalek::SigningKey,
-}
+/// A witness's secret cosigning key (type 0x04) with its name. Not printable, zeroized on
+/// drop.
+pub type Cosigner = SecretKey<COSIGNATURE_TYPE>;
 
-impl fmt::Debug for Cosigner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Cosigner")
-            .field("name", &self.name)
-            .field("key_id", &format_args!("{:08x}", self.id))
-            .finish_non_exhaustive()
-    }
-}
+/// A witness's public cosigning key: `name+hexid+base64(0x04‖key)`.
+pub type CosignerKey = PublicKey<COSIGNATURE_TYPE>;
 
 impl Cosigner {
-    /// A fresh key from the operating system's random source.
-    pub fn generate(name: &str) -> Result<Self, KeyError> {
-        Self::from_dalek(
-            name,
-            ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng),
-        )
-    }
-
-    /// The key of the 32-byte RFC 8032 seed.
-    pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, KeyError> {
-        Self::from_dalek(name, ed25519_dalek::SigningKey::from_bytes(seed))
-    }
-
-    fn from_dalek(name: &str, key: ed25519_dalek::SigningKey) -> Result<Self, KeyError> {
-        check_key_name(name)?;
-        let id = typed_key_id(name, COSIGNATURE_TYPE, key.verifying_key().as_bytes());
-        Ok(Self {
-            name: name.to_owned(),
-            id,
-            key,
-        })
-    }
-
-    /// Parses `PRIVATE+KEY+name+hexid+base64(0x04‖seed)`, checking the id.
-    pub fn from_signer_text(text: &str) -> Result<Self, KeyError> {
-        let (name, hexid, seed) = signer_text_parts(text, COSIGNATURE_TYPE)?;
-        let key = Self::from_seed(name, &seed)?;
-        if hexid != format!("{:08x}", key.id) {
-            return Err(KeyError::IdMismatch {
-                stated: hexid.to_owned(),
-                computed: format!("{:08x}", key.id),
-            });
-        }
-        Ok(key)
-    }
-
-    /// The signer-key text, only for writing the key file.
-    pub(crate) fn to_signer_text(&self) -> Zeroizing<String> {
-        signer_text(&self.name, self.id, COSIGNATURE_TYPE, self.key.as_bytes())
-    }
-
-    /// The witness's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The cosigner key id.
-    pub fn key_id(&self) -> u32 {
-        self.id
-    }
-
-    /// The public half.
-    pub fn public(&self) -> CosignerKey {
-        CosignerKey {
-            name: self.name.clone(),
-            id: self.id,
-            key: self.key.verifying_key(),
-        }
-    }
-
     /// Cosigns the checkpoint note body `checkpoint_text` at `timestamp` (POSIX seconds).
     pub fn cosign(&self, checkpoint_text: &str, timestamp: u64) -> NoteSignature {
-        use ed25519_dalek::Signer as _;
         let timestamp = timestamp.min(i64::MAX as u64);
-        let sig = self
-            .key
-            .sign(&signed_message(checkpoint_text, timestamp))
-            .to_bytes();
+        let sig = self.ed25519(&signed_message(checkpoint_text, timestamp));
         let mut raw = Vec::with_capacity(TIMESTAMPED_LEN);
         raw.extend_from_slice(&timestamp.to_be_bytes());
         raw.extend_from_slice(&sig);
         NoteSignature {
-            name: self.name.clone(),
-            key_id: self.id,
+            name: self.name().to_owned(),
+            key_id: self.key_id(),
             sig: raw,
         }
     }
 }
 
-/// A witness's public cosigning key: `name+hexid+base64(0x04‖key)`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct CosignerKey {
-    name: String,
-    id: u32,
-    key: ed25519_dalek::VerifyingKey,
-}
-
-impl fmt::Debug for CosignerKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CosignerKey({self})")
-    }
-}
-
-impl fmt::Display for CosignerKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&public_text(
-            &self.name,
-            self.id,
-            COSIGNATURE_TYPE,
-            self.key.as_bytes(),
-        ))
-    }
-}
-
-impl std::str::FromStr for CosignerKey {
-    type Err = KeyError;
-    fn from_str(s: &str) -> Result<Self, KeyError> {
-        Self::parse(s)
-    }
-}
-
 impl CosignerKey {
-    /// Parses `name+hexid+base64(0x04‖key)`, checking the id and refusing weak keys.
-    pub fn parse(text: &str) -> Result<Self, KeyError> {
-        let (name, id, key) = parse_public_text(text, COSIGNATURE_TYPE)?;
-        Ok(Self {
-            name: name.to_owned(),
-            id,
-            key,
-        })
-    }
-
-    /// The witness's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The cosigner key id.
-    pub fn key_id(&self) -> u32 {
-        self.id
-    }
-
     /// Whether a signature line is this witness's (same name and key id). Lines of other
     /// keys are ignored by readers, as C2SP requires.
     pub fn is_signer_of(&self, sig: &NoteSignature) -> bool {
@@ -274,7 +142,7 @@ pub fn check_all<'k>(
 mod tests {
     use super::*;
     use crate::signing::note::Note;
-    use crate::signing::{SigningKey, Verifiers};
+    use crate::signing::{KeyError, SigningKey, Verifiers};
 
     const CHECKPOINT: &str =
         "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";

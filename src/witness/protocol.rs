@@ -406,20 +406,10 @@ pub fn origin_hash(origin: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::merkle::{consistency_proof, leaf_hash, root_from_leaves, SubtreeHashes};
+    use crate::ledger::merkle::{consistency_proof, leaf_hash, root_from_leaves, Naive as Leaves};
     use crate::signing::SigningKey;
 
     const ORIGIN: &str = "tongban.example/ledger";
-
-    struct Leaves(Vec<Hash>);
-    impl SubtreeHashes for Leaves {
-        type Error = std::convert::Infallible;
-        fn subtree(&self, level: u32, index: u64) -> Result<Hash, Self::Error> {
-            let w = 1usize << level;
-            let lo = index as usize * w;
-            Ok(root_from_leaves(&self.0[lo..lo + w]))
-        }
-    }
 
     fn leaves(n: u64, salt: u8) -> Leaves {
         Leaves((0..n).map(|i| leaf_hash(&[salt, i as u8])).collect())

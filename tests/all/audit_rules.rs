@@ -5,6 +5,7 @@
 //! way an entry is refused, belongs to a stated rule (an exhaustive `match`: a new check does
 //! not compile here until it has its rule).
 
+use crate::ledger::entry_offset;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -496,15 +497,6 @@ fn bundle_rules() -> Vec<(&'static str, Break, FailureKind, Option<u64>, &'stati
 fn base64_of(b: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(b)
-}
-
-fn entry_offset(dir: &Path, index: usize) -> (usize, usize) {
-    let b = fs::read(dir.join("entries")).unwrap();
-    let mut off = 0;
-    for _ in 0..index {
-        off += 2 + u16::from_be_bytes([b[off], b[off + 1]]) as usize;
-    }
-    (off, 2 + u16::from_be_bytes([b[off], b[off + 1]]) as usize)
 }
 
 #[test]

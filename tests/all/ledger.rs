@@ -411,7 +411,8 @@ fn flip(path: &Path, at: usize, mask: u8) {
     fs::write(path, b).unwrap();
 }
 
-fn entry_offset(dir: &Path, index: usize) -> (usize, usize) {
+/// Offset and length (prefix included) of entry `index` in a bundle's `entries` file.
+pub(crate) fn entry_offset(dir: &Path, index: usize) -> (usize, usize) {
     let b = fs::read(dir.join("entries")).unwrap();
     let mut off = 0;
     for _ in 0..index {

@@ -33,6 +33,7 @@ mod api;
 mod assets;
 mod auth;
 mod desk;
+pub mod labels;
 mod pages;
 
 use std::sync::Arc;

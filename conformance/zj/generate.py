@@ -72,7 +72,7 @@ fail('amount_as_number', lambda a: a['jyz'].update(zczb=10), "jyz.zczb: must be 
 fail('time_with_offset', lambda a: a['slxx'].update(slsj='2026-11-20T09:30:00+08:00'), "slxx.slsj: yyyy-MM-dd HH:mm:ss")
 fail('boolean_spelled_true', lambda a: a['spjy'].update(wlxs='true'), 'spjy.wlxs: must be "1" or "0"')
 fail('unknown_item_code', lambda a: a.update(sxbm='SH-SCJG-0701-01'), "sxbm: unknown item code")
-fail('unknown_business_item', lambda a: a['spjy']['jyxm'].append('网红炸鸡制售'), "spjy.jyxm[2]: unknown business item")
+fail('unknown_business_item', lambda a: a['spjy']['jyxm'].append('网红炸鸡制售'), "spjy.jyxm[2]: unknown food business item")
 fail('unknown_material_code', lambda a: a['cl'][0].update(clbm='01'), "cl[0].clbm: unknown material code")
 fail('unknown_id_type', lambda a: a['sqr'].update(zjlx='01'), "sqr.zjlx: unknown id type")
 fail('mobile_too_short', lambda a: a['sqr'].update(sjhm='1381234567'), "sqr.sjhm: 11 digits")

@@ -21,12 +21,18 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 
 use crate::codes::ItemKind;
+use crate::model::message::DocKind;
 use crate::model::{
     Application, Base64Content, Decision, Document, File, Licence, Outcome, Sha256Digest, Uscc,
 };
+use crate::model::{Lang, Message};
 use crate::platform::{self, Platform};
 
 use super::convention::{self, ReplyBody};
+
+/// The language of a sandbox's replies: a platform's staff read Chinese, as the real
+/// platforms' replies are.
+const SANDBOX_LANG: Lang = Lang::Zh;
 use super::httpsig::{self, KeySigner, MessageSigner as _};
 use super::ops::Ops;
 use super::server::{self, Clients, Limits, Serve};
@@ -216,16 +222,27 @@ impl Sandbox {
     fn on_application(self: &Arc<Self>, body: &[u8]) -> Response {
         let p = self.platform;
         if self.down.load(Ordering::SeqCst) {
-            return self.reply(convention::retry_later(p, "sandbox is down"));
+            return self.reply(convention::retry_later(
+                p,
+                &Message::SandboxDown,
+                SANDBOX_LANG,
+            ));
         }
         let app = match platform::read(p, body) {
             Ok(r) => match r.document {
                 Document::Application(a) => a,
                 Document::Decision(_) => {
-                    return self.reply(convention::forbidden(p, "expected an application"))
+                    return self.reply(convention::forbidden(
+                        p,
+                        &Message::WrongKind {
+                            expected: DocKind::Application,
+                            got: DocKind::Decision,
+                        },
+                        SANDBOX_LANG,
+                    ))
                 }
             },
-            Err(problems) => return self.reply(convention::problems(p, &problems)),
+            Err(problems) => return self.reply(convention::problems(p, &problems, SANDBOX_LANG)),
         };
         let number = app.number.as_str().to_owned();
         let receipt = {
@@ -279,16 +296,27 @@ impl Sandbox {
     fn on_decision(&self, body: &[u8]) -> Response {
         let p = self.platform;
         if self.down.load(Ordering::SeqCst) {
-            return self.reply(convention::retry_later(p, "sandbox is down"));
+            return self.reply(convention::retry_later(
+                p,
+                &Message::SandboxDown,
+                SANDBOX_LANG,
+            ));
         }
         let d = match platform::read(p, body) {
             Ok(r) => match r.document {
                 Document::Decision(d) => d,
                 Document::Application(_) => {
-                    return self.reply(convention::forbidden(p, "expected a decision"))
+                    return self.reply(convention::forbidden(
+                        p,
+                        &Message::WrongKind {
+                            expected: DocKind::Decision,
+                            got: DocKind::Application,
+                        },
+                        SANDBOX_LANG,
+                    ))
                 }
             },
-            Err(problems) => return self.reply(convention::problems(p, &problems)),
+            Err(problems) => return self.reply(convention::problems(p, &problems, SANDBOX_LANG)),
         };
         let outcome = super::pipeline::outcome_key(&d.outcome).to_owned();
         let number = d.number.as_str().to_owned();

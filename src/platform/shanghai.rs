@@ -28,7 +28,7 @@ mod xml;
 
 use super::{Read, Reply, Written};
 use crate::model::rules::Field;
-use crate::model::{Document, Problems};
+use crate::model::{Document, Lang, Problems};
 
 /// Content type of Shanghai documents and replies, as the interface document states.
 pub const CONTENT_TYPE: &str = "application/xml";
@@ -87,11 +87,11 @@ pub fn reply_accepted(receipt: &str) -> (u16, Vec<u8>) {
 }
 
 /// The reply to a refused document: 400, `Code` 400 and every problem as one
-/// `path: message` line of `Message`.
-pub fn reply_problems(p: &Problems) -> (u16, Vec<u8>) {
+/// `path: message` line of `Message`, in `lang`.
+pub fn reply_problems(p: &Problems, lang: Lang) -> (u16, Vec<u8>) {
     (
         400,
-        reply::response("400", &reply::problems_message(p), None),
+        reply::response("400", &reply::problems_message(p, lang), None),
     )
 }
 

@@ -144,7 +144,7 @@ impl Suite {
             if !read
                 .warnings
                 .iter()
-                .any(|w| &w.path == path && w.message.contains(text.as_str()))
+                .any(|w| &w.path == path && w.message.to_string().contains(text.as_str()))
             {
                 self.fail(
                     case,
@@ -174,7 +174,9 @@ impl Suite {
                 let got: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
                 for (path, text) in expected {
                     let found = problems.iter().any(|q| {
-                        q.severity == Severity::Error && q.path == path && q.message.contains(&text)
+                        q.severity == Severity::Error
+                            && q.path == path
+                            && q.message.to_string().contains(&text)
                     });
                     if !found {
                         self.fail(case, format!("expected `{path}: {text}`, got {got:?}"));

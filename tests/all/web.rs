@@ -610,10 +610,7 @@ async fn live_checks_answer_from_the_rust_checkers() {
     )
     .unwrap();
     assert_eq!(a["ok"], false);
-    assert!(
-        a["message"].as_str().unwrap().contains("expected 'A'"),
-        "{a}"
-    );
+    assert!(a["message"].as_str().unwrap().contains("应为“A”"), "{a}");
     let a: Value = serde_json::from_str(
         &text(send(&app, ask("field=division&value=310116&scope=premises")).await).await,
     )

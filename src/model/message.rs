@@ -701,6 +701,392 @@ impl Message {
         "page.attachments-too-large",
     ];
 
+    /// One message of every code, with sample parameters: what the catalogue's tests walk
+    /// and `schemas/messages.md` shows. (A code missing here fails
+    /// `tests::every_code_has_an_example`.)
+    pub fn examples() -> Vec<Message> {
+        vec![
+            M::FullWidth {
+                subject: Subject::IdNumber("普通护照".into()),
+                char: 'Ｏ',
+            },
+            M::UsccLength {
+                value: "示例".into(),
+                got: 3,
+            },
+            M::UsccLowercase {
+                char: 'Ｏ',
+                position: 3,
+            },
+            M::UsccBadChar {
+                char: 'Ｏ',
+                position: 3,
+            },
+            M::UsccCheck {
+                value: "示例".into(),
+                got: 'Ｏ',
+                expected: 'Ｏ',
+            },
+            M::IdLength { got: 3 },
+            M::IdShape,
+            M::IdBirthDate {
+                birth: "示例".into(),
+            },
+            M::IdCheck {
+                got: 'Ｏ',
+                expected: 'Ｏ',
+            },
+            M::IdOtherShape {
+                kind: "示例".into(),
+            },
+            M::MobileShape {
+                value: "示例".into(),
+            },
+            M::NumberLength { max: 3, got: 3 },
+            M::NumberBadChar { char: 'Ｏ' },
+            M::DivisionShape {
+                value: "示例".into(),
+            },
+            M::DivisionFormer {
+                code: 310116,
+                name: "示例".into(),
+                changed: "示例".into(),
+                successor: 310116,
+                successor_name: "示例".into(),
+            },
+            M::DivisionUnknown {
+                value: "示例".into(),
+            },
+            M::LicenceNoShape {
+                value: "示例".into(),
+            },
+            M::LicenceNoCheck {
+                value: "示例".into(),
+                got: 'Ｏ',
+                expected: 7,
+            },
+            M::LicenceNoEmpty,
+            M::DecimalShape {
+                value: "45.5平方".into(),
+                unit: "m²",
+            },
+            M::DecimalTooFine {
+                value: "10.0000001".into(),
+                digits: 7,
+                unit: "万元",
+                max: 6,
+            },
+            M::DecimalTooLarge {
+                value: "示例".into(),
+                unit: "万元",
+            },
+            M::TwoDecimalsShape {
+                value: "45.5平方".into(),
+                unit: "m²",
+                example: "45.50",
+            },
+            M::TwoDecimalsTooFine {
+                value: "100.005".into(),
+                digits: 3,
+                unit: "元",
+            },
+            M::Base64Padding { len: 3 },
+            M::Base64Invalid {
+                at: 3,
+                detail: "示例".into(),
+            },
+            M::DigestMismatch {
+                actual: "示例".into(),
+                claimed: "示例".into(),
+            },
+            M::DigestHex { got: 3 },
+            M::DigestLooksHex {
+                value: "示例".into(),
+            },
+            M::DigestBase64 {
+                detail: "示例".into(),
+            },
+            M::DigestLength { got: 3 },
+            M::DigestAlgorithmMissing,
+            M::DigestAlgorithm {
+                value: "示例".into(),
+            },
+            M::ForbiddenChar { char: 'Ｏ' },
+            M::MimeType {
+                value: "示例".into(),
+            },
+            M::DateShape {
+                value: "示例".into(),
+            },
+            M::DateNotCalendar {
+                value: "示例".into(),
+            },
+            M::TimeZhejiang {
+                value: "示例".into(),
+            },
+            M::TimeShanghai {
+                value: "示例".into(),
+            },
+            M::TimeOfDay {
+                value: "示例".into(),
+            },
+            M::TimeFraction {
+                value: "示例".into(),
+            },
+            M::TimeNoOffset {
+                value: "示例".into(),
+            },
+            M::TimeOffsetImpossible {
+                value: "示例".into(),
+                offset: "示例".into(),
+            },
+            M::TimeOffsetTooWide {
+                value: "示例".into(),
+                offset: "示例".into(),
+            },
+            M::TimeOffsetUnreadable {
+                value: "示例".into(),
+                offset: "示例".into(),
+            },
+            M::BooleanZhejiang {
+                value: "示例".into(),
+            },
+            M::BooleanShanghai {
+                value: "示例".into(),
+            },
+            M::ResultZhejiang {
+                value: "示例".into(),
+            },
+            M::ResultShanghai {
+                value: "示例".into(),
+            },
+            M::CurrencyNotCny {
+                value: "示例".into(),
+            },
+            M::CodeUnknown {
+                table: TableName::of::<crate::codes::Item>(),
+                value: "示例".into(),
+                expected: "示例".into(),
+            },
+            M::CodeZhejiangSpelling {
+                table: TableName::of::<crate::codes::Item>(),
+                value: "示例".into(),
+                name: "示例".into(),
+                shanghai: "示例".into(),
+            },
+            M::CodeNameMismatch {
+                table: TableName::of::<crate::codes::Item>(),
+                name: "示例".into(),
+                code: "示例".into(),
+                expected: "示例".into(),
+            },
+            M::ListedTwice {
+                value: "示例".into(),
+            },
+            M::Required,
+            M::Empty,
+            M::EmptyArray,
+            M::WrongType {
+                expected: JsonType::Array,
+                got: JsonType::Array,
+            },
+            M::Duplicate,
+            M::ExtensionNameless,
+            M::ExtensionReservedKzxx { prefix: "万元" },
+            M::FieldNameless,
+            M::FieldRepeated {
+                name: "示例".into(),
+            },
+            M::FieldReserved {
+                name: "示例".into(),
+            },
+            M::TooManyExtensions { max: 3 },
+            M::ExtensionsTooLarge {
+                kib: 3,
+                max_bytes: 3,
+            },
+            M::TooManyMaterials { max: 3 },
+            M::JsonTooDeep { max: 3 },
+            M::JsonTooManyFields {
+                max: 3,
+                max_extensions: 3,
+            },
+            M::TooManyAttributes { max: 3 },
+            M::TooManyElements { max: 3 },
+            M::XmlTooDeep { max: 3 },
+            M::JsonNotObject {
+                got: JsonType::Array,
+            },
+            M::JsonInvalid {
+                detail: "示例".into(),
+            },
+            M::XmlUnknownDocument {
+                name: "示例".into(),
+            },
+            M::DocumentIncomplete,
+            M::XmlUnexpectedText {
+                text: "示例".into(),
+                element: "示例".into(),
+            },
+            M::XmlUnknownElement {
+                name: "示例".into(),
+                parent: "示例".into(),
+                expected: "示例".into(),
+            },
+            M::XmlRepeated {
+                name: "示例".into(),
+            },
+            M::XmlOutOfOrder {
+                name: "示例".into(),
+                before: "示例".into(),
+            },
+            M::XmlMoreUnknown {
+                count: 3,
+                parent: "示例".into(),
+                reported: 3,
+            },
+            M::XmlMissingElement {
+                name: "示例".into(),
+            },
+            M::XmlUnknownAttribute {
+                name: "示例".into(),
+                element: "示例".into(),
+            },
+            M::XmlElementInText {
+                name: "示例".into(),
+                parent: "示例".into(),
+            },
+            M::XmlEmpty {
+                name: "示例".into(),
+            },
+            M::XmlMissingAttribute {
+                name: "示例".into(),
+                element: "示例".into(),
+            },
+            M::OfficeUnnamed,
+            M::AuthorityEmpty,
+            M::XmlUtf16,
+            M::XmlBomGb18030,
+            M::XmlBadGb18030,
+            M::XmlEncoding {
+                value: "示例".into(),
+            },
+            M::XmlBadUtf8 { byte: 3 },
+            M::XmlNotWellFormed {
+                byte: 120,
+                detail: "示例".into(),
+            },
+            M::XmlDoctype,
+            M::XmlAfterRoot {
+                name: "示例".into(),
+            },
+            M::XmlNamespace {
+                name: "示例".into(),
+                why: Namespace::UndeclaredPrefix("甲".into()),
+                expected: "万元",
+            },
+            M::XmlEndWithoutStart,
+            M::XmlTextOutsideRoot,
+            M::XmlBadCharacterData {
+                detail: "示例".into(),
+            },
+            M::XmlCdataOutsideRoot,
+            M::XmlUnclosed {
+                name: "示例".into(),
+            },
+            M::XmlNoRoot,
+            M::XmlMoreForbidden { reported: 3 },
+            M::XmlBadAttribute {
+                detail: "示例".into(),
+            },
+            M::XmlPrefixedAttribute,
+            M::XmlBadAttributeValue {
+                detail: "示例".into(),
+            },
+            M::WriteControlChars,
+            M::WriteDecisionExtensionDropped,
+            M::RequiredForItem {
+                item: "示例".into(),
+            },
+            M::UsccRequiredForItem {
+                item: "示例".into(),
+            },
+            M::OnlyForRegistration {
+                item: "示例".into(),
+            },
+            M::UsccAbsentForRegistration {
+                item: "示例".into(),
+            },
+            M::OnlyForFood {
+                item: "示例".into(),
+            },
+            M::EntityNotForItem {
+                entity: "示例".into(),
+                item: "示例".into(),
+            },
+            M::NoJurisdiction {
+                target: "示例".into(),
+                target_name: "示例".into(),
+                premises: "示例".into(),
+                premises_name: "示例".into(),
+            },
+            M::LicenceRequired,
+            M::LicenceAbsent {
+                outcome: Outcome::Correction,
+            },
+            M::ValidityReversed {
+                from: "示例".into(),
+                to: "示例".into(),
+            },
+            M::WrongKind {
+                expected: DocKind::Decision,
+                got: DocKind::Decision,
+            },
+            M::OfficeOutsideProvince,
+            M::OwnProvince { region: 310116 },
+            M::NoRoute { region: 310116 },
+            M::RoutesBack { region: 310116 },
+            M::GatewayInternal,
+            M::WrongEndpoint {
+                platform: "示例".into(),
+            },
+            M::UnknownApplication {
+                number: "示例".into(),
+            },
+            M::DecisionInProgress,
+            M::NoClientCertificate,
+            M::SignatureRefused {
+                detail: "示例".into(),
+            },
+            M::RequestTimeout {
+                limit: "示例".into(),
+            },
+            M::SandboxDown,
+            M::HttpTooLarge {
+                limit: "示例".into(),
+            },
+            M::HttpTooSlow {
+                limit: "示例".into(),
+            },
+            M::HttpFraming {
+                detail: "示例".into(),
+            },
+            M::HttpContentType {
+                expected: "万元",
+                got: Some("文本".into()),
+            },
+            M::HttpMethod {
+                method: "示例".into(),
+            },
+            M::HttpUnknownPath {
+                path: "示例".into(),
+            },
+            M::PageNotObject,
+            M::PageNotApplication,
+            M::PageAttachmentsTooLarge { mib: 3, max_mib: 3 },
+        ]
+    }
+
     /// The stable code (`decimal.shape`): what a partner maps, whatever the language.
     pub fn code(&self) -> &'static str {
         match self {
@@ -1690,5 +2076,160 @@ impl fmt::Display for Message {
     /// English: what logs and `{:?}`-free error chains show.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.en())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn every_code_has_an_example_and_codes_are_unique() {
+        let listed: BTreeSet<&str> = Message::CODES.iter().copied().collect();
+        assert_eq!(listed.len(), Message::CODES.len(), "a code is listed twice");
+        let examples: Vec<&str> = Message::examples().iter().map(Message::code).collect();
+        let covered: BTreeSet<&str> = examples.iter().copied().collect();
+        assert_eq!(covered.len(), examples.len(), "two examples of one code");
+        assert_eq!(covered, listed, "CODES and the examples differ");
+        // In the catalogue's order, so `schemas/messages.md` reads as the enum does.
+        assert_eq!(examples, Message::CODES);
+        for code in Message::CODES {
+            let ok = code.split(['.', '-']).all(|w| {
+                !w.is_empty()
+                    && w.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            });
+            assert!(
+                ok && code.contains('.'),
+                "{code} is not a dotted kebab-case code"
+            );
+        }
+    }
+
+    /// ASCII words a Chinese text may hold: names of standards, formats, units, XML and
+    /// HTTP vocabulary and the platforms' own spellings, which the reader sees as they are.
+    const TECHNICAL: &[&str] = &[
+        "ASCII",
+        "GB",
+        "ISO",
+        "MOD",
+        "XML",
+        "JSON",
+        "UTF",
+        "GB18030",
+        "SHA",
+        "base64",
+        "MIME",
+        "application",
+        "pdf",
+        "DOCTYPE",
+        "DTD",
+        "CDATA",
+        "Char",
+        "Content-Type",
+        "Type",
+        "Content",
+        "POST",
+        "KiB",
+        "MB",
+        "MiB",
+        "Digest",
+        "algorithm",
+        "currency",
+        "CNY",
+        "encoding",
+        "Field",
+        "kzxx",
+        "zj",
+        "RemoteApply",
+        "RemoteDecision",
+        "GRANTED",
+        "REFUSED",
+        "CORRECTION",
+        "true",
+        "false",
+        "Office",
+        "JY",
+        "yyyy",
+        "MM",
+        "dd",
+        "HH",
+        "mm",
+        "ss",
+        "T",
+        "Z",
+        "U",
+        "FFFD",
+        "X",
+        "I",
+        "O",
+        "S",
+        "V",
+        "A",
+        "Z",
+        "a",
+        "z",
+        "m",
+        "null",
+        "ddTHH",
+    ];
+
+    #[test]
+    fn every_message_reads_in_both_languages() {
+        let mut untranslated = Vec::new();
+        for m in Message::examples() {
+            let (zh, en) = (m.render(Lang::Zh), m.render(Lang::En));
+            for text in [&zh, &en] {
+                assert!(!text.trim().is_empty(), "{}: empty", m.code());
+                assert!(
+                    !text.contains('{') && !text.contains('}'),
+                    "{}: placeholder left in {text}",
+                    m.code()
+                );
+            }
+            assert_ne!(zh, en, "{}: not translated", m.code());
+            assert!(
+                zh.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c)),
+                "{}: no Chinese in {zh}",
+                m.code()
+            );
+            // The samples' parameters hold no ASCII letters, so any English word is the
+            // template's: only the technical vocabulary above may remain.
+            let english: Vec<&str> = zh
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .filter(|w| w.bytes().any(|b| b.is_ascii_alphabetic()))
+                // A code point (`U+FF2F`) is a value.
+                .filter(|w| {
+                    !w.bytes()
+                        .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+                })
+                .filter(|w| {
+                    !w.split('-')
+                        .all(|p| TECHNICAL.contains(&p) || p.bytes().all(|b| b.is_ascii_digit()))
+                })
+                .collect();
+            if !english.is_empty() {
+                untranslated.push(format!("{}: {english:?} in {zh}", m.code()));
+            }
+            assert_eq!(m.to_string(), en, "logs read English");
+        }
+        assert!(
+            untranslated.is_empty(),
+            "English left in Chinese: {untranslated:#?}"
+        );
+    }
+
+    #[test]
+    fn locales_and_flags_name_a_language() {
+        assert_eq!(Lang::from_locale("zh_CN.UTF-8"), Lang::Zh);
+        assert_eq!(Lang::from_locale("zh_TW"), Lang::Zh);
+        assert_eq!(Lang::from_locale("C.UTF-8"), Lang::En);
+        assert_eq!(Lang::from_locale("en_US.UTF-8"), Lang::En);
+        assert_eq!("zh".parse::<Lang>(), Ok(Lang::Zh));
+        assert_eq!("en".parse::<Lang>(), Ok(Lang::En));
+        assert!("fr".parse::<Lang>().is_err());
+        assert_eq!(Lang::default(), Lang::Zh);
     }
 }

@@ -56,13 +56,14 @@ pub fn accepted(p: Platform, receipt: &str) -> ReplyBody {
     )
 }
 
-/// The number was received before (with different content); the first receipt.
-pub fn duplicate(p: Platform, receipt: &str) -> ReplyBody {
+/// The number was received before (with different content); the first receipt, and a
+/// message saying so in `lang`.
+pub fn duplicate(p: Platform, receipt: &str, lang: Lang) -> ReplyBody {
     wrap(
         p,
         match p {
-            Platform::Zhejiang => zhejiang::reply_duplicate(receipt),
-            Platform::Shanghai => shanghai::reply_duplicate(receipt),
+            Platform::Zhejiang => zhejiang::reply_duplicate(receipt, lang),
+            Platform::Shanghai => shanghai::reply_duplicate(receipt, lang),
         },
     )
 }
@@ -357,7 +358,7 @@ mod tests {
                 matches!(classify(p, r.status, &r.body), Attempt::Rejected(m) if m.contains("请求体超过 16 MiB")),
                 "{p}"
             );
-            let d = duplicate(p, "TB1");
+            let d = duplicate(p, "TB1", Lang::Zh);
             assert_eq!(classify(p, d.status, &d.body), Attempt::Duplicate, "{p}");
             let r = retry_later(p, &Message::GatewayInternal, Lang::Zh);
             assert!(matches!(

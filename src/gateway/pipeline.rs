@@ -590,7 +590,7 @@ impl Gateway {
                 rec.received_index,
             ),
             Intake::Duplicate(first) => self.receipt(
-                convention::duplicate(p, &first.gateway_no),
+                convention::duplicate(p, &first.gateway_no, self.config.language(p)),
                 &first,
                 first.received_index,
             ),
@@ -833,7 +833,7 @@ impl Gateway {
             let reply = if same {
                 convention::accepted(p, &rec.gateway_no)
             } else {
-                convention::duplicate(p, &rec.gateway_no)
+                convention::duplicate(p, &rec.gateway_no, self.config.language(p))
             };
             return Ok(self.receipt(reply, &rec, index));
         }

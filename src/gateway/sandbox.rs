@@ -248,7 +248,7 @@ impl Sandbox {
         let receipt = {
             let mut seen = self.by_number.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(r) = seen.get(&number) {
-                return self.reply(convention::duplicate(p, r));
+                return self.reply(convention::duplicate(p, r, SANDBOX_LANG));
             }
             let n = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
             let r = format!("{}R{n:06}", p.key().to_uppercase());

@@ -511,6 +511,8 @@ pub enum Message {
     NoRoute { region: u32 },
     /// The target region routes back to the sender.
     RoutesBack { region: u32 },
+    /// The number was received before with other content (the first receipt).
+    DuplicateReceived { receipt: String },
     /// The gateway failed; the caller should retry.
     GatewayInternal,
     /// A platform called another platform's endpoint.
@@ -682,6 +684,7 @@ impl Message {
         "route.own-province",
         "route.no-route",
         "route.routes-back",
+        "intake.duplicate",
         "gateway.internal",
         "gateway.wrong-endpoint",
         "gateway.unknown-application",
@@ -1046,6 +1049,9 @@ impl Message {
             M::OwnProvince { region: 310116 },
             M::NoRoute { region: 310116 },
             M::RoutesBack { region: 310116 },
+            M::DuplicateReceived {
+                receipt: "示例".into(),
+            },
             M::GatewayInternal,
             M::WrongEndpoint {
                 platform: "示例".into(),
@@ -1214,6 +1220,7 @@ impl Message {
             M::OwnProvince { .. } => "route.own-province",
             M::NoRoute { .. } => "route.no-route",
             M::RoutesBack { .. } => "route.routes-back",
+            M::DuplicateReceived { .. } => "intake.duplicate",
             M::GatewayInternal => "gateway.internal",
             M::WrongEndpoint { .. } => "gateway.wrong-endpoint",
             M::UnknownApplication { .. } => "gateway.unknown-application",
@@ -1613,6 +1620,9 @@ impl Message {
             ),
             M::RoutesBack { region } => {
                 format!("目标区域 {region:06} 由本省平台审批，不属于跨省通办")
+            }
+            M::DuplicateReceived { receipt } => {
+                format!("申请编号重复：已收到，收件编号 {receipt}")
             }
             M::GatewayInternal => "网关内部错误，请稍后重试".to_owned(),
             M::WrongEndpoint { platform } => format!("此接口仅供{platform}平台调用"),
@@ -2037,6 +2047,9 @@ impl Message {
             }
             M::RoutesBack { region } => {
                 format!("target region {region:06} routes back to the sender")
+            }
+            M::DuplicateReceived { receipt } => {
+                format!("duplicate application number: already received as {receipt}")
             }
             M::GatewayInternal => "internal error; retry later".to_owned(),
             M::WrongEndpoint { platform } => {

@@ -149,3 +149,57 @@ impl fmt::Display for Problems {
 }
 
 impl std::error::Error for Problems {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A problem is rendered where its reader is known: the text alone for the page, a
+    /// `path: text` line for a platform or the CLI, English for logs.
+    #[test]
+    fn a_problem_is_rendered_for_its_reader() {
+        let mut p = Problems::new();
+        let area = Message::DecimalShape {
+            value: "45.5平方".into(),
+            unit: "m²",
+        };
+        p.error("jycs.mj", area.clone());
+        p.warn("zz.zzbh", Message::LicenceNoEmpty);
+        let first = p.iter().next().unwrap();
+        assert_eq!(first.code(), "decimal.shape");
+        assert_eq!(
+            first.text(Lang::Zh),
+            "“45.5平方”不是以 m² 计的数值（数字，可带小数点和小数部分）"
+        );
+        assert_eq!(
+            p.lines(Lang::Zh),
+            format!(
+                "jycs.mj: {}\nzz.zzbh: 警告：证照编号不能为空",
+                area.render(Lang::Zh)
+            )
+        );
+        assert_eq!(
+            p.to_string(),
+            "jycs.mj: '45.5平方' is not a decimal number of m² (digits with an optional '.' and fraction)\nzz.zzbh: warning: licence number must not be empty"
+        );
+        assert_eq!(p.to_string(), p.lines(Lang::En));
+    }
+
+    #[test]
+    fn a_refused_value_becomes_a_problem_at_its_path() {
+        let mut p = Problems::new();
+        let got: Option<()> = p.check(
+            || "sqr.sjhm".to_owned(),
+            Err(Invalid(Message::MobileShape {
+                value: "138".into(),
+            })),
+        );
+        assert_eq!(got, None);
+        assert!(p.has_errors());
+        let only = p.iter().next().unwrap();
+        assert_eq!(
+            (only.path.as_str(), only.code()),
+            ("sqr.sjhm", "mobile.shape")
+        );
+    }
+}

@@ -97,9 +97,14 @@ pub fn reply_problems(p: &Problems, lang: Lang) -> (u16, Vec<u8>) {
 
 /// The reply to a document whose `ApplyNo` was already received: 409, `Code` 409 and the
 /// receipt number given the first time.
-pub fn reply_duplicate(receipt: &str) -> (u16, Vec<u8>) {
-    let message = format!("duplicate ApplyNo: already received as {receipt}");
-    (409, reply::response("409", &message, Some(receipt)))
+pub fn reply_duplicate(receipt: &str, lang: Lang) -> (u16, Vec<u8>) {
+    let message = crate::model::Message::DuplicateReceived {
+        receipt: receipt.to_owned(),
+    };
+    (
+        409,
+        reply::response("409", &message.render(lang), Some(receipt)),
+    )
 }
 
 /// Any other error reply: the HTTP status, repeated as `Code`, and a message.

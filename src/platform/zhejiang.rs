@@ -1285,11 +1285,15 @@ pub fn reply_accepted(receipt: &str) -> (u16, Vec<u8>) {
     reply(CODE_OK, "成功", serde_json::json!({ "sjbh": receipt }))
 }
 
-/// `4009`: the `sqbh` was received before; `data.sjbh` is the first receipt.
-pub fn reply_duplicate(receipt: &str) -> (u16, Vec<u8>) {
+/// `4009`: the `sqbh` was received before; `data.sjbh` is the first receipt; `msg` says so
+/// in `lang`.
+pub fn reply_duplicate(receipt: &str, lang: Lang) -> (u16, Vec<u8>) {
+    let msg = Message::DuplicateReceived {
+        receipt: receipt.to_owned(),
+    };
     reply(
         CODE_DUPLICATE,
-        "申请编号重复: already received",
+        &msg.render(lang),
         serde_json::json!({ "sjbh": receipt }),
     )
 }
@@ -1430,7 +1434,7 @@ mod tests {
                 receipt: "TB1".into()
             }
         );
-        let (s, b) = reply_duplicate("TB1");
+        let (s, b) = reply_duplicate("TB1", Lang::Zh);
         assert_eq!(classify_reply(s, &b), Reply::Duplicate);
         let (s, b) = reply_error(true, "busy");
         assert!(matches!(classify_reply(s, &b), Reply::RetryLater(_)));

@@ -359,7 +359,7 @@ fn replies_are_classified_by_status_then_body() {
             receipt: "SH-R-1".into()
         }
     );
-    let (s, b) = reply_duplicate("SH-R-1");
+    let (s, b) = reply_duplicate("SH-R-1", Lang::Zh);
     assert_eq!((s, classify_reply(s, &b)), (409, Reply::Duplicate));
     let mut p = Problems::new();
     p.error(

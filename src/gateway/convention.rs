@@ -82,41 +82,29 @@ pub fn problems(p: Platform, problems: &Problems, lang: Lang) -> ReplyBody {
 /// The caller may not do this (wrong province, not its application, wrong endpoint):
 /// Zhejiang `4001`, Shanghai 403.
 pub fn forbidden(p: Platform, message: &Message, lang: Lang) -> ReplyBody {
-    let message = message.render(lang);
-    let message = message.as_str();
+    error(p, false, 403, message, lang)
+}
+
+/// A failure that is not about a document's fields: Zhejiang HTTP 200 with `5000` when
+/// `retry`, else `4001`; Shanghai `sh_status`; `message` in `lang`.
+fn error(p: Platform, retry: bool, sh_status: u16, message: &Message, lang: Lang) -> ReplyBody {
     wrap(
         p,
         match p {
-            Platform::Zhejiang => zhejiang::reply_error(false, message),
-            Platform::Shanghai => shanghai::reply_error(403, message),
+            Platform::Zhejiang => zhejiang::reply_error(retry, message, lang),
+            Platform::Shanghai => shanghai::reply_error(sh_status, message, lang),
         },
     )
 }
 
 /// The request is well-formed but refers to something unknown: Zhejiang `4001`, Shanghai 404.
 pub fn not_found(p: Platform, message: &Message, lang: Lang) -> ReplyBody {
-    let message = message.render(lang);
-    let message = message.as_str();
-    wrap(
-        p,
-        match p {
-            Platform::Zhejiang => zhejiang::reply_error(false, message),
-            Platform::Shanghai => shanghai::reply_error(404, message),
-        },
-    )
+    error(p, false, 404, message, lang)
 }
 
 /// Our failure; the caller should retry: Zhejiang `5000`, Shanghai 503.
 pub fn retry_later(p: Platform, message: &Message, lang: Lang) -> ReplyBody {
-    let message = message.render(lang);
-    let message = message.as_str();
-    wrap(
-        p,
-        match p {
-            Platform::Zhejiang => zhejiang::reply_error(true, message),
-            Platform::Shanghai => shanghai::reply_error(503, message),
-        },
-    )
+    error(p, true, 503, message, lang)
 }
 
 /// What the HTTP layer refuses before a partner's document reaches intake. Each kind is
@@ -212,14 +200,7 @@ pub(super) fn duration(d: std::time::Duration) -> String {
 /// A refusal of the HTTP layer in `p`'s convention: Zhejiang HTTP 200 with `4001` and the
 /// reason in `msg` (in `lang`); Shanghai `Response` with the status of [`HttpRefusal`]'s kind.
 pub fn refusal(p: Platform, why: &HttpRefusal, lang: Lang) -> ReplyBody {
-    let message = why.message().render(lang);
-    wrap(
-        p,
-        match p {
-            Platform::Zhejiang => zhejiang::reply_error(false, &message),
-            Platform::Shanghai => shanghai::reply_error(why.status(), &message),
-        },
-    )
+    error(p, false, why.status(), &why.message(), lang)
 }
 
 /// Whether `content_type` (a `Content-Type` header value) is what `p`'s interface document

@@ -107,9 +107,12 @@ pub fn reply_duplicate(receipt: &str, lang: Lang) -> (u16, Vec<u8>) {
     )
 }
 
-/// Any other error reply: the HTTP status, repeated as `Code`, and a message.
-pub fn reply_error(status: u16, message: &str) -> (u16, Vec<u8>) {
-    (status, reply::response(&status.to_string(), message, None))
+/// Any other error reply: the HTTP status, repeated as `Code`, and `message` in `lang`.
+pub fn reply_error(status: u16, message: &crate::model::Message, lang: Lang) -> (u16, Vec<u8>) {
+    (
+        status,
+        reply::response(&status.to_string(), &message.render(lang), None),
+    )
 }
 
 #[cfg(test)]

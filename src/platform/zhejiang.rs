@@ -1313,10 +1313,10 @@ pub fn reply_problems(problems: &Problems, lang: Lang) -> (u16, Vec<u8>) {
 }
 
 /// A failure that is not about the data: `5000` when the caller should retry, `4001`
-/// otherwise (HTTP 200 either way, as the platform expects).
-pub fn reply_error(retry: bool, message: &str) -> (u16, Vec<u8>) {
+/// otherwise (HTTP 200 either way, as the platform expects); `msg` is `message` in `lang`.
+pub fn reply_error(retry: bool, message: &Message, lang: Lang) -> (u16, Vec<u8>) {
     let code = if retry { CODE_INTERNAL } else { CODE_INVALID };
-    reply(code, message, serde_json::Value::Null)
+    reply(code, &message.render(lang), serde_json::Value::Null)
 }
 
 /// Classifies the platform's reply to something the gateway sent.
@@ -1436,7 +1436,7 @@ mod tests {
         );
         let (s, b) = reply_duplicate("TB1", Lang::Zh);
         assert_eq!(classify_reply(s, &b), Reply::Duplicate);
-        let (s, b) = reply_error(true, "busy");
+        let (s, b) = reply_error(true, &Message::GatewayInternal, Lang::Zh);
         assert!(matches!(classify_reply(s, &b), Reply::RetryLater(_)));
     }
 

@@ -391,8 +391,10 @@ fn replies_are_classified_by_status_then_body() {
         ),
         "{body}"
     );
-    let (s, b) = reply_error(503, "maintenance");
-    assert!(matches!(classify_reply(s, &b), Reply::RetryLater(m) if m.contains("maintenance")));
+    let (s, b) = reply_error(503, &Message::GatewayInternal, Lang::Zh);
+    assert!(
+        matches!(classify_reply(s, &b), Reply::RetryLater(m) if m.contains("网关内部错误，请稍后重试"))
+    );
     assert!(matches!(
         classify_reply(502, b"<html>bad gateway"),
         Reply::RetryLater(_)

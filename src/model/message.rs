@@ -704,392 +704,353 @@ impl Message {
         "page.attachments-too-large",
     ];
 
-    /// One message of every code, with sample parameters: what the catalogue's tests walk
-    /// and `schemas/messages.md` shows. (A code missing here fails
-    /// `tests::every_code_has_an_example`.)
+    /// One message of every code, with parameters as a real document gives them: what the
+    /// catalogue's tests walk and `schemas/messages.md` shows. (A code missing here fails
+    /// `tests::every_code_has_an_example_and_codes_are_unique`.)
     pub fn examples() -> Vec<Message> {
+        let s = |v: &str| v.to_owned();
+        let item = || s("食品经营许可（新办）");
         vec![
             M::FullWidth {
-                subject: Subject::IdNumber("普通护照".into()),
-                char: 'Ｏ',
+                subject: Subject::ResidentId,
+                char: '３',
             },
             M::UsccLength {
-                value: "示例".into(),
-                got: 3,
+                value: s("92330482MA2JD0C80"),
+                got: 17,
             },
             M::UsccLowercase {
-                char: 'Ｏ',
-                position: 3,
+                char: 'm',
+                position: 9,
             },
             M::UsccBadChar {
-                char: 'Ｏ',
-                position: 3,
+                char: 'O',
+                position: 17,
             },
             M::UsccCheck {
-                value: "示例".into(),
-                got: 'Ｏ',
-                expected: 'Ｏ',
+                value: s("92330482MA2JD0C80E"),
+                got: 'E',
+                expected: 'D',
             },
-            M::IdLength { got: 3 },
+            M::IdLength { got: 17 },
             M::IdShape,
             M::IdBirthDate {
-                birth: "示例".into(),
+                birth: s("19921304"),
             },
             M::IdCheck {
-                got: 'Ｏ',
-                expected: 'Ｏ',
+                got: '8',
+                expected: '7',
             },
             M::IdOtherShape {
-                kind: "示例".into(),
+                kind: s("普通护照"),
             },
             M::MobileShape {
-                value: "示例".into(),
+                value: s("1381234567"),
             },
-            M::NumberLength { max: 3, got: 3 },
-            M::NumberBadChar { char: 'Ｏ' },
-            M::DivisionShape {
-                value: "示例".into(),
-            },
+            M::NumberLength { max: 32, got: 33 },
+            M::NumberBadChar { char: ' ' },
+            M::DivisionShape { value: s("33048") },
             M::DivisionFormer {
-                code: 310116,
-                name: "示例".into(),
-                changed: "示例".into(),
-                successor: 310116,
-                successor_name: "示例".into(),
+                code: 320584,
+                name: s("吴江市"),
+                changed: s("2012-09"),
+                successor: 320509,
+                successor_name: s("江苏省苏州市吴江区"),
             },
-            M::DivisionUnknown {
-                value: "示例".into(),
-            },
+            M::DivisionUnknown { value: s("330499") },
             M::LicenceNoShape {
-                value: "示例".into(),
+                value: s("JY2330482000001"),
             },
             M::LicenceNoCheck {
-                value: "示例".into(),
-                got: 'Ｏ',
-                expected: 7,
+                value: s("JY23304820000012"),
+                got: '2',
+                expected: 1,
             },
             M::LicenceNoEmpty,
             M::DecimalShape {
-                value: "45.5平方".into(),
+                value: s("45.5平方"),
                 unit: "m²",
             },
             M::DecimalTooFine {
-                value: "10.0000001".into(),
+                value: s("10.0000001"),
                 digits: 7,
                 unit: "万元",
                 max: 6,
             },
             M::DecimalTooLarge {
-                value: "示例".into(),
+                value: s("99999999999999999999"),
                 unit: "万元",
             },
             M::TwoDecimalsShape {
-                value: "45.5平方".into(),
+                value: s("45.5平方"),
                 unit: "m²",
                 example: "45.50",
             },
             M::TwoDecimalsTooFine {
-                value: "100.005".into(),
+                value: s("100.005"),
                 digits: 3,
                 unit: "元",
             },
-            M::Base64Padding { len: 3 },
+            M::Base64Padding { len: 13 },
             M::Base64Invalid {
-                at: 3,
-                detail: "示例".into(),
+                at: 0,
+                detail: s("Invalid symbol 42, offset 8."),
             },
             M::DigestMismatch {
-                actual: "示例".into(),
-                claimed: "示例".into(),
+                actual: s("eb6d…a384"),
+                claimed: s("0000…0000"),
             },
-            M::DigestHex { got: 3 },
+            M::DigestHex { got: 44 },
             M::DigestLooksHex {
-                value: "示例".into(),
+                value: s("eb6d…a384"),
             },
             M::DigestBase64 {
-                detail: "示例".into(),
+                detail: s("Invalid padding"),
             },
             M::DigestLength { got: 3 },
             M::DigestAlgorithmMissing,
-            M::DigestAlgorithm {
-                value: "示例".into(),
-            },
-            M::ForbiddenChar { char: 'Ｏ' },
-            M::MimeType {
-                value: "示例".into(),
-            },
+            M::DigestAlgorithm { value: s("MD5") },
+            M::ForbiddenChar { char: '\u{1}' },
+            M::MimeType { value: s("pdf") },
             M::DateShape {
-                value: "示例".into(),
+                value: s("2026/11/20"),
             },
             M::DateNotCalendar {
-                value: "示例".into(),
+                value: s("2026-02-30"),
             },
             M::TimeZhejiang {
-                value: "示例".into(),
+                value: s("2026-11-20T09:30:00+08:00"),
             },
             M::TimeShanghai {
-                value: "示例".into(),
+                value: s("2026-11-20 09:30:00"),
             },
             M::TimeOfDay {
-                value: "示例".into(),
+                value: s("2026-11-20T24:30:00+08:00"),
             },
             M::TimeFraction {
-                value: "示例".into(),
+                value: s("2026-11-20T09:30:00.5+08:00"),
             },
             M::TimeNoOffset {
-                value: "示例".into(),
+                value: s("2026-11-20T09:30:00"),
             },
             M::TimeOffsetImpossible {
-                value: "示例".into(),
-                offset: "示例".into(),
+                value: s("2026-11-20T09:30:00+24:00"),
+                offset: s("+24:00"),
             },
             M::TimeOffsetTooWide {
-                value: "示例".into(),
-                offset: "示例".into(),
+                value: s("2026-11-20T09:30:00+18:30"),
+                offset: s("+18:30"),
             },
             M::TimeOffsetUnreadable {
-                value: "示例".into(),
-                offset: "示例".into(),
+                value: s("2026-11-20T09:30:00+0800"),
+                offset: s("+0800"),
             },
-            M::BooleanZhejiang {
-                value: "示例".into(),
-            },
-            M::BooleanShanghai {
-                value: "示例".into(),
-            },
-            M::ResultZhejiang {
-                value: "示例".into(),
-            },
+            M::BooleanZhejiang { value: s("true") },
+            M::BooleanShanghai { value: s("1") },
+            M::ResultZhejiang { value: s("4") },
             M::ResultShanghai {
-                value: "示例".into(),
+                value: s("APPROVED"),
             },
-            M::CurrencyNotCny {
-                value: "示例".into(),
-            },
+            M::CurrencyNotCny { value: s("USD") },
             M::CodeUnknown {
-                table: TableName::of::<crate::codes::Item>(),
-                value: "示例".into(),
-                expected: "示例".into(),
+                table: TableName::of::<crate::codes::Material>(),
+                value: s("01"),
+                expected: s("M01, M02, M03, M04, M05, M06, M99"),
             },
             M::CodeZhejiangSpelling {
-                table: TableName::of::<crate::codes::Item>(),
-                value: "示例".into(),
-                name: "示例".into(),
-                shanghai: "示例".into(),
+                table: TableName::of::<crate::codes::IdType>(),
+                value: s("111"),
+                name: s("居民身份证"),
+                shanghai: s("01"),
             },
             M::CodeNameMismatch {
-                table: TableName::of::<crate::codes::Item>(),
-                name: "示例".into(),
-                code: "示例".into(),
-                expected: "示例".into(),
+                table: TableName::of::<crate::codes::MainFormat>(),
+                name: s("餐饮服务"),
+                code: s("CY"),
+                expected: s("餐饮服务经营者"),
             },
-            M::ListedTwice {
-                value: "示例".into(),
-            },
+            M::ListedTwice { value: s("C05") },
             M::Required,
             M::Empty,
             M::EmptyArray,
             M::WrongType {
-                expected: JsonType::Array,
-                got: JsonType::Array,
+                expected: JsonType::String,
+                got: JsonType::Number,
             },
             M::Duplicate,
             M::ExtensionNameless,
-            M::ExtensionReservedKzxx { prefix: "万元" },
+            M::ExtensionReservedKzxx { prefix: "~zj:" },
             M::FieldNameless,
-            M::FieldRepeated {
-                name: "示例".into(),
-            },
+            M::FieldRepeated { name: s("zj:lsh") },
             M::FieldReserved {
-                name: "示例".into(),
+                name: s("~zj:sqbh"),
             },
-            M::TooManyExtensions { max: 3 },
+            M::TooManyExtensions { max: 1000 },
             M::ExtensionsTooLarge {
-                kib: 3,
-                max_bytes: 3,
+                kib: 256,
+                max_bytes: 262144,
             },
-            M::TooManyMaterials { max: 3 },
-            M::JsonTooDeep { max: 3 },
+            M::TooManyMaterials { max: 200 },
+            M::JsonTooDeep { max: 32 },
             M::JsonTooManyFields {
-                max: 3,
-                max_extensions: 3,
+                max: 1016,
+                max_extensions: 1000,
             },
-            M::TooManyAttributes { max: 3 },
-            M::TooManyElements { max: 3 },
-            M::XmlTooDeep { max: 3 },
+            M::TooManyAttributes { max: 16 },
+            M::TooManyElements { max: 5000 },
+            M::XmlTooDeep { max: 16 },
             M::JsonNotObject {
                 got: JsonType::Array,
             },
             M::JsonInvalid {
-                detail: "示例".into(),
+                detail: s("EOF while parsing an object at line 1 column 12"),
             },
             M::XmlUnknownDocument {
-                name: "示例".into(),
+                name: s("RemoteApplication"),
             },
             M::DocumentIncomplete,
             M::XmlUnexpectedText {
-                text: "示例".into(),
-                element: "示例".into(),
+                text: s("x"),
+                element: s("Applicant"),
             },
             M::XmlUnknownElement {
-                name: "示例".into(),
-                parent: "示例".into(),
-                expected: "示例".into(),
+                name: s("Note"),
+                parent: s("Premises"),
+                expected: s("DivisionCode, Address, Area"),
             },
-            M::XmlRepeated {
-                name: "示例".into(),
-            },
+            M::XmlRepeated { name: s("ApplyNo") },
             M::XmlOutOfOrder {
-                name: "示例".into(),
-                before: "示例".into(),
+                name: s("ItemCode"),
+                before: s("Applicant"),
             },
             M::XmlMoreUnknown {
-                count: 3,
-                parent: "示例".into(),
-                reported: 3,
+                count: 12,
+                parent: s("Extensions"),
+                reported: 20,
             },
-            M::XmlMissingElement {
-                name: "示例".into(),
-            },
+            M::XmlMissingElement { name: s("Area") },
             M::XmlUnknownAttribute {
-                name: "示例".into(),
-                element: "示例".into(),
+                name: s("lang"),
+                element: s("Address"),
             },
             M::XmlElementInText {
-                name: "示例".into(),
-                parent: "示例".into(),
+                name: s("b"),
+                parent: s("Name"),
             },
-            M::XmlEmpty {
-                name: "示例".into(),
-            },
+            M::XmlEmpty { name: s("Clerk") },
             M::XmlMissingAttribute {
-                name: "示例".into(),
-                element: "示例".into(),
+                name: s("region"),
+                element: s("Target"),
             },
             M::OfficeUnnamed,
             M::AuthorityEmpty,
             M::XmlUtf16,
             M::XmlBomGb18030,
             M::XmlBadGb18030,
-            M::XmlEncoding {
-                value: "示例".into(),
-            },
-            M::XmlBadUtf8 { byte: 3 },
+            M::XmlEncoding { value: s("GBK") },
+            M::XmlBadUtf8 { byte: 212 },
             M::XmlNotWellFormed {
                 byte: 120,
-                detail: "示例".into(),
+                detail: s("expected `</Name>`, but `</Applicant>` was found"),
             },
             M::XmlDoctype,
             M::XmlAfterRoot {
-                name: "示例".into(),
+                name: s("RemoteApply"),
             },
             M::XmlNamespace {
-                name: "示例".into(),
-                why: Namespace::UndeclaredPrefix("甲".into()),
-                expected: "万元",
+                name: s("Note"),
+                why: Namespace::Other(s("urn:example")),
+                expected: "urn:sh-ywtb:remote-accept:1.3",
             },
             M::XmlEndWithoutStart,
             M::XmlTextOutsideRoot,
             M::XmlBadCharacterData {
-                detail: "示例".into(),
+                detail: s("unknown entity `nbsp`"),
             },
             M::XmlCdataOutsideRoot,
             M::XmlUnclosed {
-                name: "示例".into(),
+                name: s("RemoteApply"),
             },
             M::XmlNoRoot,
-            M::XmlMoreForbidden { reported: 3 },
+            M::XmlMoreForbidden { reported: 20 },
             M::XmlBadAttribute {
-                detail: "示例".into(),
+                detail: s("duplicated attribute `code`"),
             },
             M::XmlPrefixedAttribute,
             M::XmlBadAttributeValue {
-                detail: "示例".into(),
+                detail: s("unknown entity `nbsp`"),
             },
             M::WriteControlChars,
             M::WriteDecisionExtensionDropped,
-            M::RequiredForItem {
-                item: "示例".into(),
-            },
-            M::UsccRequiredForItem {
-                item: "示例".into(),
-            },
-            M::OnlyForRegistration {
-                item: "示例".into(),
-            },
+            M::RequiredForItem { item: item() },
+            M::UsccRequiredForItem { item: item() },
+            M::OnlyForRegistration { item: item() },
             M::UsccAbsentForRegistration {
-                item: "示例".into(),
+                item: s("个体工商户设立登记"),
             },
             M::OnlyForFood {
-                item: "示例".into(),
+                item: s("个体工商户设立登记"),
             },
             M::EntityNotForItem {
-                entity: "示例".into(),
-                item: "示例".into(),
+                entity: s("个体工商户"),
+                item: s("有限责任公司设立登记"),
             },
             M::NoJurisdiction {
-                target: "示例".into(),
-                target_name: "示例".into(),
-                premises: "示例".into(),
-                premises_name: "示例".into(),
+                target: s("310116"),
+                target_name: s("上海市金山区"),
+                premises: s("330482"),
+                premises_name: s("浙江省嘉兴市平湖市"),
             },
             M::LicenceRequired,
             M::LicenceAbsent {
-                outcome: Outcome::Correction,
+                outcome: Outcome::Refused,
             },
             M::ValidityReversed {
-                from: "示例".into(),
-                to: "示例".into(),
+                from: s("2026-11-24"),
+                to: s("2021-11-23"),
             },
             M::WrongKind {
-                expected: DocKind::Decision,
+                expected: DocKind::Application,
                 got: DocKind::Decision,
             },
             M::OfficeOutsideProvince,
-            M::OwnProvince { region: 310116 },
-            M::NoRoute { region: 310116 },
+            M::OwnProvince { region: 330482 },
+            M::NoRoute { region: 340104 },
             M::RoutesBack { region: 310116 },
             M::DuplicateReceived {
-                receipt: "示例".into(),
+                receipt: s("TB-20261120-000007"),
             },
             M::GatewayInternal,
-            M::WrongEndpoint {
-                platform: "示例".into(),
-            },
+            M::WrongEndpoint { platform: s("zj") },
             M::UnknownApplication {
-                number: "示例".into(),
+                number: s("TB-20261120-000099"),
             },
             M::DecisionInProgress,
             M::NoClientCertificate,
             M::SignatureRefused {
-                detail: "示例".into(),
+                detail: s("Signature: signature does not verify"),
             },
-            M::RequestTimeout {
-                limit: "示例".into(),
-            },
+            M::RequestTimeout { limit: s("30 s") },
             M::SandboxDown,
-            M::HttpTooLarge {
-                limit: "示例".into(),
-            },
-            M::HttpTooSlow {
-                limit: "示例".into(),
-            },
+            M::HttpTooLarge { limit: s("16 MiB") },
+            M::HttpTooSlow { limit: s("20 s") },
             M::HttpFraming {
-                detail: "示例".into(),
+                detail: s("invalid chunk size"),
             },
             M::HttpContentType {
-                expected: "万元",
-                got: Some("文本".into()),
+                expected: "application/xml",
+                got: Some(s("text/plain")),
             },
-            M::HttpMethod {
-                method: "示例".into(),
-            },
+            M::HttpMethod { method: s("GET") },
             M::HttpUnknownPath {
-                path: "示例".into(),
+                path: s("/api/kstb/v2/sqxx2"),
             },
             M::PageNotObject,
             M::PageNotApplication,
-            M::PageAttachmentsTooLarge { mib: 3, max_mib: 3 },
+            M::PageAttachmentsTooLarge {
+                mib: 23,
+                max_mib: 20,
+            },
         ]
     }
 
@@ -1446,7 +1407,7 @@ impl Message {
             M::WrongType { expected, got } => {
                 format!("应为{}，实为{}", expected.render(z), got.render(z))
             }
-            M::Duplicate => "出现了不止一次".to_owned(),
+            M::Duplicate => "重复出现".to_owned(),
             M::ExtensionNameless => {
                 "扩展项须有名称：上海平台的 Field 不能没有名称".to_owned()
             }
@@ -1576,19 +1537,21 @@ impl Message {
             M::WriteDecisionExtensionDropped => {
                 "RemoteDecision 没有扩展区：未转送到上海平台（原文档保留该内容）".to_owned()
             }
-            M::RequiredForItem { item } => format!("{item}必须填写"),
+            M::RequiredForItem { item } => format!("申请{item}须填写此项"),
             M::UsccRequiredForItem { item } => {
-                format!("{item}必须填写经营者的统一社会信用代码")
+                format!("申请{item}须填写经营者的统一社会信用代码")
             }
             M::OnlyForRegistration { item } => {
-                format!("仅用于设立登记事项，不用于{item}")
+                format!("此项仅设立登记事项填写，申请{item}不填")
             }
             M::UsccAbsentForRegistration { item } => format!(
-                "{item}不应填写统一社会信用代码：该代码由登记赋予"
+                "申请{item}不填统一社会信用代码：该代码由登记赋予"
             ),
-            M::OnlyForFood { item } => format!("仅用于食品经营许可事项，不用于{item}"),
+            M::OnlyForFood { item } => {
+                format!("此项仅食品经营许可事项填写，申请{item}不填")
+            }
             M::EntityNotForItem { entity, item } => {
-                format!("{entity}不能通过{item}登记")
+                format!("{entity}不能申请{item}")
             }
             M::NoJurisdiction {
                 target,
@@ -2208,9 +2171,14 @@ mod tests {
                 "{}: no Chinese in {zh}",
                 m.code()
             );
-            // The samples' parameters hold no ASCII letters, so any English word is the
-            // template's: only the technical vocabulary above may remain.
-            let english: Vec<&str> = zh
+            // Parameters are the document's or a library's words, shown as they are; any other
+            // English word is the template's, and only the technical vocabulary above may
+            // remain.
+            let mut zh_template = zh.clone();
+            for value in quoted(&format!("{m:?}")) {
+                zh_template = zh_template.replace(&value, " ");
+            }
+            let english: Vec<&str> = zh_template
                 .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
                 .filter(|w| w.bytes().any(|b| b.is_ascii_alphabetic()))
                 // A code point (`U+FF2F`) is a value.
@@ -2232,6 +2200,27 @@ mod tests {
             untranslated.is_empty(),
             "English left in Chinese: {untranslated:#?}"
         );
+    }
+
+    /// The quoted strings and characters of a `Debug` form: a message's parameters.
+    fn quoted(debug: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut chars = debug.chars();
+        while let Some(c) = chars.next() {
+            if c == '"' || c == '\'' {
+                let mut value = String::new();
+                while let Some(d) = chars.next() {
+                    match d {
+                        '\\' => value.extend(chars.next()),
+                        d if d == c => break,
+                        d => value.push(d),
+                    }
+                }
+                out.push(value);
+            }
+        }
+        out.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        out
     }
 
     #[test]

@@ -546,6 +546,8 @@ pub enum Message {
     /// No endpoint at the path.
     HttpUnknownPath { path: String },
     // ---- the clerks' page ----
+    /// A division the clerk typed lies outside the province the window serves.
+    PageOutsideProvince { name: String, province: String },
     /// The submission is not a JSON object.
     PageNotObject,
     /// The submission is a decision.
@@ -699,6 +701,7 @@ impl Message {
         "http.content-type",
         "http.method",
         "http.unknown-path",
+        "page.outside-province",
         "page.not-object",
         "page.not-application",
         "page.attachments-too-large",
@@ -1045,6 +1048,10 @@ impl Message {
             M::HttpUnknownPath {
                 path: s("/api/kstb/v2/sqxx2"),
             },
+            M::PageOutsideProvince {
+                name: s("上海市金山区"),
+                province: s("浙江省"),
+            },
             M::PageNotObject,
             M::PageNotApplication,
             M::PageAttachmentsTooLarge {
@@ -1196,6 +1203,7 @@ impl Message {
             M::HttpContentType { .. } => "http.content-type",
             M::HttpMethod { .. } => "http.method",
             M::HttpUnknownPath { .. } => "http.unknown-path",
+            M::PageOutsideProvince { .. } => "page.outside-province",
             M::PageNotObject => "page.not-object",
             M::PageNotApplication => "page.not-application",
             M::PageAttachmentsTooLarge { .. } => "page.attachments-too-large",
@@ -1608,6 +1616,9 @@ impl Message {
             },
             M::HttpMethod { method } => format!("不允许方法 {method}：请用 POST"),
             M::HttpUnknownPath { path } => format!("{path} 没有接口"),
+            M::PageOutsideProvince { name, province } => {
+                format!("{name}不在{province}：跨省通办只受理{province}的申请")
+            }
             M::PageNotObject => "请求不是 JSON 对象".to_owned(),
             M::PageNotApplication => "必须是申请，不是审批结果".to_owned(),
             M::PageAttachmentsTooLarge { mib, max_mib } => {
@@ -2039,6 +2050,9 @@ impl Message {
             },
             M::HttpMethod { method } => format!("method {method} not allowed: use POST"),
             M::HttpUnknownPath { path } => format!("no endpoint at {path}"),
+            M::PageOutsideProvince { name, province } => format!(
+                "{name} is not in {province}: the window accepts applications for {province} only"
+            ),
             M::PageNotObject => "the request is not a JSON object".to_owned(),
             M::PageNotApplication => "must be an application, not a decision".to_owned(),
             M::PageAttachmentsTooLarge { mib, max_mib } => format!(

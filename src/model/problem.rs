@@ -68,7 +68,18 @@ impl Problems {
         Self::default()
     }
     /// Records an error at `path`. Only a [`Message`] of the catalogue is taken: no text
-    /// reaches a reader untranslated.
+    /// reaches a reader untranslated, which the compiler checks at every call site.
+    ///
+    /// ```compile_fail
+    /// let mut p = tongban::model::Problems::new();
+    /// p.error("jycs.mj", "a sentence of its own, in one language");
+    /// ```
+    /// ```
+    /// use tongban::model::{Message, Problems};
+    /// let mut p = Problems::new();
+    /// p.error("jycs.mj", Message::Required);
+    /// assert_eq!(p.iter().next().unwrap().code(), "field.required");
+    /// ```
     pub fn error(&mut self, path: impl Into<String>, message: Message) {
         self.push(path.into(), message, Severity::Error);
     }

@@ -105,12 +105,11 @@ pub fn check_value(
                 if scope.is_some() && d.province() != other.province() {
                     CheckAnswer {
                         ok: false,
-                        message: format!(
-                            "{}不在{}：跨省通办只受理{}的申请",
-                            d.full_name(),
-                            province_of(other),
-                            province_of(other)
-                        ),
+                        message: Message::PageOutsideProvince {
+                            name: d.full_name().to_owned(),
+                            province: province_of(other).to_owned(),
+                        }
+                        .render(Lang::Zh),
                         name: Some(d.full_name().to_owned()),
                         authority: None,
                     }

@@ -231,6 +231,20 @@ pub fn content_type_matches(p: Platform, content_type: &str) -> bool {
     })
 }
 
+/// Longest receipt number taken from a platform's reply (the ledger records it).
+pub const MAX_RECEIPT_CHARS: usize = 64;
+
+/// Longest reason kept from a platform's refusal (the ledger records it); longer ones are
+/// cut, marked with `…`.
+pub const MAX_REASON_CHARS: usize = 500;
+
+fn bounded(reason: String) -> String {
+    match reason.char_indices().nth(MAX_REASON_CHARS) {
+        Some((i, _)) => format!("{}…", &reason[..i]),
+        None => reason,
+    }
+}
+
 /// Classifies a platform's reply to something we sent, once, into the outbox's outcome.
 pub fn classify(p: Platform, status: u16, body: &[u8]) -> Attempt {
     let reply = match p {
@@ -238,16 +252,42 @@ pub fn classify(p: Platform, status: u16, body: &[u8]) -> Attempt {
         Platform::Shanghai => shanghai::classify_reply(status, body),
     };
     match reply {
+        Reply::Accepted { receipt } if receipt.chars().count() > MAX_RECEIPT_CHARS => {
+            // The ledger records the receipt: a longer one is not taken; the resend is
+            // answered as a duplicate, which counts as delivered.
+            Attempt::RetryLater(format!(
+                "the receipt number is {} characters long, more than the {MAX_RECEIPT_CHARS} recorded",
+                receipt.chars().count()
+            ))
+        }
         Reply::Accepted { receipt } => Attempt::Accepted { receipt },
         Reply::Duplicate => Attempt::Duplicate,
-        Reply::Rejected(r) => Attempt::Rejected(r),
-        Reply::RetryLater(r) => Attempt::RetryLater(r),
+        Reply::Rejected(r) => Attempt::Rejected(bounded(r)),
+        Reply::RetryLater(r) => Attempt::RetryLater(bounded(r)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reply_the_ledger_cannot_record_is_not_taken_as_is() {
+        let long = "R".repeat(MAX_RECEIPT_CHARS + 1);
+        let body = format!(r#"{{"code":"0","msg":"ok","data":{{"sjbh":"{long}"}}}}"#);
+        assert!(matches!(
+            classify(Platform::Zhejiang, 200, body.as_bytes()),
+            Attempt::RetryLater(r) if r.contains("65 characters")
+        ));
+        let body = format!(r#"{{"code":"4001","msg":"{}"}}"#, "错".repeat(70_000));
+        match classify(Platform::Zhejiang, 200, body.as_bytes()) {
+            Attempt::Rejected(r) => {
+                assert_eq!(r.chars().count(), MAX_REASON_CHARS + 1);
+                assert!(r.ends_with('…'));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn content_types_are_those_of_the_interface_documents() {

@@ -226,6 +226,8 @@ pub enum Message {
     NumberLength { max: usize, got: usize },
     /// An application number with a character outside `[0-9A-Za-z-]`.
     NumberBadChar { char: char },
+    /// A text longer than the ledger records (a licence number, an issuing authority).
+    TextTooLong { max: usize, got: usize },
     /// A division code that is not 6 digits.
     DivisionShape { value: String },
     /// A division code replaced since.
@@ -575,6 +577,7 @@ impl Message {
         "mobile.shape",
         "number.length",
         "number.char",
+        "text.too-long",
         "division.shape",
         "division.former",
         "division.unknown",
@@ -752,6 +755,10 @@ impl Message {
             },
             M::NumberLength { max: 32, got: 33 },
             M::NumberBadChar { char: ' ' },
+            M::TextTooLong {
+                max: 200,
+                got: 70000,
+            },
             M::DivisionShape { value: s("33048") },
             M::DivisionFormer {
                 code: 320584,
@@ -1076,6 +1083,7 @@ impl Message {
             M::IdOtherShape { .. } => "id.shape",
             M::MobileShape { .. } => "mobile.shape",
             M::NumberLength { .. } => "number.length",
+            M::TextTooLong { .. } => "text.too-long",
             M::NumberBadChar { .. } => "number.char",
             M::DivisionShape { .. } => "division.shape",
             M::DivisionFormer { .. } => "division.former",
@@ -1258,6 +1266,9 @@ impl Message {
             }
             M::NumberLength { max, got } => {
                 format!("申请编号应为 1-{max} 个字符，实为 {got} 个")
+            }
+            M::TextTooLong { max, got } => {
+                format!("长 {got} 个字符，超过上限 {max} 个字符")
             }
             M::NumberBadChar { char } => {
                 format!("申请编号只能包含 0-9、A-Z、a-z 和“-”，出现了“{char}”")
@@ -1671,6 +1682,9 @@ impl Message {
             }
             M::NumberLength { max, got } => {
                 format!("application number must be 1-{max} characters, got {got}")
+            }
+            M::TextTooLong { max, got } => {
+                format!("is {got} characters long, more than the {max} allowed")
             }
             M::NumberBadChar { char } => format!(
                 "application number may hold only 0-9, A-Z, a-z and '-', found '{char}'"

@@ -167,10 +167,28 @@ pub fn decision(f: &DecisionFacts, problems: &mut Problems, path: impl Fn(Field)
     }
 }
 
+/// Longest licence number, in characters: the ledger records it (a food licence number has
+/// 16; a business licence's number is its USCC, 18).
+pub const MAX_LICENCE_NO_CHARS: usize = 64;
+
+/// Longest issuing authority's name, in characters: the ledger records it (real names, such
+/// as 平湖市市场监督管理局, have a dozen or two).
+pub const MAX_AUTHORITY_CHARS: usize = 200;
+
 /// Checks a licence number: a food licence number (`JY…`) by its format, with a check
-/// digit mismatch as a warning; any other licence number must not be empty.
+/// digit mismatch as a warning; any other licence number must not be empty; none may be
+/// longer than [`MAX_LICENCE_NO_CHARS`].
 pub fn licence_number(number: &str, problems: &mut Problems, path: impl Fn() -> String) {
-    if number.starts_with("JY") {
+    let got = number.chars().count();
+    if got > MAX_LICENCE_NO_CHARS {
+        problems.error(
+            path(),
+            Message::TextTooLong {
+                max: MAX_LICENCE_NO_CHARS,
+                got,
+            },
+        );
+    } else if number.starts_with("JY") {
         match super::FoodLicenceNo::parse(number) {
             Ok((_, Some(warning))) => problems.warn(path(), warning),
             Ok((_, None)) => {}
@@ -178,6 +196,20 @@ pub fn licence_number(number: &str, problems: &mut Problems, path: impl Fn() -> 
         }
     } else if number.trim().is_empty() {
         problems.error(path(), Message::LicenceNoEmpty);
+    }
+}
+
+/// Checks the licence's issuing authority: at most [`MAX_AUTHORITY_CHARS`] characters.
+pub fn issuing_authority(name: &str, problems: &mut Problems, path: impl Fn() -> String) {
+    let got = name.chars().count();
+    if got > MAX_AUTHORITY_CHARS {
+        problems.error(
+            path(),
+            Message::TextTooLong {
+                max: MAX_AUTHORITY_CHARS,
+                got,
+            },
+        );
     }
 }
 

@@ -695,6 +695,9 @@ impl Reader {
                 let valid_to = self.date(&mut o, "yxqz");
                 facts.validity = valid_from.zip(valid_to);
                 let issued_by = self.text(&mut o, "fzjg");
+                if let Some(a) = &issued_by {
+                    rules::issuing_authority(a, &mut self.problems, || o.at("fzjg"));
+                }
                 let issued_on = self.date(&mut o, "fzrq");
                 let uscc = self.optional(&mut o, "tyshxydm", Uscc::parse);
                 let file = self.object(&mut o, "dzzz", true).and_then(|mut f| {

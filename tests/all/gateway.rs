@@ -630,3 +630,57 @@ async fn a_time_the_ledger_cannot_record_is_refused_naming_its_field() {
     assert_eq!(r.status, 200, "{}", text(&r));
     lb.stop().await;
 }
+
+/// A decision whose free text the ledger cannot record (a 210 KB issuing authority) is
+/// refused on its own, naming the field in the platform's vocabulary; the application waits
+/// for a proper decision, and a proper one from the same platform at the same moment is taken.
+#[tokio::test]
+async fn a_decision_with_text_the_ledger_cannot_record_is_refused_alone_naming_the_field() {
+    let (_dir, lb) = start(LoopbackOptions {
+        decide_after: Duration::from_secs(3600),
+        ..options()
+    })
+    .await;
+    let mut decisions = Vec::new();
+    for i in 0..2 {
+        let sample = String::from_utf8_lossy(SAMPLE_SH_APPLICATION)
+            .replace("SH-JS-LX-20261120-0007", &format!("SH-LONG-{i}"));
+        let reply = lb.sh.submit(sample.as_bytes()).await.unwrap();
+        let no = reply.headers[GATEWAY_NO_HEADER].clone();
+        wait_for("FORWARDED", || state(&lb, &no) == Some(AppState::Forwarded)).await;
+        let app =
+            match tongban::platform::read(tongban::platform::Platform::Shanghai, sample.as_bytes())
+                .unwrap()
+                .document
+            {
+                tongban::model::Document::Application(mut a) => {
+                    a.number = tongban::model::ApplicationNo::parse(&no).unwrap();
+                    a
+                }
+                _ => unreachable!(),
+            };
+        let mut decision = tongban::gateway::sandbox::grant(&app, i + 1);
+        if i == 0 {
+            decision.licence.as_mut().unwrap().issued_by = "平湖市市场监督管理局".repeat(7_000);
+        }
+        let bytes = tongban::platform::write(
+            tongban::platform::Platform::Zhejiang,
+            &tongban::model::Document::Decision(Box::new(decision)),
+        )
+        .bytes;
+        decisions.push((no, bytes));
+    }
+    let (long, ok) = (&decisions[0], &decisions[1]);
+    let (r_long, r_ok) = tokio::join!(lb.zj.post_decision(&long.1), lb.zj.post_decision(&ok.1));
+    let body: serde_json::Value = serde_json::from_slice(&r_long.unwrap().body).unwrap();
+    assert_eq!(body["code"], "4001", "{body}");
+    assert!(body["msg"].as_str().unwrap().contains("zz.fzjg"), "{body}");
+    let body: serde_json::Value = serde_json::from_slice(&r_ok.unwrap().body).unwrap();
+    assert_eq!(body["code"], "0", "{body}");
+    wait_for("DELIVERED", || {
+        state(&lb, &ok.0) == Some(AppState::Delivered)
+    })
+    .await;
+    assert_eq!(state(&lb, &long.0), Some(AppState::Forwarded));
+    lb.stop().await;
+}

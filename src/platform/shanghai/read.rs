@@ -911,6 +911,9 @@ impl Reader<'_> {
             facts.validity = Some((f, t));
         }
         let issued_by = self.text(issued_by_el);
+        if let (Some(a), Some(e)) = (&issued_by, issued_by_el) {
+            rules::issuing_authority(a, self.p, || e.path());
+        }
         let issued_on = self.value(issued_on_el, date);
         let uscc = match uscc_el {
             None => Some(None),

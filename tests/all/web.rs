@@ -23,7 +23,7 @@ use tower::ServiceExt as _;
 use fake::FakeDesk;
 use tongban::model::{Document, Outcome, Uscc};
 use tongban::platform::{self, Platform};
-use tongban::web::{self, Account, Lockout, Office, WebConfig};
+use tongban::web::{self, Account, Lockout, Office, StatusKey, WebConfig};
 
 /// The test clerks' password (test data, hashed at test time).
 pub(crate) const PASSWORD: &str = "窗口 test password 2026";
@@ -69,12 +69,17 @@ pub(crate) fn config(lockout: Lockout) -> WebConfig {
         secure_cookies: false,
         lockout,
         session_idle: WebConfig::DEFAULT_SESSION_IDLE,
-        status_url: "https://tongban.example/status/".to_owned(),
+        public_url: "https://tongban.example/".to_owned(),
     }
 }
 
+/// The status links' key of the tests' pages.
+pub(crate) fn status_key() -> StatusKey {
+    StatusKey::new([9; 32])
+}
+
 fn app(desk: Arc<FakeDesk>) -> Router {
-    web::router(desk, config(Lockout::default()))
+    web::router(desk, config(Lockout::default()), status_key())
 }
 
 async fn send(app: &Router, req: Request<Body>) -> Response<Body> {
@@ -329,7 +334,7 @@ async fn no_page_or_api_without_a_session() {
 async fn session_cookie_is_http_only_same_site_strict_and_secure_when_configured() {
     let mut cfg = config(Lockout::default());
     cfg.secure_cookies = true;
-    let app = web::router(Arc::new(FakeDesk::new()), cfg);
+    let app = web::router(Arc::new(FakeDesk::new()), cfg, status_key());
     let resp = try_sign_in(&app, "zhangli", PASSWORD, None).await;
     let session = set_cookies(&resp)
         .into_iter()
@@ -440,7 +445,7 @@ async fn wrong_passwords_lock_the_account_then_the_lock_expires() {
         address_threshold: 100,
         duration: Duration::from_millis(1500),
     };
-    let app = web::router(Arc::new(FakeDesk::new()), config(lockout));
+    let app = web::router(Arc::new(FakeDesk::new()), config(lockout), status_key());
     for _ in 0..3 {
         let resp = try_sign_in(&app, "zhangli", "wrong", None).await;
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
@@ -467,7 +472,7 @@ async fn failures_from_one_address_lock_the_address() {
         address_threshold: 4,
         duration: Duration::from_secs(600),
     };
-    let app = web::router(Arc::new(FakeDesk::new()), config(lockout));
+    let app = web::router(Arc::new(FakeDesk::new()), config(lockout), status_key());
     let guesser: SocketAddr = "127.0.0.9:40000".parse().unwrap();
     let window: SocketAddr = "127.0.0.10:40000".parse().unwrap();
     for user in ["zhangli", "chenjie", "wangmin", "nobody"] {

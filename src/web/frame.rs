@@ -45,7 +45,7 @@ pub fn layout(title: &str, who: Option<Who<'_>>, body: Markup) -> Html<String> {
                             a href="/clerk/new" accesskey="n" { "新建受理" }
                         }
                         span.who title=(format!("{} · {}", w.account.office.name, w.account.display_name)) {
-                            span.office { (w.account.office.name) } " · " (w.account.display_name)
+                            span.office { (w.account.office.name) " · " } (w.account.display_name)
                         }
                         form method="post" action="/clerk/logout" {
                             input type="hidden" name="csrf" value=(w.csrf);

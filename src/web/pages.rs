@@ -201,12 +201,12 @@ pub async fn list(
                                     a href={ "/clerk/applications/" (s.gateway_no) } { (s.gateway_no) }
                                     div.muted.small { (s.source_no) }
                                 }
-                                td { (s.item.name()) }
-                                td { (s.operator_name) }
-                                td { (badge(s.state)) }
-                                td.nowrap { (beijing(&s.accepted_at)) }
-                                td.nowrap { (s.deadline) }
-                                td.nowrap { (days_left(s)) }
+                                td data-label="事项" { (s.item.name()) }
+                                td data-label="经营者" { (s.operator_name) }
+                                td data-label="状态" { (badge(s.state)) }
+                                td.nowrap data-label="受理时间" { (beijing(&s.accepted_at)) }
+                                td.nowrap data-label="办结期限" { (s.deadline) }
+                                td.nowrap data-label="剩余" { (days_left(s)) }
                             }
                         }
                         @if shown.is_empty() {

@@ -146,7 +146,7 @@ fn label(e: &Event, rec: &AppRecord, app: &model::Application) -> String {
 /// nothing to do with (notices between the platforms) are left out.
 fn public_label(e: &Event, rec: &AppRecord, app: &model::Application) -> Option<String> {
     Some(match e.step.as_str() {
-        "RECEIVED" => "窗口受理".to_owned(),
+        "RECEIVED" => "收件登记".to_owned(),
         "FORWARDED" => format!("转送{}审批", app.target.authority),
         "DECIDED" => match rec.decision.as_deref().and_then(outcome_of) {
             Some(o) => format!("审批结果：{}", outcome_label(o)),

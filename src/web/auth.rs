@@ -217,7 +217,8 @@ impl Clerk {
     }
 }
 
-/// Answer to a state-changing request without the right CSRF token.
+/// The API's answer to a state-changing request without the right CSRF token (the intake
+/// form renews its token and sends again).
 pub fn csrf_refused() -> Response {
     frame::problem(
         StatusCode::FORBIDDEN,
@@ -465,7 +466,7 @@ pub async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if !clerk.csrf_ok(form.csrf.as_deref()) {
-        return csrf_refused();
+        return frame::stale_form(clerk.who(), "/clerk/applications");
     }
     web.auth
         .sessions

@@ -105,6 +105,18 @@ pub fn error_page(status: StatusCode, who: Option<Who<'_>>, message: &str) -> Re
     (status, layout("出错了", who, body)).into_response()
 }
 
+/// A page's form (hand-over, sign-out) posted with a stale CSRF token: a page that says so
+/// and leads back to where the clerk was, never raw JSON.
+pub fn stale_form(who: Who<'_>, back: &str) -> Response {
+    let body = html! {
+        main {
+            p.alert.alert-error role="alert" { "页面已过期（校验码已更新），这次操作没有执行。请返回后再操作一次。" }
+            p { a.button.primary href=(back) autofocus { "返回" } }
+        }
+    };
+    (StatusCode::FORBIDDEN, layout("页面已过期", Some(who), body)).into_response()
+}
+
 /// A plain 404 for the public pages: the same bytes whatever was asked, so that it tells
 /// nothing about what exists.
 pub fn public_not_found() -> Response {

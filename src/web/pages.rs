@@ -13,10 +13,10 @@ use chrono::FixedOffset;
 use maud::{html, Markup, PreEscaped};
 use serde::Deserialize;
 
-use super::auth::{csrf_refused, Clerk, CsrfForm};
+use super::auth::{Clerk, CsrfForm};
 use super::desk::{outcome_label, DeskError, Detail, State as AppState, Summary};
 pub use super::frame::problem;
-use super::frame::{error_page, layout};
+use super::frame::{error_page, layout, stale_form};
 use super::Web;
 use crate::codes::{
     Code, EntityType, FoodItem, IdType, Item, ItemKind, Kind, MainFormat, Material,
@@ -757,7 +757,7 @@ pub async fn handover(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if !clerk.csrf_ok(form.csrf.as_deref()) {
-        return csrf_refused();
+        return stale_form(clerk.who(), &format!("/clerk/applications/{no}"));
     }
     let d = match owned_detail(&web, &clerk, &no).await {
         Ok(d) => d,

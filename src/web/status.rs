@@ -230,7 +230,7 @@ fn sentence(s: &PublicStatus) -> String {
 
 fn deadline(s: &PublicStatus) -> Markup {
     html! {
-        (s.deadline) "（受理后 " (s.working_days) " 个工作日，法定节假日不计）"
+        (s.deadline) "（受理后 " (s.working_days) " 个工作日，周末和法定节假日不计）"
         @if s.deadline_provisional { br; span.muted.small { "次年节假日安排公布后，日期可能调整" } }
         @if s.state.is_open() {
             br;

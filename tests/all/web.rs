@@ -407,6 +407,13 @@ async fn csrf_token_is_required_on_every_state_change() {
     for token in [None, Some("bad"), Some(other.csrf.as_str())] {
         let resp = send(&app, post_form(&path, &s, token)).await;
         assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{token:?}");
+        // A page's form gets a page that leads back, not problem JSON.
+        let page = text(resp).await;
+        assert!(
+            page.contains("页面已过期")
+                && page.contains(&format!("href=\"/clerk/applications/{no}\"")),
+            "{page}"
+        );
         let resp = send(&app, post_form("/clerk/logout", &s, token)).await;
         assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{token:?}");
     }

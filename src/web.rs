@@ -24,6 +24,7 @@
 //!     lockout: Lockout::default(),
 //!     session_idle: WebConfig::DEFAULT_SESSION_IDLE,
 //!     public_url: "https://gateway.example/".into(),
+//!     trusted_proxies: vec![],
 //! };
 //! config.check()?;                       // every problem at once, before binding a port
 //! let key = StatusKey::new(secret);      // the data directory's status-link.key
@@ -128,6 +129,9 @@ pub struct WebConfig {
     /// Where applicants reach the page listener (`https://tongban.example.gov.cn/`): the
     /// receipt's QR code and short link are this followed by `s/<number>-<tag>`.
     pub public_url: String,
+    /// Reverse proxies in front of the listener: a request from one of them is counted (rate
+    /// limit, lock-out) against the address its `X-Forwarded-For` names, not the proxy's.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl WebConfig {
@@ -235,6 +239,35 @@ impl Web {
     fn status_link(&self, gateway_no: &str) -> String {
         status_link(&self.config.public_url, &self.status_key, gateway_no)
     }
+}
+
+/// The client's address: the TCP peer, or, when the peer is one of `trusted` (a reverse
+/// proxy), the last address of `X-Forwarded-For` that is not itself a trusted proxy.
+fn client_addr(
+    ext: &axum::http::Extensions,
+    headers: &axum::http::HeaderMap,
+    trusted: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
+    let peer = ext
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map_while(|a| a.trim().parse().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|a| !trusted.contains(a))
+            .unwrap_or(peer),
+    )
 }
 
 /// The applicant's status page of `gateway_no` under `public_url` (`…/s/<number>-<tag>`).

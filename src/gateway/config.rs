@@ -130,6 +130,10 @@ pub struct WebFile {
     /// replaced it.
     #[serde(default)]
     pub status_url: Option<String>,
+    /// Reverse proxies in front of the listener (IP addresses): a request from one of them
+    /// is counted (rate limit, lock-out) against the client its `X-Forwarded-For` names.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
     /// `[[web.accounts]]`, one per clerk.
     #[serde(default)]
     pub accounts: Vec<AccountFile>,
@@ -839,6 +843,15 @@ impl WebFile {
             )),
             _ => {}
         }
+        let mut trusted_proxies = Vec::new();
+        for (i, a) in self.trusted_proxies.iter().enumerate() {
+            match a.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) => trusted_proxies.push(ip),
+                Err(_) => p.push(format!(
+                    "web.trusted_proxies[{i}]: {a} is not an IP address"
+                )),
+            }
+        }
         if self.accounts.is_empty() {
             p.push("web.accounts is empty: nobody could sign in".into());
         }
@@ -906,6 +919,7 @@ impl WebFile {
             lockout: Lockout::default(),
             session_idle: WebConfig::DEFAULT_SESSION_IDLE,
             public_url,
+            trusted_proxies,
         };
         if let Err(errors) = page.check() {
             // Names and hashes were checked above, with the account's place in the file.
@@ -1233,11 +1247,16 @@ mod tests {
             .is_none());
         let hash = crate::web::hash_password("窗口 password 2026").unwrap();
         let text = format!(
-            "{}\n[web]\nlisten = \"127.0.0.1:0\"\npublic_url = \"https://tongban.example/\"\n{}",
+            "{}\n[web]\nlisten = \"127.0.0.1:0\"\npublic_url = \"https://tongban.example/\"\ntrusted_proxies = [\"10.1.2.3\"]\n{}",
             good(dir.path()),
             account("wangmin", "王敏", &hash, "113101160024321631", "sh")
         );
         let web = Config::from_toml(&text, dir.path()).unwrap().web.unwrap();
+        assert_eq!(web.page.public_url, "https://tongban.example/");
+        assert_eq!(
+            web.page.trusted_proxies,
+            [std::net::IpAddr::from([10, 1, 2, 3])]
+        );
         assert!(
             web.page.secure_cookies,
             "the page is served over HTTPS only"

@@ -14,13 +14,13 @@
 //! CSRF token to a page whose token went stale (a sign-in in another tab).
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::Argon2;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -331,10 +331,6 @@ pub struct LoginForm {
     csrf: String,
 }
 
-fn peer(ext: &axum::http::Extensions) -> Option<IpAddr> {
-    ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
-}
-
 fn minutes(d: Duration) -> u64 {
     d.as_secs().div_ceil(60).max(1)
 }
@@ -346,7 +342,8 @@ pub async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    login_inner(web, peer(&ext), headers, form).await
+    let peer = super::client_addr(&ext, &headers, &web.config.trusted_proxies);
+    login_inner(web, peer, headers, form).await
 }
 
 /// The sign-in, with the peer address when the listener provides it.

@@ -7,17 +7,18 @@
 //! Nothing is stored per link: the tag is recomputed and compared in constant time. A link
 //! with a wrong tag, an unknown number or no tag at all is the same plain 404, so the page
 //! tells nothing about which numbers exist. Each client address has a small token bucket
-//! ([`RateLimit`]); wrong links count as much as right ones.
+//! ([`RateLimit`]); wrong links count as much as right ones. Behind a reverse proxy listed in
+//! `trusted_proxies` the client is the address the proxy names in `X-Forwarded-For`.
 //!
 //! The page shows what [`PublicStatus`] holds and nothing else: no identity or phone
 //! number (the type has no field for them), the applicant's name masked.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac as _};
@@ -304,10 +305,11 @@ fn too_many(wait: Duration) -> Response {
 pub async fn page_handler(
     State(web): State<Arc<Web>>,
     ext: axum::http::Extensions,
+    headers: axum::http::HeaderMap,
     Path(token): Path<String>,
 ) -> Response {
-    let peer = ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    if let Err(wait) = web.status_limit.take(peer) {
+    let client = super::client_addr(&ext, &headers, &web.config.trusted_proxies);
+    if let Err(wait) = web.status_limit.take(client) {
         return too_many(wait);
     }
     let Some(no) = web.status_key.verify(&token) else {

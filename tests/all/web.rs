@@ -70,6 +70,7 @@ pub(crate) fn config(lockout: Lockout) -> WebConfig {
         lockout,
         session_idle: WebConfig::DEFAULT_SESSION_IDLE,
         public_url: "https://tongban.example/".to_owned(),
+        trusted_proxies: vec![SocketAddr::from(([192, 0, 2, 1], 0)).ip()],
     }
 }
 
@@ -848,6 +849,33 @@ async fn the_status_page_is_rate_limited_per_address() {
         send(&app, anonymous(&guess, b)).await.status(),
         StatusCode::NOT_FOUND,
         "another address is not slowed"
+    );
+    // Behind the trusted reverse proxy (192.0.2.1) the client is the one it names: its own
+    // bucket, whatever it says before (a client may send its own X-Forwarded-For).
+    let via_proxy = |client: &str| {
+        let mut req = anonymous(&guess, Some(SocketAddr::from(([192, 0, 2, 1], 443))));
+        req.headers_mut().insert(
+            "x-forwarded-for",
+            format!("192.0.2.7, {client}").parse().unwrap(),
+        );
+        req
+    };
+    for i in 0..20 {
+        let resp = send(&app, via_proxy("198.51.100.9")).await;
+        assert_eq!(
+            resp.status(),
+            StatusCode::NOT_FOUND,
+            "request {i} via the proxy"
+        );
+    }
+    assert_eq!(
+        send(&app, via_proxy("198.51.100.9")).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        send(&app, via_proxy("198.51.100.10")).await.status(),
+        StatusCode::NOT_FOUND,
+        "another client behind the same proxy is not slowed"
     );
 }
 

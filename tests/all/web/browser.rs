@@ -911,7 +911,15 @@ async fn every_page_at_phone_and_desk_width_in_chromium() {
     s.find(".qr svg").await;
     both_widths(&mut s, "receipt").await;
     let link = s.text("#status-link").await;
-    // Printed: one A4 page.
+    // Printed: one A4 page, even with ten materials (the application's two rows copied as a
+    // longer application would list them; fourteen still fit when this was written).
+    s.js(
+        "const body = document.querySelector('.receipt table.materials tbody'); \
+         const rows = [...body.rows]; \
+         for (let i = 0; body.rows.length < 10; i++) body.appendChild(rows[i % rows.length].cloneNode(true));",
+        json!([]),
+    )
+    .await;
     s.viewport(1366, 900).await;
     s.cdp("Emulation.setEmulatedMedia", json!({"media": "print"}))
         .await;

@@ -257,6 +257,12 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
     let form_pdf = files.path().join("申请书.pdf");
     std::fs::write(&form_pdf, b"%PDF-1.4 application form (sample)\n").unwrap();
     s.type_in("#files", form_pdf.to_str().unwrap()).await;
+    // Each file is read and hashed asynchronously: the first listed before the second comes.
+    s.wait(
+        "document.querySelectorAll('#materials tbody tr').length === 1",
+        "the first material listed",
+    )
+    .await;
     let lease = base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.4 lease (sample)\n");
     s.js(
         "const bytes = Uint8Array.from(atob(arguments[1]), c => c.charCodeAt(0));\

@@ -481,13 +481,13 @@
     });
     function showProblems(problems) {
       showForm();
-      serverItems.forEach(function (items, target) { delete target.dataset.server; });
-      serverItems.clear();
+      // The previous refusal gives way to this one.
+      Array.from(serverItems.keys()).forEach(clearServerError);
       var ul = document.createElement("ul");
       var first = null;
       problems.forEach(function (p) {
         var path = (p.path || "").replace(/\[\d+\]$/, "");
-        var target = path ? form.querySelector('[data-field="' + path + '"]') ||
+        var target = path ? form.querySelector('[data-field="' + CSS.escape(path) + '"]') ||
           (path.indexOf("cl") === 0 ? drop : null) : null;
         var label = path ? p.path : "";
         var li = document.createElement("li");

@@ -113,8 +113,17 @@ impl RateLimit {
         }
     }
 
-    /// Takes a token for `addr`; `Err` with the wait until the next one.
+    /// Takes a token for `addr`; `Err` with the wait until the next one. An IPv6 address
+    /// counts by its /64, the block one subscriber holds.
     pub fn take(&self, addr: Option<IpAddr>) -> Result<(), Duration> {
+        let addr = addr.map(|a| match a {
+            IpAddr::V6(v6) => {
+                let mut o = v6.octets();
+                o[8..].fill(0);
+                IpAddr::from(o)
+            }
+            v4 => v4,
+        });
         let now = Instant::now();
         let burst = f64::from(self.burst);
         let rate = 1.0 / self.every.as_secs_f64();
@@ -124,6 +133,11 @@ impl RateLimit {
             buckets.retain(|_, (tokens, at)| {
                 *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
             });
+            // Still full: a flood from many blocks at once; memory matters more than their
+            // buckets (a link cannot be guessed however fast one asks).
+            if buckets.len() >= MAX_TRACKED {
+                buckets.clear();
+            }
         }
         let (tokens, at) = buckets.entry(addr).or_insert((burst, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(burst);
@@ -379,6 +393,14 @@ mod tests {
         );
         std::thread::sleep(Duration::from_millis(60));
         assert!(limit.take(a).is_ok());
+        // One IPv6 subscriber's /64 is one bucket.
+        let limit = RateLimit::new(1, Duration::from_secs(60));
+        let v6 = |last: u16| Some(IpAddr::from([0x2001, 0xdb8, 0, 1, 0, 0, 0, last]));
+        assert!(limit.take(v6(1)).is_ok());
+        assert!(limit.take(v6(2)).is_err(), "same /64");
+        assert!(limit
+            .take(Some(IpAddr::from([0x2001, 0xdb8, 0, 2, 0, 0, 0, 1])))
+            .is_ok());
     }
 
     #[test]

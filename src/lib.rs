@@ -27,9 +27,9 @@
 //! - [`gateway`] — the daemon: mutual-TLS intake, the durable outbox and forwarder, RFC 9421
 //!   signatures, the working-day calendar, status and ledger API, the clerks' desk
 //!   ([`gateway::desk`]) and its HTTPS listener, sandboxes, the demo.
-//! - [`web`] — the window clerks' page behind a small `Desk` trait, which the gateway
-//!   implements on its pipeline, records and ledger; its fields' labels for either
-//!   platform's paths ([`web::labels`]).
+//! - [`web`] — the window clerks' page and the applicants' status page behind a small `Desk`
+//!   trait, which the gateway implements on its pipeline, records and ledger; its fields'
+//!   labels for either platform's paths ([`web::labels`]).
 //! - [`witness`] — a C2SP tlog-witness: cosigns a log's checkpoints only when consistent with
 //!   what it cosigned before, its state stored durably before it answers.
 //! - [`cli`] — the `tongban` subcommands; `main.rs` only maps their errors to exit codes.

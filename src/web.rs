@@ -1,7 +1,8 @@
 //! The window clerks' page (跨省通办专窗): sign-in, intake form, work list, receipt and
-//! hand-over, served by the gateway itself with every asset embedded.
+//! hand-over, served by the gateway itself with every asset embedded; and the applicants'
+//! public status page the receipt links to (its link: [`StatusKey`]).
 //!
-//! [`router`] gives an axum router for the clerk-facing listener; everything the page needs
+//! [`router`] gives an axum router for the page listener; everything the page needs
 //! from the gateway goes through the small [`Desk`] trait. The intake form builds a Zhejiang
 //! format application in the browser; the server fills the acceptance (`slxx`) and a fresh
 //! number (`sqbh`) from the session, reads it with the Zhejiang adapter (so problems come
@@ -24,10 +25,12 @@
 //!     secure_cookies: true,
 //!     lockout: Lockout::default(),
 //!     session_idle: WebConfig::DEFAULT_SESSION_IDLE,
-//!     status_url: "https://gateway.example/status/".into(),
+//!     public_url: "https://gateway.example/".into(),
+//!     trusted_proxies: vec![],
 //! };
 //! config.check()?;                       // every problem at once, before binding a port
-//! let app = other_routes.merge(web::router(desk, config));
+//! let key = StatusKey::new(secret);      // the data directory's status-link.key
+//! let app = other_routes.merge(web::router(desk, config, key));
 //! axum::serve(tls_listener, app.into_make_service_with_connect_info::<SocketAddr>())
 //! ```
 
@@ -35,8 +38,10 @@ mod api;
 mod assets;
 mod auth;
 mod desk;
+mod frame;
 pub mod labels;
 mod pages;
+mod status;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,8 +57,10 @@ use crate::platform::Platform;
 
 pub use desk::{
     outcome_label, DecisionInfo, Desk, DeskError, DeskFuture, Detail, HandOver, LicenceFile,
-    LicenceInfo, MaterialReceived, Receipt, State, Step, Summary,
+    LicenceInfo, MaskedName, MaterialReceived, PublicStatus, PublicStep, Receipt, State, Step,
+    Summary,
 };
+pub use status::{RateLimit, StatusKey};
 
 /// Largest attachment total a window submits (scanned materials of one application).
 pub const MAX_ATTACHMENTS: usize = 20 * 1024 * 1024;
@@ -122,9 +129,12 @@ pub struct WebConfig {
     pub lockout: Lockout,
     /// A session ends after this long without a request.
     pub session_idle: Duration,
-    /// Prefix of the public status page; the receipt's QR code encodes this followed by the
-    /// gateway number.
-    pub status_url: String,
+    /// Where applicants reach the page listener (`https://tongban.example.gov.cn/`): the
+    /// receipt's QR code and short link are this followed by `s/<number>-<tag>`.
+    pub public_url: String,
+    /// Reverse proxies in front of the listener: a request from one of them is counted (rate
+    /// limit, lock-out) against the address its `X-Forwarded-For` names, not the proxy's.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl WebConfig {
@@ -150,6 +160,9 @@ impl WebConfig {
         if self.lockout.threshold == 0 || self.lockout.address_threshold == 0 {
             errors.push(ConfigError::Lockout);
         }
+        if !is_public_url(&self.public_url) {
+            errors.push(ConfigError::PublicUrl(self.public_url.clone()));
+        }
         if errors.is_empty() {
             Ok(())
         } else {
@@ -173,6 +186,23 @@ pub enum ConfigError {
     /// A lock-out threshold is zero.
     #[error("lock-out thresholds must be at least 1")]
     Lockout,
+    /// The public URL is not an http(s) URL with a host and no query.
+    #[error("public URL {0} is not an http(s) URL with a host (and no query or fragment)")]
+    PublicUrl(String),
+}
+
+/// Whether `url` can prefix the receipts' status links: http(s), a host, no query or
+/// fragment.
+pub fn is_public_url(url: &str) -> bool {
+    match url.parse::<http::Uri>() {
+        Ok(u) => {
+            matches!(u.scheme_str(), Some("https" | "http"))
+                && u.host().is_some_and(|h| !h.is_empty())
+                && u.query().is_none()
+                && !url.contains('#')
+        }
+        Err(_) => false,
+    }
 }
 
 /// Whether `hash` is an argon2 PHC string (`$argon2id$v=19$…`) an account can sign in with.
@@ -203,16 +233,66 @@ struct Web {
     desk: Arc<dyn Desk>,
     config: WebConfig,
     auth: auth::Auth,
+    status_key: StatusKey,
+    status_limit: RateLimit,
 }
 
-/// The clerk page's router; every path is under `/clerk/`. Mount it on the clerk-facing
-/// HTTPS listener (served with `into_make_service_with_connect_info::<SocketAddr>()` so the
-/// per-address lock-out sees the peer).
-pub fn router(desk: Arc<dyn Desk>, config: WebConfig) -> Router {
+impl Web {
+    /// The receipt's link to the applicant's status page of `gateway_no`.
+    fn status_link(&self, gateway_no: &str) -> String {
+        status_link(&self.config.public_url, &self.status_key, gateway_no)
+    }
+}
+
+/// The client's address: the TCP peer, or, when the peer is one of `trusted` (a reverse
+/// proxy), the last address of `X-Forwarded-For` that is not itself a trusted proxy.
+fn client_addr(
+    ext: &axum::http::Extensions,
+    headers: &axum::http::HeaderMap,
+    trusted: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
+    let peer = ext
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map_while(|a| a.trim().parse().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|a| !trusted.contains(a))
+            .unwrap_or(peer),
+    )
+}
+
+/// The applicant's status page of `gateway_no` under `public_url` (`…/s/<number>-<tag>`).
+pub fn status_link(public_url: &str, key: &StatusKey, gateway_no: &str) -> String {
+    format!(
+        "{}/s/{}",
+        public_url.trim_end_matches('/'),
+        key.token(gateway_no)
+    )
+}
+
+/// The page listener's router: the clerks' pages under `/clerk/`, the applicants' status
+/// pages under `/s/` (`key` makes and checks their links). Mount it on the page's HTTPS
+/// listener (served with `into_make_service_with_connect_info::<SocketAddr>()` so the
+/// per-address lock-out and rate limit see the peer).
+pub fn router(desk: Arc<dyn Desk>, config: WebConfig, key: StatusKey) -> Router {
     let web = Arc::new(Web {
         desk,
         auth: auth::Auth::new(&config),
         config,
+        status_key: key,
+        status_limit: RateLimit::default(),
     });
     let submit = Router::new()
         .route("/clerk/api/applications", post(api::submit))
@@ -229,10 +309,13 @@ pub fn router(desk: Arc<dyn Desk>, config: WebConfig) -> Router {
         .route("/clerk/applications/{no}/licence", get(pages::licence))
         .route("/clerk/applications/{no}/handover", post(pages::handover))
         .route("/clerk/api/check", get(api::check))
+        .route("/clerk/api/login", get(auth::login_token_api))
+        .route("/clerk/api/session", get(auth::session_api))
+        .route("/s/{token}", get(status::page_handler))
         .route("/clerk/assets/{file}", get(assets::serve))
         .layer(DefaultBodyLimit::max(MAX_FORM))
         .merge(submit)
         .fallback(pages::not_found)
-        .layer(axum::middleware::map_response(pages::security_headers))
+        .layer(axum::middleware::map_response(frame::security_headers))
         .with_state(web)
 }

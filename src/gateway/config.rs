@@ -121,9 +121,19 @@ pub struct WebFile {
     /// Listener address for the clerks' browsers.
     #[serde(default = "default_web_listen")]
     pub listen: String,
-    /// Prefix of the public status page; a receipt's QR code is this followed by the
-    /// gateway number.
-    pub status_url: String,
+    /// Where applicants reach this listener (`https://tongban.example.gov.cn/`): a
+    /// receipt's QR code and short link are this followed by `s/<number>-<tag>`, the
+    /// applicant's status page on this listener.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Retired (a prefix followed by the bare gateway number); kept only to say what
+    /// replaced it.
+    #[serde(default)]
+    pub status_url: Option<String>,
+    /// Reverse proxies in front of the listener (IP addresses): a request from one of them
+    /// is counted (rate limit, lock-out) against the client its `X-Forwarded-For` names.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
     /// `[[web.accounts]]`, one per clerk.
     #[serde(default)]
     pub accounts: Vec<AccountFile>,
@@ -825,12 +835,29 @@ impl WebFile {
                 ));
             }
         }
-        match self.status_url.parse::<http::Uri>() {
-            Ok(u) if matches!(u.scheme_str(), Some("https" | "http")) && u.host().is_some() => {}
-            _ => p.push(format!(
-                "web.status_url: {} is not an http(s) URL",
-                self.status_url
+        if let Some(old) = &self.status_url {
+            p.push(format!(
+                "web.status_url ({old}) is replaced by web.public_url: the address applicants reach this listener at, e.g. public_url = \"https://tongban.example.gov.cn/\"; receipts now link to <public_url>/s/<number>-<tag>, the applicant's status page on this listener"
+            ));
+        }
+        let public_url = self.public_url.clone().unwrap_or_default();
+        match &self.public_url {
+            None if self.status_url.is_none() => p.push(
+                "web.public_url is missing: the address applicants reach this listener at (receipts' QR codes and links), e.g. public_url = \"https://tongban.example.gov.cn/\"".into(),
+            ),
+            Some(u) if !crate::web::is_public_url(u) => p.push(format!(
+                "web.public_url: {u} is not an http(s) URL with a host (and no query or fragment)"
             )),
+            _ => {}
+        }
+        let mut trusted_proxies = Vec::new();
+        for (i, a) in self.trusted_proxies.iter().enumerate() {
+            match a.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) => trusted_proxies.push(ip),
+                Err(_) => p.push(format!(
+                    "web.trusted_proxies[{i}]: {a} is not an IP address"
+                )),
+            }
         }
         if self.accounts.is_empty() {
             p.push("web.accounts is empty: nobody could sign in".into());
@@ -898,14 +925,17 @@ impl WebFile {
             secure_cookies: true,
             lockout: Lockout::default(),
             session_idle: WebConfig::DEFAULT_SESSION_IDLE,
-            status_url: self.status_url.clone(),
+            public_url,
+            trusted_proxies,
         };
         if let Err(errors) = page.check() {
             // Names and hashes were checked above, with the account's place in the file.
             for e in errors.iter().filter(|e| {
                 !matches!(
                     e,
-                    crate::web::ConfigError::EmptyName(_) | crate::web::ConfigError::Hash(_)
+                    crate::web::ConfigError::EmptyName(_)
+                        | crate::web::ConfigError::Hash(_)
+                        | crate::web::ConfigError::PublicUrl(_)
                 )
             }) {
                 p.push(format!("web: {e}"));
@@ -1229,11 +1259,16 @@ mod tests {
             .is_none());
         let hash = crate::web::hash_password("窗口 password 2026").unwrap();
         let text = format!(
-            "{}\n[web]\nlisten = \"127.0.0.1:0\"\nstatus_url = \"https://tongban.example/status/\"\n{}",
+            "{}\n[web]\nlisten = \"127.0.0.1:0\"\npublic_url = \"https://tongban.example/\"\ntrusted_proxies = [\"10.1.2.3\"]\n{}",
             good(dir.path()),
             account("wangmin", "王敏", &hash, "113101160024321631", "sh")
         );
         let web = Config::from_toml(&text, dir.path()).unwrap().web.unwrap();
+        assert_eq!(web.page.public_url, "https://tongban.example/");
+        assert_eq!(
+            web.page.trusted_proxies,
+            [std::net::IpAddr::from([10, 1, 2, 3])]
+        );
         assert!(
             web.page.secure_cookies,
             "the page is served over HTTPS only"
@@ -1254,7 +1289,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let hash = crate::web::hash_password("窗口 password 2026").unwrap();
         let text = format!(
-            "{}\n[web]\nlisten = \"127.0.0.1:9999\"\nstatus_url = \"status page\"\n{}{}{}{}{}",
+            "{}\n[web]\nlisten = \"127.0.0.1:9999\"\npublic_url = \"status page\"\n{}{}{}{}{}",
             good(dir.path()).replace(
                 "127.0.0.1:0\"\n            ops",
                 "127.0.0.1:9999\"\n            ops"
@@ -1269,7 +1304,7 @@ mod tests {
         let all = errs.to_string();
         for needle in [
             "web.listen 127.0.0.1:9999 is already another listener's address",
-            "web.status_url: status page is not an http(s) URL",
+            "web.public_url: status page is not an http(s) URL",
             "web.accounts[0] (a).office_uscc: check character",
             "web.accounts[1] (b).platform: ah is not a platform",
             "web.accounts[1] (b).password_hash: not an argon2 PHC string",
@@ -1281,11 +1316,25 @@ mod tests {
         }
         assert_eq!(errs.0.len(), 8, "{all}");
         let empty = format!(
-            "{}\n[web]\nstatus_url = \"https://tongban.example/status/\"\n",
+            "{}\n[web]\npublic_url = \"https://tongban.example/\"\n",
             good(dir.path())
         );
         let errs = Config::from_toml(&empty, dir.path()).unwrap_err();
         assert!(errs.to_string().contains("web.accounts is empty"), "{errs}");
+        // The retired status_url names what replaced it.
+        let old = format!(
+            "{}\n[web]\nstatus_url = \"https://tongban.example/status/\"\n{}",
+            good(dir.path()),
+            account("wangmin", "王敏", &hash, "113101160024321631", "sh")
+        );
+        let errs = Config::from_toml(&old, dir.path()).unwrap_err();
+        assert_eq!(errs.0.len(), 1, "{errs}");
+        assert!(
+            errs.0[0].contains(
+                "web.status_url (https://tongban.example/status/) is replaced by web.public_url"
+            ),
+            "{errs}"
+        );
     }
 
     #[test]

@@ -192,12 +192,13 @@ fn signing_keys_config(signers: &[(Platform, KeySigner)]) -> String {
     out
 }
 
-/// The `[web]` table for a loopback set-up: the clerks' page on `web_port`, receipts' QR
-/// codes pointing at the operator listener's status API (the only status page on loopback).
-pub fn web_config(web_port: u16, ops_port: u16, clerks: &[Account]) -> String {
+/// The `[web]` table for a loopback set-up: the clerks' page on `web_port`, and the
+/// receipts' status links on the same listener (`https://localhost:<web_port>/s/…`).
+pub fn web_config(web_port: u16, clerks: &[Account]) -> String {
     let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
     let mut out = format!(
-        "\n[web]\nlisten = \"127.0.0.1:{web_port}\"\nstatus_url = \"http://127.0.0.1:{ops_port}/api/v1/applications/\"\n"
+        "\n[web]\nlisten = \"127.0.0.1:{web_port}\"\npublic_url = \"{}\"\n",
+        demo_public_url(web_port)
     );
     for a in clerks {
         out.push_str(&format!(
@@ -211,6 +212,21 @@ pub fn web_config(web_port: u16, ops_port: u16, clerks: &[Account]) -> String {
         ));
     }
     out
+}
+
+/// The gateway's status-link secret, as `serve` made it in its data directory.
+fn status_key(gw: &Gateway) -> Option<web::StatusKey> {
+    let path = crate::store::DataDir::new(&gw.config.data_dir).status_key();
+    let bytes = std::fs::read(path).ok()?;
+    Some(web::StatusKey::new(
+        <[u8; 32]>::try_from(bytes.as_slice()).ok()?,
+    ))
+}
+
+/// The applicants' status pages' base on loopback: the page listener, by the name its dev
+/// certificate holds.
+pub fn demo_public_url(web_port: u16) -> String {
+    format!("https://localhost:{web_port}/")
 }
 
 struct Running {
@@ -395,7 +411,7 @@ impl Loopback {
             &options,
         );
         if let Some(port) = web_port {
-            text.push_str(&web_config(port, ops_port, clerks));
+            text.push_str(&web_config(port, clerks));
         }
         let mut signers = vec![
             (Platform::Zhejiang, sandbox_signer(Platform::Zhejiang)),
@@ -587,6 +603,7 @@ pub async fn run(dir: &Path, shutdown: impl Future<Output = ()>) -> Result<(), D
             .map(String::as_str)
             .unwrap_or("-")
     );
+    let sample_no = gateway_no.clone();
     if let (Some(no), Some(gw)) = (gateway_no, lb.gateway()) {
         let mut shown = 0;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -641,6 +658,14 @@ pub async fn run(dir: &Path, shutdown: impl Future<Output = ()>) -> Result<(), D
             "  sign in as {} ({}, {}) with the password {password} (made for this run; shown only here)",
             DEMO_CLERK.0, DEMO_CLERK.1, DEMO_OFFICE.0
         );
+        let public = demo_public_url(web.port());
+        println!(
+            "applicants' status pages (web.public_url): {public}s/<number>-<tag>; every receipt \
+             prints its link and QR code"
+        );
+        if let (Some(no), Some(key)) = (sample_no, lb.gateway().and_then(|gw| status_key(gw))) {
+            println!("  the sample's: {}", web::status_link(&public, &key, &no));
+        }
     }
     println!("running; press Ctrl-C to stop");
     shutdown.await;

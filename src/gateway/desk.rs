@@ -23,7 +23,8 @@ use crate::model::{self, Document, Instant, Outcome, Problems};
 use crate::platform::{self, Platform};
 use crate::web::{
     outcome_label, DecisionInfo, Desk, DeskError, DeskFuture, Detail, HandOver, LicenceFile,
-    LicenceInfo, MaterialReceived, Receipt, State, Step, Summary,
+    LicenceInfo, MaskedName, MaterialReceived, PublicStatus, PublicStep, Receipt, State, Step,
+    Summary,
 };
 
 use super::commit::{Change, Update};
@@ -139,6 +140,22 @@ fn label(e: &Event, rec: &AppRecord, app: &model::Application) -> String {
         ),
         other => other.to_owned(),
     }
+}
+
+/// What the applicant's status page calls a step: no clerk's name; steps the applicant has
+/// nothing to do with (notices between the platforms) are left out.
+fn public_label(e: &Event, rec: &AppRecord, app: &model::Application) -> Option<String> {
+    Some(match e.step.as_str() {
+        "RECEIVED" => "收件登记".to_owned(),
+        "FORWARDED" => format!("转送{}审批", app.target.authority),
+        "DECIDED" => match rec.decision.as_deref().and_then(outcome_of) {
+            Some(o) => format!("审批结果：{}", outcome_label(o)),
+            None => "作出审批结果".to_owned(),
+        },
+        "FAILED" if rec.decision.is_none() => "转送未成功".to_owned(),
+        HANDED_OVER => "审批结果已送达申请人".to_owned(),
+        _ => return None,
+    })
 }
 
 fn decision_info(d: &model::Decision) -> DecisionInfo {
@@ -260,6 +277,48 @@ impl GatewayDesk {
             timeline,
             decision: decision.map(|(_, d)| decision_info(&d)),
             handed_over,
+        }))
+    }
+
+    fn public(gw: &Gateway, no: &str) -> Result<Option<PublicStatus>, DeskError> {
+        let Some(rec) = gw
+            .store
+            .get(no)
+            .map_err(unavailable)?
+            .filter(|r| r.received_index.is_some())
+        else {
+            return Ok(None);
+        };
+        let app = Self::application_doc(gw, &rec)?;
+        let licence_name = Self::decision_doc(gw, &rec)?
+            .and_then(|(_, d)| d.licence)
+            .map(|l| l.name);
+        let summary = Self::summary(gw, &rec, Self::today())?;
+        let timeline = rec
+            .timeline
+            .iter()
+            .filter(|e| e.ledger_index.is_some())
+            .filter_map(|e| {
+                Some(PublicStep {
+                    label: public_label(e, &rec, &app)?,
+                    at: instant_ms(e.at),
+                })
+            })
+            .collect();
+        Ok(Some(PublicStatus {
+            gateway_no: rec.gateway_no.clone(),
+            item: summary.item,
+            state: summary.state,
+            applicant: MaskedName::of(&app.applicant.name),
+            office_name: app.acceptance.office.clone(),
+            authority: app.target.authority.clone(),
+            accepted_at: summary.accepted_at,
+            working_days: rec.working_days,
+            deadline: summary.deadline,
+            deadline_provisional: rec.deadline_provisional,
+            days_left: summary.days_left,
+            timeline,
+            licence_name,
         }))
     }
 
@@ -401,6 +460,12 @@ impl Desk for GatewayDesk {
         clerk: &'a str,
     ) -> DeskFuture<'a, u64> {
         Box::pin(self.hand_over(office_uscc, gateway_no, clerk))
+    }
+
+    fn public_status<'a>(&'a self, gateway_no: &'a str) -> DeskFuture<'a, Option<PublicStatus>> {
+        let gw = self.gw.clone();
+        let no = gateway_no.to_owned();
+        Box::pin(blocking(move || Self::public(&gw, &no)))
     }
 }
 

@@ -26,7 +26,7 @@ use super::status;
 use super::tls::{self, PartnerTrust, PartnerVerifier};
 use super::witnesses::Witnesses;
 use crate::store::DataDir;
-use crate::web::{self, Desk, WebConfig};
+use crate::web::{self, Desk, StatusKey, WebConfig};
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +86,7 @@ struct WebListener {
     listener: TcpListener,
     serve: Serve,
     page: WebConfig,
+    status_key: StatusKey,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ServiceError + '_ {
@@ -178,6 +179,8 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
     let web = match &config.web {
         None => None,
         Some(w) => {
+            // The secret behind the receipts' status links, made on the first start.
+            let status_key = StatusKey::new(secret32(&data.status_key())?);
             let listener = bind(w.listen).await?;
             let addr = listener.local_addr().map_err(|source| ServiceError::Bind {
                 addr: w.listen,
@@ -205,6 +208,7 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
                     listener,
                     serve,
                     page: w.page.clone(),
+                    status_key,
                 },
             ))
         }
@@ -312,7 +316,7 @@ impl Bound {
             tokio::spawn(server::run(
                 w.listener,
                 w.serve,
-                web::router(desk, w.page),
+                web::router(desk, w.page, w.status_key),
                 stopped(drain_rx),
             ))
         });

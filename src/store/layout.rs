@@ -5,6 +5,7 @@
 //!   store/        the one sled database: claims, records, documents, outbox, ledger
 //!   keys/         the signing keyring (tongban keys …)
 //!   id-salt.key   the salt of applicant id hashes in the ledger (mode 0600)
+//!   status-link.key  the secret of the receipts' status links (mode 0600; with `[web]`)
 //!   pki/          a development PKI, when `serve --dev-pki` made one
 //! ```
 //!
@@ -28,6 +29,8 @@ pub const STORE_DIR: &str = "store";
 pub const KEYS_DIR: &str = "keys";
 /// The salt of applicant id hashes, under the data directory.
 pub const ID_SALT_FILE: &str = "id-salt.key";
+/// The secret of the applicants' status links, under the data directory.
+pub const STATUS_KEY_FILE: &str = "status-link.key";
 /// A development PKI, under the data directory.
 pub const PKI_DIR: &str = "pki";
 /// The ledger database of earlier versions.
@@ -102,6 +105,11 @@ impl DataDir {
     /// The id salt's file.
     pub fn id_salt(&self) -> PathBuf {
         self.root.join(ID_SALT_FILE)
+    }
+
+    /// The status links' secret's file.
+    pub fn status_key(&self) -> PathBuf {
+        self.root.join(STATUS_KEY_FILE)
     }
 
     /// A development PKI's directory.

@@ -6,22 +6,30 @@
 //! session has its own CSRF token, required on every state-changing request as the `csrf`
 //! form field or the `X-CSRF-Token` header. The sign-in form itself is protected by a
 //! short-lived pre-session token (double submit: cookie and field must match).
+//!
+//! A clerk whose session ended while filling the intake form signs in again from a dialog
+//! on the form itself (`GET /clerk/api/login` gives the pre-session token, `POST
+//! /clerk/login` with `Accept: application/json` answers JSON with the new session's CSRF
+//! token), so nothing typed is lost; `GET /clerk/api/session` gives the current session's
+//! CSRF token to a page whose token went stale (a sign-in in another tab).
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::Argon2;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::{Form, Json};
+use maud::html;
 use serde::Deserialize;
+use serde_json::json;
 
-use super::pages::{self, esc};
+use super::frame::{self, Who};
 use super::{Account, Web, WebConfig};
 
 /// Name of the session cookie.
@@ -173,7 +181,7 @@ pub struct NoSession {
 impl IntoResponse for NoSession {
     fn into_response(self) -> Response {
         if self.api {
-            pages::problem(StatusCode::UNAUTHORIZED, "未登录或登录已过期，请重新登录")
+            frame::problem(StatusCode::UNAUTHORIZED, "未登录或登录已过期，请重新登录")
         } else {
             Redirect::to("/clerk/login").into_response()
         }
@@ -196,21 +204,31 @@ impl Clerk {
     pub fn csrf_ok(&self, token: Option<&str>) -> bool {
         token.is_some_and(|t| same(t, &self.csrf))
     }
+    /// What the page frame shows of the session.
+    pub fn who(&self) -> Who<'_> {
+        Who {
+            account: &self.account,
+            csrf: &self.csrf,
+        }
+    }
     /// The CSRF token of an API call's header, if it matches.
     pub fn csrf_header_ok(&self, headers: &HeaderMap) -> bool {
         self.csrf_ok(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
     }
 }
 
-/// Answer to a state-changing request without the right CSRF token.
+/// The API's answer to a state-changing request without the right CSRF token (the intake
+/// form renews its token and sends again).
 pub fn csrf_refused() -> Response {
-    pages::problem(
+    frame::problem(
         StatusCode::FORBIDDEN,
-        "页面校验码无效（CSRF）：请刷新页面后重试",
+        "页面校验码已过期（CSRF），请再次提交；已填写的内容不会丢失",
     )
 }
 
-fn login_form(web: &Web, message: Option<&str>, username: &str) -> Response {
+/// A fresh pre-session token for a sign-in form, remembered for [`LOGIN_FORM_TTL`], and the
+/// cookie that carries it.
+fn login_token(web: &Web) -> (String, String) {
     let form_token = token();
     {
         let mut forms = web
@@ -222,55 +240,76 @@ fn login_form(web: &Web, message: Option<&str>, username: &str) -> Response {
         forms.retain(|_, t| now.duration_since(*t) < LOGIN_FORM_TTL);
         forms.insert(form_token.clone(), now);
     }
-    let error = message
-        .map(|m| {
-            format!(
-                r#"<p class="alert alert-error" role="alert" id="login-error">{}</p>"#,
-                esc(m)
-            )
-        })
-        .unwrap_or_default();
-    let autofocus_user = if username.is_empty() {
-        " autofocus"
-    } else {
-        ""
-    };
-    let autofocus_pass = if username.is_empty() {
-        ""
-    } else {
-        " autofocus"
-    };
-    let body = format!(
-        r#"<main class="login">
-<h1>跨省通办专窗 · 窗口人员登录</h1>
-<p class="muted">长三角"一网通办" 异地代收代办</p>
-{error}
-<form method="post" action="/clerk/login" class="stack">
-<input type="hidden" name="csrf" value="{form_token}">
-<label>用户名<input name="username" autocomplete="username" required value="{user}"{autofocus_user}></label>
-<label>密码<input name="password" type="password" autocomplete="current-password" required{autofocus_pass}></label>
-<button type="submit" class="primary">登录</button>
-</form>
-</main>"#,
-        user = esc(username),
-    );
-    let status = if message.is_some() {
-        StatusCode::UNAUTHORIZED
-    } else {
-        StatusCode::OK
-    };
     let cookie = set_cookie(
         &web.config,
         LOGIN_COOKIE,
         &form_token,
         Some(LOGIN_FORM_TTL.as_secs()),
     );
+    (form_token, cookie)
+}
+
+fn login_form(web: &Web, message: Option<&str>, username: &str) -> Response {
+    let (form_token, cookie) = login_token(web);
+    let body = html! {
+        main.login {
+            h1 { "跨省通办专窗 · 窗口人员登录" }
+            p.muted { "长三角“一网通办” 异地代收代办" }
+            @if let Some(m) = message { p.alert.alert-error role="alert" #login-error { (m) } }
+            form.stack method="post" action="/clerk/login" {
+                input type="hidden" name="csrf" value=(form_token);
+                label { "用户名" input name="username" autocomplete="username" required value=(username) autofocus[username.is_empty()]; }
+                label { "密码" input name="password" type="password" autocomplete="current-password" required autofocus[!username.is_empty()]; }
+                button type="submit" .primary { "登录" }
+            }
+        }
+    };
+    let status = if message.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
     (
         status,
         [(header::SET_COOKIE, cookie)],
-        pages::layout("登录", None, &body),
+        frame::layout("登录", None, body),
     )
         .into_response()
+}
+
+/// `GET /clerk/api/login`: a pre-session token (and its cookie) for the intake form's
+/// sign-in dialog.
+pub async fn login_token_api(State(web): State<Arc<Web>>) -> Response {
+    let (form_token, cookie) = login_token(&web);
+    (
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({ "csrf": form_token })),
+    )
+        .into_response()
+}
+
+/// `GET /clerk/api/session`: the session's CSRF token, for a page whose token went stale
+/// (the clerk signed in again in another tab). Readable only by the page's own origin: the
+/// cookie is `SameSite=Strict` and no CORS header is ever sent.
+pub async fn session_api(clerk: Clerk) -> Response {
+    Json(json!({ "csrf": clerk.csrf, "username": clerk.account.username })).into_response()
+}
+
+/// Whether a request asks for a JSON answer (the sign-in dialog) rather than a page.
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+/// A failed sign-in: the form again with `message`, or, for the dialog, 401 problem JSON.
+fn refused_sign_in(web: &Web, json: bool, message: &str, username: &str) -> Response {
+    if json {
+        frame::problem(StatusCode::UNAUTHORIZED, message)
+    } else {
+        login_form(web, Some(message), username)
+    }
 }
 
 /// `GET /clerk/login`; a clerk already signed in goes to the work list.
@@ -292,10 +331,6 @@ pub struct LoginForm {
     csrf: String,
 }
 
-fn peer(ext: &axum::http::Extensions) -> Option<IpAddr> {
-    ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
-}
-
 fn minutes(d: Duration) -> u64 {
     d.as_secs().div_ceil(60).max(1)
 }
@@ -307,7 +342,8 @@ pub async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    login_inner(web, peer(&ext), headers, form).await
+    let peer = super::client_addr(&ext, &headers, &web.config.trusted_proxies);
+    login_inner(web, peer, headers, form).await
 }
 
 /// The sign-in, with the peer address when the listener provides it.
@@ -328,8 +364,9 @@ async fn login_inner(
             .is_some_and(|t| t.elapsed() < LOGIN_FORM_TTL)
     };
     let cookie_ok = cookie(&headers, LOGIN_COOKIE).is_some_and(|c| same(&c, &form.csrf));
+    let json = wants_json(&headers);
     if !form_known || !cookie_ok {
-        return login_form(&web, Some("登录页面已过期，请重新输入"), &form.username);
+        return refused_sign_in(&web, json, "登录页面已过期，请重新输入", &form.username);
     }
     let lock = &web.config.lockout;
     let user_key = format!("user:{}", form.username);
@@ -340,12 +377,10 @@ async fn login_inner(
         .or_else(|| addr_key.as_deref().and_then(|k| web.auth.locked(k)));
     if let Some(left) = locked {
         tracing::warn!(user = %crate::model::mask(&form.username), "sign-in refused: locked out");
-        return login_form(
+        return refused_sign_in(
             &web,
-            Some(&format!(
-                "登录失败次数过多，已锁定，请 {} 分钟后再试",
-                minutes(left)
-            )),
+            json,
+            &format!("登录失败次数过多，已锁定，请 {} 分钟后再试", minutes(left)),
             &form.username,
         );
     }
@@ -378,11 +413,12 @@ async fn login_inner(
                 None => crate::model::mask(&form.username),
             };
             tracing::warn!(user = %user, "sign-in failed");
-            return login_form(&web, Some("用户名或密码错误"), &form.username);
+            return refused_sign_in(&web, json, "用户名或密码错误", &form.username);
         }
     };
     web.auth.succeed(&user_key);
     let session = token();
+    let csrf = token();
     web.auth
         .sessions
         .lock()
@@ -391,12 +427,16 @@ async fn login_inner(
             session.clone(),
             Session {
                 account: account.clone(),
-                csrf: token(),
+                csrf: csrf.clone(),
                 last_seen: Instant::now(),
             },
         );
     tracing::info!(user = %account.username, office = %account.office.name, "clerk signed in");
-    let mut response = Redirect::to("/clerk/applications").into_response();
+    let mut response = if json {
+        Json(json!({ "csrf": csrf })).into_response()
+    } else {
+        Redirect::to("/clerk/applications").into_response()
+    };
     let headers = response.headers_mut();
     for c in [
         set_cookie(&web.config, SESSION_COOKIE, &session, None),
@@ -423,7 +463,7 @@ pub async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if !clerk.csrf_ok(form.csrf.as_deref()) {
-        return csrf_refused();
+        return frame::stale_form(clerk.who(), "/clerk/applications");
     }
     web.auth
         .sessions

@@ -40,6 +40,10 @@ pub trait Desk: Send + Sync {
         gateway_no: &'a str,
         clerk: &'a str,
     ) -> DeskFuture<'a, u64>;
+    /// What the applicant's public status page shows of application `gateway_no`, whatever
+    /// office accepted it; `None` when unknown. The web layer asks only after the request
+    /// proved it holds the receipt's status link.
+    fn public_status<'a>(&'a self, gateway_no: &'a str) -> DeskFuture<'a, Option<PublicStatus>>;
 }
 
 /// Why the gateway did not do what the page asked.
@@ -263,4 +267,69 @@ pub struct Detail {
     pub decision: Option<DecisionInfo>,
     /// The hand-over, once done.
     pub handed_over: Option<HandOver>,
+}
+
+/// An applicant's name as the public status page may show it: the first character, then one
+/// `*` per character hidden, then the last character of a name of three or more (王*明,
+/// 王*, 欧**平). Built only by [`MaskedName::of`], so the page cannot show a name whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaskedName(String);
+
+impl MaskedName {
+    /// Masks `name` (surrounding spaces ignored).
+    pub fn of(name: &str) -> Self {
+        let chars: Vec<char> = name.trim().chars().collect();
+        let masked = match chars.len() {
+            0 => String::new(),
+            1 => "*".to_owned(),
+            2 => format!("{}*", chars[0]),
+            n => format!("{}{}{}", chars[0], "*".repeat(n - 2), chars[n - 1]),
+        };
+        MaskedName(masked)
+    }
+    /// The masked text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One step of an application as its applicant reads it: no clerk, officer or ledger index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicStep {
+    /// What happened, in Chinese (`窗口受理`, `转送平湖市市场监督管理局审批`).
+    pub label: String,
+    /// When.
+    pub at: Instant,
+}
+
+/// What the applicant's public status page shows of an application, and nothing more: it
+/// has no field for an identity number, a phone number, a clerk or a full name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicStatus {
+    /// 通办编号.
+    pub gateway_no: String,
+    /// 事项.
+    pub item: Code<Item>,
+    /// Where it stands.
+    pub state: State,
+    /// The applicant, masked.
+    pub applicant: MaskedName,
+    /// 受理窗口 (where the licence is collected).
+    pub office_name: String,
+    /// 审批机关.
+    pub authority: String,
+    /// 受理时间.
+    pub accepted_at: Instant,
+    /// Working days the law allows (限时办结).
+    pub working_days: u32,
+    /// 法定办结期限.
+    pub deadline: Date,
+    /// The deadline counts days of a year whose holidays are not published yet.
+    pub deadline_provisional: bool,
+    /// Working days left to the deadline; negative when overdue.
+    pub days_left: i64,
+    /// Steps so far, oldest first.
+    pub timeline: Vec<PublicStep>,
+    /// 证照名称, when granted.
+    pub licence_name: Option<String>,
 }

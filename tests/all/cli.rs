@@ -171,7 +171,7 @@ client_ca = "pki/ca.pem"
 client_identity = "sh-platform.tongban.test"
 [web]
 listen = "127.0.0.1:0"
-status_url = "not a url"
+public_url = "not a url"
 [[web.accounts]]
 username = "wangmin"
 display_name = "王敏"
@@ -187,7 +187,7 @@ platform = "zj"
     let err = stderr(&o);
     for needle in [
         "3 problem(s)",
-        "web.status_url",
+        "web.public_url: not a url is not an http(s) URL",
         "web.accounts[0] (wangmin).password_hash",
         "web.accounts[0] (wangmin).office_uscc: 113101160024321631 is registered in province 31",
     ] {

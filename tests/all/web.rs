@@ -23,7 +23,7 @@ use tower::ServiceExt as _;
 use fake::FakeDesk;
 use tongban::model::{Document, Outcome, Uscc};
 use tongban::platform::{self, Platform};
-use tongban::web::{self, Account, Lockout, Office, WebConfig};
+use tongban::web::{self, Account, Lockout, Office, StatusKey, WebConfig};
 
 /// The test clerks' password (test data, hashed at test time).
 pub(crate) const PASSWORD: &str = "窗口 test password 2026";
@@ -69,12 +69,18 @@ pub(crate) fn config(lockout: Lockout) -> WebConfig {
         secure_cookies: false,
         lockout,
         session_idle: WebConfig::DEFAULT_SESSION_IDLE,
-        status_url: "https://tongban.example/status/".to_owned(),
+        public_url: "https://tongban.example/".to_owned(),
+        trusted_proxies: vec![SocketAddr::from(([192, 0, 2, 1], 0)).ip()],
     }
 }
 
+/// The status links' key of the tests' pages.
+pub(crate) fn status_key() -> StatusKey {
+    StatusKey::new([9; 32])
+}
+
 fn app(desk: Arc<FakeDesk>) -> Router {
-    web::router(desk, config(Lockout::default()))
+    web::router(desk, config(Lockout::default()), status_key())
 }
 
 async fn send(app: &Router, req: Request<Body>) -> Response<Body> {
@@ -329,7 +335,7 @@ async fn no_page_or_api_without_a_session() {
 async fn session_cookie_is_http_only_same_site_strict_and_secure_when_configured() {
     let mut cfg = config(Lockout::default());
     cfg.secure_cookies = true;
-    let app = web::router(Arc::new(FakeDesk::new()), cfg);
+    let app = web::router(Arc::new(FakeDesk::new()), cfg, status_key());
     let resp = try_sign_in(&app, "zhangli", PASSWORD, None).await;
     let session = set_cookies(&resp)
         .into_iter()
@@ -402,6 +408,13 @@ async fn csrf_token_is_required_on_every_state_change() {
     for token in [None, Some("bad"), Some(other.csrf.as_str())] {
         let resp = send(&app, post_form(&path, &s, token)).await;
         assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{token:?}");
+        // A page's form gets a page that leads back, not problem JSON.
+        let page = text(resp).await;
+        assert!(
+            page.contains("页面已过期")
+                && page.contains(&format!("href=\"/clerk/applications/{no}\"")),
+            "{page}"
+        );
         let resp = send(&app, post_form("/clerk/logout", &s, token)).await;
         assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{token:?}");
     }
@@ -440,7 +453,7 @@ async fn wrong_passwords_lock_the_account_then_the_lock_expires() {
         address_threshold: 100,
         duration: Duration::from_millis(1500),
     };
-    let app = web::router(Arc::new(FakeDesk::new()), config(lockout));
+    let app = web::router(Arc::new(FakeDesk::new()), config(lockout), status_key());
     for _ in 0..3 {
         let resp = try_sign_in(&app, "zhangli", "wrong", None).await;
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
@@ -467,7 +480,7 @@ async fn failures_from_one_address_lock_the_address() {
         address_threshold: 4,
         duration: Duration::from_secs(600),
     };
-    let app = web::router(Arc::new(FakeDesk::new()), config(lockout));
+    let app = web::router(Arc::new(FakeDesk::new()), config(lockout), status_key());
     let guesser: SocketAddr = "127.0.0.9:40000".parse().unwrap();
     let window: SocketAddr = "127.0.0.10:40000".parse().unwrap();
     for user in ["zhangli", "chenjie", "wangmin", "nobody"] {
@@ -746,4 +759,291 @@ async fn server_refusals_are_chinese_with_their_code_field_and_label() {
         answer["problems"][0]["message"],
         "“45.5平方”不是以 m² 计的数值（数字，可带小数点和小数部分）"
     );
+}
+
+/// The applicant's status page of `no` on the tests' pages (path only).
+fn status_path(no: &str) -> String {
+    let link = web::status_link("https://tongban.example/", &status_key(), no);
+    link.strip_prefix("https://tongban.example")
+        .unwrap()
+        .to_owned()
+}
+
+fn anonymous(path: &str, peer: Option<SocketAddr>) -> Request<Body> {
+    let mut req = Request::get(path).body(Body::empty()).unwrap();
+    if let Some(peer) = peer {
+        req.extensions_mut().insert(ConnectInfo(peer));
+    }
+    req
+}
+
+/// Personal data of `food_application` that no public page may show.
+const PERSONAL: [&str; 5] = [
+    "310116199203041217",
+    "330482198805173021",
+    "13812345678",
+    "13905731234",
+    "陆佳怡",
+];
+
+#[tokio::test]
+async fn the_status_page_needs_the_receipts_link_and_shows_no_personal_data() {
+    let desk = Arc::new(FakeDesk::new());
+    let app = app(desk.clone());
+    let s = sign_in(&app, "zhangli").await;
+    let no = submit_ok(&app, &s).await;
+    let path = status_path(&no);
+    assert!(path.starts_with(&format!("/s/{no}-")), "{path}");
+
+    // The receipt prints the link (and encodes it in its QR code).
+    let receipt =
+        text(send(&app, get(&format!("/clerk/applications/{no}/receipt"), &s)).await).await;
+    assert!(
+        receipt.contains(&format!("https://tongban.example{path}")),
+        "{receipt}"
+    );
+
+    // No session needed; the state, the deadline and the masked name; nothing personal.
+    let resp = send(&app, anonymous(&path, None)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()[header::CACHE_CONTROL], "no-store");
+    let page = text(resp).await;
+    for expected in ["已转送", "食品经营许可", "陆*怡", "办结期限", "工作日", &no]
+    {
+        assert!(page.contains(expected), "{expected} in {page}");
+    }
+    for personal in PERSONAL {
+        assert!(!page.contains(personal), "{personal} on the public page");
+    }
+    assert!(!page.contains("张丽"), "no clerk's name");
+    assert!(!page.contains("领取须知"), "nothing to collect yet");
+
+    // The decision: what to bring, and where.
+    desk.decide(&no, Outcome::Granted);
+    let page = text(send(&app, anonymous(&path, None)).await).await;
+    for expected in ["领取须知", "身份证件原件", "本受理回执", PINGHU.0, "准予"] {
+        assert!(page.contains(expected), "{expected} in {page}");
+    }
+    for personal in PERSONAL {
+        assert!(!page.contains(personal), "{personal} on the public page");
+    }
+
+    // Anything but the exact link is the same plain 404, whether the number exists or not.
+    let tag = path.rsplit_once('-').unwrap().1;
+    let other_tag = status_path("TB-2026-999999");
+    let other_tag = other_tag.rsplit_once('-').unwrap().1;
+    let wrong = [
+        format!("/s/{no}"),
+        format!("/s/{no}-{other_tag}"),
+        format!("/s/{no}-{}", &tag[..25]),
+        format!("/s/TB-2026-999998-{tag}"),
+        status_path("TB-2026-999999"),
+        "/s/".to_owned(),
+        "/status/x".to_owned(),
+    ];
+    let mut bodies = Vec::new();
+    for p in &wrong {
+        let resp = send(&app, anonymous(p, None)).await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{p}");
+        let body = text(resp).await;
+        assert!(!body.contains(&no), "{p}: {body}");
+        bodies.push(body);
+    }
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "every 404 says the same"
+    );
+    // The link typed from paper in lower case works too.
+    let lower = format!("/s/{no}-{}", tag.to_lowercase());
+    assert_eq!(
+        send(&app, anonymous(&lower, None)).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_status_page_is_rate_limited_per_address() {
+    let app = app(Arc::new(FakeDesk::new()));
+    let a = Some(SocketAddr::from(([192, 0, 2, 7], 50000)));
+    let b = Some(SocketAddr::from(([192, 0, 2, 8], 50000)));
+    let guess = status_path("TB-2026-000001");
+    for i in 0..20 {
+        let resp = send(&app, anonymous(&guess, a)).await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "request {i}");
+    }
+    let resp = send(&app, anonymous(&guess, a)).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = resp.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=6).contains(&wait), "{wait}");
+    assert!(text(resp).await.contains("查询过于频繁"));
+    assert_eq!(
+        send(&app, anonymous(&guess, b)).await.status(),
+        StatusCode::NOT_FOUND,
+        "another address is not slowed"
+    );
+    // Behind the trusted reverse proxy (192.0.2.1) the client is the one it names: its own
+    // bucket, whatever it says before (a client may send its own X-Forwarded-For).
+    let via_proxy = |client: &str| {
+        let mut req = anonymous(&guess, Some(SocketAddr::from(([192, 0, 2, 1], 443))));
+        req.headers_mut().insert(
+            "x-forwarded-for",
+            format!("192.0.2.7, {client}").parse().unwrap(),
+        );
+        req
+    };
+    for i in 0..20 {
+        let resp = send(&app, via_proxy("198.51.100.9")).await;
+        assert_eq!(
+            resp.status(),
+            StatusCode::NOT_FOUND,
+            "request {i} via the proxy"
+        );
+    }
+    assert_eq!(
+        send(&app, via_proxy("198.51.100.9")).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        send(&app, via_proxy("198.51.100.10")).await.status(),
+        StatusCode::NOT_FOUND,
+        "another client behind the same proxy is not slowed"
+    );
+}
+
+#[tokio::test]
+async fn hostile_values_are_escaped_on_every_page_that_shows_them() {
+    let desk = Arc::new(FakeDesk::new());
+    let app = app(desk.clone());
+    let s = sign_in(&app, "zhangli").await;
+    let mut doc = food_application(OPERATOR_USCC);
+    doc["sqr"]["xm"] = json!("<script>alert(1)</script>");
+    doc["jyz"]["mc"] = json!("佳怡面馆\"><img src=x onerror=alert(2)>");
+    doc["jycs"]["xxdz"] = json!("景乐路<script>alert(3)</script>230号");
+    doc["spjg"] = json!("<b onmouseover=alert(4)>金山区市场监督管理局</b>");
+    doc["cl"][0]["clmc"] = json!("<i>申请书</i>");
+    doc["cl"][0]["wjm"] = json!("<svg onload=alert(5)>.pdf");
+    let resp = send(
+        &app,
+        submit_req(&s, Some(&s.csrf), serde_json::to_vec(&doc).unwrap()),
+    )
+    .await;
+    let status = resp.status();
+    let answer: Value = serde_json::from_str(&text(resp).await).unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let no = answer["gateway_no"].as_str().unwrap().to_owned();
+    desk.decide(&no, Outcome::Granted);
+    let hostile = [
+        "<script>alert",
+        "<img src=x",
+        "<b onmouseover",
+        "<i>申请书",
+        "<svg onload",
+    ];
+    let mut pages = vec![
+        (
+            "list",
+            text(send(&app, get("/clerk/applications", &s)).await).await,
+        ),
+        (
+            "search",
+            text(send(&app, get("/clerk/applications?q=%3Cscript%3E", &s)).await).await,
+        ),
+        (
+            "detail",
+            text(send(&app, get(&format!("/clerk/applications/{no}"), &s)).await).await,
+        ),
+        (
+            "receipt",
+            text(send(&app, get(&format!("/clerk/applications/{no}/receipt"), &s)).await).await,
+        ),
+    ];
+    pages.push((
+        "status",
+        text(send(&app, anonymous(&status_path(&no), None)).await).await,
+    ));
+    for (name, page) in &pages {
+        for h in hostile {
+            assert!(
+                !page.contains(h),
+                "{h} unescaped on the {name} page:\n{page}"
+            );
+        }
+    }
+    let detail = &pages[2].1;
+    for escaped in [
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+        "&quot;&gt;&lt;img src=x onerror=alert(2)&gt;",
+        "景乐路&lt;script&gt;alert(3)&lt;/script&gt;230号",
+        "&lt;svg onload=alert(5)&gt;.pdf",
+    ] {
+        assert!(detail.contains(escaped), "{escaped} on the detail page");
+    }
+    assert!(
+        pages[1].1.contains("value=\"&lt;script&gt;\""),
+        "the search box"
+    );
+    // The login form's user name comes back escaped too.
+    let resp = try_sign_in(&app, "\"><script>alert(6)</script>", "x", None).await;
+    let page = text(resp).await;
+    assert!(!page.contains("<script>alert(6)"), "{page}");
+}
+
+#[tokio::test]
+async fn a_clerk_signs_in_again_from_the_form_and_gets_a_fresh_csrf_token() {
+    let desk = Arc::new(FakeDesk::new());
+    let app = app(desk.clone());
+    let json_sign_in = |password: &'static str| {
+        let app = app.clone();
+        async move {
+            let resp = send(&app, anonymous("/clerk/api/login", None)).await;
+            assert_eq!(resp.status(), StatusCode::OK);
+            let login_cookie = cookie_pair(&resp, "tongban_login").expect("pre-session cookie");
+            let token: Value = serde_json::from_str(&text(resp).await).unwrap();
+            let req = Request::post("/clerk/login")
+                .header(header::COOKIE, login_cookie)
+                .header(header::ACCEPT, "application/json")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form(&[
+                    ("username", "zhangli"),
+                    ("password", password),
+                    ("csrf", token["csrf"].as_str().unwrap()),
+                ])))
+                .unwrap();
+            send(&app, req).await
+        }
+    };
+    let resp = json_sign_in("wrong").await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let problem: Value = serde_json::from_str(&text(resp).await).unwrap();
+    assert_eq!(problem["detail"], "用户名或密码错误");
+
+    let resp = json_sign_in(PASSWORD).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let cookie = cookie_pair(&resp, "tongban_clerk").expect("session cookie");
+    let answer: Value = serde_json::from_str(&text(resp).await).unwrap();
+    let s = Signed {
+        cookie,
+        csrf: answer["csrf"].as_str().unwrap().to_owned(),
+    };
+    // The page's stale token is refused with a message that keeps the form, never a
+    // label-less "• :"; the session's token is then there for the asking.
+    let body = serde_json::to_vec(&food_application(OPERATOR_USCC)).unwrap();
+    let resp = send(&app, submit_req(&s, Some("stale"), body)).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let problem: Value = serde_json::from_str(&text(resp).await).unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("再次提交"),
+        "{problem}"
+    );
+    let session: Value =
+        serde_json::from_str(&text(send(&app, get("/clerk/api/session", &s)).await).await).unwrap();
+    assert_eq!(session["csrf"], s.csrf.as_str());
+    submit_ok(&app, &s).await;
+    // Without a session the token is not given.
+    let resp = send(&app, anonymous("/clerk/api/session", None)).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }

@@ -23,6 +23,89 @@
     var m = document.querySelector('meta[name="csrf"]');
     return m ? m.content : "";
   }
+  function setCsrf(token) {
+    var m = document.querySelector('meta[name="csrf"]');
+    if (m) m.content = token;
+    document.querySelectorAll('input[name="csrf"]').forEach(function (i) { i.value = token; });
+  }
+  // An answer as {status, body}; a body that is not JSON becomes {detail: its text}.
+  function answer(r) {
+    return r.text().then(function (t) {
+      var body;
+      try { body = JSON.parse(t); } catch (e) { body = { detail: t }; }
+      return { status: r.status, body: body || {} };
+    });
+  }
+  // The session's CSRF token, when the page's went stale (the clerk signed in again in
+  // another tab); false when there is no session.
+  function renewCsrf() {
+    return fetch("/clerk/api/session", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(answer)
+      .then(function (res) {
+        if (res.status !== 200 || !res.body.csrf) return false;
+        setCsrf(res.body.csrf);
+        return true;
+      });
+  }
+
+  // The session ended: sign in again in a dialog on this page, so nothing typed is lost.
+  // Resolves once signed in (with the new session's CSRF token in place).
+  var pendingSignIn = null;
+  function signInAgain() {
+    if (pendingSignIn) return pendingSignIn;
+    var dialog = document.getElementById("signin");
+    var f = document.getElementById("signin-form");
+    if (!dialog || !f) {
+      window.location.href = "/clerk/login";
+      return new Promise(function () {});
+    }
+    var err = document.getElementById("signin-error");
+    var button = document.getElementById("signin-submit");
+    pendingSignIn = new Promise(function (resolve) {
+      err.hidden = true;
+      f.elements.password.value = "";
+      if (!dialog.open) dialog.showModal();
+      (f.elements.username.value ? f.elements.password : f.elements.username).focus();
+      dialog.oncancel = function () { pendingSignIn = null; };
+      f.onsubmit = function (e) {
+        e.preventDefault();
+        button.disabled = true;
+        fetch("/clerk/api/login", { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(answer)
+          .then(function (t) {
+            return fetch("/clerk/login", {
+              method: "POST",
+              credentials: "same-origin",
+              headers: { Accept: "application/json", "Content-Type": "application/x-www-form-urlencoded" },
+              body: new URLSearchParams({
+                username: f.elements.username.value, password: f.elements.password.value, csrf: t.body.csrf || ""
+              })
+            });
+          })
+          .then(answer)
+          .then(function (res) {
+            button.disabled = false;
+            if (res.status === 200 && res.body.csrf) {
+              setCsrf(res.body.csrf);
+              pendingSignIn = null;
+              dialog.close();
+              resolve();
+              return;
+            }
+            err.textContent = res.body.detail || ("登录失败（" + res.status + "）");
+            err.hidden = false;
+            f.elements.password.value = "";
+            f.elements.password.focus();
+          })
+          .catch(function (e) {
+            button.disabled = false;
+            err.textContent = "网络错误：" + e.message;
+            err.hidden = false;
+          });
+      };
+    });
+    return pendingSignIn;
+  }
 
   function intake(form) {
     var materials = [];
@@ -84,11 +167,15 @@
       serial.set(input, n);
       return fetch("/clerk/api/check?" + params, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) {
-          if (r.status === 401) throw new Error("登录已过期，请重新登录");
+          if (r.status === 401) {
+            // Checked again once signed in; what was typed stays.
+            signInAgain().then(function () { check(input); });
+            return null;
+          }
           return r.json();
         })
         .then(function (a) {
-          if (serial.get(input) !== n) return; // a newer check is under way
+          if (!a || serial.get(input) !== n) return; // signing in, or a newer check is under way
           setState(input, a.ok, a.message);
           if (a.ok && field === "division") suggestTarget(input, a);
         })
@@ -219,6 +306,7 @@
         tr.append(td1, td2, td3, td4);
         tbody.appendChild(tr);
       });
+      clearServerError(drop);
       var total = materials.reduce(function (s, m) { return s + m.size; }, 0);
       var msg = drop.querySelector(".msg");
       drop.classList.toggle("bad", total > MAX_ATTACHMENTS);
@@ -289,6 +377,7 @@
       form.querySelectorAll("[required]").forEach(function (el) {
         if (visible(el) && !el.value.trim()) {
           setState(el, false, "必填");
+          fieldOf(el).dataset.server = "1"; // cleared as soon as something is typed
           list.push(el);
         }
       });
@@ -373,28 +462,51 @@
       review.hidden = true;
       form.hidden = false;
     }
+    // The server's refusal of a field stays under it until the field changes.
+    var serverItems = new Map();
+    function clearServerError(target) {
+      if (!target || !target.dataset.server) return;
+      delete target.dataset.server;
+      target.classList.remove("bad");
+      var msg = target.querySelector(".msg");
+      if (msg) msg.textContent = "";
+      (serverItems.get(target) || []).forEach(function (li) { li.remove(); });
+      serverItems.delete(target);
+      if (problemsBox.dataset.server && !problemsBox.querySelector("li")) problemsBox.hidden = true;
+    }
+    ["input", "change"].forEach(function (ev) {
+      form.addEventListener(ev, function (e) {
+        if (e.target.closest) clearServerError(e.target.closest("[data-field]"));
+      });
+    });
     function showProblems(problems) {
       showForm();
+      // The previous refusal gives way to this one.
+      Array.from(serverItems.keys()).forEach(clearServerError);
       var ul = document.createElement("ul");
       var first = null;
       problems.forEach(function (p) {
-        var path = p.path.replace(/\[\d+\]$/, "");
-        var target = form.querySelector('[data-field="' + path + '"]') ||
-          (path.indexOf("cl") === 0 ? drop : null);
-        var label = p.path;
+        var path = (p.path || "").replace(/\[\d+\]$/, "");
+        var target = path ? form.querySelector('[data-field="' + CSS.escape(path) + '"]') ||
+          (path.indexOf("cl") === 0 ? drop : null) : null;
+        var label = path ? p.path : "";
+        var li = document.createElement("li");
         if (target) {
           target.classList.add("bad");
+          target.dataset.server = "1";
           var msg = target.querySelector(".msg");
           if (msg) msg.textContent = p.message;
           var el = target.querySelector("input, select, textarea") || target;
           label = target === drop ? "申请材料" : labelOf(el);
           if (!first) first = el;
+          serverItems.set(target, (serverItems.get(target) || []).concat([li]));
         }
-        var li = document.createElement("li");
-        li.textContent = label + "：" + p.message;
+        // No label, no colon: a problem of the whole application is its message alone.
+        li.textContent = label ? label + "：" + p.message : p.message;
         ul.appendChild(li);
       });
       problemsBox.textContent = "申请未提交，请修改以下问题：";
+      problemsBox.dataset.server = "1";
       problemsBox.appendChild(ul);
       problemsBox.hidden = false;
       window.scrollTo(0, 0);
@@ -411,6 +523,7 @@
         var list = localProblems();
         if (list.length) {
           problemsBox.textContent = "还有 " + list.length + " 处需要填写或修改（已用红色标出）。";
+          delete problemsBox.dataset.server;
           problemsBox.hidden = false;
           list[0].focus();
           return;
@@ -421,29 +534,53 @@
     });
     document.getElementById("back").addEventListener("click", showForm);
     var submit = document.getElementById("submit");
-    submit.addEventListener("click", function () {
-      submit.disabled = true;
-      submit.textContent = "正在提交…";
-      fetch("/clerk/api/applications", {
+    var reviewNote = document.getElementById("review-note");
+    function note(text) {
+      reviewNote.textContent = text;
+      reviewNote.hidden = !text;
+    }
+    function idle() {
+      submit.disabled = false;
+      submit.textContent = "确认提交";
+    }
+    // The session ended: sign in on this page, then the clerk submits again, nothing retyped.
+    function needSignIn() {
+      idle();
+      note("登录已过期。请在弹出的窗口中重新登录；填写的内容都保留在本页。");
+      return signInAgain().then(function () {
+        note("已重新登录，填写的内容都还在。请再次点击「确认提交」。");
+        submit.focus();
+      });
+    }
+    function send(retried) {
+      return fetch("/clerk/api/applications", {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf(), Accept: "application/json" },
         body: JSON.stringify(collect())
-      }).then(function (r) {
-        return r.json().then(function (body) { return { status: r.status, body: body }; });
-      }).then(function (res) {
+      }).then(answer).then(function (res) {
         if (res.status === 201) {
           window.location.href = res.body.receipt_url;
           return;
         }
-        submit.disabled = false;
-        submit.textContent = "确认提交";
+        // A stale token (signed in again in another tab): take the session's and send once more.
+        if (res.status === 403 && !retried) {
+          return renewCsrf().then(function (ok) { return ok ? send(true) : needSignIn(); });
+        }
+        if (res.status === 401 || res.status === 403) return needSignIn();
+        idle();
+        note("");
         if (res.body.problems) showProblems(res.body.problems);
         else showProblems([{ path: "", message: res.body.detail || ("提交失败（" + res.status + "）") }]);
-      }).catch(function (e) {
-        submit.disabled = false;
-        submit.textContent = "确认提交";
-        showProblems([{ path: "", message: "网络错误：" + e.message }]);
+      });
+    }
+    submit.addEventListener("click", function () {
+      submit.disabled = true;
+      submit.textContent = "正在提交…";
+      note("");
+      send(false).catch(function (e) {
+        idle();
+        showProblems([{ path: "", message: "网络错误，申请未提交：" + e.message }]);
       });
     });
   }

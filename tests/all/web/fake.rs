@@ -8,7 +8,7 @@ use tongban::model::{Document, Outcome};
 use tongban::platform::{self, Platform};
 use tongban::web::{
     DecisionInfo, Desk, DeskError, DeskFuture, Detail, HandOver, LicenceFile, LicenceInfo,
-    MaterialReceived, Receipt, State, Step, Summary,
+    MaskedName, MaterialReceived, PublicStatus, PublicStep, Receipt, State, Step, Summary,
 };
 
 /// Working days the fake gives every application (the real desk counts the calendar).
@@ -238,6 +238,40 @@ impl Desk for FakeDesk {
             ledger_index: index,
         });
         ready(Ok(index))
+    }
+
+    fn public_status<'a>(&'a self, gateway_no: &'a str) -> DeskFuture<'a, Option<PublicStatus>> {
+        let inner = self.inner.lock().unwrap();
+        ready(Ok(inner
+            .records
+            .iter()
+            .find(|(d, _)| d.summary.gateway_no == gateway_no)
+            .map(|(d, _)| PublicStatus {
+                gateway_no: d.summary.gateway_no.clone(),
+                item: d.summary.item,
+                state: d.summary.state,
+                applicant: MaskedName::of(&d.applicant_name),
+                office_name: d.office_name.clone(),
+                authority: d.authority.clone(),
+                accepted_at: d.summary.accepted_at,
+                working_days: FAKE_LIMIT_DAYS as u32,
+                deadline: d.summary.deadline,
+                deadline_provisional: false,
+                days_left: d.summary.days_left,
+                timeline: d
+                    .timeline
+                    .iter()
+                    .map(|s| PublicStep {
+                        label: s.label.split('（').next().unwrap_or_default().to_owned(),
+                        at: s.at,
+                    })
+                    .collect(),
+                licence_name: d
+                    .decision
+                    .as_ref()
+                    .and_then(|x| x.licence.as_ref())
+                    .map(|l| l.name.clone()),
+            })))
     }
 }
 

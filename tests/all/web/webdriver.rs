@@ -12,6 +12,8 @@ use serde_json::{json, Value};
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// WebDriver's code for the Enter key.
 pub const ENTER: &str = "\u{E007}";
+/// WebDriver's code for the Tab key.
+pub const TAB: &str = "\u{E004}";
 /// How long waits for the page last before the test fails: generous for a shared 2-core
 /// machine, short enough that a broken page fails the test quickly.
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -293,6 +295,47 @@ impl Session {
         base64::engine::general_purpose::STANDARD
             .decode(v.as_str().expect("base64 PDF"))
             .unwrap()
+    }
+
+    /// Presses and releases `key` (a character or a WebDriver key code) as the keyboard
+    /// would, on whatever has the focus.
+    pub async fn press(&mut self, key: &str) {
+        self.call(
+            "POST",
+            "/actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}
+            ]}]}),
+        )
+        .await;
+        self.call("DELETE", "/actions", Value::Null).await;
+    }
+
+    /// Deletes the cookie `name` (a session that ended, as the browser sees it).
+    pub async fn delete_cookie(&mut self, name: &str) {
+        self.call("DELETE", &format!("/cookie/{name}"), Value::Null)
+            .await;
+    }
+
+    /// A PNG of the element matching `css`, as rendered.
+    pub async fn element_png(&mut self, css: &str) -> Vec<u8> {
+        let e = self.find(css).await;
+        let v = self
+            .call("GET", &format!("/element/{}/screenshot", e.0), Value::Null)
+            .await;
+        base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().expect("base64 screenshot"))
+            .unwrap()
+    }
+
+    /// Lays the page out `width` CSS pixels wide and `height` high (a phone's or a desk's
+    /// screen), whatever the window.
+    pub async fn viewport(&mut self, width: u32, height: u32) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}),
+        )
+        .await;
     }
 
     /// Ends the session (the browser exits).

@@ -114,7 +114,7 @@ impl GatewayLedger {
             return Ok(false);
         }
         let keyring = self.keyring.lock().unwrap_or_else(|p| p.into_inner());
-        log.sign_checkpoint(keyring.active())
+        log.sign_checkpoint_by(&keyring.checkpoint_signers())
             .map_err(|e| JournalError(e.to_string()))?;
         Ok(true)
     }

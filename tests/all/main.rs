@@ -14,6 +14,7 @@ mod property;
 mod replay;
 mod schemas;
 mod signatures;
+mod sm2;
 mod store;
 mod web;
 mod witness;

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::model::Lang;
 use crate::platform::Platform;
 
 /// tongban (通办): the Yangtze River Delta cross-province licensing gateway.
@@ -24,6 +25,10 @@ pub struct Cli {
     /// Data directory: ledger database, keyring, stored documents.
     #[arg(long, global = true, default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
+    /// Language of the problems printed: zh or en; by default the locale's (`LC_ALL`,
+    /// `LC_MESSAGES`, `LANG`: zh_* is zh, anything else en).
+    #[arg(long, global = true, value_parser = parse_lang)]
+    pub lang: Option<Lang>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -43,7 +48,7 @@ pub enum Command {
         /// The document; standard input when absent.
         file: Option<PathBuf>,
     },
-    /// Check a document; prints one `path: message` line per problem on stderr.
+    /// Check a document; prints one `path: message` line per problem on stderr (in `--lang`).
     Validate {
         /// Format of the document: zj or sh.
         #[arg(long, value_parser = parse_platform)]
@@ -97,6 +102,21 @@ fn parse_platform(s: &str) -> Result<Platform, String> {
     s.parse()
 }
 
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    s.parse()
+}
+
+/// The language the locale asks for: the first of `LC_ALL`, `LC_MESSAGES` and `LANG` that
+/// is set and not empty, as POSIX orders them; `zh_*` is Chinese, anything else (and none)
+/// English.
+pub fn locale_lang(get: impl Fn(&str) -> Option<String>) -> Lang {
+    ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .filter_map(|name| get(name))
+        .find(|v| !v.is_empty())
+        .map_or(Lang::En, |v| Lang::from_locale(&v))
+}
+
 /// How a command ended, for the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -136,9 +156,14 @@ pub enum Error {
 
 /// Runs one command.
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
+    let lang = cli
+        .lang
+        .unwrap_or_else(|| locale_lang(|name| std::env::var(name).ok()));
     match cli.command {
-        Command::Translate { from, to, file } => translate::translate(from, to, file.as_deref()),
-        Command::Validate { format, file } => translate::validate(format, file.as_deref()),
+        Command::Translate { from, to, file } => {
+            translate::translate(from, to, file.as_deref(), lang)
+        }
+        Command::Validate { format, file } => translate::validate(format, file.as_deref(), lang),
         Command::Serve(args) => serve::serve(args),
         Command::Sandbox(args) => serve::sandbox(args, &cli.data_dir),
         Command::Demo(args) => serve::demo(args, &cli.data_dir),

@@ -68,12 +68,14 @@ impl Table {
 pub trait Kind: 'static {
     /// What the table lists, for messages ("item code").
     const WHAT: &'static str;
+    /// The same in Chinese, for messages ("事项编码").
+    const WHAT_ZH: &'static str;
     /// The table itself.
     fn table() -> &'static Table;
 }
 
 macro_rules! kinds {
-    ($($(#[$doc:meta])* $marker:ident => $field:ident, $file:literal, $what:literal;)*) => {
+    ($($(#[$doc:meta])* $marker:ident => $field:ident, $file:literal, $what:literal, $what_zh:literal;)*) => {
         /// Every code table, parsed once from the embedded CSV files.
         pub struct Tables { $(
             /// The table of this kind.
@@ -93,6 +95,7 @@ macro_rules! kinds {
             pub enum $marker {}
             impl Kind for $marker {
                 const WHAT: &'static str = $what;
+                const WHAT_ZH: &'static str = $what_zh;
                 fn table() -> &'static Table { &tables().$field }
             }
         )*
@@ -101,17 +104,17 @@ macro_rules! kinds {
 
 kinds! {
     /// 事项: the licence applied for (`items.csv`).
-    Item => items, "items.csv", "item code";
+    Item => items, "items.csv", "item code", "事项编码";
     /// 证件类型: identity document types (`id-types.csv`).
-    IdType => id_types, "id-types.csv", "id type";
+    IdType => id_types, "id-types.csv", "id type", "证件类型";
     /// 主体类型: entity types (`entity-types.csv`).
-    EntityType => entity_types, "entity-types.csv", "entity type";
+    EntityType => entity_types, "entity-types.csv", "entity type", "主体类型";
     /// 主体业态: main business formats of a food business (`main-formats.csv`).
-    MainFormat => main_formats, "main-formats.csv", "main business format";
+    MainFormat => main_formats, "main-formats.csv", "main business format", "主体业态";
     /// 经营项目: food business items (`food-items.csv`).
-    FoodItem => food_items, "food-items.csv", "food business item";
+    FoodItem => food_items, "food-items.csv", "food business item", "经营项目";
     /// 材料: material codes (`materials.csv`).
-    Material => materials, "materials.csv", "material code";
+    Material => materials, "materials.csv", "material code", "材料编码";
 }
 
 /// A reference to one row of table `K`. Cheap to copy; equal when it is the same row.

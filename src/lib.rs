@@ -9,7 +9,8 @@
 //!   GB 11643, GB/T 2260), money in fen, instants with offsets, the one check of text and
 //!   MIME types both adapters apply ([`model::text`]), the bounds on unknown content
 //!   ([`model::limits`]), and the [`model::Problems`] every reader reports in its caller's
-//!   own vocabulary.
+//!   own vocabulary, each a code of one catalogue of messages ([`model::message`]) rendered
+//!   in Chinese or English where the reader is known.
 //! - [`platform`] — one adapter per platform ([`platform::zhejiang`] JSON,
 //!   [`platform::shanghai`] XML): bytes → model → bytes, and each platform's reply convention.
 //! - [`signing`] — Ed25519 and SM2 (SM3, GM/T 0009) keys, C2SP key ids, signed notes.
@@ -27,7 +28,8 @@
 //!   signatures, the working-day calendar, status and ledger API, the clerks' desk
 //!   ([`gateway::desk`]) and its HTTPS listener, sandboxes, the demo.
 //! - [`web`] — the window clerks' page behind a small `Desk` trait, which the gateway
-//!   implements on its pipeline, records and ledger.
+//!   implements on its pipeline, records and ledger; its fields' labels for either
+//!   platform's paths ([`web::labels`]).
 //! - [`witness`] — a C2SP tlog-witness: cosigns a log's checkpoints only when consistent with
 //!   what it cosigned before, its state stored durably before it answers.
 //! - [`cli`] — the `tongban` subcommands; `main.rs` only maps their errors to exit codes.

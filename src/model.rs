@@ -8,6 +8,7 @@
 
 mod ids;
 pub mod limits;
+pub mod message;
 mod problem;
 pub mod rules;
 pub mod text;
@@ -18,6 +19,7 @@ use std::collections::BTreeMap;
 pub use ids::{
     mask, ApplicationNo, DivisionCode, FoodLicenceNo, IdDocument, Invalid, Mobile, ResidentId, Uscc,
 };
+pub use message::{Lang, Message};
 pub use problem::{Problem, Problems, Severity};
 pub use values::{format_fixed, parse_fixed, Base64Content, CentiSquareMetres, Fen, Sha256Digest};
 

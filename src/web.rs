@@ -6,7 +6,9 @@
 //! format application in the browser; the server fills the acceptance (`slxx`) and a fresh
 //! number (`sqbh`) from the session, reads it with the Zhejiang adapter (so problems come
 //! back with the form fields' own names), writes it in the clerk's province platform's
-//! format and submits it through the same pipeline as a platform submission.
+//! format and submits it through the same pipeline as a platform submission. A refusal comes
+//! back in Chinese from the message catalogue ([`crate::model::message`]) with its code and,
+//! whichever platform's path it names, the form's field and label ([`labels`]).
 //!
 //! Security: argon2 password hashes; session cookie `HttpOnly; SameSite=Strict` (and
 //! `Secure` in production); a CSRF synchronizer token on every state-changing request;
@@ -33,6 +35,7 @@ mod api;
 mod assets;
 mod auth;
 mod desk;
+pub mod labels;
 mod pages;
 
 use std::sync::Arc;

@@ -305,7 +305,7 @@ case("ok_food_note_and_online_sales.xml",
      application(food=food_section(online="true", note="    <FormatNote>中央厨房</FormatNote>\n")))
 case("ok_main_format_name_disagrees_with_code.xml",
      application(food=food_section(main='<MainFormat code="CY">食品销售经营者</MainFormat>')),
-     "/RemoteApply/FoodBusiness/MainFormat: the code is used\n")
+     "/RemoteApply/FoodBusiness/MainFormat: [code.name-mismatch] the code is used\n")
 case("ok_optional_sections_absent.xml", application(contact="", remark="", capital=""))
 case("ok_comments_and_processing_instructions.xml",
      application().replace("<ApplyNo>", "<!-- 受理系统导出 --><?audit id=7?><ApplyNo>"))
@@ -327,7 +327,7 @@ case("ok_decision_business_licence_with_uscc.xml",
 bad_check = "JY2330482000001" + str((int(mod11_10("2330482000001")) + 1) % 10)
 case("ok_decision_food_licence_check_digit_mismatch_warns.xml",
      decision(licence=licence_section(number=bad_check)),
-     "/RemoteDecision/License/LicenseNo: ISO 7064 MOD 11,10\n")
+     "/RemoteDecision/License/LicenseNo: [licence-no.check] ISO 7064 MOD 11,10\n")
 
 # fail: one reason each, named
 case("fail_doctype_billion_laughs.xml",
@@ -335,128 +335,128 @@ case("fail_doctype_billion_laughs.xml",
      ' <!ENTITY lol "lol">\n <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">\n'
      ' <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">\n]>\n'
      + application().split("\n", 1)[1].replace("陆佳怡</Name>\n    <IdType>", "&lol3;</Name>\n    <IdType>", 1),
-     "/: DOCTYPE is refused\n")
+     "/: [xml.doctype] DOCTYPE is refused\n")
 case("fail_doctype_external_entity.xml",
      application().replace('<?xml version="1.0" encoding="UTF-8"?>',
                            '<?xml version="1.0" encoding="UTF-8"?>\n'
                            '<!DOCTYPE RemoteApply SYSTEM "file:///etc/passwd">'),
-     "/: DOCTYPE is refused\n")
+     "/: [xml.doctype] DOCTYPE is refused\n")
 case("fail_undeclared_entity.xml", application(operator_name="阿怡&nbsp;面馆"),
-     "/RemoteApply/Operator/Name: predefined entities\n")
+     "/RemoteApply/Operator/Name: [xml.bad-character-data] predefined entities\n")
 case("fail_uscc_check_character.xml",
      application(operator_uscc=wrong_last(OPERATOR_USCC, USCC_ALPHABET)),
-     "/RemoteApply/Operator/Uscc: check character\n")
+     "/RemoteApply/Operator/Uscc: [uscc.check] check character\n")
 case("fail_office_uscc_check_character.xml",
      application(office_uscc=wrong_last(OFFICE_USCC, USCC_ALPHABET)),
-     "/RemoteApply/Acceptance/Office/@uscc: check character\n")
+     "/RemoteApply/Acceptance/Office/@uscc: [uscc.check] check character\n")
 case("fail_identity_check_digit.xml",
      application(applicant_id=wrong_last(APPLICANT_ID, "0123456789X")),
-     "/RemoteApply/Applicant/IdNumber: check digit\n"
-     "/RemoteApply/Operator/LegalRep/IdNumber: check digit\n")
+     "/RemoteApply/Applicant/IdNumber: [resident-id.check] check digit\n"
+     "/RemoteApply/Operator/LegalRep/IdNumber: [resident-id.check] check digit\n")
 case("fail_full_width_digits_in_mobile.xml", application(applicant_mobile="１３８１２３４５６７８"),
-     "/RemoteApply/Applicant/Mobile: full-width\n")
+     "/RemoteApply/Applicant/Mobile: [id.full-width] full-width\n")
 case("fail_unknown_division.xml", application(division="330499"),
-     "/RemoteApply/Premises/DivisionCode: not a known GB/T 2260\n")
+     "/RemoteApply/Premises/DivisionCode: [division.unknown] not a known GB/T 2260\n")
 case("fail_former_division_320584.xml",
      application(division="320584", address="江苏省苏州市吴江区松陵镇中山路1号",
                  target_region="320509", target_authority="苏州市吴江区市场监督管理局"),
-     "/RemoteApply/Premises/DivisionCode: 320509\n")
+     "/RemoteApply/Premises/DivisionCode: [division.former] 320509\n")
 case("fail_food_item_without_food_business.xml", application(food=""),
-     "/RemoteApply/FoodBusiness: required for 食品经营许可（新办）\n")
+     "/RemoteApply/FoodBusiness: [rule.required-for-item] required for 食品经营许可（新办）\n")
 case("fail_food_item_without_uscc.xml", application(operator_uscc=None),
-     "/RemoteApply/Operator/Uscc: required\n")
+     "/RemoteApply/Operator/Uscc: [rule.uscc-required] required\n")
 case("fail_registration_with_uscc.xml", registration(operator_uscc=REG_USCC),
-     "/RemoteApply/Operator/Uscc: must be absent\n")
+     "/RemoteApply/Operator/Uscc: [rule.uscc-absent] must be absent\n")
 case("fail_registration_without_business_scope.xml", registration(scope=None),
-     "/RemoteApply/BusinessScope: required\n")
+     "/RemoteApply/BusinessScope: [rule.required-for-item] required\n")
 case("fail_registration_entity_type_does_not_fit.xml",
      registration(item="SH-SCJG-0101-GT", entity="JSC"),
-     "/RemoteApply/Operator/EntityType: cannot be registered\n")
+     "/RemoteApply/Operator/EntityType: [rule.entity-not-for-item] cannot be registered\n")
 case("fail_target_without_jurisdiction.xml",
      application(target_region="310116", target_authority="上海市金山区市场监督管理局"),
-     "/RemoteApply/Target/@region: no jurisdiction\n")
+     "/RemoteApply/Target/@region: [rule.no-jurisdiction] no jurisdiction\n")
 case("fail_digest_mismatch.xml",
      application(materials=material("01", "申请书", "application.pdf", APP_PDF)
                  + material("03", "经营场所使用证明", "lease.pdf", LEASE_PDF,
                             digest_override=digest(APP_PDF))),
-     "/RemoteApply/Materials/Material[2]/Digest: does not match the content\n")
+     "/RemoteApply/Materials/Material[2]/Digest: [digest.mismatch] does not match the content\n")
 case("fail_bad_base64_content.xml",
      application(materials=material("01", "申请书", "application.pdf", APP_PDF,
                                     content_override="JVBERi0x!!!bad" + b64(APP_PDF)[14:])),
-     "/RemoteApply/Materials/Material[1]/Content: not valid base64\n")
+     "/RemoteApply/Materials/Material[1]/Content: [base64.invalid] not valid base64\n")
 case("fail_hex_digest.xml",
      application(materials=material("01", "申请书", "application.pdf", APP_PDF,
                                     digest_override=hashlib.sha256(APP_PDF).hexdigest())),
-     "/RemoteApply/Materials/Material[1]/Digest: base64\n")
+     "/RemoteApply/Materials/Material[1]/Digest: [digest.looks-hex] base64\n")
 case("fail_digest_algorithm_md5.xml",
      application(materials=material("01", "申请书", "application.pdf", APP_PDF,
                                     algorithm='algorithm="MD5"')),
-     "/RemoteApply/Materials/Material[1]/Digest/@algorithm: only SHA-256\n")
+     "/RemoteApply/Materials/Material[1]/Digest/@algorithm: [digest.algorithm] only SHA-256\n")
 case("fail_money_with_three_decimals.xml",
      application(capital='<RegisteredCapital currency="CNY">100000.005</RegisteredCapital>'),
-     "/RemoteApply/Operator/RegisteredCapital: 3 fraction digits\n")
+     "/RemoteApply/Operator/RegisteredCapital: [decimal.two-too-fine] 3 fraction digits\n")
 case("fail_money_in_another_currency.xml",
      application(capital='<RegisteredCapital currency="USD">100000.00</RegisteredCapital>'),
-     "/RemoteApply/Operator/RegisteredCapital/@currency: not accepted\n")
+     "/RemoteApply/Operator/RegisteredCapital/@currency: [currency.not-cny] not accepted\n")
 case("fail_time_without_offset.xml", application(accepted_at="2026-11-20T09:30:00"),
-     "/RemoteApply/Acceptance/AcceptedAt: no offset\n")
+     "/RemoteApply/Acceptance/AcceptedAt: [time.no-offset] no offset\n")
 # The ledger cannot record a time with an offset beyond 18 hours; such an application was
 # accepted by the reader and then failed the committer's whole batch (retry-later, forever).
 case("fail_time_offset_beyond_18_hours.xml", application(accepted_at="2026-11-20T09:30:00+18:30"),
-     "/RemoteApply/Acceptance/AcceptedAt: beyond 18 hours\n")
+     "/RemoteApply/Acceptance/AcceptedAt: [time.offset-too-wide] beyond 18 hours\n")
 case("fail_time_with_fractional_seconds.xml",
      application(accepted_at="2026-11-20T09:30:00.250+08:00"),
-     "/RemoteApply/Acceptance/AcceptedAt: fractional seconds\n")
+     "/RemoteApply/Acceptance/AcceptedAt: [time.fraction] fractional seconds\n")
 case("fail_unknown_item_code.xml", application(item="SH-SCJG-0701-09"),
-     "/RemoteApply/ItemCode: unknown item code\n")
+     "/RemoteApply/ItemCode: [code.unknown] unknown item code\n")
 case("fail_zhejiang_item_code.xml", application(item="330000-SCJG-SPJY-001"),
-     "/RemoteApply/ItemCode: Zhejiang's\n")
+     "/RemoteApply/ItemCode: [code.zj-spelling] Zhejiang's\n")
 # Found by the fuzzing harness (tests/all/fuzz.rs): Shanghai accepted an item listed twice,
 # which Zhejiang's jyxm refuses, so the translation was refused.
 case("fail_food_item_listed_twice.xml",
      application(food=food_section().replace('      <Item code="C05">自制饮品制售</Item>\n',
                                              '      <Item code="C05">自制饮品制售</Item>\n' * 2)),
-     "/RemoteApply/FoodBusiness/Items/Item[3]/@code: 'C05' is listed twice\n")
+     "/RemoteApply/FoodBusiness/Items/Item[3]/@code: [code.listed-twice] 'C05' is listed twice\n")
 case("fail_boolean_as_digit.xml", application(food=food_section(online="0")),
-     "/RemoteApply/FoodBusiness/OnlineSales: true or false\n")
+     "/RemoteApply/FoodBusiness/OnlineSales: [boolean.sh] true or false\n")
 case("fail_wrong_namespace.xml", application(ns_decl='xmlns="urn:sh-ywtb:remote-accept:1.2"'),
-     "/RemoteApply: namespace 'urn:sh-ywtb:remote-accept:1.2'\n")
+     "/RemoteApply: [xml.namespace] namespace 'urn:sh-ywtb:remote-accept:1.2'\n")
 case("fail_no_namespace.xml", application(ns_decl='version="1.3"'),
-     "/RemoteApply: no namespace\n"
-     "/RemoteApply/@version: unknown attribute\n")
+     "/RemoteApply: [xml.namespace] no namespace\n"
+     "/RemoteApply/@version: [xml.unknown-attribute] unknown attribute\n")
 case("fail_foreign_element.xml",
      application().replace("  <Contact>", '  <x:Note xmlns:x="urn:example">hi</x:Note>\n  <Contact>'),
-     "/RemoteApply/Note: namespace 'urn:example'\n"
-     "/RemoteApply/Note: unknown element\n")
+     "/RemoteApply/Note: [xml.namespace] namespace 'urn:example'\n"
+     "/RemoteApply/Note: [xml.unknown-element] unknown element\n")
 case("fail_out_of_order_elements.xml", application(swap_operator_premises=True),
-     "/RemoteApply/Operator: out of order\n")
+     "/RemoteApply/Operator: [xml.out-of-order] out of order\n")
 case("fail_missing_required_element.xml",
      application().replace("    <Mobile>13812345678</Mobile>\n  </Applicant>", "  </Applicant>"),
-     "/RemoteApply/Applicant/Mobile: missing required element\n")
+     "/RemoteApply/Applicant/Mobile: [xml.missing-element] missing required element\n")
 case("fail_duplicated_element.xml",
      application().replace("  <ItemCode>", "  <ApplyNo>SH-JS-LX-20261120-0102</ApplyNo>\n  <ItemCode>"),
-     "/RemoteApply/ApplyNo[2]: more than once\n")
+     "/RemoteApply/ApplyNo[2]: [xml.repeated] more than once\n")
 case("fail_unknown_element.xml",
      application().replace("  <Remark>", "  <Priority>high</Priority>\n  <Remark>"),
-     "/RemoteApply/Priority: unknown element\n")
+     "/RemoteApply/Priority: [xml.unknown-element] unknown element\n")
 case("fail_unknown_encoding.xml",
      application(decl='<?xml version="1.0" encoding="ISO-8859-1"?>').replace("陆佳怡", "Lu Jiayi"),
-     "/: encoding 'ISO-8859-1' is not accepted\n")
+     "/: [xml.encoding] encoding 'ISO-8859-1' is not accepted\n")
 case("fail_gb18030_bytes_declared_utf8.xml",
      application(applicant_name="吉\U00020BB7怡").encode("gb18030"),
-     "/: not valid UTF-8\n")
+     "/: [xml.bad-utf8] not valid UTF-8\n")
 case("fail_granted_without_license.xml", decision(licence=""),
-     "/RemoteDecision/License: required when the licence is granted\n")
+     "/RemoteDecision/License: [rule.licence-required] required when the licence is granted\n")
 case("fail_refused_with_license.xml", decision(result='<Result code="REFUSED"/>'),
-     "/RemoteDecision/License: must be absent\n")
+     "/RemoteDecision/License: [rule.licence-absent] must be absent\n")
 case("fail_unknown_result_code.xml", decision(result='<Result code="APPROVED"/>', licence=""),
-     "/RemoteDecision/Result/@code: not one of GRANTED, REFUSED, CORRECTION\n")
+     "/RemoteDecision/Result/@code: [result.sh] not one of GRANTED, REFUSED, CORRECTION\n")
 case("fail_validity_ends_before_it_starts.xml",
      decision(licence=licence_section(valid_to="2026-11-26")),
-     "/RemoteDecision/License/ValidTo: before it starts\n")
+     "/RemoteDecision/License/ValidTo: [rule.validity-reversed] before it starts\n")
 case("fail_licence_file_digest_mismatch.xml",
      decision(licence=licence_section().replace(digest(LICENCE_FILE), digest(b"other"))),
-     "/RemoteDecision/License/File/Digest: does not match the content\n")
+     "/RemoteDecision/License/File/Digest: [digest.mismatch] does not match the content\n")
 case("fail_several_problems.xml",
      application(applicant_id=wrong_last(APPLICANT_ID, "0123456789X"),
                  operator_uscc=wrong_last(OPERATOR_USCC, USCC_ALPHABET),
@@ -467,15 +467,15 @@ case("fail_several_problems.xml",
                  + material("03", "经营场所使用证明", "lease.pdf", LEASE_PDF,
                             digest_override=digest(APP_PDF)),
                  food=food_section(main='<MainFormat code="XX">餐饮服务经营者</MainFormat>')),
-     "/RemoteApply/Applicant/IdNumber: check digit\n"
-     "/RemoteApply/Applicant/Mobile: 11 digits\n"
-     "/RemoteApply/Operator/Uscc: check character\n"
-     "/RemoteApply/Operator/LegalRep/IdNumber: check digit\n"
-     "/RemoteApply/Premises/Area: exactly 2 fraction digits\n"
-     "/RemoteApply/FoodBusiness/MainFormat/@code: unknown main business format\n"
-     "/RemoteApply/Materials/Material[2]/Digest: does not match the content\n"
-     "/RemoteApply/Acceptance/AcceptedAt: not a time\n"
-     "/RemoteApply/Target/@region: no jurisdiction\n")
+     "/RemoteApply/Applicant/IdNumber: [resident-id.check] check digit\n"
+     "/RemoteApply/Applicant/Mobile: [mobile.shape] 11 digits\n"
+     "/RemoteApply/Operator/Uscc: [uscc.check] check character\n"
+     "/RemoteApply/Operator/LegalRep/IdNumber: [resident-id.check] check digit\n"
+     "/RemoteApply/Premises/Area: [decimal.two-shape] exactly 2 fraction digits\n"
+     "/RemoteApply/FoodBusiness/MainFormat/@code: [code.unknown] unknown main business format\n"
+     "/RemoteApply/Materials/Material[2]/Digest: [digest.mismatch] does not match the content\n"
+     "/RemoteApply/Acceptance/AcceptedAt: [time.sh-shape] not a time\n"
+     "/RemoteApply/Target/@region: [rule.no-jurisdiction] no jurisdiction\n")
 
 if __name__ == "__main__":
     for name, (data, expect) in sorted(cases.items()):

@@ -46,61 +46,61 @@ dump(f'{D}/ok_decision_correction_with_result_note.json', d)
 d=zj_dec(); sha,nr=file_of(b'OFD business licence sample'); d['zz']={'zzbh':'91330482MA2B3C4D5Y','zzmc':'营业执照','yxqq':'2026-11-27','yxqz':'2076-11-26','fzjg':'平湖市市场监督管理局','fzrq':'2026-11-27','tyshxydm':uscc('91330482MA2B3C4D5'),'dzzz':{'wjm':'yyzz.ofd','wjlx':'application/ofd','sha256':sha,'nr':nr}}
 dump(f'{D}/ok_decision_business_licence.json', d)
 d=zj_dec(); d['zz']['zzbh']='JY23304820000012'
-dump(f'{D}/ok_decision_licence_check_digit_mismatch_warns.json', d, 'zz.zzbh: ISO 7064 MOD 11,10 gives 1')
+dump(f'{D}/ok_decision_licence_check_digit_mismatch_warns.json', d, 'zz.zzbh: [licence-no.check] ISO 7064 MOD 11,10 gives 1')
 
 # ---- fail cases
 def fail(name, mutate, expect, base=zj_app):
     a=base(); mutate(a); dump(f'{D}/fail_{name}.json', a, expect)
-fail('uscc_check_character', lambda a: a['jyz'].update(tyshxydm='92330482MA2JD0C80E'), "jyz.tyshxydm: expected 'D'")
-fail('uscc_forbidden_letter', lambda a: a['jyz'].update(tyshxydm='92330482MA2JO0C80D'), "jyz.tyshxydm: is not allowed")
-fail('id_check_digit', lambda a: a['sqr'].update(zjhm='310116199203041218'), "sqr.zjhm: expected '7'")
-fail('full_width_digits_in_id', lambda a: a['jyz']['fddbr'].update(zjhm='３１0116199203041217'), "jyz.fddbr.zjhm: full-width")
-fail('unknown_division', lambda a: a['jycs'].update(xzqh='330499'), "jycs.xzqh: not a known GB/T 2260")
-fail('former_division_code', lambda a: a.update(mbqy='320584'), "mbqy: since 2012-09 it is 320509")
-fail('food_item_without_food_section', lambda a: a.pop('spjy'), "spjy: required for 食品经营许可（新办）")
-fail('food_item_without_uscc', lambda a: a['jyz'].pop('tyshxydm'), "jyz.tyshxydm: required")
+fail('uscc_check_character', lambda a: a['jyz'].update(tyshxydm='92330482MA2JD0C80E'), "jyz.tyshxydm: [uscc.check] expected 'D'")
+fail('uscc_forbidden_letter', lambda a: a['jyz'].update(tyshxydm='92330482MA2JO0C80D'), "jyz.tyshxydm: [uscc.char] is not allowed")
+fail('id_check_digit', lambda a: a['sqr'].update(zjhm='310116199203041218'), "sqr.zjhm: [resident-id.check] expected '7'")
+fail('full_width_digits_in_id', lambda a: a['jyz']['fddbr'].update(zjhm='３１0116199203041217'), "jyz.fddbr.zjhm: [id.full-width] full-width")
+fail('unknown_division', lambda a: a['jycs'].update(xzqh='330499'), "jycs.xzqh: [division.unknown] not a known GB/T 2260")
+fail('former_division_code', lambda a: a.update(mbqy='320584'), "mbqy: [division.former] since 2012-09 it is 320509")
+fail('food_item_without_food_section', lambda a: a.pop('spjy'), "spjy: [rule.required-for-item] required for 食品经营许可（新办）")
+fail('food_item_without_uscc', lambda a: a['jyz'].pop('tyshxydm'), "jyz.tyshxydm: [rule.uscc-required] required")
 def reg_with_uscc(a): a['sxbm']='330000-SCJG-DJ-101'; a.pop('spjy'); a['jyfw']='小吃服务'
-fail('registration_with_uscc', reg_with_uscc, "jyz.tyshxydm: must be absent")
+fail('registration_with_uscc', reg_with_uscc, "jyz.tyshxydm: [rule.uscc-absent] must be absent")
 def reg_wrong_entity(a): a['sxbm']='330000-SCJG-DJ-201'; a.pop('spjy'); a['jyz'].pop('tyshxydm'); a['jyfw']='餐饮管理'
-fail('llc_registration_of_individual_business', reg_wrong_entity, "jyz.ztlx: cannot be registered")
-fail('digest_mismatch', lambda a: a['cl'][1].update(sha256=a['cl'][0]['sha256']), "cl[1].sha256: does not match the content")
-fail('digest_not_hex', lambda a: a['cl'][0].update(sha256='621cTUT1Eay5/CxQvzbNS0cqxav8rEqsVEQZR9XOo4Q='), "cl[0].sha256: 64 hexadecimal digits")
-fail('content_not_base64', lambda a: a['cl'][0].update(nr='JVBERi0x*LjQK'), "cl[0].nr: base64")
-fail('amount_with_seven_decimals', lambda a: a['jyz'].update(zczb='10.0000001'), "jyz.zczb: at most 6")
-fail('amount_negative', lambda a: a['jyz'].update(zczb='-10'), "jyz.zczb: not a decimal number")
-fail('amount_as_number', lambda a: a['jyz'].update(zczb=10), "jyz.zczb: must be a string, got a number")
-fail('time_with_offset', lambda a: a['slxx'].update(slsj='2026-11-20T09:30:00+08:00'), "slxx.slsj: yyyy-MM-dd HH:mm:ss")
-fail('boolean_spelled_true', lambda a: a['spjy'].update(wlxs='true'), 'spjy.wlxs: must be "1" or "0"')
-fail('unknown_item_code', lambda a: a.update(sxbm='SH-SCJG-0701-01'), "sxbm: unknown item code")
-fail('unknown_business_item', lambda a: a['spjy']['jyxm'].append('网红炸鸡制售'), "spjy.jyxm[2]: unknown business item")
-fail('unknown_material_code', lambda a: a['cl'][0].update(clbm='01'), "cl[0].clbm: unknown material code")
-fail('unknown_id_type', lambda a: a['sqr'].update(zjlx='01'), "sqr.zjlx: unknown id type")
-fail('mobile_too_short', lambda a: a['sqr'].update(sjhm='1381234567'), "sqr.sjhm: 11 digits")
-fail('missing_required_sections', lambda a: [a.pop('slxx'), a.pop('mbqy'), a['jycs'].pop('mj')], "slxx: required\nmbqy: required\njycs.mj: required")
-fail('no_materials', lambda a: a.update(cl=[]), "cl: at least one")
-fail('target_in_another_province', lambda a: a.update(mbqy='310116'), "mbqy: no jurisdiction")
-fail('application_number_with_space', lambda a: a.update(sqbh='SH JS 0007'), "sqbh: may hold only")
-fail('empty_name', lambda a: a['sqr'].update(xm='  '), "sqr.xm: must not be empty")
+fail('llc_registration_of_individual_business', reg_wrong_entity, "jyz.ztlx: [rule.entity-not-for-item] cannot be registered")
+fail('digest_mismatch', lambda a: a['cl'][1].update(sha256=a['cl'][0]['sha256']), "cl[1].sha256: [digest.mismatch] does not match the content")
+fail('digest_not_hex', lambda a: a['cl'][0].update(sha256='621cTUT1Eay5/CxQvzbNS0cqxav8rEqsVEQZR9XOo4Q='), "cl[0].sha256: [digest.hex] 64 hexadecimal digits")
+fail('content_not_base64', lambda a: a['cl'][0].update(nr='JVBERi0x*LjQK'), "cl[0].nr: [base64.padding] base64")
+fail('amount_with_seven_decimals', lambda a: a['jyz'].update(zczb='10.0000001'), "jyz.zczb: [decimal.too-fine] at most 6")
+fail('amount_negative', lambda a: a['jyz'].update(zczb='-10'), "jyz.zczb: [decimal.shape] not a decimal number")
+fail('amount_as_number', lambda a: a['jyz'].update(zczb=10), "jyz.zczb: [field.wrong-type] must be a string, got a number")
+fail('time_with_offset', lambda a: a['slxx'].update(slsj='2026-11-20T09:30:00+08:00'), "slxx.slsj: [time.zj-shape] yyyy-MM-dd HH:mm:ss")
+fail('boolean_spelled_true', lambda a: a['spjy'].update(wlxs='true'), 'spjy.wlxs: [boolean.zj] must be "1" or "0"')
+fail('unknown_item_code', lambda a: a.update(sxbm='SH-SCJG-0701-01'), "sxbm: [code.unknown] unknown item code")
+fail('unknown_business_item', lambda a: a['spjy']['jyxm'].append('网红炸鸡制售'), "spjy.jyxm[2]: [code.unknown] unknown food business item")
+fail('unknown_material_code', lambda a: a['cl'][0].update(clbm='01'), "cl[0].clbm: [code.unknown] unknown material code")
+fail('unknown_id_type', lambda a: a['sqr'].update(zjlx='01'), "sqr.zjlx: [code.unknown] unknown id type")
+fail('mobile_too_short', lambda a: a['sqr'].update(sjhm='1381234567'), "sqr.sjhm: [mobile.shape] 11 digits")
+fail('missing_required_sections', lambda a: [a.pop('slxx'), a.pop('mbqy'), a['jycs'].pop('mj')], "slxx: [field.required] required\nmbqy: [field.required] required\njycs.mj: [field.required] required")
+fail('no_materials', lambda a: a.update(cl=[]), "cl: [field.empty-array] at least one")
+fail('target_in_another_province', lambda a: a.update(mbqy='310116'), "mbqy: [rule.no-jurisdiction] no jurisdiction")
+fail('application_number_with_space', lambda a: a.update(sqbh='SH JS 0007'), "sqbh: [number.char] may hold only")
+fail('empty_name', lambda a: a['sqr'].update(xm='  '), "sqr.xm: [field.empty] must not be empty")
 def many(a):
     a['jyz']['tyshxydm']='92330482MA2JD0C80E'; a['sqr']['zjhm']='310116199203041218'; a['jycs']['xzqh']='999999'
     a['cl'][0]['sha256']='0'*64; a['jyz']['zczb']='1.23456789'; a['spjy']['wlxs']='2'; a['lxr']['sjhm']='+8613812345678'
-fail('many_problems_reported_at_once', many, """jyz.tyshxydm: expected 'D'
-sqr.zjhm: expected '7'
-jycs.xzqh: not a known
-cl[0].sha256: does not match
-jyz.zczb: at most 6
-spjy.wlxs: must be
-lxr.sjhm: 11 digits""")
-fail('decision_granted_without_licence', lambda d: d.pop('zz'), "zz: required when the licence is granted", zj_dec)
-fail('decision_refused_with_licence', lambda d: d.update(jg='2'), "zz: must be absent", zj_dec)
-fail('decision_unknown_result', lambda d: d.update(jg='4'), 'jg: must be "1"', zj_dec)
-fail('decision_licence_number_format', lambda d: d['zz'].update(zzbh='JY2330482000001'), "zz.zzbh: 'JY' followed by 14 digits", zj_dec)
-fail('decision_validity_reversed', lambda d: d['zz'].update(yxqz='2021-11-26'), "zz.yxqz: ends", zj_dec)
-fail('decision_file_digest_mismatch', lambda d: d['zz']['dzzz'].update(sha256='f'*64), "zz.dzzz.sha256: does not match", zj_dec)
-fail('decision_bad_date', lambda d: d['zz'].update(yxqq='2026-02-30'), "zz.yxqq: not a date", zj_dec)
+fail('many_problems_reported_at_once', many, """jyz.tyshxydm: [uscc.check] expected 'D'
+sqr.zjhm: [resident-id.check] expected '7'
+jycs.xzqh: [division.unknown] not a known
+cl[0].sha256: [digest.mismatch] does not match
+jyz.zczb: [decimal.too-fine] at most 6
+spjy.wlxs: [boolean.zj] must be
+lxr.sjhm: [mobile.shape] 11 digits""")
+fail('decision_granted_without_licence', lambda d: d.pop('zz'), "zz: [rule.licence-required] required when the licence is granted", zj_dec)
+fail('decision_refused_with_licence', lambda d: d.update(jg='2'), "zz: [rule.licence-absent] must be absent", zj_dec)
+fail('decision_unknown_result', lambda d: d.update(jg='4'), 'jg: [result.zj] must be "1"', zj_dec)
+fail('decision_licence_number_format', lambda d: d['zz'].update(zzbh='JY2330482000001'), "zz.zzbh: [licence-no.shape] 'JY' followed by 14 digits", zj_dec)
+fail('decision_validity_reversed', lambda d: d['zz'].update(yxqz='2021-11-26'), "zz.yxqz: [rule.validity-reversed] ends", zj_dec)
+fail('decision_file_digest_mismatch', lambda d: d['zz']['dzzz'].update(sha256='f'*64), "zz.dzzz.sha256: [digest.mismatch] does not match", zj_dec)
+fail('decision_bad_date', lambda d: d['zz'].update(yxqq='2026-02-30'), "zz.yxqq: [date.shape] not a date", zj_dec)
 open(f'{D}/fail_not_json.json','w').write('{"sqbh": "SH-1", \n')
-open(f'{D}/fail_not_json.expect','w').write('$: not valid JSON\n')
+open(f'{D}/fail_not_json.expect','w').write('$: [json.invalid] not valid JSON\n')
 open(f'{D}/fail_body_is_an_array.json','w').write('[{"sqbh": "SH-1"}]\n')
-open(f'{D}/fail_body_is_an_array.expect','w').write('$: must be a JSON object\n')
+open(f'{D}/fail_body_is_an_array.expect','w').write('$: [json.not-object] must be a JSON object\n')
 open(f'{D}/fail_duplicate_field.json','w').write(open(f'{SAMPLES}/zj-application.json').read().replace('"sqbh": "SH-JS-LX-20261120-0007",','"sqbh": "SH-JS-LX-20261120-0007",\n  "sqbh": "SH-JS-LX-20261120-0008",',1))
-open(f'{D}/fail_duplicate_field.expect','w').write('sqbh: appears more than once\n')
+open(f'{D}/fail_duplicate_field.expect','w').write('sqbh: [field.duplicate] appears more than once\n')

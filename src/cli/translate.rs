@@ -4,7 +4,7 @@ use std::io::{Read as _, Write as _};
 use std::path::Path;
 
 use super::{Error, Outcome};
-use crate::model::Problems;
+use crate::model::{Lang, Problems};
 use crate::platform::{self, Platform};
 
 /// Reads the whole input: the file, or standard input.
@@ -27,15 +27,21 @@ fn input(file: Option<&Path>) -> Result<Vec<u8>, Error> {
     }
 }
 
-fn report(problems: &Problems) {
+/// One `path: message` line per problem on stderr, in `lang`.
+fn report(problems: &Problems, lang: Lang) {
     let mut err = std::io::stderr().lock();
     for p in problems.iter() {
-        let _ = writeln!(err, "{p}");
+        let _ = writeln!(err, "{}", p.line(lang));
     }
 }
 
 /// Translates a document from one platform's format to the other's.
-pub fn translate(from: Platform, to: Platform, file: Option<&Path>) -> Result<Outcome, Error> {
+pub fn translate(
+    from: Platform,
+    to: Platform,
+    file: Option<&Path>,
+    lang: Lang,
+) -> Result<Outcome, Error> {
     if from == to {
         return Err(Error::Usage(format!(
             "--from and --to are both {from}: nothing to translate"
@@ -44,11 +50,11 @@ pub fn translate(from: Platform, to: Platform, file: Option<&Path>) -> Result<Ou
     let written = match platform::translate_owned(from, to, input(file)?) {
         Ok(w) => w,
         Err(problems) => {
-            report(&problems);
+            report(&problems, lang);
             return Ok(Outcome::Invalid);
         }
     };
-    report(&written.warnings);
+    report(&written.warnings, lang);
     std::io::stdout()
         .lock()
         .write_all(&written.bytes)
@@ -60,15 +66,15 @@ pub fn translate(from: Platform, to: Platform, file: Option<&Path>) -> Result<Ou
 }
 
 /// Validates a document; warnings are printed but do not make it invalid.
-pub fn validate(format: Platform, file: Option<&Path>) -> Result<Outcome, Error> {
+pub fn validate(format: Platform, file: Option<&Path>, lang: Lang) -> Result<Outcome, Error> {
     let bytes = input(file)?;
     match platform::read(format, &bytes) {
         Ok(read) => {
-            report(&read.warnings);
+            report(&read.warnings, lang);
             Ok(Outcome::Success)
         }
         Err(problems) => {
-            report(&problems);
+            report(&problems, lang);
             Ok(Outcome::Invalid)
         }
     }

@@ -17,6 +17,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 
+use crate::model::Message;
 use crate::platform::Platform;
 
 use super::convention::{self, HttpRefusal};
@@ -89,7 +90,7 @@ pub fn refused(gw: &Gateway, p: Platform, why: &HttpRefusal) -> Response {
         .http_refusals_total
         .fetch_add(1, Ordering::Relaxed);
     tracing::info!(platform = %p, reason = %why, "request refused by the HTTP layer");
-    let mut resp = gw.signed(convention::refusal(p, why), &[]);
+    let mut resp = gw.signed(convention::refusal(p, why, gw.config.language(p)), &[]);
     let h = resp.headers_mut();
     match why {
         HttpRefusal::Method(_) => {
@@ -129,10 +130,12 @@ pub fn timeout_reply(gw: Arc<Gateway>) -> TimeoutReply {
         let p = Platform::ALL
             .into_iter()
             .find(|&p| path == convention::apply_path(p) || path == convention::decision_path(p))?;
-        let message = format!(
-            "request not completed within the time limit of {}; retry later",
-            convention::duration(gw.config.limits.request_timeout)
-        );
-        Some(gw.signed(convention::retry_later(p, &message), &[]))
+        let message = Message::RequestTimeout {
+            limit: convention::duration(gw.config.limits.request_timeout),
+        };
+        Some(gw.signed(
+            convention::retry_later(p, &message, gw.config.language(p)),
+            &[],
+        ))
     })
 }

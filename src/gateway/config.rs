@@ -23,7 +23,7 @@ use super::tls::{self, ClientTimeouts, PartnerTrust};
 use crate::codes::ItemKind;
 // The longest partner key id accepted is the longest a ledger entry can record.
 use crate::ledger::entry::MAX_SENDER_KEYID_LEN as MAX_KEYID_LEN;
-use crate::model::Uscc;
+use crate::model::{Lang, Uscc};
 use crate::platform::Platform;
 use crate::signing::CosignerKey;
 use crate::web::{Account, Lockout, Office, WebConfig};
@@ -207,6 +207,10 @@ pub struct PlatformFile {
     /// Refuse unsigned applications and decisions from this platform (needs `signing_keys`).
     #[serde(default)]
     pub require_signature: bool,
+    /// The language of the gateway's `msg` / `<Message>` to this platform: `zh` (the
+    /// default: both platforms' staff read Chinese) or `en`.
+    #[serde(default)]
+    pub language: Lang,
 }
 
 /// `[outbox]`.
@@ -381,6 +385,8 @@ pub struct PlatformConfig {
     pub signing_keys: BTreeMap<String, super::httpsig::PublicKey>,
     /// Whether what it sends must be signed.
     pub require_signature: bool,
+    /// The language of our `msg` / `<Message>` to it.
+    pub language: Lang,
     /// What the gateway signs its messages to it with.
     pub signatures: super::httpsig::SignWith,
 }
@@ -606,6 +612,7 @@ impl ConfigFile {
                     regions,
                     signing_keys,
                     require_signature: pf.require_signature,
+                    language: pf.language,
                     signatures: pf.signatures,
                 });
             }
@@ -940,6 +947,11 @@ impl Config {
     /// The platform configured under `key`.
     pub fn platform(&self, key: &str) -> Option<&PlatformConfig> {
         self.platforms.iter().find(|p| p.key == key)
+    }
+
+    /// The language of the gateway's `msg` / `<Message>` to `p` (Chinese unless configured).
+    pub fn language(&self, p: Platform) -> Lang {
+        self.platform(p.key()).map_or(Lang::Zh, |c| c.language)
     }
 
     /// Every certificate the gateway relies on, named by its setting, with the end of its

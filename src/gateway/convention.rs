@@ -1,9 +1,11 @@
 //! Each platform's conventions as the gateway's HTTP shell needs them: endpoint paths, reply
 //! bodies (Zhejiang `{code,msg,data}` with HTTP 200; Shanghai `Response` XML with status
 //! codes) and the classification of its replies into the outbox's one [`Attempt`]. All of it
-//! delegates to the platform adapters; this module only picks the adapter.
+//! delegates to the platform adapters; this module only picks the adapter. Every `msg` /
+//! `<Message>` is a [`Message`] of the catalogue, written in the platform's configured
+//! language (`[platforms.*] language`, Chinese by default).
 
-use crate::model::Problems;
+use crate::model::{Lang, Message, Problems};
 use crate::platform::{shanghai, zhejiang, Platform, Reply};
 
 use super::outbox::Attempt;
@@ -58,60 +60,55 @@ pub fn accepted(p: Platform, receipt: &str) -> ReplyBody {
     )
 }
 
-/// The number was received before (with different content); the first receipt.
-pub fn duplicate(p: Platform, receipt: &str) -> ReplyBody {
+/// The number was received before (with different content); the first receipt, and a
+/// message saying so in `lang`.
+pub fn duplicate(p: Platform, receipt: &str, lang: Lang) -> ReplyBody {
     wrap(
         p,
         match p {
-            Platform::Zhejiang => zhejiang::reply_duplicate(receipt),
-            Platform::Shanghai => shanghai::reply_duplicate(receipt),
+            Platform::Zhejiang => zhejiang::reply_duplicate(receipt, lang),
+            Platform::Shanghai => shanghai::reply_duplicate(receipt, lang),
         },
     )
 }
 
-/// The document is invalid: every problem, in the caller's vocabulary.
-pub fn problems(p: Platform, problems: &Problems) -> ReplyBody {
+/// The document is invalid: every problem, in the caller's vocabulary and `lang`.
+pub fn problems(p: Platform, problems: &Problems, lang: Lang) -> ReplyBody {
     wrap(
         p,
         match p {
-            Platform::Zhejiang => zhejiang::reply_problems(problems),
-            Platform::Shanghai => shanghai::reply_problems(problems),
+            Platform::Zhejiang => zhejiang::reply_problems(problems, lang),
+            Platform::Shanghai => shanghai::reply_problems(problems, lang),
         },
     )
 }
 
 /// The caller may not do this (wrong province, not its application, wrong endpoint):
 /// Zhejiang `4001`, Shanghai 403.
-pub fn forbidden(p: Platform, message: &str) -> ReplyBody {
+pub fn forbidden(p: Platform, message: &Message, lang: Lang) -> ReplyBody {
+    error(p, false, 403, message, lang)
+}
+
+/// A failure that is not about a document's fields: Zhejiang HTTP 200 with `5000` when
+/// `retry`, else `4001`; Shanghai `sh_status`; `message` in `lang`.
+fn error(p: Platform, retry: bool, sh_status: u16, message: &Message, lang: Lang) -> ReplyBody {
     wrap(
         p,
         match p {
-            Platform::Zhejiang => zhejiang::reply_error(false, message),
-            Platform::Shanghai => shanghai::reply_error(403, message),
+            Platform::Zhejiang => zhejiang::reply_error(retry, message, lang),
+            Platform::Shanghai => shanghai::reply_error(sh_status, message, lang),
         },
     )
 }
 
 /// The request is well-formed but refers to something unknown: Zhejiang `4001`, Shanghai 404.
-pub fn not_found(p: Platform, message: &str) -> ReplyBody {
-    wrap(
-        p,
-        match p {
-            Platform::Zhejiang => zhejiang::reply_error(false, message),
-            Platform::Shanghai => shanghai::reply_error(404, message),
-        },
-    )
+pub fn not_found(p: Platform, message: &Message, lang: Lang) -> ReplyBody {
+    error(p, false, 404, message, lang)
 }
 
 /// Our failure; the caller should retry: Zhejiang `5000`, Shanghai 503.
-pub fn retry_later(p: Platform, message: &str) -> ReplyBody {
-    wrap(
-        p,
-        match p {
-            Platform::Zhejiang => zhejiang::reply_error(true, message),
-            Platform::Shanghai => shanghai::reply_error(503, message),
-        },
-    )
+pub fn retry_later(p: Platform, message: &Message, lang: Lang) -> ReplyBody {
+    error(p, true, 503, message, lang)
 }
 
 /// What the HTTP layer refuses before a partner's document reaches intake. Each kind is
@@ -152,28 +149,33 @@ impl HttpRefusal {
     fn status(&self) -> u16 {
         400
     }
+
+    /// The refusal as a message of the catalogue.
+    pub fn message(&self) -> Message {
+        match self {
+            HttpRefusal::TooLarge { limit } => Message::HttpTooLarge {
+                limit: size(*limit),
+            },
+            HttpRefusal::TooSlow { limit } => Message::HttpTooSlow {
+                limit: duration(*limit),
+            },
+            HttpRefusal::Framing(why) => Message::HttpFraming {
+                detail: why.clone(),
+            },
+            HttpRefusal::ContentType { expected, got } => Message::HttpContentType {
+                expected,
+                got: got.clone(),
+            },
+            HttpRefusal::Method(m) => Message::HttpMethod { method: m.clone() },
+            HttpRefusal::UnknownPath(path) => Message::HttpUnknownPath { path: path.clone() },
+        }
+    }
 }
 
 impl std::fmt::Display for HttpRefusal {
+    /// In English, for logs.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            HttpRefusal::TooLarge { limit } => write!(f, "body larger than {}", size(*limit)),
-            HttpRefusal::TooSlow { limit } => write!(
-                f,
-                "body not received within the time limit of {}",
-                duration(*limit)
-            ),
-            HttpRefusal::Framing(why) => write!(f, "malformed request body: {why}"),
-            HttpRefusal::ContentType { expected, got } => {
-                write!(f, "Content-Type must be {expected}")?;
-                match got {
-                    Some(got) => write!(f, " (got {got})"),
-                    None => f.write_str(" (none sent)"),
-                }
-            }
-            HttpRefusal::Method(m) => write!(f, "method {m} not allowed: use POST"),
-            HttpRefusal::UnknownPath(path) => write!(f, "no endpoint at {path}"),
-        }
+        std::fmt::Display::fmt(&self.message(), f)
     }
 }
 
@@ -200,16 +202,9 @@ pub(super) fn duration(d: std::time::Duration) -> String {
 }
 
 /// A refusal of the HTTP layer in `p`'s convention: Zhejiang HTTP 200 with `4001` and the
-/// reason in `msg`; Shanghai `Response` with the status of [`HttpRefusal`]'s kind.
-pub fn refusal(p: Platform, why: &HttpRefusal) -> ReplyBody {
-    let message = why.to_string();
-    wrap(
-        p,
-        match p {
-            Platform::Zhejiang => zhejiang::reply_error(false, &message),
-            Platform::Shanghai => shanghai::reply_error(why.status(), &message),
-        },
-    )
+/// reason in `msg` (in `lang`); Shanghai `Response` with the status of [`HttpRefusal`]'s kind.
+pub fn refusal(p: Platform, why: &HttpRefusal, lang: Lang) -> ReplyBody {
+    error(p, false, why.status(), &why.message(), lang)
 }
 
 /// Whether `content_type` (a `Content-Type` header value) is what `p`'s interface document
@@ -325,27 +320,32 @@ mod tests {
                 receipt: "TB1".into()
             }
         );
-        let zj = forbidden(Platform::Zhejiang, "no");
+        let zj = forbidden(Platform::Zhejiang, &Message::NoClientCertificate, Lang::Zh);
         assert_eq!(zj.status, 200, "Zhejiang answers HTTP 200 even on failure");
         assert!(matches!(
             classify(Platform::Zhejiang, zj.status, &zj.body),
             Attempt::Rejected(_)
         ));
-        let sh = forbidden(Platform::Shanghai, "no");
+        let sh = forbidden(Platform::Shanghai, &Message::NoClientCertificate, Lang::Zh);
         assert_eq!(sh.status, 403);
         assert!(matches!(
             classify(Platform::Shanghai, sh.status, &sh.body),
             Attempt::Rejected(_)
         ));
         for p in Platform::ALL {
-            let r = refusal(p, &HttpRefusal::TooLarge { limit: 16 << 20 });
+            let r = refusal(p, &HttpRefusal::TooLarge { limit: 16 << 20 }, Lang::En);
             assert!(
                 matches!(classify(p, r.status, &r.body), Attempt::Rejected(m) if m.contains("body larger than 16 MiB")),
                 "{p}"
             );
-            let d = duplicate(p, "TB1");
+            let r = refusal(p, &HttpRefusal::TooLarge { limit: 16 << 20 }, Lang::Zh);
+            assert!(
+                matches!(classify(p, r.status, &r.body), Attempt::Rejected(m) if m.contains("请求体超过 16 MiB")),
+                "{p}"
+            );
+            let d = duplicate(p, "TB1", Lang::Zh);
             assert_eq!(classify(p, d.status, &d.body), Attempt::Duplicate, "{p}");
-            let r = retry_later(p, "busy");
+            let r = retry_later(p, &Message::GatewayInternal, Lang::Zh);
             assert!(matches!(
                 classify(p, r.status, &r.body),
                 Attempt::RetryLater(_)

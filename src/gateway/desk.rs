@@ -284,7 +284,7 @@ impl GatewayDesk {
             Intake::Invalid(problems) => Err(DeskError::Refused(problems)),
             Intake::Forbidden(why) => {
                 let mut problems = Problems::new();
-                problems.error(platform::field_path(source, why.field()), why.zh());
+                problems.error(platform::field_path(source, why.field()), why.message());
                 Err(DeskError::Refused(problems))
             }
         }

@@ -27,8 +27,9 @@ use axum::Router;
 use sha2::{Digest as _, Sha256};
 use tokio::sync::{Notify, Semaphore};
 
+use crate::model::message::DocKind as Expected;
 use crate::model::rules::Field;
-use crate::model::{Document, Problems};
+use crate::model::{Document, Message, Problems};
 use crate::platform::{self, Platform, Read};
 
 use super::admission;
@@ -212,36 +213,22 @@ impl Refusal {
         }
     }
 
-    /// The reason in Chinese, for a window clerk.
-    pub fn zh(self) -> String {
+    /// The reason as a message of the catalogue: what partners are given (their platform's
+    /// `forbidden` reply) and window clerks see under the field.
+    pub fn message(self) -> Message {
         match self {
-            Refusal::OfficeOutsideProvince => "受理机构不在本平台所在省份".to_owned(),
-            Refusal::OwnProvince(r) => format!("目标区域 {r:06} 在本省，不属于跨省通办"),
-            Refusal::NoRoute(r) => format!("目标区域 {r:06} 没有对接的审批平台，网关无法转送"),
-            Refusal::RoutesBack(r) => {
-                format!("目标区域 {r:06} 由本省平台审批，不属于跨省通办")
-            }
+            Refusal::OfficeOutsideProvince => Message::OfficeOutsideProvince,
+            Refusal::OwnProvince(region) => Message::OwnProvince { region },
+            Refusal::NoRoute(region) => Message::NoRoute { region },
+            Refusal::RoutesBack(region) => Message::RoutesBack { region },
         }
     }
 }
 
 impl std::fmt::Display for Refusal {
-    /// The reason partners are given (their platform's `forbidden` reply).
+    /// In English, for logs.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Refusal::OfficeOutsideProvince => {
-                f.write_str("the accepting office is not in the sending platform's province")
-            }
-            Refusal::OwnProvince(r) => {
-                write!(f, "target region {r} is in the sender's own province")
-            }
-            Refusal::NoRoute(r) => {
-                write!(f, "no platform is configured for target region {r}")
-            }
-            Refusal::RoutesBack(r) => {
-                write!(f, "target region {r} routes back to the sender")
-            }
-        }
+        std::fmt::Display::fmt(&self.message(), f)
     }
 }
 
@@ -507,7 +494,7 @@ impl Gateway {
         result.unwrap_or_else(|e| {
             tracing::error!(platform = %p, error = %e, "{what}");
             self.signed(
-                convention::retry_later(p, "internal error; retry later"),
+                convention::retry_later(p, &Message::GatewayInternal, self.config.language(p)),
                 &[],
             )
         })
@@ -518,7 +505,10 @@ impl Gateway {
         if partner.key() != p.key() {
             return Err(Box::new(self.refuse(convention::forbidden(
                 p,
-                &format!("this endpoint is for the {p} platform"),
+                &Message::WrongEndpoint {
+                    platform: p.to_string(),
+                },
+                self.config.language(p),
             ))));
         }
         Ok(())
@@ -563,23 +553,28 @@ impl Gateway {
                 m.sender_signatures_refused_total
                     .fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(platform = %p, reason = %why, "partner signature refused");
-                Err(Box::new(self.refuse(convention::forbidden(p, &why))))
+                Err(Box::new(self.refuse(convention::forbidden(
+                    p,
+                    &Message::SignatureRefused { detail: why },
+                    self.config.language(p),
+                ))))
             }
         })
     }
 
     /// The problem of a document of the wrong kind for the endpoint.
-    fn wrong_kind_problems(p: Platform, expected: &str, got: &str) -> Problems {
+    fn wrong_kind_problems(p: Platform, expected: Expected, got: Expected) -> Problems {
         let mut pr = Problems::new();
-        pr.error(root_path(p), format!("expected {expected}, got {got}"));
+        pr.error(root_path(p), Message::WrongKind { expected, got });
         pr
     }
 
     /// The reply to a document of the wrong kind for the endpoint.
-    fn wrong_kind(&self, p: Platform, expected: &str, got: &str) -> Response {
+    fn wrong_kind(&self, p: Platform, expected: Expected, got: Expected) -> Response {
         self.refuse(convention::problems(
             p,
             &Self::wrong_kind_problems(p, expected, got),
+            self.config.language(p),
         ))
     }
 
@@ -603,12 +598,18 @@ impl Gateway {
                 rec.received_index,
             ),
             Intake::Duplicate(first) => self.receipt(
-                convention::duplicate(p, &first.gateway_no),
+                convention::duplicate(p, &first.gateway_no, self.config.language(p)),
                 &first,
                 first.received_index,
             ),
-            Intake::Invalid(problems) => self.signed(convention::problems(p, &problems), &[]),
-            Intake::Forbidden(why) => self.signed(convention::forbidden(p, &why.to_string()), &[]),
+            Intake::Invalid(problems) => self.signed(
+                convention::problems(p, &problems, self.config.language(p)),
+                &[],
+            ),
+            Intake::Forbidden(why) => self.signed(
+                convention::forbidden(p, &why.message(), self.config.language(p)),
+                &[],
+            ),
         })
     }
 
@@ -683,7 +684,8 @@ impl Gateway {
             Ok(read) => match read.document {
                 Document::Application(app) => app,
                 Document::Decision(_) => {
-                    let problems = Self::wrong_kind_problems(p, "an application", "a decision");
+                    let problems =
+                        Self::wrong_kind_problems(p, Expected::Application, Expected::Decision);
                     return Ok(self.rejected(Intake::Invalid(problems)));
                 }
             },
@@ -790,17 +792,22 @@ impl Gateway {
             Ok(read) => match read.document {
                 Document::Decision(d) => (d, sender),
                 Document::Application(_) => {
-                    return Ok(self.wrong_kind(p, "a decision", "an application"))
+                    return Ok(self.wrong_kind(p, Expected::Decision, Expected::Application))
                 }
             },
-            Err(problems) => return Ok(self.refuse(convention::problems(p, &problems))),
+            Err(problems) => {
+                return Ok(self.refuse(convention::problems(p, &problems, self.config.language(p))))
+            }
         };
         let body = &body[..];
         let no = decision.number.as_str();
         let Some(mut rec) = self.store.get(no)? else {
             return Ok(self.refuse(convention::not_found(
                 p,
-                &format!("no application {no} was forwarded to this platform"),
+                &Message::UnknownApplication {
+                    number: no.to_owned(),
+                },
+                self.config.language(p),
             )));
         };
         if rec.destination != p.key() {
@@ -808,12 +815,15 @@ impl Gateway {
             // applications are not disclosed.
             return Ok(self.refuse(convention::not_found(
                 p,
-                &format!("no application {no} was forwarded to this platform"),
+                &Message::UnknownApplication {
+                    number: no.to_owned(),
+                },
+                self.config.language(p),
             )));
         }
         let Some(_guard) = self.in_progress.take(format!("{no}/decided")) else {
             return Ok(self.signed(
-                convention::retry_later(p, "a decision on this number is being processed"),
+                convention::retry_later(p, &Message::DecisionInProgress, self.config.language(p)),
                 &[],
             ));
         };
@@ -832,7 +842,7 @@ impl Gateway {
             let reply = if same {
                 convention::accepted(p, &rec.gateway_no)
             } else {
-                convention::duplicate(p, &rec.gateway_no)
+                convention::duplicate(p, &rec.gateway_no, self.config.language(p))
             };
             return Ok(self.receipt(reply, &rec, index));
         }
@@ -968,7 +978,11 @@ async fn endpoint(gw: Arc<Gateway>, p: Platform, decision: bool, req: Request) -
         Err(why) => return admission::refused(&gw, p, &why),
     };
     let Some(partner) = parts.extensions.get::<Partner>() else {
-        return gw.refuse(convention::forbidden(p, "no client certificate"));
+        return gw.refuse(convention::forbidden(
+            p,
+            &Message::NoClientCertificate,
+            gw.config.language(p),
+        ));
     };
     let call = call(partner, &parts.headers, &parts.uri);
     if decision {

@@ -24,12 +24,18 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 
 use crate::codes::ItemKind;
+use crate::model::message::DocKind;
 use crate::model::{
     Application, Base64Content, Decision, Document, File, Licence, Outcome, Sha256Digest, Uscc,
 };
+use crate::model::{Lang, Message};
 use crate::platform::{self, Platform};
 
 use super::convention::{self, ReplyBody};
+
+/// The language of a sandbox's replies: a platform's staff read Chinese, as the real
+/// platforms' replies are.
+const SANDBOX_LANG: Lang = Lang::Zh;
 use super::httpsig::{self, KeySigner};
 use super::ops::Ops;
 use super::server::{self, Clients, Limits, Serve};
@@ -212,7 +218,10 @@ impl Sandbox {
             }
             Err(e) => Err(Box::new(self.reply(convention::forbidden(
                 self.platform,
-                &format!("the gateway's signature: {e}"),
+                &Message::SignatureRefused {
+                    detail: format!("the gateway's signature: {e}"),
+                },
+                SANDBOX_LANG,
             )))),
         }
     }
@@ -294,22 +303,33 @@ impl Sandbox {
     fn on_application(self: &Arc<Self>, body: &[u8]) -> Response {
         let p = self.platform;
         if self.down.load(Ordering::SeqCst) {
-            return self.reply(convention::retry_later(p, "sandbox is down"));
+            return self.reply(convention::retry_later(
+                p,
+                &Message::SandboxDown,
+                SANDBOX_LANG,
+            ));
         }
         let app = match platform::read(p, body) {
             Ok(r) => match r.document {
                 Document::Application(a) => a,
                 Document::Decision(_) => {
-                    return self.reply(convention::forbidden(p, "expected an application"))
+                    return self.reply(convention::forbidden(
+                        p,
+                        &Message::WrongKind {
+                            expected: DocKind::Application,
+                            got: DocKind::Decision,
+                        },
+                        SANDBOX_LANG,
+                    ))
                 }
             },
-            Err(problems) => return self.reply(convention::problems(p, &problems)),
+            Err(problems) => return self.reply(convention::problems(p, &problems, SANDBOX_LANG)),
         };
         let number = app.number.as_str().to_owned();
         let receipt = {
             let mut seen = self.by_number.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(r) = seen.get(&number) {
-                return self.reply(convention::duplicate(p, r));
+                return self.reply(convention::duplicate(p, r, SANDBOX_LANG));
             }
             let n = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
             let r = format!("{}R{n:06}", p.key().to_uppercase());
@@ -357,16 +377,27 @@ impl Sandbox {
     fn on_decision(&self, body: &[u8]) -> Response {
         let p = self.platform;
         if self.down.load(Ordering::SeqCst) {
-            return self.reply(convention::retry_later(p, "sandbox is down"));
+            return self.reply(convention::retry_later(
+                p,
+                &Message::SandboxDown,
+                SANDBOX_LANG,
+            ));
         }
         let d = match platform::read(p, body) {
             Ok(r) => match r.document {
                 Document::Decision(d) => d,
                 Document::Application(_) => {
-                    return self.reply(convention::forbidden(p, "expected a decision"))
+                    return self.reply(convention::forbidden(
+                        p,
+                        &Message::WrongKind {
+                            expected: DocKind::Decision,
+                            got: DocKind::Application,
+                        },
+                        SANDBOX_LANG,
+                    ))
                 }
             },
-            Err(problems) => return self.reply(convention::problems(p, &problems)),
+            Err(problems) => return self.reply(convention::problems(p, &problems, SANDBOX_LANG)),
         };
         let outcome = super::pipeline::outcome_key(&d.outcome).to_owned();
         let number = d.number.as_str().to_owned();

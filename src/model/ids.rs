@@ -1,36 +1,48 @@
 //! Checked identifiers. Each type can only be built through its `parse`, which applies the
-//! national standard that defines it; the error says what is wrong in words a clerk can act on.
+//! national standard that defines it; the error says what is wrong in words a clerk can act on
+//! (a [`Message`] of the catalogue, rendered in the reader's language).
 
 use std::fmt;
 
+use super::message::{Lang, Message, Subject};
 use crate::codes::{self, Code, IdType};
 
-/// Why a value was refused: a sentence for the caller.
+/// Why a value was refused: a message of the catalogue for the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid(pub String);
+pub struct Invalid(pub Message);
+
+impl Invalid {
+    /// The message in `lang`.
+    pub fn render(&self, lang: Lang) -> String {
+        self.0.render(lang)
+    }
+}
 
 impl fmt::Display for Invalid {
+    /// In English, for logs.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
 impl std::error::Error for Invalid {}
 
-fn invalid<T>(msg: impl Into<String>) -> Result<T, Invalid> {
-    Err(Invalid(msg.into()))
+fn invalid<T>(msg: Message) -> Result<T, Invalid> {
+    Err(Invalid(msg))
 }
 
-/// A hint when `s` holds full-width digits or letters (common from Chinese input methods).
-fn full_width_hint(s: &str) -> Option<String> {
+/// The refusal when `s` holds full-width digits or letters (common from Chinese input
+/// methods), naming `subject`.
+fn full_width(s: &str, subject: impl FnOnce() -> Subject) -> Option<Message> {
     // Identifiers are ASCII as a rule, which is checked many bytes at a time.
     if s.is_ascii() {
         return None;
     }
     let c = s.chars().find(|c| ('\u{FF10}'..='\u{FF5A}').contains(c))?;
-    Some(format!(
-        "contains the full-width character '{c}'; write ASCII digits and letters (half-width, 半角)"
-    ))
+    Some(Message::FullWidth {
+        subject: subject(),
+        char: c,
+    })
 }
 
 /// GB 32100-2015 alphabet: digits and capitals without I, O, S, V, Z; index = value.
@@ -47,43 +59,42 @@ pub struct Uscc(String);
 impl Uscc {
     /// Checks length, alphabet and the check character.
     pub fn parse(s: &str) -> Result<Uscc, Invalid> {
-        if let Some(hint) = full_width_hint(s) {
-            return invalid(hint);
+        if let Some(m) = full_width(s, || Subject::Uscc) {
+            return invalid(m);
         }
         let n = s.chars().count();
         if n != 18 {
-            return invalid(format!(
-                "统一社会信用代码 must be 18 characters, got {n} ('{s}')"
-            ));
+            return invalid(Message::UsccLength {
+                value: s.to_owned(),
+                got: n,
+            });
         }
         let mut values = [0u32; 18];
         for (i, b) in s.bytes().enumerate() {
             match USCC_ALPHABET.iter().position(|&a| a == b) {
                 Some(v) => values[i] = v as u32,
                 None if b.is_ascii_lowercase() => {
-                    return invalid(format!(
-                        "统一社会信用代码 must be written in capitals ('{}' at position {})",
-                        b as char,
-                        i + 1
-                    ))
+                    return invalid(Message::UsccLowercase {
+                        char: b as char,
+                        position: i + 1,
+                    })
                 }
                 None => {
-                    return invalid(format!(
-                        "'{}' at position {} is not allowed in a 统一社会信用代码 (GB 32100 uses 0-9 and A-Z without I, O, S, V, Z)",
-                        b as char,
-                        i + 1
-                    ))
+                    return invalid(Message::UsccBadChar {
+                        char: b as char,
+                        position: i + 1,
+                    })
                 }
             }
         }
         let sum: u32 = USCC_WEIGHTS.iter().zip(&values).map(|(w, v)| w * v).sum();
         let expected = (31 - sum % 31) % 31;
         if values[17] != expected {
-            return invalid(format!(
-                "check character of 统一社会信用代码 '{s}' is '{}', expected '{}' (GB 32100): a character was probably mistyped",
-                s.as_bytes()[17] as char,
-                USCC_ALPHABET[expected as usize] as char
-            ));
+            return invalid(Message::UsccCheck {
+                value: s.to_owned(),
+                got: s.as_bytes()[17] as char,
+                expected: USCC_ALPHABET[expected as usize] as char,
+            });
         }
         Ok(Uscc(s.to_owned()))
     }
@@ -120,25 +131,24 @@ impl ResidentId {
     /// Checks 17 digits, a valid birth date and the ISO 7064 MOD 11-2 check character;
     /// a lowercase `x` is the same as `X`.
     pub fn parse(s: &str) -> Result<ResidentId, Invalid> {
-        if let Some(hint) = full_width_hint(s) {
-            return invalid(format!("居民身份证号码 {hint}"));
+        if let Some(m) = full_width(s, || Subject::ResidentId) {
+            return invalid(m);
         }
         let up = s.to_ascii_uppercase();
         let b = up.as_bytes();
         if b.len() != 18 {
-            return invalid(format!(
-                "居民身份证号码 must be 18 characters, got {}",
-                s.chars().count()
-            ));
+            return invalid(Message::IdLength {
+                got: s.chars().count(),
+            });
         }
         if !b[..17].iter().all(u8::is_ascii_digit) || !(b[17].is_ascii_digit() || b[17] == b'X') {
-            return invalid("居民身份证号码 must be 17 digits and a check character (0-9 or X)");
+            return invalid(Message::IdShape);
         }
         let birth = &up[6..14];
         if !is_birth_date(birth) {
-            return invalid(format!(
-                "居民身份证号码 has an impossible birth date '{birth}' (digits 7-14)"
-            ));
+            return invalid(Message::IdBirthDate {
+                birth: birth.to_owned(),
+            });
         }
         let sum: u32 = ID_WEIGHTS
             .iter()
@@ -147,10 +157,10 @@ impl ResidentId {
             .sum();
         let expected = ID_CHECK[(sum % 11) as usize];
         if b[17] != expected {
-            return invalid(format!(
-                "check digit of 居民身份证号码 is '{}', expected '{}' (GB 11643): a digit was probably mistyped",
-                b[17] as char, expected as char
-            ));
+            return invalid(Message::IdCheck {
+                got: b[17] as char,
+                expected: expected as char,
+            });
         }
         Ok(ResidentId(up))
     }
@@ -182,17 +192,16 @@ impl IdDocument {
         let number = if kind.is_resident_id() {
             ResidentId::parse(number)?.0
         } else {
-            if let Some(hint) = full_width_hint(number) {
-                return invalid(format!("{} number {hint}", kind.name()));
+            if let Some(m) = full_width(number, || Subject::IdNumber(kind.name().to_owned())) {
+                return invalid(m);
             }
             let ok_chars = number
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-');
             if !(5..=32).contains(&number.len()) || !ok_chars {
-                return invalid(format!(
-                    "{} number must be 5-32 ASCII letters, digits or hyphens",
-                    kind.name()
-                ));
+                return invalid(Message::IdOtherShape {
+                    kind: kind.name().to_owned(),
+                });
             }
             number.to_owned()
         };
@@ -230,13 +239,13 @@ pub struct Mobile(String);
 impl Mobile {
     /// Checks 11 ASCII digits starting with `1`.
     pub fn parse(s: &str) -> Result<Mobile, Invalid> {
-        if let Some(hint) = full_width_hint(s) {
-            return invalid(format!("mobile number {hint}"));
+        if let Some(m) = full_width(s, || Subject::Mobile) {
+            return invalid(m);
         }
         if s.len() != 11 || !s.bytes().all(|b| b.is_ascii_digit()) || !s.starts_with('1') {
-            return invalid(format!(
-                "mobile number must be 11 digits starting with 1, got '{s}'"
-            ));
+            return invalid(Message::MobileShape {
+                value: s.to_owned(),
+            });
         }
         Ok(Mobile(s.to_owned()))
     }
@@ -256,19 +265,16 @@ impl ApplicationNo {
     /// Checks length and alphabet.
     pub fn parse(s: &str) -> Result<ApplicationNo, Invalid> {
         if s.is_empty() || s.len() > Self::MAX_LEN {
-            return invalid(format!(
-                "application number must be 1-{} characters, got {}",
-                Self::MAX_LEN,
-                s.chars().count()
-            ));
+            return invalid(Message::NumberLength {
+                max: Self::MAX_LEN,
+                got: s.chars().count(),
+            });
         }
         if let Some(c) = s
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
         {
-            return invalid(format!(
-                "application number may hold only 0-9, A-Z, a-z and '-', found '{c}'"
-            ));
+            return invalid(Message::NumberBadChar { char: c });
         }
         Ok(ApplicationNo(s.to_owned()))
     }
@@ -286,26 +292,34 @@ impl DivisionCode {
     /// Checks six digits and that the code is a current county in `schemas/divisions.csv`;
     /// a former code is refused with its successor named.
     pub fn parse(s: &str) -> Result<DivisionCode, Invalid> {
-        if let Some(hint) = full_width_hint(s) {
-            return invalid(format!("division code {hint}"));
+        if let Some(m) = full_width(s, || Subject::Division) {
+            return invalid(m);
         }
+        let shape = || {
+            Invalid(Message::DivisionShape {
+                value: s.to_owned(),
+            })
+        };
         if s.len() != 6 || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return invalid(format!(
-                "division code must be 6 digits (GB/T 2260), got '{s}'"
-            ));
+            return Err(shape());
         }
-        let code: u32 = s.parse().map_err(|_| Invalid(s.to_owned()))?;
+        let code: u32 = s.parse().map_err(|_| shape())?;
         if let Some(d) = codes::division(code) {
             return Ok(DivisionCode(d));
         }
         if let Some(old) = codes::former_division(code) {
             let new = codes::division(old.successor).map_or("", |d| d.full_name);
-            return invalid(format!(
-                "{code} ({}) is no longer a GB/T 2260 code: since {} it is {} ({new})",
-                old.name, old.changed, old.successor
-            ));
+            return invalid(Message::DivisionFormer {
+                code,
+                name: old.name.to_string(),
+                changed: old.changed.to_string(),
+                successor: old.successor,
+                successor_name: new.to_owned(),
+            });
         }
-        invalid(format!("{s} is not a known GB/T 2260 county-level code"))
+        invalid(Message::DivisionUnknown {
+            value: s.to_owned(),
+        })
     }
     /// The six-digit code.
     pub fn code(&self) -> u32 {
@@ -338,20 +352,19 @@ pub struct FoodLicenceNo(String);
 impl FoodLicenceNo {
     /// Checks the shape; returns the number and, when the ISO 7064 MOD 11,10 check digit does
     /// not match (no official text states the algorithm), a warning rather than an error.
-    pub fn parse(s: &str) -> Result<(FoodLicenceNo, Option<String>), Invalid> {
+    pub fn parse(s: &str) -> Result<(FoodLicenceNo, Option<Message>), Invalid> {
         let digits = s.strip_prefix("JY").unwrap_or_default();
         if digits.len() != 14 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return invalid(format!(
-                "food business licence number must be 'JY' followed by 14 digits, got '{s}'"
-            ));
+            return invalid(Message::LicenceNoShape {
+                value: s.to_owned(),
+            });
         }
         let d = digits.as_bytes();
         let expected = iso7064_mod11_10(&d[..13]);
-        let warning = (d[13] - b'0' != expected).then(|| {
-            format!(
-                "check digit of licence number {s} is {}, ISO 7064 MOD 11,10 gives {expected}; please confirm the number",
-                d[13] as char
-            )
+        let warning = (d[13] - b'0' != expected).then(|| Message::LicenceNoCheck {
+            value: s.to_owned(),
+            got: d[13] as char,
+            expected,
         });
         Ok((FoodLicenceNo(s.to_owned()), warning))
     }
@@ -394,17 +407,17 @@ mod tests {
     fn uscc_check_character() {
         assert!(Uscc::parse("92330482MA2JD0C80D").is_ok());
         assert!(Uscc::parse("113101160024321631").is_ok());
-        let e = Uscc::parse("92330482MA2JD0C80E").unwrap_err().0;
+        let e = Uscc::parse("92330482MA2JD0C80E").unwrap_err().to_string();
         assert!(e.contains("expected 'D'"), "{e}");
-        let e = Uscc::parse("92330482MA2JD0C8OD").unwrap_err().0;
+        let e = Uscc::parse("92330482MA2JD0C8OD").unwrap_err().to_string();
         assert!(e.contains("position 17"), "{e}");
         assert!(Uscc::parse("92330482ma2jd0c80d")
             .unwrap_err()
-            .0
+            .to_string()
             .contains("capitals"));
         assert!(Uscc::parse("９2330482MA2JD0C80D")
             .unwrap_err()
-            .0
+            .to_string()
             .contains("full-width"));
     }
 
@@ -414,18 +427,22 @@ mod tests {
             ResidentId::parse("310116199203041217").unwrap().as_str(),
             "310116199203041217"
         );
-        let e = ResidentId::parse("310116199203041218").unwrap_err().0;
+        let e = ResidentId::parse("310116199203041218")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("expected '7'"), "{e}");
         // 11010519491231002X is the standard's own example.
         assert_eq!(
             ResidentId::parse("11010519491231002x").unwrap().as_str(),
             "11010519491231002X"
         );
-        let e = ResidentId::parse("３10116199203041217").unwrap_err().0;
+        let e = ResidentId::parse("３10116199203041217")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("full-width") && e.contains("半角"), "{e}");
         assert!(ResidentId::parse("310116199213041217")
             .unwrap_err()
-            .0
+            .to_string()
             .contains("birth date"));
     }
 
@@ -442,11 +459,11 @@ mod tests {
         assert_eq!((d.province(), d.full_name()), (33, "浙江省嘉兴市平湖市"));
         assert!(DivisionCode::parse("320584")
             .unwrap_err()
-            .0
+            .to_string()
             .contains("320509"));
         assert!(DivisionCode::parse("330499")
             .unwrap_err()
-            .0
+            .to_string()
             .contains("not a known"));
         assert!(DivisionCode::parse("33048").is_err());
     }
@@ -456,7 +473,7 @@ mod tests {
         let (n, w) = FoodLicenceNo::parse("JY23304820000011").unwrap();
         assert_eq!((n.as_str(), w), ("JY23304820000011", None));
         let (_, w) = FoodLicenceNo::parse("JY23304820000012").unwrap();
-        assert!(w.unwrap().contains("gives 1"));
+        assert!(w.unwrap().to_string().contains("gives 1"));
         assert!(FoodLicenceNo::parse("JY2330482000001").is_err());
         assert!(FoodLicenceNo::parse("XK23304820000011").is_err());
     }
@@ -468,7 +485,10 @@ mod tests {
         assert!(Mobile::parse("23812345678").is_err());
         assert!(ApplicationNo::parse("SH-JS-LX-20261120-0007").is_ok());
         assert!(ApplicationNo::parse("").is_err());
-        assert!(ApplicationNo::parse("a b").unwrap_err().0.contains("' '"));
+        assert!(ApplicationNo::parse("a b")
+            .unwrap_err()
+            .to_string()
+            .contains("' '"));
         assert!(ApplicationNo::parse(&"A".repeat(33)).is_err());
     }
 }

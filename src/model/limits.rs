@@ -33,6 +33,8 @@ pub const MAX_ATTRIBUTES: usize = 16;
 /// 3 (`cl[0].nr`); an unknown field may nest a little deeper, a hostile one no further.
 pub const MAX_JSON_DEPTH: usize = 32;
 
+use super::message::Message;
+
 /// Running totals of a document's extensions, checked against the bounds above.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ExtensionBudget {
@@ -51,7 +53,7 @@ impl ExtensionBudget {
     /// Counts one more entry of `bytes` bytes. `Ok(true)` while within the bounds;
     /// `Err(message)` the first time a bound is passed; `Ok(false)` after that (already
     /// reported: the entry is not kept).
-    pub fn take(&mut self, bytes: usize) -> Result<bool, String> {
+    pub fn take(&mut self, bytes: usize) -> Result<bool, Message> {
         if self.exceeded {
             return Ok(false);
         }
@@ -59,16 +61,16 @@ impl ExtensionBudget {
         self.bytes += bytes;
         if self.entries > MAX_EXTENSIONS {
             self.exceeded = true;
-            return Err(format!(
-                "more than {MAX_EXTENSIONS} extension entries (unknown fields and extension-area entries); the limit is {MAX_EXTENSIONS}"
-            ));
+            return Err(Message::TooManyExtensions {
+                max: MAX_EXTENSIONS,
+            });
         }
         if self.bytes > MAX_EXTENSION_BYTES {
             self.exceeded = true;
-            return Err(format!(
-                "extensions (unknown fields and extension-area entries) larger than {} KiB in total; the limit is {MAX_EXTENSION_BYTES} bytes",
-                MAX_EXTENSION_BYTES / 1024
-            ));
+            return Err(Message::ExtensionsTooLarge {
+                kib: MAX_EXTENSION_BYTES / 1024,
+                max_bytes: MAX_EXTENSION_BYTES,
+            });
         }
         Ok(true)
     }

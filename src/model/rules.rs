@@ -5,6 +5,7 @@
 //! which the reader turns into its own path. Rules about one field alone live in that
 //! field's type (`Uscc::parse`, `DivisionCode::parse`, …).
 
+use super::message::Message;
 use super::{DivisionCode, Invalid, Outcome, Problems, Sha256Digest};
 use crate::codes::{Code, EntityType, Item, ItemKind};
 
@@ -57,39 +58,45 @@ pub struct ApplicationFacts {
 /// The cross-field rules of an application, each finding recorded through `path`.
 pub fn application(f: &ApplicationFacts, problems: &mut Problems, path: impl Fn(Field) -> String) {
     if let Some(item) = f.item {
-        let name = item.name();
+        let item_name = || item.name().to_owned();
         match item.kind() {
             ItemKind::Food => {
                 if !f.has_food {
-                    problems.error(path(Field::Food), format!("required for {name}"));
+                    problems.error(
+                        path(Field::Food),
+                        Message::RequiredForItem { item: item_name() },
+                    );
                 }
                 if !f.has_uscc {
                     problems.error(
                         path(Field::OperatorUscc),
-                        format!("统一社会信用代码 of the operator is required for {name}"),
+                        Message::UsccRequiredForItem { item: item_name() },
                     );
                 }
                 if f.has_scope {
                     problems.error(
                         path(Field::BusinessScope),
-                        format!("only for registration items, not for {name}"),
+                        Message::OnlyForRegistration { item: item_name() },
                     );
                 }
             }
             ItemKind::Registration => {
                 if !f.has_scope {
-                    problems.error(path(Field::BusinessScope), format!("required for {name}"));
+                    problems.error(
+                        path(Field::BusinessScope),
+                        Message::RequiredForItem { item: item_name() },
+                    );
                 }
                 if f.has_uscc {
                     problems.error(
                         path(Field::OperatorUscc),
-                        format!("must be absent for {name}: the registration assigns the code"),
+                        Message::UsccAbsentForRegistration { item: item_name() },
                     );
                 }
                 if f.has_food {
                     problems.error(
                         path(Field::Food),
-                        format!("only for food licence items, not for {name}"),
+                        Message::OnlyForFood { item: item_name() },
                     );
                 }
                 let fits = match (item.key(), f.entity_type.map(|e| e.key())) {
@@ -101,7 +108,10 @@ pub fn application(f: &ApplicationFacts, problems: &mut Problems, path: impl Fn(
                     let entity = f.entity_type.map_or("", |e| e.name());
                     problems.error(
                         path(Field::EntityType),
-                        format!("{entity} cannot be registered under {name}"),
+                        Message::EntityNotForItem {
+                            entity: entity.to_owned(),
+                            item: item_name(),
+                        },
                     );
                 }
             }
@@ -111,11 +121,12 @@ pub fn application(f: &ApplicationFacts, problems: &mut Problems, path: impl Fn(
         if premises.province() != target.province() {
             problems.error(
                 path(Field::TargetRegion),
-                format!(
-                    "{target} ({}) has no jurisdiction over premises in {premises} ({})",
-                    target.full_name(),
-                    premises.full_name()
-                ),
+                Message::NoJurisdiction {
+                    target: target.to_string(),
+                    target_name: target.full_name().to_owned(),
+                    premises: premises.to_string(),
+                    premises_name: premises.full_name().to_owned(),
+                },
             );
         }
     }
@@ -136,19 +147,21 @@ pub struct DecisionFacts {
 pub fn decision(f: &DecisionFacts, problems: &mut Problems, path: impl Fn(Field) -> String) {
     match (f.outcome, f.has_licence) {
         (Some(Outcome::Granted), false) => {
-            problems.error(path(Field::Licence), "required when the licence is granted")
+            problems.error(path(Field::Licence), Message::LicenceRequired)
         }
-        (Some(o @ (Outcome::Refused | Outcome::Correction)), true) => problems.error(
-            path(Field::Licence),
-            format!("must be absent when the result is {o:?}: no licence is issued"),
-        ),
+        (Some(o @ (Outcome::Refused | Outcome::Correction)), true) => {
+            problems.error(path(Field::Licence), Message::LicenceAbsent { outcome: o })
+        }
         _ => {}
     }
     if let Some((from, to)) = f.validity {
         if to < from {
             problems.error(
                 path(Field::LicenceValidTo),
-                format!("validity ends ({to}) before it starts ({from})"),
+                Message::ValidityReversed {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                },
             );
         }
     }
@@ -164,7 +177,7 @@ pub fn licence_number(number: &str, problems: &mut Problems, path: impl Fn() -> 
             Err(e) => problems.error(path(), e.0),
         }
     } else if number.trim().is_empty() {
-        problems.error(path(), "licence number must not be empty");
+        problems.error(path(), Message::LicenceNoEmpty);
     }
 }
 
@@ -173,11 +186,10 @@ pub fn digest_matches(claimed: &Sha256Digest, actual: &Sha256Digest) -> Result<(
     if claimed == actual {
         return Ok(());
     }
-    Err(Invalid(format!(
-        "does not match the content: the content's SHA-256 is {} (hex), the document says {}",
-        hex::encode(actual.0),
-        hex::encode(claimed.0)
-    )))
+    Err(Invalid(Message::DigestMismatch {
+        actual: hex::encode(actual.0),
+        claimed: hex::encode(claimed.0),
+    }))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //!   directly or as a reference, so Zhejiang's JSON may not bring one in either.
 //! - A MIME type is `type/subtype` in printable ASCII without spaces.
 
+use super::message::Message;
 use super::Invalid;
 
 /// Whether `c` is a character XML 1.0 allows in a document (its `Char` production):
@@ -30,11 +31,8 @@ pub fn forbidden_char(s: &str) -> Option<char> {
 }
 
 /// Why a character is refused, naming it as `U+0001`.
-pub fn forbidden_message(c: char) -> String {
-    format!(
-        "character U+{:04X} is not allowed: XML 1.0 has no way to write it (outside its Char production), so neither platform's documents may hold it",
-        u32::from(c)
-    )
+pub fn forbidden_message(c: char) -> Message {
+    Message::ForbiddenChar { char: c }
 }
 
 /// Checks that `s` holds only characters both platforms can carry.
@@ -54,9 +52,9 @@ pub fn mime_type(s: &str) -> Result<String, Invalid> {
     if ok {
         Ok(s.to_owned())
     } else {
-        Err(Invalid(format!(
-            "'{s}' is not a MIME type (type/subtype, e.g. application/pdf)"
-        )))
+        Err(Invalid(Message::MimeType {
+            value: s.to_owned(),
+        }))
     }
 }
 

@@ -6,6 +6,7 @@ use std::fmt;
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
+use super::message::Message;
 use super::Invalid;
 
 /// An amount of money in 分 (fen, 0.01 yuan). One fen is 0.000001 万元, so both platforms'
@@ -21,26 +22,34 @@ pub struct CentiSquareMetres(pub u64);
 /// with scale 6 is 12_345_600. Refuses signs, exponents, spaces and more than `scale`
 /// fraction digits (which could not be represented exactly). `unit` names the unit in
 /// messages.
-pub fn parse_fixed(s: &str, scale: u32, unit: &str) -> Result<u64, Invalid> {
+pub fn parse_fixed(s: &str, scale: u32, unit: &'static str) -> Result<u64, Invalid> {
     let (int, frac) = match s.split_once('.') {
         Some((i, f)) => (i, Some(f)),
         None => (s, None),
     };
     let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
     if !digits(int) || frac.is_some_and(|f| !digits(f)) {
-        return Err(Invalid(format!(
-            "'{s}' is not a decimal number of {unit} (digits with an optional '.' and fraction)"
-        )));
+        return Err(Invalid(Message::DecimalShape {
+            value: s.to_owned(),
+            unit,
+        }));
     }
     let frac = frac.unwrap_or("");
     let significant = frac.trim_end_matches('0');
     if significant.len() > scale as usize {
-        return Err(Invalid(format!(
-            "'{s}' has {} fraction digits; {unit} allow at most {scale}, a finer amount cannot be represented exactly",
-            frac.len()
-        )));
+        return Err(Invalid(Message::DecimalTooFine {
+            value: s.to_owned(),
+            digits: frac.len(),
+            unit,
+            max: scale,
+        }));
     }
-    let too_big = || Invalid(format!("'{s}' {unit} is too large"));
+    let too_big = || {
+        Invalid(Message::DecimalTooLarge {
+            value: s.to_owned(),
+            unit,
+        })
+    };
     let mut value: u64 = int.parse().map_err(|_| too_big())?;
     value = value.checked_mul(10u64.pow(scale)).ok_or_else(too_big)?;
     let mut f: u64 = 0;
@@ -136,10 +145,7 @@ impl Base64Content {
     pub fn sha256(&self) -> Result<Sha256Digest, Invalid> {
         let text = self.0.as_bytes();
         if text.len() % 4 != 0 {
-            return Err(Invalid(format!(
-                "content is not padded base64: {} characters is not a multiple of 4",
-                text.len()
-            )));
+            return Err(Invalid(Message::Base64Padding { len: text.len() }));
         }
         let mut hasher = Sha256::new();
         // Only as large as the content needs: most attachments in tests and samples are
@@ -157,10 +163,10 @@ impl Base64Content {
             let n = base64::engine::general_purpose::STANDARD
                 .decode_slice(chunk, buf)
                 .map_err(|e| {
-                    Invalid(format!(
-                        "content is not valid base64 near character {}: {e}",
-                        i * DECODE_CHUNK
-                    ))
+                    Invalid(Message::Base64Invalid {
+                        at: i * DECODE_CHUNK,
+                        detail: e.to_string(),
+                    })
                 })?;
             hasher.update(&buf[..n]);
         }
@@ -228,7 +234,7 @@ mod tests {
 
     #[test]
     fn fixed_point_refuses_what_it_cannot_hold_exactly() {
-        let e = parse_fixed("0.0000001", 6, "万元").unwrap_err().0;
+        let e = parse_fixed("0.0000001", 6, "万元").unwrap_err().to_string();
         assert!(e.contains("at most 6"), "{e}");
         assert!(parse_fixed("100.005", 2, "元").is_err());
         for bad in ["", "-1", "+1", "1e3", "1.", ".5", " 1", "1,000", "１"] {

@@ -28,7 +28,7 @@ mod xml;
 
 use super::{Read, Reply, Written};
 use crate::model::rules::Field;
-use crate::model::{Document, Problems};
+use crate::model::{Document, Lang, Problems};
 
 /// Content type of Shanghai documents and replies, as the interface document states.
 pub const CONTENT_TYPE: &str = "application/xml";
@@ -87,24 +87,32 @@ pub fn reply_accepted(receipt: &str) -> (u16, Vec<u8>) {
 }
 
 /// The reply to a refused document: 400, `Code` 400 and every problem as one
-/// `path: message` line of `Message`.
-pub fn reply_problems(p: &Problems) -> (u16, Vec<u8>) {
+/// `path: message` line of `Message`, in `lang`.
+pub fn reply_problems(p: &Problems, lang: Lang) -> (u16, Vec<u8>) {
     (
         400,
-        reply::response("400", &reply::problems_message(p), None),
+        reply::response("400", &reply::problems_message(p, lang), None),
     )
 }
 
 /// The reply to a document whose `ApplyNo` was already received: 409, `Code` 409 and the
 /// receipt number given the first time.
-pub fn reply_duplicate(receipt: &str) -> (u16, Vec<u8>) {
-    let message = format!("duplicate ApplyNo: already received as {receipt}");
-    (409, reply::response("409", &message, Some(receipt)))
+pub fn reply_duplicate(receipt: &str, lang: Lang) -> (u16, Vec<u8>) {
+    let message = crate::model::Message::DuplicateReceived {
+        receipt: receipt.to_owned(),
+    };
+    (
+        409,
+        reply::response("409", &message.render(lang), Some(receipt)),
+    )
 }
 
-/// Any other error reply: the HTTP status, repeated as `Code`, and a message.
-pub fn reply_error(status: u16, message: &str) -> (u16, Vec<u8>) {
-    (status, reply::response(&status.to_string(), message, None))
+/// Any other error reply: the HTTP status, repeated as `Code`, and `message` in `lang`.
+pub fn reply_error(status: u16, message: &crate::model::Message, lang: Lang) -> (u16, Vec<u8>) {
+    (
+        status,
+        reply::response(&status.to_string(), &message.render(lang), None),
+    )
 }
 
 #[cfg(test)]

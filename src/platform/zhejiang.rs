@@ -12,7 +12,6 @@ mod tree;
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::fmt::Display;
 use std::ops::Bound;
 
 use chrono::{Datelike, FixedOffset, NaiveDateTime, TimeZone, Timelike};
@@ -20,6 +19,7 @@ use chrono::{Datelike, FixedOffset, NaiveDateTime, TimeZone, Timelike};
 use super::{Read, Reply, Written};
 use crate::codes::{self, Code, Kind};
 use crate::model::limits::{self, ExtensionBudget};
+use crate::model::message::{JsonType, Lang, Message, TableName};
 use crate::model::rules::{self, ApplicationFacts, DecisionFacts, Field};
 use crate::model::text;
 use crate::model::{
@@ -61,20 +61,15 @@ pub fn read(bytes: &[u8]) -> Result<Read, Problems> {
                 .unwrap_or_default();
             problems.error(
                 at,
-                format!(
-                    "nested more than {} levels deep; the limit is {}",
-                    limits::MAX_JSON_DEPTH,
-                    limits::MAX_JSON_DEPTH
-                ),
+                Message::JsonTooDeep {
+                    max: limits::MAX_JSON_DEPTH,
+                },
             );
             return Err(problems);
         }
         Ok(Json::Object(fields)) => fields,
         Ok(other) => {
-            problems.error(
-                "$",
-                format!("body must be a JSON object, got {}", other.kind()),
-            );
+            problems.error("$", Message::JsonNotObject { got: other.kind() });
             return Err(problems);
         }
         // An object of more fields than the interface's own and the limit of unknown ones
@@ -88,15 +83,20 @@ pub fn read(bytes: &[u8]) -> Result<Read, Problems> {
                 .unwrap_or_default();
             problems.error(
                 path,
-                format!(
-                    "more than {MAX_FIELDS} fields in one object (or items in one array): more than {} unknown fields, the limit, or fields given twice",
-                    limits::MAX_EXTENSIONS
-                ),
+                Message::JsonTooManyFields {
+                    max: MAX_FIELDS,
+                    max_extensions: limits::MAX_EXTENSIONS,
+                },
             );
             return Err(problems);
         }
         Err(e) => {
-            problems.error("$", format!("body is not valid JSON: {e}"));
+            problems.error(
+                "$",
+                Message::JsonInvalid {
+                    detail: e.to_string(),
+                },
+            );
             return Err(problems);
         }
     };
@@ -181,16 +181,12 @@ const MAX_DUPLICATES_REPORTED: usize = 20;
 const SMALL_OBJECT: usize = 16;
 
 impl Reader {
-    fn error(&mut self, path: String, message: impl Into<String>) {
+    fn error(&mut self, path: String, message: Message) {
         self.problems.error(path, message);
     }
 
     /// `result`'s value, or its error reported at `path` (built only then).
-    fn check<T, E: Display>(
-        &mut self,
-        path: impl FnOnce() -> String,
-        result: Result<T, E>,
-    ) -> Option<T> {
+    fn check<T>(&mut self, path: impl FnOnce() -> String, result: Result<T, Invalid>) -> Option<T> {
         self.problems.check(path, result)
     }
 
@@ -212,7 +208,7 @@ impl Reader {
             };
             if repeated {
                 self.duplicates += 1;
-                self.error(o.at(key), "appears more than once");
+                self.error(o.at(key), Message::Duplicate);
             } else if !o.used[i] && !self.budget.is_spent() {
                 let mut own =
                     String::with_capacity(OWN_PREFIX.len() + o.path.len() + key.len() + 1);
@@ -231,10 +227,7 @@ impl Reader {
     /// refusal names the field at `path` where they were passed).
     fn carry(&mut self, path: String, key: String, value: String) {
         if key.is_empty() {
-            self.error(
-                path,
-                "an extension needs a name: Shanghai's Field cannot be nameless",
-            );
+            self.error(path, Message::ExtensionNameless);
             return;
         }
         if let Err(e) = text::check_chars(&key).and_then(|()| text::check_chars(&value)) {
@@ -257,20 +250,26 @@ impl Reader {
         o: &mut Obj<'a, 'j>,
         key: &str,
         required: bool,
-        expected: &str,
+        expected: JsonType,
         pick: impl FnOnce(&'a Json<'j>) -> Option<T>,
     ) -> Option<T> {
         match o.take(key) {
             None | Some(Json::Null) => {
                 if required {
-                    self.error(o.at(key), "required");
+                    self.error(o.at(key), Message::Required);
                 }
                 None
             }
             Some(v) => {
                 let t = pick(v);
                 if t.is_none() {
-                    self.error(o.at(key), format!("must be {expected}, got {}", v.kind()));
+                    self.error(
+                        o.at(key),
+                        Message::WrongType {
+                            expected,
+                            got: v.kind(),
+                        },
+                    );
                 }
                 t
             }
@@ -279,7 +278,7 @@ impl Reader {
 
     /// A string field.
     fn str<'a>(&mut self, o: &mut Obj<'a, '_>, key: &str, required: bool) -> Option<&'a str> {
-        self.typed(o, key, required, "a string", |v| match v {
+        self.typed(o, key, required, JsonType::String, |v| match v {
             Json::Str(s) => Some(s.as_ref()),
             _ => None,
         })
@@ -289,7 +288,7 @@ impl Reader {
     fn text(&mut self, o: &mut Obj, key: &str) -> Option<String> {
         let s = self.str(o, key, true)?;
         if s.trim().is_empty() {
-            self.error(o.at(key), "must not be empty");
+            self.error(o.at(key), Message::Empty);
             return None;
         }
         self.check(|| o.at(key), text::check_chars(s))?;
@@ -329,10 +328,13 @@ impl Reader {
         let s = self.str(o, key, true)?;
         let code = Code::<K>::from_zj(s);
         if code.is_none() {
-            let expected = Code::<K>::spellings(|r| r.zj);
             self.error(
                 o.at(key),
-                format!("unknown {} '{s}'; expected one of: {expected}", K::WHAT),
+                Message::CodeUnknown {
+                    table: TableName::of::<K>(),
+                    value: s.to_owned(),
+                    expected: Code::<K>::spellings(|r| r.zj),
+                },
             );
         }
         code
@@ -344,7 +346,7 @@ impl Reader {
         key: &str,
         required: bool,
     ) -> Option<Obj<'a, 'j>> {
-        let fields = self.typed(o, key, required, "an object", |v| match v {
+        let fields = self.typed(o, key, required, JsonType::Object, |v| match v {
             Json::Object(fields) => Some(fields),
             _ => None,
         })?;
@@ -353,12 +355,12 @@ impl Reader {
 
     /// A required array with at least one element.
     fn array<'a, 'j>(&mut self, o: &mut Obj<'a, 'j>, key: &str) -> Option<&'a [Json<'j>]> {
-        let items = self.typed(o, key, true, "an array", |v| match v {
+        let items = self.typed(o, key, true, JsonType::Array, |v| match v {
             Json::Array(items) => Some(items),
             _ => None,
         })?;
         if items.is_empty() {
-            self.error(o.at(key), "must have at least one element");
+            self.error(o.at(key), Message::EmptyArray);
             return None;
         }
         Some(items)
@@ -371,9 +373,9 @@ impl Reader {
                 .filter(|_| s.len() == 19)
                 .and_then(|t| beijing().from_local_datetime(&t).single())
                 .ok_or_else(|| {
-                    Invalid(format!(
-                        "'{s}' is not a time 'yyyy-MM-dd HH:mm:ss' (Beijing time, no offset)"
-                    ))
+                    Invalid(Message::TimeZhejiang {
+                        value: s.to_owned(),
+                    })
                 })
         })
     }
@@ -386,7 +388,9 @@ impl Reader {
         self.parse(o, key, |s| match s {
             "1" => Ok(true),
             "0" => Ok(false),
-            _ => Err(Invalid(format!("must be \"1\" or \"0\", got '{s}'"))),
+            _ => Err(Invalid(Message::BooleanZhejiang {
+                value: s.to_owned(),
+            })),
         })
     }
 
@@ -491,21 +495,29 @@ impl Reader {
                         let path = format!("{}[{i}]", o.at("jyxm"));
                         match item {
                             Json::Str(s) => match Code::<codes::FoodItem>::from_zj(s) {
-                                Some(c) if codes.contains(&c) => {
-                                    self.error(path, format!("'{s}' is listed twice"))
-                                }
+                                Some(c) if codes.contains(&c) => self.error(
+                                    path,
+                                    Message::ListedTwice {
+                                        value: s.to_string(),
+                                    },
+                                ),
                                 Some(c) => codes.push(c),
                                 None => self.error(
                                     path,
-                                    format!(
-                                        "unknown business item '{s}'; expected one of: {}",
-                                        Code::<codes::FoodItem>::spellings(|r| r.zj)
-                                    ),
+                                    Message::CodeUnknown {
+                                        table: TableName::of::<codes::FoodItem>(),
+                                        value: s.to_string(),
+                                        expected: Code::<codes::FoodItem>::spellings(|r| r.zj),
+                                    },
                                 ),
                             },
-                            other => {
-                                self.error(path, format!("must be a string, got {}", other.kind()))
-                            }
+                            other => self.error(
+                                path,
+                                Message::WrongType {
+                                    expected: JsonType::String,
+                                    got: other.kind(),
+                                },
+                            ),
                         }
                     }
                     codes
@@ -541,11 +553,9 @@ impl Reader {
             if items.len() > limits::MAX_MATERIALS {
                 self.error(
                     format!("cl[{}]", limits::MAX_MATERIALS),
-                    format!(
-                        "more than {} materials; the limit is {}",
-                        limits::MAX_MATERIALS,
-                        limits::MAX_MATERIALS
-                    ),
+                    Message::TooManyMaterials {
+                        max: limits::MAX_MATERIALS,
+                    },
                 );
                 return None;
             }
@@ -553,7 +563,13 @@ impl Reader {
             for (i, item) in items.iter().enumerate() {
                 let path = format!("cl[{i}]");
                 let Json::Object(fields) = item else {
-                    self.error(path, format!("must be an object, got {}", item.kind()));
+                    self.error(
+                        path,
+                        Message::WrongType {
+                            expected: JsonType::Object,
+                            got: item.kind(),
+                        },
+                    );
                     continue;
                 };
                 let mut o = Obj::new(path, fields);
@@ -635,10 +651,16 @@ impl Reader {
             match value {
                 Json::Str(_) if key.starts_with(OWN_PREFIX) => self.error(
                     o.at(key),
-                    format!("names starting '{OWN_PREFIX}' are the gateway's own (Zhejiang fields carried through Shanghai's format), not a kzxx entry"),
+                    Message::ExtensionReservedKzxx { prefix: OWN_PREFIX },
                 ),
                 Json::Str(s) => self.carry(o.at(key), key.to_string(), s.to_string()),
-                other => self.error(o.at(key), format!("must be a string, got {}", other.kind())),
+                other => self.error(
+                    o.at(key),
+                    Message::WrongType {
+                        expected: JsonType::String,
+                        got: other.kind(),
+                    },
+                ),
             }
         }
     }
@@ -649,9 +671,9 @@ impl Reader {
             "1" => Ok(Outcome::Granted),
             "2" => Ok(Outcome::Refused),
             "3" => Ok(Outcome::Correction),
-            _ => Err(Invalid(format!(
-                "must be \"1\" (准予), \"2\" (不予) or \"3\" (补正), got '{s}'"
-            ))),
+            _ => Err(Invalid(Message::ResultZhejiang {
+                value: s.to_owned(),
+            })),
         });
         let opinion = self.text(&mut root, "yj");
         let officer = self.text(&mut root, "spr");
@@ -745,7 +767,11 @@ fn parse_date(s: &str) -> Result<Date, Invalid> {
     Date::parse_from_str(s, "%Y-%m-%d")
         .ok()
         .filter(|_| s.len() == 10)
-        .ok_or_else(|| Invalid(format!("'{s}' is not a date 'yyyy-MM-dd'")))
+        .ok_or_else(|| {
+            Invalid(Message::DateShape {
+                value: s.to_owned(),
+            })
+        })
 }
 
 fn parse_wan_yuan(s: &str) -> Result<Fen, Invalid> {
@@ -755,10 +781,9 @@ fn parse_wan_yuan(s: &str) -> Result<Fen, Invalid> {
 fn parse_hex_digest(s: &str) -> Result<Sha256Digest, Invalid> {
     let mut d = [0u8; 32];
     if s.len() != 64 || hex::decode_to_slice(s, &mut d).is_err() {
-        return Err(Invalid(format!(
-            "must be the SHA-256 as 64 hexadecimal digits, got {} characters",
-            s.chars().count()
-        )));
+        return Err(Invalid(Message::DigestHex {
+            got: s.chars().count(),
+        }));
     }
     Ok(Sha256Digest(d))
 }
@@ -1260,34 +1285,38 @@ pub fn reply_accepted(receipt: &str) -> (u16, Vec<u8>) {
     reply(CODE_OK, "成功", serde_json::json!({ "sjbh": receipt }))
 }
 
-/// `4009`: the `sqbh` was received before; `data.sjbh` is the first receipt.
-pub fn reply_duplicate(receipt: &str) -> (u16, Vec<u8>) {
+/// `4009`: the `sqbh` was received before; `data.sjbh` is the first receipt; `msg` says so
+/// in `lang`.
+pub fn reply_duplicate(receipt: &str, lang: Lang) -> (u16, Vec<u8>) {
+    let msg = Message::DuplicateReceived {
+        receipt: receipt.to_owned(),
+    };
     reply(
         CODE_DUPLICATE,
-        "申请编号重复: already received",
+        &msg.render(lang),
         serde_json::json!({ "sjbh": receipt }),
     )
 }
 
-/// `4001` with every problem: `msg` holds the `path: message` lines, `data.errors` the same
-/// as objects.
-pub fn reply_problems(problems: &Problems) -> (u16, Vec<u8>) {
+/// `4001` with every problem: `msg` holds the `path: message` lines in `lang`, `data.errors`
+/// the same as objects, each with the catalogue's stable `code` (`schemas/messages.md`).
+pub fn reply_problems(problems: &Problems, lang: Lang) -> (u16, Vec<u8>) {
     let errors: Vec<_> = problems
         .iter()
-        .map(|p| serde_json::json!({ "field": p.path, "message": p.message }))
+        .map(|p| serde_json::json!({ "field": p.path, "code": p.code(), "message": p.text(lang) }))
         .collect();
     reply(
         CODE_INVALID,
-        &problems.to_string(),
+        &problems.lines(lang),
         serde_json::json!({ "errors": errors }),
     )
 }
 
 /// A failure that is not about the data: `5000` when the caller should retry, `4001`
-/// otherwise (HTTP 200 either way, as the platform expects).
-pub fn reply_error(retry: bool, message: &str) -> (u16, Vec<u8>) {
+/// otherwise (HTTP 200 either way, as the platform expects); `msg` is `message` in `lang`.
+pub fn reply_error(retry: bool, message: &Message, lang: Lang) -> (u16, Vec<u8>) {
     let code = if retry { CODE_INTERNAL } else { CODE_INVALID };
-    reply(code, message, serde_json::Value::Null)
+    reply(code, &message.render(lang), serde_json::Value::Null)
 }
 
 /// Classifies the platform's reply to something the gateway sent.
@@ -1405,9 +1434,9 @@ mod tests {
                 receipt: "TB1".into()
             }
         );
-        let (s, b) = reply_duplicate("TB1");
+        let (s, b) = reply_duplicate("TB1", Lang::Zh);
         assert_eq!(classify_reply(s, &b), Reply::Duplicate);
-        let (s, b) = reply_error(true, "busy");
+        let (s, b) = reply_error(true, &Message::GatewayInternal, Lang::Zh);
         assert!(matches!(classify_reply(s, &b), Reply::RetryLater(_)));
     }
 

@@ -17,7 +17,9 @@ use super::desk::DeskError;
 use super::pages::{problem, province_of};
 use super::Web;
 use crate::codes::{self, Code, IdType};
-use crate::model::{DivisionCode, Document, IdDocument, Mobile, Problems, ResidentId, Uscc};
+use crate::model::{
+    DivisionCode, Document, IdDocument, Lang, Message, Mobile, Problems, ResidentId, Uscc,
+};
 use crate::platform::{self, Platform};
 
 /// A live check's question.
@@ -78,7 +80,7 @@ pub fn check_value(
         "uscc" => answer(
             Uscc::parse(value)
                 .map(|_| "统一社会信用代码校验通过".to_owned())
-                .map_err(|e| e.0),
+                .map_err(|e| e.render(Lang::Zh)),
         ),
         "id" => {
             let kind = kind
@@ -88,27 +90,26 @@ pub fn check_value(
                 Some(k) => IdDocument::parse(k, value).map(|_| format!("{}号码校验通过", k.name())),
                 None => ResidentId::parse(value).map(|_| "身份证号码校验通过".to_owned()),
             };
-            answer(checked.map_err(|e| e.0))
+            answer(checked.map_err(|e| e.render(Lang::Zh)))
         }
         "mobile" => answer(
             Mobile::parse(value)
                 .map(|_| "手机号码格式正确".to_owned())
-                .map_err(|e| e.0),
+                .map_err(|e| e.render(Lang::Zh)),
         ),
         "division" => match DivisionCode::parse(value) {
-            Err(e) => answer(Err(e.0)),
+            Err(e) => answer(Err(e.render(Lang::Zh))),
             Ok(d) => {
                 let county = codes::division(d.code()).map_or("", |c| c.name);
                 let other = platform.other();
                 if scope.is_some() && d.province() != other.province() {
                     CheckAnswer {
                         ok: false,
-                        message: format!(
-                            "{}不在{}：跨省通办只受理{}的申请",
-                            d.full_name(),
-                            province_of(other),
-                            province_of(other)
-                        ),
+                        message: Message::PageOutsideProvince {
+                            name: d.full_name().to_owned(),
+                            province: province_of(other).to_owned(),
+                        }
+                        .render(Lang::Zh),
                         name: Some(d.full_name().to_owned()),
                         authority: None,
                     }
@@ -153,14 +154,21 @@ pub async fn check(clerk: Clerk, Query(q): Query<CheckQuery>) -> Response {
     }
 }
 
+/// Each problem for the page: its path, the form's field and label for it (whichever
+/// platform's path it has), the catalogue's code, and the message in Chinese without the
+/// path (the page shows it under the field).
 fn problems_json(problems: &Problems) -> Value {
     Value::Array(
         problems
             .iter()
             .map(|p| {
+                let field = super::labels::field(&p.path);
                 json!({
                     "path": p.path,
-                    "message": p.message,
+                    "field": field.map(|f| f.zj),
+                    "label": field.map(|f| f.label),
+                    "code": p.code(),
+                    "message": p.text(Lang::Zh),
                     "severity": match p.severity {
                         crate::model::Severity::Error => "error",
                         crate::model::Severity::Warning => "warning",
@@ -230,7 +238,7 @@ pub async fn submit(
         Ok(Value::Object(doc)) => doc,
         _ => {
             let mut p = Problems::new();
-            p.error("$", "请求不是 JSON 对象");
+            p.error("$", Message::PageNotObject);
             return refused(&p);
         }
     };
@@ -247,17 +255,16 @@ pub async fn submit(
     let office = &clerk.account.office;
     let Document::Application(application) = &read.document else {
         let mut p = Problems::new();
-        p.error("sxbm", "必须是申请，不是审批结果");
+        p.error("sxbm", Message::PageNotApplication);
         return refused(&p);
     };
     if application.target.region.province() == office.platform.province() {
         let mut p = Problems::new();
         p.error(
             "mbqy",
-            format!(
-                "目标区域在{}本省，不属于跨省通办",
-                province_of(office.platform)
-            ),
+            Message::OwnProvince {
+                region: application.target.region.code(),
+            },
         );
         return refused(&p);
     }
@@ -270,11 +277,10 @@ pub async fn submit(
         let mut p = Problems::new();
         p.error(
             "cl",
-            format!(
-                "材料合计 {} MB，超过 {} MB：请压缩扫描件",
-                attachments.div_ceil(1024 * 1024),
-                super::MAX_ATTACHMENTS / 1024 / 1024
-            ),
+            Message::PageAttachmentsTooLarge {
+                mib: attachments.div_ceil(1024 * 1024),
+                max_mib: super::MAX_ATTACHMENTS / 1024 / 1024,
+            },
         );
         return refused(&p);
     }
@@ -348,7 +354,10 @@ mod tests {
     #[test]
     fn checks_use_the_models_checkers() {
         let a = check_value("uscc", "92330482MA2JD0C80E", None, None, Platform::Zhejiang).unwrap();
-        assert!(!a.ok && a.message.contains("expected 'D'"), "{}", a.message);
+        assert!(!a.ok && a.message.contains("应为“D”"), "{}", a.message);
+        let catalogue = Uscc::parse("92330482MA2JD0C80E").unwrap_err();
+        assert_eq!(catalogue.0.code(), "uscc.check");
+        assert_eq!(a.message, catalogue.render(Lang::Zh));
         assert!(
             check_value(
                 "id",

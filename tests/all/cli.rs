@@ -6,8 +6,12 @@ use std::process::{Command, Output, Stdio};
 const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/platforms/samples");
 
 fn tongban(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    // Problems are printed in the locale's language: these tests read English.
     let mut child = Command::new(env!("CARGO_BIN_EXE_tongban"))
         .args(args)
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env_remove("LANG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

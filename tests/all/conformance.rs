@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sha2::{Digest as _, Sha256};
-use tongban::model::{ApplicationNo, Document, Severity};
+use tongban::model::{ApplicationNo, Document, Problem, Severity};
 use tongban::platform::{self, Platform, MAPPING_VERSION};
 
 fn crate_dir() -> PathBuf {
@@ -140,16 +140,9 @@ impl Suite {
         };
         let warnings: Vec<String> = read.warnings.iter().map(|w| w.to_string()).collect();
         let expected = expectations(expect.as_deref().unwrap_or(""));
-        for (path, text) in &expected {
-            if !read
-                .warnings
-                .iter()
-                .any(|w| &w.path == path && w.message.contains(text.as_str()))
-            {
-                self.fail(
-                    case,
-                    format!("expected warning `{path}: {text}`, got {warnings:?}"),
-                );
+        for e in &expected {
+            if !read.warnings.iter().any(|w| e.matches(w)) {
+                self.fail(case, format!("expected warning `{e}`, got {warnings:?}"));
             }
         }
         if expected.is_empty() && !warnings.is_empty() {
@@ -171,13 +164,16 @@ impl Suite {
         match platform::read(p, bytes) {
             Ok(_) => self.fail(case, "was accepted; it must be refused"),
             Err(problems) => {
-                let got: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-                for (path, text) in expected {
-                    let found = problems.iter().any(|q| {
-                        q.severity == Severity::Error && q.path == path && q.message.contains(&text)
-                    });
+                let got: Vec<String> = problems
+                    .iter()
+                    .map(|p| format!("{} [{}]", p, p.code()))
+                    .collect();
+                for e in expected {
+                    let found = problems
+                        .iter()
+                        .any(|q| q.severity == Severity::Error && e.matches(q));
                     if !found {
-                        self.fail(case, format!("expected `{path}: {text}`, got {got:?}"));
+                        self.fail(case, format!("expected `{e}`, got {got:?}"));
                     }
                 }
             }
@@ -209,13 +205,44 @@ impl Suite {
 
 /// `PATH: TEXT` lines of an `.expect` file (blank lines and `#` comments skipped). The path
 /// ends at the first `: ` so that paths may hold `:` themselves.
-fn expectations(text: &str) -> Vec<(String, String)> {
+/// One line of an `.expect` file: `PATH: [CODE] TEXT`, a problem at PATH whose message is
+/// the catalogue's CODE (`schemas/messages.md`) and whose English text contains TEXT.
+struct Expected {
+    path: String,
+    code: String,
+    text: String,
+}
+
+impl Expected {
+    fn matches(&self, p: &Problem) -> bool {
+        p.path == self.path && p.code() == self.code && p.message.to_string().contains(&self.text)
+    }
+}
+
+impl std::fmt::Display for Expected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: [{}] {}", self.path, self.code, self.text)
+    }
+}
+
+fn expectations(text: &str) -> Vec<Expected> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| match l.split_once(": ") {
-            Some((p, t)) => (p.to_owned(), t.to_owned()),
-            None => (l.trim_end_matches(':').to_owned(), String::new()),
+        .map(|l| {
+            let (path, rest) = l.split_once(": ").unwrap_or((l.trim_end_matches(':'), ""));
+            let (code, text) = rest
+                .strip_prefix('[')
+                .and_then(|r| {
+                    r.split_once("] ")
+                        .or_else(|| r.strip_suffix(']').map(|c| (c, "")))
+                })
+                .unwrap_or(("(no code: write `PATH: [code] text`)", rest));
+            Expected {
+                path: path.to_owned(),
+                code: code.to_owned(),
+                text: text.to_owned(),
+            }
         })
         .collect()
 }

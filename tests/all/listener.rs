@@ -23,15 +23,19 @@ async fn start() -> (tempfile::TempDir, Loopback) {
     start_with("").await
 }
 
-/// [`start`] with more `[limits]` lines.
+/// [`start`] with more `[limits]` lines. Both platforms are answered in English
+/// (`language = "en"`), which these tests read; the Chinese default is `messages`'s.
 async fn start_with(limits: &str) -> (tempfile::TempDir, Loopback) {
     let (dir, mut lb) = crate::gateway::start(options()).await;
     lb.stop_gateway().await;
     let text = std::fs::read_to_string(&lb.config_path).unwrap();
-    let text = text.replace(
-        "[limits]\n",
-        &format!("[limits]\nbody_timeout_ms = {BODY_TIMEOUT_MS}\n{limits}"),
-    );
+    let text = text
+        .replace(
+            "[limits]\n",
+            &format!("[limits]\nbody_timeout_ms = {BODY_TIMEOUT_MS}\n{limits}"),
+        )
+        .replace("[platforms.zj]\n", "[platforms.zj]\nlanguage = \"en\"\n")
+        .replace("[platforms.sh]\n", "[platforms.sh]\nlanguage = \"en\"\n");
     std::fs::write(&lb.config_path, text).unwrap();
     lb.start_gateway().await.unwrap();
     (dir, lb)

@@ -10,6 +10,7 @@ mod gateway;
 mod hostile;
 mod ledger;
 mod listener;
+mod messages;
 mod property;
 mod replay;
 mod schemas;

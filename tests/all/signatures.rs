@@ -167,7 +167,18 @@ async fn a_signature_that_fails_is_refused_naming_the_header_and_nothing_is_reco
     assert_eq!(status, 200, "{reply}");
     let v: serde_json::Value = serde_json::from_str(&reply).unwrap();
     assert_eq!(v["code"], "4001", "{reply}");
-    assert_eq!(v["msg"], "Signature: signature does not verify", "{reply}");
+    let refused = tongban::model::Message::SignatureRefused {
+        detail: "Signature: signature does not verify".into(),
+    };
+    assert_eq!(
+        v["msg"],
+        refused.render(tongban::model::Lang::Zh),
+        "{reply}"
+    );
+    assert_eq!(
+        v["msg"], "报文签名未通过验证：Signature: signature does not verify",
+        "{reply}"
+    );
 
     assert_eq!(
         metric(&lb, "tongban_sender_signatures_refused_total").await,

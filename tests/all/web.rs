@@ -610,10 +610,7 @@ async fn live_checks_answer_from_the_rust_checkers() {
     )
     .unwrap();
     assert_eq!(a["ok"], false);
-    assert!(
-        a["message"].as_str().unwrap().contains("expected 'A'"),
-        "{a}"
-    );
+    assert!(a["message"].as_str().unwrap().contains("应为“A”"), "{a}");
     let a: Value = serde_json::from_str(
         &text(send(&app, ask("field=division&value=310116&scope=premises")).await).await,
     )
@@ -711,4 +708,42 @@ async fn the_intake_form_is_built_from_the_code_tables() {
     )));
     // Nothing from outside: every script and stylesheet is the gateway's own.
     assert!(!html.contains("http://") && !html.contains("https://"));
+}
+
+/// A refusal of the server comes back in Chinese (issue 16), with the catalogue's code, the
+/// form's field and its label, so the page shows it under 面积 as 面积's problem.
+#[tokio::test]
+async fn server_refusals_are_chinese_with_their_code_field_and_label() {
+    use tongban::model::{Lang, Message};
+    let desk = Arc::new(FakeDesk::new());
+    let app = app(desk.clone());
+    let s = sign_in(&app, "zhangli").await;
+    let mut doc = food_application(OPERATOR_USCC);
+    doc["jycs"]["mj"] = json!("45.5平方");
+    let resp = send(
+        &app,
+        submit_req(&s, Some(&s.csrf), serde_json::to_vec(&doc).unwrap()),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let answer: Value = serde_json::from_str(&text(resp).await).unwrap();
+    let expected = Message::DecimalShape {
+        value: "45.5平方".into(),
+        unit: "m²",
+    };
+    assert_eq!(
+        answer["problems"],
+        json!([{
+            "path": "jycs.mj",
+            "field": "jycs.mj",
+            "label": "面积",
+            "code": "decimal.shape",
+            "message": expected.render(Lang::Zh),
+            "severity": "error",
+        }])
+    );
+    assert_eq!(
+        answer["problems"][0]["message"],
+        "“45.5平方”不是以 m² 计的数值（数字，可带小数点和小数部分）"
+    );
 }

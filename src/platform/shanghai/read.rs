@@ -8,8 +8,6 @@
 //! removed first, as XML Schema's `collapse` facet does for those types, so pretty-printed
 //! documents read the same as compact ones. Base64 content may be wrapped over lines.
 
-use std::fmt::Display;
-
 use base64::{DecodeSliceError, Engine as _};
 use chrono::{FixedOffset, NaiveDate, NaiveTime, TimeZone};
 
@@ -18,6 +16,7 @@ use crate::codes::{
     Code, EntityType, FoodItem, IdType, Item, Kind, MainFormat, Material as MaterialCode,
 };
 use crate::model::limits::{self, ExtensionBudget};
+use crate::model::message::{Message, TableName};
 use crate::model::rules::{self, ApplicationFacts, DecisionFacts, Field};
 use crate::model::{
     parse_fixed, Acceptance, Applicant, Application, ApplicationNo, Base64Content,
@@ -58,7 +57,9 @@ pub(super) fn read(bytes: &[u8]) -> Result<Read, Problems> {
         other => {
             problems.error(
                 root.path(),
-                format!("unknown document <{other}>: Shanghai sends RemoteApply or RemoteDecision"),
+                Message::XmlUnknownDocument {
+                    name: other.to_owned(),
+                },
             );
             None
         }
@@ -72,7 +73,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<Read, Problems> {
             warnings: problems,
         }),
         None => {
-            problems.error("/", "the document is incomplete");
+            problems.error("/", Message::DocumentIncomplete);
             Err(problems)
         }
     }
@@ -119,10 +120,10 @@ impl Reader<'_> {
             let shown: String = text.chars().take(20).collect();
             self.p.error(
                 el.path(),
-                format!(
-                    "unexpected text '{shown}' in <{}>, which holds elements only",
-                    el.name()
-                ),
+                Message::XmlUnexpectedText {
+                    text: shown,
+                    element: el.name().to_owned(),
+                },
             );
         }
         let mut kids = Kids {
@@ -153,18 +154,13 @@ impl Reader<'_> {
                     continue;
                 }
                 let expected: Vec<&str> = slots.iter().map(|(n, _)| *n).collect();
-                let expected = if expected.is_empty() {
-                    "no elements".to_owned()
-                } else {
-                    expected.join(", ")
-                };
                 self.p.error(
                     child.path(),
-                    format!(
-                        "unknown element <{}>: <{}> holds {expected}",
-                        child.name(),
-                        el.name()
-                    ),
+                    Message::XmlUnknownElement {
+                        name: child.name().to_owned(),
+                        parent: el.name().to_owned(),
+                        expected: expected.join(", "),
+                    },
                 );
                 continue;
             };
@@ -172,16 +168,18 @@ impl Reader<'_> {
             if matches!(occ, One | Opt) && filled[i] > 0 {
                 self.p.error(
                     child.path(),
-                    format!("<{name}> appears more than once; it is allowed once"),
+                    Message::XmlRepeated {
+                        name: name.to_owned(),
+                    },
                 );
             }
             match highest {
                 Some(h) if h > i => self.p.error(
                     child.path(),
-                    format!(
-                        "<{name}> is out of order: it must come before <{}>",
-                        slots[h].0
-                    ),
+                    Message::XmlOutOfOrder {
+                        name: name.to_owned(),
+                        before: slots[h].0.to_owned(),
+                    },
                 ),
                 _ => highest = Some(i),
             }
@@ -193,19 +191,20 @@ impl Reader<'_> {
         if unknown > xml::MAX_REPORTED {
             self.p.error(
                 el.path(),
-                format!(
-                    "{} more unknown elements in <{}> (the first {} are reported)",
-                    unknown - xml::MAX_REPORTED,
-                    el.name(),
-                    xml::MAX_REPORTED
-                ),
+                Message::XmlMoreUnknown {
+                    count: unknown - xml::MAX_REPORTED,
+                    parent: el.name().to_owned(),
+                    reported: xml::MAX_REPORTED,
+                },
             );
         }
         for (i, (name, occ)) in slots.iter().enumerate() {
             if matches!(occ, One | Many) && filled[i] == 0 {
                 self.p.error(
                     format!("{}/{name}", el.path()),
-                    format!("missing required element <{name}>"),
+                    Message::XmlMissingElement {
+                        name: (*name).to_owned(),
+                    },
                 );
             }
         }
@@ -227,7 +226,10 @@ impl Reader<'_> {
             if !allowed.contains(&name) {
                 self.p.error(
                     format!("{}/@{name}", el.path()),
-                    format!("unknown attribute '{name}' on <{}>", el.name()),
+                    Message::XmlUnknownAttribute {
+                        name: name.to_owned(),
+                        element: el.name().to_owned(),
+                    },
                 );
             }
         }
@@ -239,11 +241,10 @@ impl Reader<'_> {
         for child in el.children().take(xml::MAX_REPORTED) {
             self.p.error(
                 child.path(),
-                format!(
-                    "unexpected element <{}> inside <{}>, which holds text",
-                    child.name(),
-                    el.name()
-                ),
+                Message::XmlElementInText {
+                    name: child.name().to_owned(),
+                    parent: el.name().to_owned(),
+                },
             );
         }
         el.text()
@@ -254,8 +255,12 @@ impl Reader<'_> {
         let el = el?;
         let t = self.leaf(el, &[]);
         if blank(t) {
-            self.p
-                .error(el.path(), format!("<{}> must not be empty", el.name()));
+            self.p.error(
+                el.path(),
+                Message::XmlEmpty {
+                    name: el.name().to_owned(),
+                },
+            );
             return None;
         }
         Some(t.to_owned())
@@ -269,34 +274,41 @@ impl Reader<'_> {
     }
 
     /// A value with a lexical form: trimmed, must not be empty, then parsed by `f`.
-    fn value<T, E: Display>(
+    fn value<T>(
         &mut self,
         el: Option<El>,
-        f: impl FnOnce(&str) -> Result<T, E>,
+        f: impl FnOnce(&str) -> Result<T, Invalid>,
     ) -> Option<T> {
         let el = el?;
         let t = trim(self.leaf(el, &[]));
         if t.is_empty() {
-            self.p
-                .error(el.path(), format!("<{}> must not be empty", el.name()));
+            self.p.error(
+                el.path(),
+                Message::XmlEmpty {
+                    name: el.name().to_owned(),
+                },
+            );
             return None;
         }
         self.p.check(|| el.path(), f(t))
     }
 
     /// A required attribute, trimmed and parsed by `f`.
-    fn attr<T, E: Display>(
+    fn attr<T>(
         &mut self,
         el: El,
         name: &str,
-        f: impl FnOnce(&str) -> Result<T, E>,
+        f: impl FnOnce(&str) -> Result<T, Invalid>,
     ) -> Option<T> {
         let path = || format!("{}/@{name}", el.path());
         match el.attr(name) {
             None => {
                 self.p.error(
                     path(),
-                    format!("missing required attribute '{name}' on <{}>", el.name()),
+                    Message::XmlMissingAttribute {
+                        name: name.to_owned(),
+                        element: el.name().to_owned(),
+                    },
                 );
                 None
             }
@@ -313,12 +325,12 @@ impl Reader<'_> {
         if !name.is_empty() && name != code.name() {
             self.p.warn(
                 el.path(),
-                format!(
-                    "name '{name}' does not match {} {} ({}); the code is used",
-                    K::WHAT,
-                    code.sh(),
-                    code.name()
-                ),
+                Message::CodeNameMismatch {
+                    table: TableName::of::<K>(),
+                    name: name.to_owned(),
+                    code: code.sh().to_owned(),
+                    expected: code.name().to_owned(),
+                },
             );
         }
         Some(code)
@@ -486,7 +498,9 @@ impl Reader<'_> {
                     if c == "CNY" {
                         Ok(())
                     } else {
-                        Err(format!("currency '{c}' is not accepted: registered capital is in 元, currency=\"CNY\""))
+                        Err(Invalid(Message::CurrencyNotCny {
+                            value: c.to_owned(),
+                        }))
                     }
                 });
                 let fen = self.p.check(|| e.path(), yuan(amount));
@@ -557,7 +571,9 @@ impl Reader<'_> {
                     Some(c) if codes.contains(&c) => {
                         self.p.error(
                             format!("{}/@code", i.path()),
-                            format!("'{}' is listed twice", c.sh()),
+                            Message::ListedTwice {
+                                value: c.sh().to_owned(),
+                            },
                         );
                         ok = false;
                     }
@@ -594,11 +610,9 @@ impl Reader<'_> {
         if let Some(past) = k.all("Material").nth(limits::MAX_MATERIALS) {
             self.p.error(
                 past.path(),
-                format!(
-                    "more than {} materials; the limit is {}",
-                    limits::MAX_MATERIALS,
-                    limits::MAX_MATERIALS
-                ),
+                Message::TooManyMaterials {
+                    max: limits::MAX_MATERIALS,
+                },
             );
             return None;
         }
@@ -645,7 +659,7 @@ impl Reader<'_> {
                 None if algorithm_required => {
                     self.p.error(
                         format!("{}/@algorithm", e.path()),
-                        "missing required attribute 'algorithm' on <Digest>: write algorithm=\"SHA-256\"",
+                        Message::DigestAlgorithmMissing,
                     );
                     false
                 }
@@ -654,7 +668,9 @@ impl Reader<'_> {
                 Some(a) => {
                     self.p.error(
                         format!("{}/@algorithm", e.path()),
-                        format!("digest algorithm '{a}' is not accepted: only SHA-256"),
+                        Message::DigestAlgorithm {
+                            value: a.to_owned(),
+                        },
                     );
                     false
                 }
@@ -691,8 +707,7 @@ impl Reader<'_> {
             let name = self.leaf(e, &["uscc"]);
             let uscc = self.attr(e, "uscc", Uscc::parse);
             if blank(name) {
-                self.p
-                    .error(e.path(), "<Office> must name the accepting office");
+                self.p.error(e.path(), Message::OfficeUnnamed);
                 return None;
             }
             Some((name.to_owned(), uscc?))
@@ -715,16 +730,17 @@ impl Reader<'_> {
         let authority = match el.attr("authority") {
             Some(a) if !blank(a) => Some(a.to_owned()),
             Some(_) => {
-                self.p.error(
-                    format!("{}/@authority", el.path()),
-                    "must name the deciding authority",
-                );
+                self.p
+                    .error(format!("{}/@authority", el.path()), Message::AuthorityEmpty);
                 None
             }
             None => {
                 self.p.error(
                     format!("{}/@authority", el.path()),
-                    "missing required attribute 'authority' on <Target>",
+                    Message::XmlMissingAttribute {
+                        name: "authority".to_owned(),
+                        element: "Target".to_owned(),
+                    },
                 );
                 None
             }
@@ -761,9 +777,12 @@ impl Reader<'_> {
                 Some(n) if !n.is_empty() => Some(n.to_owned()),
                 given => {
                     let what = if given.is_some() {
-                        "a Field needs a name"
+                        Message::FieldNameless
                     } else {
-                        "missing required attribute 'name' on <Field>"
+                        Message::XmlMissingAttribute {
+                            name: "name".to_owned(),
+                            element: "Field".to_owned(),
+                        }
                     };
                     self.p.error(format!("{}/@name", f.path()), what);
                     None
@@ -776,7 +795,7 @@ impl Reader<'_> {
             if map.contains_key(&name) {
                 self.p.error(
                     format!("{}/@name", f.path()),
-                    format!("Field '{name}' is given more than once"),
+                    Message::FieldRepeated { name: name.clone() },
                 );
                 ok = false;
                 continue;
@@ -784,11 +803,7 @@ impl Reader<'_> {
             if crate::platform::zhejiang::defines(&name) {
                 self.p.error(
                     format!("{}/@name", f.path()),
-                    format!(
-                        "Field '{name}': names starting '~zj:' are the gateway's, for Zhejiang \
-                         fields Shanghai's format lacks, and this one names a field Zhejiang's \
-                         interface defines"
-                    ),
+                    Message::FieldReserved { name: name.clone() },
                 );
                 ok = false;
                 continue;
@@ -825,9 +840,9 @@ impl Reader<'_> {
                 "GRANTED" => Ok(Outcome::Granted),
                 "REFUSED" => Ok(Outcome::Refused),
                 "CORRECTION" => Ok(Outcome::Correction),
-                _ => Err(format!(
-                    "result '{c}' is not one of GRANTED, REFUSED, CORRECTION"
-                )),
+                _ => Err(Invalid(Message::ResultShanghai {
+                    value: c.to_owned(),
+                })),
             })?;
             let note = (!blank(note)).then(|| note.to_owned());
             Some((outcome, note))
@@ -957,23 +972,28 @@ fn blank(s: &str) -> bool {
 }
 
 /// A code in Shanghai's column of table `K`.
-fn code<K: Kind>(s: &str) -> Result<Code<K>, String> {
+fn code<K: Kind>(s: &str) -> Result<Code<K>, Invalid> {
     if let Some(c) = Code::<K>::from_sh(s) {
         return Ok(c);
     }
     if let Some(c) = Code::<K>::from_zj(s) {
-        return Err(format!(
-            "'{s}' is Zhejiang's {} for {}; Shanghai writes '{}'",
-            K::WHAT,
-            c.name(),
-            c.sh()
-        ));
+        return Err(Invalid(Message::CodeZhejiangSpelling {
+            table: TableName::of::<K>(),
+            value: s.to_owned(),
+            name: c.name().to_owned(),
+            shanghai: c.sh().to_owned(),
+        }));
     }
-    Err(format!(
-        "unknown {} '{s}': Shanghai's are {}",
-        K::WHAT,
-        Code::<K>::spellings(|r| r.sh)
-    ))
+    Err(Invalid(Message::CodeUnknown {
+        table: TableName::of::<K>(),
+        value: s.to_owned(),
+        expected: Code::<K>::spellings(|r| r.sh),
+    }))
+}
+
+/// The refusal `m`.
+fn refuse<T>(m: Message) -> Result<T, Invalid> {
+    Err(Invalid(m))
 }
 
 /// True when `s` has the shape of `pattern`, where `9` stands for an ASCII digit.
@@ -993,13 +1013,18 @@ fn two(s: &str, at: usize) -> u32 {
 }
 
 /// `yyyy-MM-dd`.
-pub(super) fn date(s: &str) -> Result<Date, String> {
+pub(super) fn date(s: &str) -> Result<Date, Invalid> {
     if !shaped(s, "9999-99-99") {
-        return Err(format!("'{s}' is not a date: write yyyy-MM-dd"));
+        return refuse(Message::DateShape {
+            value: s.to_owned(),
+        });
     }
     let year: i32 = s[..4].parse().unwrap_or(0);
-    NaiveDate::from_ymd_opt(year, two(s, 5), two(s, 8))
-        .ok_or_else(|| format!("'{s}' is not a calendar date"))
+    NaiveDate::from_ymd_opt(year, two(s, 5), two(s, 8)).ok_or_else(|| {
+        Invalid(Message::DateNotCalendar {
+            value: s.to_owned(),
+        })
+    })
 }
 
 /// The widest offset a time may have: 18 hours either side, the bound of the ledger's times
@@ -1010,14 +1035,21 @@ const MAX_OFFSET_SECONDS: i32 = 18 * 3600;
 /// ISO 8601 with an offset: `2026-11-23T10:15:00+08:00`, `…Z`, `…+09:00`, at most 18 hours
 /// either side. A zero fraction of a second is accepted; a non-zero one is refused because
 /// Zhejiang's times cannot carry it and silently dropping it would change the instant.
-pub(super) fn time(s: &str) -> Result<Instant, String> {
-    let shape_hint = || format!("'{s}' is not a time: write yyyy-MM-ddTHH:mm:ss+08:00");
+pub(super) fn time(s: &str) -> Result<Instant, Invalid> {
+    let shape_hint = || {
+        Invalid(Message::TimeShanghai {
+            value: s.to_owned(),
+        })
+    };
     if s.len() < 19 || !s.is_char_boundary(19) || !shaped(&s[..19], "9999-99-99T99:99:99") {
         return Err(shape_hint());
     }
     let day = date(&s[..10])?;
-    let clock = NaiveTime::from_hms_opt(two(s, 11), two(s, 14), two(s, 17))
-        .ok_or_else(|| format!("'{s}' is not a time of day"))?;
+    let clock = NaiveTime::from_hms_opt(two(s, 11), two(s, 14), two(s, 17)).ok_or_else(|| {
+        Invalid(Message::TimeOfDay {
+            value: s.to_owned(),
+        })
+    })?;
     let mut rest = &s[19..];
     if let Some(r) = rest.strip_prefix('.') {
         let n = r.bytes().take_while(u8::is_ascii_digit).count();
@@ -1025,29 +1057,33 @@ pub(super) fn time(s: &str) -> Result<Instant, String> {
             return Err(shape_hint());
         }
         if r[..n].bytes().any(|b| b != b'0') {
-            return Err(format!(
-                "'{s}' has fractional seconds, which Zhejiang's times cannot carry: send whole seconds"
-            ));
+            return refuse(Message::TimeFraction {
+                value: s.to_owned(),
+            });
         }
         rest = &r[n..];
     }
     let offset_seconds = match rest {
         "" => {
-            return Err(format!(
-                "'{s}' has no offset: Shanghai times carry one, e.g. {s}+08:00"
-            ))
+            return refuse(Message::TimeNoOffset {
+                value: s.to_owned(),
+            })
         }
         "Z" => 0,
         o if (o.starts_with('+') || o.starts_with('-')) && shaped(&o[1..], "99:99") => {
             let (h, m) = (two(o, 1), two(o, 4));
             if h > 23 || m > 59 {
-                return Err(format!("'{s}' has an impossible offset '{o}'"));
+                return refuse(Message::TimeOffsetImpossible {
+                    value: s.to_owned(),
+                    offset: o.to_owned(),
+                });
             }
             let secs = (h * 3600 + m * 60) as i32;
             if secs > MAX_OFFSET_SECONDS {
-                return Err(format!(
-                    "'{s}' has an offset '{o}' beyond 18 hours, which no time zone uses and the ledger cannot record: write +08:00"
-                ));
+                return refuse(Message::TimeOffsetTooWide {
+                    value: s.to_owned(),
+                    offset: o.to_owned(),
+                });
             }
             if o.starts_with('-') {
                 -secs
@@ -1056,9 +1092,10 @@ pub(super) fn time(s: &str) -> Result<Instant, String> {
             }
         }
         o => {
-            return Err(format!(
-                "'{s}' has an unreadable offset '{o}': write +08:00 or Z"
-            ))
+            return refuse(Message::TimeOffsetUnreadable {
+                value: s.to_owned(),
+                offset: o.to_owned(),
+            })
         }
     };
     let offset = FixedOffset::east_opt(offset_seconds).ok_or_else(shape_hint)?;
@@ -1069,35 +1106,40 @@ pub(super) fn time(s: &str) -> Result<Instant, String> {
 }
 
 /// `true` or `false`, as the document says (not `1`/`0`).
-pub(super) fn boolean(s: &str) -> Result<bool, String> {
+pub(super) fn boolean(s: &str) -> Result<bool, Invalid> {
     match s {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(format!("'{s}' is not a boolean: write true or false")),
+        _ => refuse(Message::BooleanShanghai {
+            value: s.to_owned(),
+        }),
     }
 }
 
 /// A decimal with exactly two fraction digits, as an integer count of hundredths. More
 /// digits are refused, never rounded.
-fn two_decimals(s: &str, unit: &str, example: &str) -> Result<u64, String> {
+fn two_decimals(s: &str, unit: &'static str, example: &'static str) -> Result<u64, Invalid> {
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
     let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
     if digits(int) && digits(frac) && frac.len() > 2 {
-        return Err(format!(
-            "'{s}' has {} fraction digits; {unit} are written with exactly 2 (refused, not rounded)",
-            frac.len()
-        ));
+        return refuse(Message::TwoDecimalsTooFine {
+            value: s.to_owned(),
+            digits: frac.len(),
+            unit,
+        });
     }
     if !(digits(int) && frac.len() == 2 && digits(frac)) {
-        return Err(format!(
-            "'{s}' is not an amount of {unit}: write digits with exactly 2 fraction digits, e.g. {example}"
-        ));
+        return refuse(Message::TwoDecimalsShape {
+            value: s.to_owned(),
+            unit,
+            example,
+        });
     }
-    parse_fixed(s, 2, unit).map_err(|e| e.0)
+    parse_fixed(s, 2, unit)
 }
 
 /// 元 with exactly 2 fraction digits, into fen.
-pub(super) fn yuan(s: &str) -> Result<Fen, String> {
+pub(super) fn yuan(s: &str) -> Result<Fen, Invalid> {
     two_decimals(s, "元", "500000.00").map(Fen)
 }
 
@@ -1113,14 +1155,18 @@ pub(super) fn mobile(s: &str) -> Result<Mobile, Invalid> {
 }
 
 /// A base64 SHA-256 digest.
-pub(super) fn digest(s: &str) -> Result<Sha256Digest, String> {
+pub(super) fn digest(s: &str) -> Result<Sha256Digest, Invalid> {
     if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!(
-            "'{s}' looks like a hex digest; Shanghai writes the SHA-256 in base64 (44 characters)"
-        ));
+        return refuse(Message::DigestLooksHex {
+            value: s.to_owned(),
+        });
     }
     let base64 = base64::engine::general_purpose::STANDARD;
-    let invalid = |e| format!("digest is not valid base64: {e}");
+    let invalid = |e: base64::DecodeError| {
+        Invalid(Message::DigestBase64 {
+            detail: e.to_string(),
+        })
+    };
     // Up to 64 characters (a digest has 44) decode into a buffer on the stack, large enough
     // for all they can hold; longer text is decoded as a whole, to tell how long it is.
     let mut buf = [0u8; 48];
@@ -1133,11 +1179,8 @@ pub(super) fn digest(s: &str) -> Result<Sha256Digest, String> {
             &whole[..]
         }
     };
-    let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
-        format!(
-            "digest decodes to {} bytes; a SHA-256 digest is 32 bytes",
-            bytes.len()
-        )
-    })?;
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| Invalid(Message::DigestLength { got: bytes.len() }))?;
     Ok(Sha256Digest(bytes))
 }

@@ -9,7 +9,7 @@
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use crate::model::Problems;
+use crate::model::{Lang, Problems};
 use crate::platform::Reply;
 
 /// The readable parts of a `Response` body.
@@ -136,6 +136,6 @@ pub(super) fn response(code: &str, message: &str, receipt: Option<&str>) -> Vec<
 }
 
 /// The `Message` listing every problem, one `path: message` line each.
-pub(super) fn problems_message(p: &Problems) -> String {
-    p.to_string()
+pub(super) fn problems_message(p: &Problems, lang: Lang) -> String {
+    p.lines(lang)
 }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::{Base64Content, Problem, Severity, Sha256Digest};
+use crate::model::{Base64Content, Lang, Message, Problem, Severity, Sha256Digest};
 
 const SAMPLE_APPLY: &str = include_str!("../../../conformance/sh/ok_sample_application.xml");
 const SAMPLE_DECISION: &str =
@@ -102,13 +102,17 @@ fn encodings_other_than_utf8_and_gb18030_are_refused() {
         let found = errors(doc.as_bytes());
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].path, "/");
-        assert!(found[0].message.contains(decl), "{}", found[0].message);
+        assert!(
+            found[0].message.to_string().contains(decl),
+            "{}",
+            found[0].message
+        );
     }
     let gb = SAMPLE_APPLY.replace("encoding=\"UTF-8\"", "encoding=\"gb18030\"");
     let (bytes, _, _) = encoding_rs::GB18030.encode(&gb);
     assert!(read(&bytes).is_ok());
     let found = errors(b"\xFF\xFE<\x00R\x00");
-    assert!(found[0].message.contains("UTF-16"));
+    assert!(found[0].message.to_string().contains("UTF-16"));
 }
 
 #[test]
@@ -128,14 +132,14 @@ fn malformed_xml_and_wrong_roots_are_refused_at_the_document() {
     ] {
         let found = errors(doc.as_bytes());
         assert!(
-            found.iter().any(|p| p.message.contains(why)),
+            found.iter().any(|p| p.message.to_string().contains(why)),
             "{doc}: {found:?}"
         );
     }
     let deep = format!("{}{}", "<a>".repeat(100), "</a>".repeat(100));
     assert!(errors(deep.as_bytes())
         .iter()
-        .any(|p| p.message.contains("nested more than")));
+        .any(|p| p.message.to_string().contains("nested more than")));
 }
 
 #[test]
@@ -179,7 +183,7 @@ fn times_need_an_offset_and_keep_the_instant() {
         ("2026-11-20T09:30:00+24:00", "impossible offset"),
     ];
     for (s, why) in cases {
-        let e = read::time(s).unwrap_err();
+        let e = read::time(s).unwrap_err().to_string();
         assert!(e.contains(why), "{s}: {e}");
     }
 }
@@ -188,7 +192,7 @@ fn times_need_an_offset_and_keep_the_instant() {
 fn money_and_area_have_exactly_two_decimals_and_are_never_rounded() {
     assert_eq!(read::yuan("500000.00").unwrap().0, 50_000_000);
     assert_eq!(read::yuan("0.01").unwrap().0, 1);
-    let e = read::yuan("100.005").unwrap_err();
+    let e = read::yuan("100.005").unwrap_err().to_string();
     assert!(
         e.contains("3 fraction digits") && e.contains("not rounded"),
         "{e}"
@@ -210,7 +214,7 @@ fn mobiles_lose_country_code_spaces_and_dashes() {
     }
     assert!(read::mobile("１３８１２３４５６７８")
         .unwrap_err()
-        .0
+        .to_string()
         .contains("full-width"));
     assert!(read::mobile("+86 0571-8888888").is_err());
 }
@@ -220,8 +224,14 @@ fn digests_are_base64_sha256_only() {
     let d = Sha256Digest::of(b"x");
     let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, d.0);
     assert_eq!(read::digest(&b64).unwrap(), d);
-    assert!(read::digest(&hex::encode(d.0)).unwrap_err().contains("hex"));
-    assert!(read::digest("AAAA").unwrap_err().contains("32 bytes"));
+    assert!(read::digest(&hex::encode(d.0))
+        .unwrap_err()
+        .to_string()
+        .contains("hex"));
+    assert!(read::digest("AAAA")
+        .unwrap_err()
+        .to_string()
+        .contains("32 bytes"));
     assert!(read::boolean("1").is_err());
     assert!(read::date("2026-1-01").is_err());
 }
@@ -258,9 +268,9 @@ fn namespace_not_prefix_decides() {
         .replace("</ApplyNo>", "</p:ApplyNo>");
     // Children in the default namespace are unprefixed and not in Shanghai's namespace now.
     let found = errors(prefixed.as_bytes());
-    assert!(found
-        .iter()
-        .any(|p| p.path == "/RemoteApply/ItemCode" && p.message.contains("no namespace")));
+    assert!(found.iter().any(
+        |p| p.path == "/RemoteApply/ItemCode" && p.message.to_string().contains("no namespace")
+    ));
     assert!(!found.iter().any(|p| p.path == "/RemoteApply/ApplyNo"));
     let both = SAMPLE_APPLY.replace(
         "<RemoteApply xmlns=\"urn:sh-ywtb:remote-accept:1.3\">",
@@ -349,25 +359,42 @@ fn replies_are_classified_by_status_then_body() {
             receipt: "SH-R-1".into()
         }
     );
-    let (s, b) = reply_duplicate("SH-R-1");
+    let (s, b) = reply_duplicate("SH-R-1", Lang::Zh);
     assert_eq!((s, classify_reply(s, &b)), (409, Reply::Duplicate));
     let mut p = Problems::new();
-    p.error("/RemoteApply/Operator/Uscc", "check character <bad>");
-    p.error("/", "second");
-    let (s, b) = reply_problems(&p);
+    p.error(
+        "/RemoteApply/Operator/Uscc",
+        Message::XmlEmpty {
+            name: "<bad>".into(),
+        },
+    );
+    p.error("/", Message::XmlNoRoot);
+    let (s, b) = reply_problems(&p, Lang::En);
     assert_eq!(s, 400);
     let body = String::from_utf8(b.clone()).unwrap();
     assert!(body.contains("<Code>400</Code>"), "{body}");
     assert!(
-        body.contains("/RemoteApply/Operator/Uscc: check character &lt;bad&gt;\n/: second"),
+        body.contains(
+            "/RemoteApply/Operator/Uscc: &lt;&lt;bad&gt;&gt; must not be empty\n/: the document has no root element"
+        ),
         "{body}"
     );
     match classify_reply(s, &b) {
-        Reply::Rejected(why) => assert!(why.contains("check character <bad>"), "{why}"),
+        Reply::Rejected(why) => assert!(why.contains("<<bad>> must not be empty"), "{why}"),
         other => panic!("{other:?}"),
     }
-    let (s, b) = reply_error(503, "maintenance");
-    assert!(matches!(classify_reply(s, &b), Reply::RetryLater(m) if m.contains("maintenance")));
+    let (_, b) = reply_problems(&p, Lang::Zh);
+    let body = String::from_utf8(b).unwrap();
+    assert!(
+        body.contains(
+            "/RemoteApply/Operator/Uscc: &lt;&lt;bad&gt;&gt; 不能为空\n/: 文档没有根元素"
+        ),
+        "{body}"
+    );
+    let (s, b) = reply_error(503, &Message::GatewayInternal, Lang::Zh);
+    assert!(
+        matches!(classify_reply(s, &b), Reply::RetryLater(m) if m.contains("网关内部错误，请稍后重试"))
+    );
     assert!(matches!(
         classify_reply(502, b"<html>bad gateway"),
         Reply::RetryLater(_)

@@ -6,6 +6,7 @@ use base64::Engine as _;
 use chrono::FixedOffset;
 
 use super::NAMESPACE;
+use crate::model::message::Message;
 use crate::model::{
     format_fixed, Application, Decision, Document, File, IdDocument, Instant, Outcome, Problems,
 };
@@ -132,10 +133,7 @@ impl Writer {
             }
         }
         if replaced {
-            self.warnings.warn(
-                path(),
-                "holds control characters XML cannot carry; written as U+FFFD",
-            );
+            self.warnings.warn(path(), Message::WriteControlChars);
         }
     }
 
@@ -418,10 +416,8 @@ impl Writer {
         }
         self.raw("</RemoteDecision>\n");
         for key in d.extensions.keys() {
-            self.warnings.warn(
-                key.as_str(),
-                "RemoteDecision has no extension area: not carried to Shanghai (the original document keeps it)",
-            );
+            self.warnings
+                .warn(key.as_str(), Message::WriteDecisionExtensionDropped);
         }
     }
 }

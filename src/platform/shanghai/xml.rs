@@ -11,6 +11,7 @@ use quick_xml::name::{NamespaceError, PrefixDeclaration};
 use quick_xml::Reader;
 
 use super::NAMESPACE;
+use crate::model::message::{Message, Namespace};
 use crate::model::text::{forbidden_char, forbidden_message};
 use crate::model::{limits, Problems};
 
@@ -37,10 +38,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, Problems> {
         None => (false, bytes),
     };
     if body.starts_with(b"\xFF\xFE") || body.starts_with(b"\xFE\xFF") {
-        problems.error(
-            "/",
-            "the document is UTF-16 (byte order mark); Shanghai documents are UTF-8 or GB18030",
-        );
+        problems.error("/", Message::XmlUtf16);
         return Err(problems);
     }
     match declared_encoding(body) {
@@ -49,20 +47,14 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, Problems> {
             utf8(body, bom)
         }
         Some(d) if d.eq_ignore_ascii_case("GB18030") && bom => {
-            problems.error(
-                "/",
-                "the document starts with a UTF-8 byte order mark but declares GB18030",
-            );
+            problems.error("/", Message::XmlBomGb18030);
             Err(problems)
         }
         Some(d) if d.eq_ignore_ascii_case("GB18030") => {
             match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(body) {
                 Some(text) => Ok(text),
                 None => {
-                    problems.error(
-                        "/",
-                        "the document is declared GB18030 but holds bytes that are not valid GB18030",
-                    );
+                    problems.error("/", Message::XmlBadGb18030);
                     Err(problems)
                 }
             }
@@ -70,9 +62,9 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, Problems> {
         Some(other) => {
             problems.error(
                 "/",
-                format!(
-                    "encoding '{other}' is not accepted: Shanghai documents are UTF-8 or GB18030"
-                ),
+                Message::XmlEncoding {
+                    value: other.to_owned(),
+                },
             );
             Err(problems)
         }
@@ -90,10 +82,9 @@ fn utf8(body: &[u8], bom: bool) -> Result<Cow<'_, str>, Problems> {
             let mut problems = Problems::new();
             problems.error(
                 "/",
-                format!(
-                    "the document is declared UTF-8 but byte {} is not valid UTF-8; declare encoding=\"GB18030\" if it is GB18030",
-                    e.valid_up_to() + usize::from(bom) * 3
-                ),
+                Message::XmlBadUtf8 {
+                    byte: e.valid_up_to() + usize::from(bom) * 3,
+                },
             );
             Err(problems)
         }
@@ -444,7 +435,10 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                     .map_or("/".to_owned(), |(el, _)| tree.path(*el));
                 problems.error(
                     at,
-                    format!("the document is not well-formed XML near byte {position}: {e}"),
+                    Message::XmlNotWellFormed {
+                        byte: position,
+                        detail: e.to_string(),
+                    },
                 );
                 return None;
             }
@@ -453,10 +447,7 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
         // with `within`, already checked UTF-8, rather than decoded again.
         match event {
             Event::DocType(_) => {
-                problems.error(
-                    "/",
-                    "a DOCTYPE is refused: Shanghai documents have no DTD, and entity declarations can expand without bound",
-                );
+                problems.error("/", Message::XmlDoctype);
                 return None;
             }
             Event::Start(ref e) | Event::Empty(ref e) => {
@@ -474,11 +465,9 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                     let parent = stack.last().map_or(String::new(), |(el, _)| tree.path(*el));
                     problems.error(
                         format!("{parent}/{local}"),
-                        format!(
-                            "more than {} attributes on one element; the limit is {}",
-                            limits::MAX_ATTRIBUTES,
-                            limits::MAX_ATTRIBUTES
-                        ),
+                        Message::TooManyAttributes {
+                            max: limits::MAX_ATTRIBUTES,
+                        },
                     );
                     return None;
                 }
@@ -488,10 +477,10 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                         .map_or("/".to_owned(), |(el, _)| tree.path(*el));
                     problems.error(
                         at,
-                        format!(
-                            "the document is not well-formed XML near byte {position}: {}",
-                            quick_xml::Error::from(err)
-                        ),
+                        Message::XmlNotWellFormed {
+                            byte: position,
+                            detail: quick_xml::Error::from(err).to_string(),
+                        },
                     );
                     return None;
                 }
@@ -499,7 +488,12 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                 let ns = namespaces.resolve(prefix.map(str::as_bytes), true);
                 debug_assert_eq!(local.as_bytes(), e.local_name().as_ref());
                 if stack.is_empty() && !tree.elements.is_empty() {
-                    problems.error("/", format!("content after the root element: <{local}>"));
+                    problems.error(
+                        "/",
+                        Message::XmlAfterRoot {
+                            name: local.to_owned(),
+                        },
+                    );
                     return None;
                 }
                 if tree.elements.len() >= limits::MAX_ELEMENTS {
@@ -507,11 +501,9 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                         stack
                             .last()
                             .map_or("/".to_owned(), |(el, _)| tree.path(*el)),
-                        format!(
-                            "more than {} elements in the document; the limit is {}",
-                            limits::MAX_ELEMENTS,
-                            limits::MAX_ELEMENTS
-                        ),
+                        Message::TooManyElements {
+                            max: limits::MAX_ELEMENTS,
+                        },
                     );
                     return None;
                 }
@@ -520,7 +512,7 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                         stack
                             .last()
                             .map_or("/".to_owned(), |(el, _)| tree.path(*el)),
-                        format!("elements nested more than {MAX_DEPTH} deep"),
+                        Message::XmlTooDeep { max: MAX_DEPTH },
                     );
                     return None;
                 }
@@ -529,15 +521,18 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                 let parent_ns = stack.last().map(|(_, n)| n);
                 if ns != Ns::Ours && parent_ns != Some(&ns) && foreign < MAX_REPORTED {
                     foreign += 1;
-                    let what = match &ns {
-                        Ns::Other(uri) => format!("is in namespace '{uri}'"),
-                        Ns::None => "is in no namespace".to_owned(),
-                        Ns::UnknownPrefix(p) => format!("uses the undeclared prefix '{p}'"),
-                        Ns::Ours => String::new(),
+                    let why = match &ns {
+                        Ns::Other(uri) => Namespace::Other(uri.to_string()),
+                        Ns::UnknownPrefix(p) => Namespace::UndeclaredPrefix(p.to_string()),
+                        Ns::None | Ns::Ours => Namespace::None,
                     };
                     problems.error(
                         tree.path(el),
-                        format!("element <{local}> {what}; Shanghai documents use the namespace {NAMESPACE}"),
+                        Message::XmlNamespace {
+                            name: local.to_owned(),
+                            why,
+                            expected: NAMESPACE,
+                        },
                     );
                 }
                 if has_attrs {
@@ -562,7 +557,7 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
             Event::End(_) => match stack.pop() {
                 Some((el, _)) => tree.close(el),
                 None => {
-                    problems.error("/", "an end tag without a start tag");
+                    problems.error("/", Message::XmlEndWithoutStart);
                     return None;
                 }
             },
@@ -588,7 +583,7 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                         }
                         None if s.trim().is_empty() => {}
                         None => {
-                            problems.error("/", "text outside the root element");
+                            problems.error("/", Message::XmlTextOutsideRoot);
                             return None;
                         }
                     },
@@ -598,7 +593,9 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                             .map_or("/".to_owned(), |(el, _)| tree.path(*el));
                         problems.error(
                             at,
-                            format!("bad character data: {err} (only the five predefined entities and character references are allowed)"),
+                            Message::XmlBadCharacterData {
+                                detail: err.to_string(),
+                            },
                         );
                     }
                 }
@@ -610,7 +607,7 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
                     Some((el, _)) if !refuse_chars(s, *el, &tree, &mut forbidden, problems) => {}
                     Some((el, _)) => tree.push_text(*el, Cow::Borrowed(s), is_blank(s)),
                     None => {
-                        problems.error("/", "CDATA outside the root element");
+                        problems.error("/", Message::XmlCdataOutsideRoot);
                         return None;
                     }
                 }
@@ -622,12 +619,14 @@ pub(super) fn parse<'a>(text: &'a str, problems: &mut Problems) -> Option<Tree<'
     if let Some((el, _)) = stack.last() {
         problems.error(
             tree.path(*el),
-            format!("the document ends before </{}>", tree.elements[*el].name),
+            Message::XmlUnclosed {
+                name: tree.elements[*el].name.to_string(),
+            },
         );
         return None;
     }
     if tree.elements.is_empty() {
-        problems.error("/", "the document has no root element");
+        problems.error("/", Message::XmlNoRoot);
         return None;
     }
     Some(tree)
@@ -651,7 +650,9 @@ fn refuse_chars(
     } else if *reported == MAX_REPORTED + 1 {
         problems.error(
             "/",
-            format!("more texts with characters outside XML 1.0's Char production (the first {MAX_REPORTED} are reported)"),
+            Message::XmlMoreForbidden {
+                reported: MAX_REPORTED,
+            },
         );
     }
     false
@@ -692,7 +693,12 @@ fn attribute<'a>(
     let attr = match attr {
         Ok(a) => a,
         Err(err) => {
-            problems.error(tree.path(el), format!("bad attribute: {err}"));
+            problems.error(
+                tree.path(el),
+                Message::XmlBadAttribute {
+                    detail: err.to_string(),
+                },
+            );
             return;
         }
     };
@@ -710,7 +716,7 @@ fn attribute<'a>(
         Ns::Ours | Ns::UnknownPrefix(_) => {
             problems.error(
                 format!("{}/@{local}", tree.path(el)),
-                "attributes of Shanghai documents are written without a prefix",
+                Message::XmlPrefixedAttribute,
             );
             return;
         }
@@ -729,7 +735,9 @@ fn attribute<'a>(
         },
         Err(err) => problems.error(
             format!("{}/@{local}", tree.path(el)),
-            format!("bad attribute value: {err}"),
+            Message::XmlBadAttributeValue {
+                detail: err.to_string(),
+            },
         ),
     }
 }

@@ -9,6 +9,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::MAX_FIELDS;
+use crate::model::message::{JsonType, Lang};
 
 /// A JSON value.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,15 +29,15 @@ pub enum Json<'a> {
 }
 
 impl Json<'_> {
-    /// The JSON type name, for messages.
-    pub fn kind(&self) -> &'static str {
+    /// The JSON type, for messages.
+    pub fn kind(&self) -> JsonType {
         match self {
-            Json::Null => "null",
-            Json::Bool(_) => "a boolean",
-            Json::Number(_) => "a number",
-            Json::Str(_) => "a string",
-            Json::Array(_) => "an array",
-            Json::Object(_) => "an object",
+            Json::Null => JsonType::Null,
+            Json::Bool(_) => JsonType::Boolean,
+            Json::Number(_) => JsonType::Number,
+            Json::Str(_) => JsonType::String,
+            Json::Array(_) => JsonType::Array,
+            Json::Object(_) => JsonType::Object,
         }
     }
 
@@ -215,7 +216,7 @@ impl<'de> Deserialize<'de> for Key<'de> {
             Json::Str(s) => Ok(Key(s)),
             other => Err(de::Error::custom(format!(
                 "object key is {}, expected a string",
-                other.kind()
+                other.kind().render(Lang::En)
             ))),
         }
     }

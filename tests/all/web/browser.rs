@@ -187,7 +187,7 @@ async fn clerk_accepts_follows_and_hands_over_in_chromium() {
     s.type_in(&field("jyz.tyshxydm"), PINGHU_OPERATOR_WRONG)
         .await;
     let msg = s
-        .wait_text(r#"[data-field="jyz.tyshxydm"].bad .msg"#, "expected 'D'")
+        .wait_text(r#"[data-field="jyz.tyshxydm"].bad .msg"#, "应为“D”")
         .await;
     assert!(msg.contains("GB 32100"), "{msg}");
     s.js(

@@ -8,7 +8,11 @@
 //! `LOAD_DESTINATION=down` has the Zhejiang sandbox answer every delivery with its retry-later
 //! reply, as when the destination platform is down: intake is measured while the outbox keeps
 //! the applications and retries (back-off 200 ms doubling to 2 s);
-//! `LOAD_OUTBOX_CONCURRENCY` sets the gateway's `outbox.concurrency`, deliveries in flight).
+//! `LOAD_OUTBOX_CONCURRENCY` sets the gateway's `outbox.concurrency`, deliveries in flight;
+//! `LOAD_ALG=sm2` gives the gateway an SM2 key, so every checkpoint is signed by Ed25519 and
+//! SM2, and has it sign every receipt and forwarded application with SM2 (`signatures =
+//! "sm2"` for both platforms); `LOAD_ALG=both` signs them with both; default `ed25519`. The
+//! sandboxes verify nothing in any variant, so the difference is the gateway's own).
 
 use std::time::{Duration, Instant};
 
@@ -72,6 +76,11 @@ async fn main() {
     let secs = env("LOAD_SECS", 10);
     let clients = env("LOAD_CLIENTS", 32) as usize;
     let destination_down = std::env::var("LOAD_DESTINATION").is_ok_and(|v| v == "down");
+    let alg = std::env::var("LOAD_ALG").unwrap_or_else(|_| "ed25519".into());
+    assert!(
+        ["ed25519", "sm2", "both"].contains(&alg.as_str()),
+        "LOAD_ALG is ed25519, sm2 or both"
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let mut lb = Loopback::start(
         dir.path(),
@@ -85,6 +94,23 @@ async fn main() {
     .expect("loopback");
     lb.zj.set_down(destination_down);
     lb.stop_gateway().await;
+    if alg != "ed25519" {
+        let gateway_dir = lb.dir.join(tongban::gateway::demo::DEMO_GATEWAY_DIR);
+        let mut ring = tongban::store::DataDir::new(&gateway_dir)
+            .keyring_or_create()
+            .expect("keyring");
+        if ring.sm2().is_none() {
+            let origin = ring.active().name().to_owned();
+            ring.add_sm2(&origin, tongban::signing::sm2::DEFAULT_DISTINGUISHING_ID)
+                .expect("SM2 key");
+        }
+        let config = std::fs::read_to_string(&lb.config_path).expect("config");
+        let config = config.replace(
+            "client_ca = \"pki/ca.pem\"\n",
+            &format!("client_ca = \"pki/ca.pem\"\nsignatures = \"{alg}\"\n"),
+        );
+        std::fs::write(&lb.config_path, config).expect("config");
+    }
     if let Ok(n) = std::env::var("LOAD_OUTBOX_CONCURRENCY") {
         let config = std::fs::read_to_string(&lb.config_path).expect("config");
         let config = config.replacen("[outbox]\n", &format!("[outbox]\nconcurrency = {n}\n"), 1);
@@ -171,7 +197,7 @@ async fn main() {
     let own_cpu = cpu_seconds("self");
     let delivered = lb.zj.received().len();
     println!(
-        "load: {clients} clients, keep-alive mTLS, {secs} s, gateway as a separate process{}",
+        "load: {clients} clients, keep-alive mTLS, {secs} s, gateway as a separate process, signatures {alg}{}",
         if destination_down {
             ", destination down"
         } else {

@@ -45,7 +45,9 @@ pub mod log;
 pub mod merkle;
 
 pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
-pub use entry::{salted_id_hash, Decision, DecisionResult, Entry, EntryError, Instant, Step};
+pub use entry::{
+    salted_id_hash, Decision, DecisionResult, Entry, EntryError, Instant, SignatureAlg, Step,
+};
 pub use log::{Append, Batcher, Log, LogError};
 pub use merkle::Hash;
 

@@ -13,7 +13,7 @@
 //!   in Chinese or English where the reader is known.
 //! - [`platform`] — one adapter per platform ([`platform::zhejiang`] JSON,
 //!   [`platform::shanghai`] XML): bytes → model → bytes, and each platform's reply convention.
-//! - [`signing`] — Ed25519 keys, C2SP key ids, signed notes.
+//! - [`signing`] — Ed25519 and SM2 (SM3, GM/T 0009) keys, C2SP key ids, signed notes.
 //! - [`ledger`] — RFC 6962 Merkle log, C2SP checkpoints, proofs, audit bundles; storage behind
 //!   a small trait.
 //! - [`replay`] — re-runs the translations the ledger records (FORWARDED, DELIVERED) on the

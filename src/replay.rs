@@ -485,6 +485,7 @@ mod tests {
             decision: None,
             reason: None,
             sender_keyid: None,
+            sender_alg: None,
         }
     }
 

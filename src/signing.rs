@@ -1,4 +1,4 @@
-//! Ed25519 signing keys, C2SP key ids and signed notes.
+//! Ed25519 and SM2 signing keys, C2SP key ids and signed notes.
 //!
 //! - [`SigningKey`] wraps an Ed25519 secret key. It cannot be printed (its `Debug` shows the
 //!   name and key id only), is zeroized on drop, and is written only to `0600` key files by
@@ -6,10 +6,14 @@
 //! - [`VerifierKey`] is the public half in the C2SP signed-note v1.0.0 text form
 //!   `name+hexid+base64(0x01‖key)`.
 //! - [`note`] signs and verifies C2SP signed notes (checkpoints are signed notes).
+//! - [`sm2`] is SM2 with SM3 (GM/T 0003, 0004, 0009) beside Ed25519, for 密评: its keys use
+//!   the signed-note type `0xff ‖ "tongban/sm2-sm3"`, so a checkpoint carries both lines and
+//!   Ed25519-only tools ignore the SM2 one.
 //! - [`cosignature`] makes and checks C2SP tlog-cosignature v1 (Ed25519) cosignatures: a
 //!   witness's timestamped statement that a checkpoint is consistent with all it saw before.
-//! - [`keyring`] keeps the key files in a directory: one active key, every retired public key
-//!   still published so old checkpoints keep verifying.
+//! - [`keyring`] keeps the key files in a directory: one active key per algorithm (Ed25519,
+//!   and SM2 when generated), every retired public key still published so old checkpoints
+//!   keep verifying.
 //!
 //! The HTTP layer signs RFC 9421 messages with [`SigningKey::sign`] and names the key with
 //! [`SigningKey::key_id_hex`].
@@ -17,6 +21,7 @@
 pub mod cosignature;
 pub mod keyring;
 pub mod note;
+pub mod sm2;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -26,14 +31,15 @@ use zeroize::Zeroizing;
 
 pub use cosignature::{Cosigner, CosignerKey};
 pub use keyring::{Keyring, KeyringError};
-pub use note::{Note, NoteError, NoteSignature, NoteSigner, NoteVerifier, Verifiers};
+pub use note::{Note, NoteError, NoteSignature, NoteSigner, NoteVerifier, TrustedKey, Verifiers};
+pub use sm2::{Sm2PublicKey, Sm2SigningKey, Sm2VerifyingKey};
 
 /// Signature type byte for Ed25519 in C2SP signed-note v1.0.0 ("0x01 — Ed25519").
 pub const ED25519_TYPE: u8 = 0x01;
 
 /// Prefix of the signer-key text form used by `golang.org/x/mod/sumdb/note`; we accept and
 /// write the same form in key files so keys can be moved to other signed-note tools.
-const PRIVATE_KEY_PREFIX: &str = "PRIVATE+KEY+";
+pub(crate) const PRIVATE_KEY_PREFIX: &str = "PRIVATE+KEY+";
 
 /// Errors from parsing keys and key texts.
 #[derive(Debug, thiserror::Error)]
@@ -161,7 +167,7 @@ pub(crate) fn parse_public_text(
     Ok((name, id, key))
 }
 
-fn check_stated_id(hexid: &str, id: u32) -> Result<(), KeyError> {
+pub(crate) fn check_stated_id(hexid: &str, id: u32) -> Result<(), KeyError> {
     if hexid != format!("{id:08x}") {
         return Err(KeyError::IdMismatch {
             stated: hexid.to_owned(),
@@ -304,7 +310,7 @@ impl<const T: u8> std::str::FromStr for PublicKey<T> {
     }
 }
 
-fn split_key_text(s: &str) -> Result<(&str, &str, &str), KeyError> {
+pub(crate) fn split_key_text(s: &str) -> Result<(&str, &str, &str), KeyError> {
     let mut parts = s.splitn(3, '+');
     let (Some(name), Some(hexid), Some(material)) = (parts.next(), parts.next(), parts.next())
     else {

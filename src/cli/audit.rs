@@ -3,7 +3,7 @@
 
 use crate::ledger::bundle::{self, BundleError, ExportOptions, Report, VerifyOptions};
 use crate::ledger::{Entry, Log, LogError, StoreError};
-use crate::signing::keyring::{read_published, Keyring, KeyringError};
+use crate::signing::keyring::{read_origin, read_published, Keyring, KeyringError};
 use crate::signing::{CosignerKey, Verifiers};
 use crate::store::{DataDir, OpenError};
 use clap::Subcommand;
@@ -61,6 +61,10 @@ pub enum AuditCmd {
         /// (default: all of them).
         #[arg(long)]
         min_witnesses: Option<usize>,
+        /// Refuse the bundle unless its checkpoint carries a valid SM2 (SM3) signature by an
+        /// SM2 key of the trusted keys (for a 密评 assessment); Ed25519 is checked as always.
+        #[arg(long)]
+        require_sm2: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -169,6 +173,7 @@ pub(super) fn verify_options(
         witnesses,
         min_witnesses,
         now,
+        require_sm2: false,
     })
 }
 
@@ -212,16 +217,13 @@ pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliErr
             no_sign,
         } => {
             let published = read_published(&keys_dir)?;
-            let origin = published
-                .last()
-                .map(|k| k.name().to_owned())
-                .ok_or_else(|| KeyringError::Missing(keys_dir.clone()))?;
+            let origin = read_origin(&keys_dir)?;
             let stores = data.open_existing()?;
             let mut log = Log::open(stores.ledger.clone(), &origin)?;
             let stale = log.last_signed().map(|c| c.size) != Some(log.size());
             if stale && !no_sign {
                 let ring = Keyring::open(&keys_dir)?;
-                log.sign_checkpoint(ring.active())?;
+                log.sign_checkpoint_by(&ring.checkpoint_signers())?;
             }
             let size = log.last_signed().map(|c| c.size).unwrap_or(0);
             let opts = ExportOptions {
@@ -266,9 +268,13 @@ pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliErr
             trusted,
             witnesses,
             min_witnesses,
+            require_sm2,
             json,
         } => {
-            let opts = verify_options(keys, trusted, &witnesses, min_witnesses)?;
+            let opts = VerifyOptions {
+                require_sm2,
+                ..verify_options(keys, trusted, &witnesses, min_witnesses)?
+            };
             let files = bundle::load(&dir)?;
             let report = bundle::verify(&files, &opts, progress("verified"));
             if json {
@@ -286,10 +292,7 @@ pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliErr
             })
         }
         AuditCmd::Check => {
-            let origin = read_published(&keys_dir)?
-                .last()
-                .map(|k| k.name().to_owned())
-                .ok_or_else(|| KeyringError::Missing(keys_dir.clone()))?;
+            let origin = read_origin(&keys_dir)?;
             let log = Log::open(data.open_existing()?.ledger, &origin)?;
             let problems = log.check()?;
             for p in &problems {
@@ -326,7 +329,7 @@ pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliErr
                     let _ = writeln!(out, "acked {}", log.size());
                     let _ = out.flush();
                 }
-                log.sign_checkpoint(ring.active())?;
+                log.sign_checkpoint_by(&ring.checkpoint_signers())?;
                 done += n;
                 show(done, entries);
             }

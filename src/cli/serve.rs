@@ -41,7 +41,13 @@ pub struct SandboxArgs {
 /// `tongban demo` (writes the dev PKI, configuration and data under the global
 /// `--data-dir`).
 #[derive(Debug, Args)]
-pub struct DemoArgs {}
+pub struct DemoArgs {
+    /// `sm2`: SM2 signs beside Ed25519 — checkpoints carry both signatures, the gateway signs
+    /// with SM2 to the Zhejiang sandbox (which verifies it) and the Shanghai sandbox signs
+    /// with SM2. `ed25519` (default): Ed25519 only.
+    #[arg(long, value_enum, default_value = "ed25519")]
+    pub alg: super::keys::Alg,
+}
 
 pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
@@ -118,6 +124,8 @@ pub fn sandbox(args: SandboxArgs, data_dir: &Path) -> Result<Outcome, Error> {
             chain,
             key,
             signer: None,
+            signs_with: Default::default(),
+            gateway_keys: None,
         })
         .map_err(tls_err)?;
         let listener = tokio::net::TcpListener::bind(args.listen)
@@ -133,10 +141,11 @@ pub fn sandbox(args: SandboxArgs, data_dir: &Path) -> Result<Outcome, Error> {
 }
 
 /// Runs the loopback demo under `data_dir` until Ctrl-C.
-pub fn demo(_args: DemoArgs, data_dir: &Path) -> Result<Outcome, Error> {
+pub fn demo(args: DemoArgs, data_dir: &Path) -> Result<Outcome, Error> {
     logging();
+    let sm2 = args.alg == super::keys::Alg::Sm2;
     runtime()?.block_on(async {
-        demo::run(data_dir, stop_signal())
+        demo::run(data_dir, sm2, stop_signal())
             .await
             .map_err(|e| Error::Usage(e.to_string()))?;
         Ok(Outcome::Success)

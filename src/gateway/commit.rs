@@ -322,6 +322,7 @@ impl Worker {
                 entry.document_time = Some(w.document_time);
                 entry.applicant_id_hash = Some(w.applicant_id_hash);
                 entry.sender_keyid = rec.sender_keyid.clone();
+                entry.sender_alg = rec.sender_alg;
                 entry
             })
             .collect();

@@ -197,11 +197,23 @@ pub struct PlatformFile {
     /// defaults to the province.
     #[serde(default)]
     pub regions: Option<Vec<String>>,
-    /// Ed25519 public keys (standard base64 of the 32 raw bytes) by RFC 9421 `keyid`, with
-    /// which the platform signs what it sends. A signed request is then verified, refused
-    /// if the signature fails, and the key id recorded in the ledger.
+    /// Public keys by RFC 9421 `keyid`, with which the platform signs what it sends: an
+    /// Ed25519 key is standard base64 of its 32 raw bytes, an SM2 key of its 65-byte
+    /// uncompressed point `0x04 ‖ x ‖ y` (or 33-byte compressed). A signed request is then
+    /// verified, refused if the signature fails, and the key id and algorithm recorded in
+    /// the ledger.
     #[serde(default)]
     pub signing_keys: BTreeMap<String, String>,
+    /// The GM/T 0009 distinguishing ID of the platform's SM2 keys (default
+    /// `1234567812345678`).
+    #[serde(default)]
+    pub sm2_distinguishing_id: Option<String>,
+    /// What the gateway signs its messages to this platform with (forwarded documents and
+    /// the replies to its requests): `ed25519` (default), `sm2` or `both` (two signatures,
+    /// Ed25519 labelled `tongban` and SM2 labelled `tongban-sm2`). `sm2` and `both` need
+    /// the keyring's SM2 key (`tongban keys generate --alg sm2`).
+    #[serde(default)]
+    pub signatures: super::httpsig::SignWith,
     /// Refuse unsigned applications and decisions from this platform (needs `signing_keys`).
     #[serde(default)]
     pub require_signature: bool,
@@ -380,11 +392,13 @@ pub struct PlatformConfig {
     /// Target-region prefixes routed to it.
     pub regions: Vec<String>,
     /// The keys it signs what it sends with, by key id.
-    pub signing_keys: BTreeMap<String, VerifyingKey>,
+    pub signing_keys: BTreeMap<String, super::httpsig::PublicKey>,
     /// Whether what it sends must be signed.
     pub require_signature: bool,
     /// The language of our `msg` / `<Message>` to it.
     pub language: Lang,
+    /// What the gateway signs its messages to it with.
+    pub signatures: super::httpsig::SignWith,
 }
 
 /// The gateway's own certificate chain and key (the key is not printable).
@@ -578,7 +592,17 @@ impl ConfigFile {
                     p.push(format!("{at}.regions: {r} is also routed to {other}"));
                 }
             }
-            let signing_keys = signing_keys(&at, &pf.signing_keys, &mut p);
+            let distid = pf
+                .sm2_distinguishing_id
+                .as_deref()
+                .unwrap_or(crate::signing::sm2::DEFAULT_DISTINGUISHING_ID);
+            if distid.is_empty() || distid.len() > crate::signing::sm2::MAX_DISTINGUISHING_ID_LEN {
+                p.push(format!(
+                    "{at}.sm2_distinguishing_id: must be 1 to {} bytes",
+                    crate::signing::sm2::MAX_DISTINGUISHING_ID_LEN
+                ));
+            }
+            let signing_keys = signing_keys(&at, &pf.signing_keys, distid, &mut p);
             if pf.require_signature && pf.signing_keys.is_empty() {
                 p.push(format!(
                     "{at}.require_signature is true but {at}.signing_keys is empty"
@@ -599,6 +623,7 @@ impl ConfigFile {
                     signing_keys,
                     require_signature: pf.require_signature,
                     language: pf.language,
+                    signatures: pf.signatures,
                 });
             }
         }
@@ -999,13 +1024,14 @@ impl Config {
 struct Problems(Vec<String>);
 
 /// A platform's `signing_keys`, checked: each key id a non-empty printable ASCII string (it
-/// travels in a structured-field string), each key 32 bytes of standard base64 that are an
-/// Ed25519 public key.
+/// travels in a structured-field string), each key standard base64 of 32 bytes that are an
+/// Ed25519 public key, or of 65 (or 33) bytes that are a point on the SM2 curve.
 fn signing_keys(
     at: &str,
     keys: &BTreeMap<String, String>,
+    sm2_distid: &str,
     p: &mut Problems,
-) -> BTreeMap<String, VerifyingKey> {
+) -> BTreeMap<String, super::httpsig::PublicKey> {
     use base64::Engine as _;
     let mut out = BTreeMap::new();
     for (id, b64) in keys {
@@ -1026,16 +1052,27 @@ fn signing_keys(
                 continue;
             }
         };
+        if matches!(bytes.len(), 65 | 33) {
+            match crate::signing::Sm2VerifyingKey::from_sec1(sm2_distid, &bytes) {
+                Some(k) => {
+                    out.insert(id.clone(), k.into());
+                }
+                None => p.push(format!(
+                    "{here}: not an SM2 public key (a point on the SM2 curve, 0x04 ‖ x ‖ y)"
+                )),
+            }
+            continue;
+        }
         let Ok(raw) = <[u8; 32]>::try_from(bytes.as_slice()) else {
             p.push(format!(
-                "{here}: an Ed25519 public key is 32 bytes, this is {}",
+                "{here}: an Ed25519 public key is 32 bytes, an SM2 public key 65 (0x04 ‖ x ‖ y); this is {}",
                 bytes.len()
             ));
             continue;
         };
         match VerifyingKey::from_bytes(&raw) {
             Ok(k) => {
-                out.insert(id.clone(), k);
+                out.insert(id.clone(), k.into());
             }
             Err(_) => p.push(format!("{here}: not an Ed25519 public key")),
         }
@@ -1218,7 +1255,8 @@ mod tests {
         );
         let cfg = Config::from_toml(&text, dir.path()).unwrap();
         let zj = cfg.platform("zj").unwrap();
-        assert_eq!(zj.signing_keys.get("zj-2026"), Some(&key));
+        assert_eq!(zj.signing_keys.get("zj-2026"), Some(&key.into()));
+        assert_eq!(zj.signatures, crate::gateway::httpsig::SignWith::Ed25519);
         assert!(!zj.require_signature);
         assert!(cfg.platform("sh").unwrap().signing_keys.is_empty());
 
@@ -1235,11 +1273,60 @@ mod tests {
         for needle in [
             "platforms.zj.signing_keys.\"\": a key id is 1 to 64 printable ASCII characters",
             "platforms.zj.signing_keys.\"zj 2\": not base64",
-            "platforms.zj.signing_keys.\"zj-3\": an Ed25519 public key is 32 bytes, this is 31",
+            "platforms.zj.signing_keys.\"zj-3\": an Ed25519 public key is 32 bytes, an SM2 public key 65 (0x04 ‖ x ‖ y); this is 31",
             "platforms.sh.require_signature is true but platforms.sh.signing_keys is empty",
         ] {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
+    }
+
+    #[test]
+    fn partners_sm2_keys_and_what_the_gateway_signs_them_with() {
+        use crate::gateway::httpsig::{PublicKey, SigAlg, SignWith};
+        use base64::Engine as _;
+        let dir = tempfile::tempdir().unwrap();
+        let sm2 =
+            crate::signing::Sm2SigningKey::from_scalar("zj", "zj-platform", &[9; 32]).unwrap();
+        let point = base64::engine::general_purpose::STANDARD.encode(sm2.public().point());
+        let sig = sm2.sign(b"base");
+        let with = |zj_extra: &str| {
+            good(dir.path())
+                .replace(
+                    "regions = [\"31\", \"320509\"]",
+                    "regions = [\"31\", \"320509\"]\nsignatures = \"both\"",
+                )
+                .replace(
+                    "client_identity = \"zj-platform.tongban.test\"",
+                    &format!("client_identity = \"zj-platform.tongban.test\"\n{zj_extra}"),
+                )
+                + &format!("[platforms.zj.signing_keys]\n\"zj-sm2\" = \"{point}\"\n")
+        };
+        let sm2_key = |cfg: &Config| match cfg.platform("zj").unwrap().signing_keys.get("zj-sm2") {
+            Some(PublicKey::Sm2(k)) => k.clone(),
+            other => panic!("not an SM2 key: {other:?}"),
+        };
+        // With the default distinguishing ID, a signature made with ID "zj-platform" fails.
+        let cfg = Config::from_toml(&with(""), dir.path()).unwrap();
+        assert_eq!(cfg.platform("sh").unwrap().signatures, SignWith::Both);
+        assert_eq!(cfg.platform("zj").unwrap().signatures, SignWith::Ed25519);
+        assert_eq!(
+            cfg.platform("zj").unwrap().signing_keys["zj-sm2"].alg(),
+            SigAlg::Sm2
+        );
+        assert!(!sm2_key(&cfg).verify(b"base", &sig));
+        // With the platform's ID configured it verifies.
+        let cfg = Config::from_toml(&with("sm2_distinguishing_id = \"zj-platform\""), dir.path())
+            .unwrap();
+        assert!(sm2_key(&cfg).verify(b"base", &sig));
+
+        let off_curve = base64::engine::general_purpose::STANDARD.encode([4u8; 65]);
+        let bad = good(dir.path())
+            + &format!("[platforms.zj.signing_keys]\n\"zj-sm2\" = \"{off_curve}\"\n");
+        let all = Config::from_toml(&bad, dir.path()).unwrap_err().to_string();
+        assert!(
+            all.contains("platforms.zj.signing_keys.\"zj-sm2\": not an SM2 public key"),
+            "{all}"
+        );
     }
 
     fn account(username: &str, name: &str, hash: &str, uscc: &str, platform: &str) -> String {

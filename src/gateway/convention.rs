@@ -35,6 +35,9 @@ pub struct ReplyBody {
     pub body: Vec<u8>,
     /// `Content-Type`.
     pub content_type: &'static str,
+    /// The platform whose convention it is in (the one it answers), whose configuration says
+    /// what the gateway signs it with.
+    pub platform: Platform,
 }
 
 fn wrap(p: Platform, (status, body): (u16, Vec<u8>)) -> ReplyBody {
@@ -42,6 +45,7 @@ fn wrap(p: Platform, (status, body): (u16, Vec<u8>)) -> ReplyBody {
         status,
         body,
         content_type: p.content_type(),
+        platform: p,
     }
 }
 

@@ -53,6 +53,9 @@ pub enum DemoError {
     /// A loopback witness did not start.
     #[error("witness: {0}")]
     Witness(String),
+    /// The gateway's keyring could not be opened or given its SM2 key.
+    #[error("keys: {0}")]
+    Keys(String),
 }
 
 /// The demo's window clerk: 王敏 of the 金山区廊下镇 office that accepted the shared sample,
@@ -105,6 +108,11 @@ pub struct LoopbackOptions {
     /// Run a witness per province (Zhejiang's and Shanghai's, C2SP tlog-witness on loopback
     /// with mutual TLS) and have the gateway ask both to cosign every checkpoint.
     pub witnesses: bool,
+    /// SM2 beside Ed25519 (`tongban demo --alg sm2`): the gateway's keyring gets an SM2 key,
+    /// so every checkpoint is signed by both; the gateway signs what it sends Zhejiang with
+    /// SM2 (`signatures = "sm2"`) and the Zhejiang sandbox verifies it; the Shanghai sandbox
+    /// signs what it sends with SM2, which the gateway verifies and the ledger records.
+    pub sm2: bool,
 }
 
 impl Default for LoopbackOptions {
@@ -116,6 +124,7 @@ impl Default for LoopbackOptions {
             max_backoff_ms: 2_000,
             give_up_after_s: 3_600,
             witnesses: false,
+            sm2: false,
         }
     }
 }
@@ -175,21 +184,66 @@ fn sandbox_signer(p: Platform) -> KeySigner {
     KeySigner::new(key, format!("{}-sandbox", p.key()))
 }
 
-/// The `signing_keys` tables that let the gateway verify the sandboxes' signatures.
+/// The `signing_keys` tables that let the gateway verify the sandboxes' signatures (their
+/// SM2 keys too, for those that have one).
 fn signing_keys_config(signers: &[(Platform, KeySigner)]) -> String {
     use base64::Engine as _;
     use std::fmt::Write as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let mut out = String::new();
     for (p, s) in signers {
-        let public = base64::engine::general_purpose::STANDARD.encode(s.verifying_key().as_bytes());
+        let public = b64(s.verifying_key().as_bytes());
         let _ = write!(
             out,
             "\n[platforms.{}.signing_keys]\n\"{}\" = \"{public}\"\n",
             p.key(),
             s.keyid()
         );
+        if let (Some(id), Some(k)) = (s.sm2_keyid(), s.sm2_public_key()) {
+            let _ = writeln!(out, "\"{id}\" = \"{}\"", b64(&k.point()));
+        }
     }
     out
+}
+
+/// The Shanghai sandbox's SM2 key, made for the run (`--alg sm2`).
+fn with_sandbox_sm2(p: Platform, signer: KeySigner) -> KeySigner {
+    match crate::signing::Sm2SigningKey::generate(
+        &format!("{}-sandbox", p.key()),
+        crate::signing::sm2::DEFAULT_DISTINGUISHING_ID,
+    ) {
+        Ok(k) => signer.with_sm2(k, format!("{}-sandbox-sm2", p.key())),
+        Err(_) => signer,
+    }
+}
+
+/// For `--alg sm2`: gives the gateway's keyring (made now if new) an SM2 key when it has
+/// none, and returns the gateway's public keys by RFC 9421 key id, for the sandbox that
+/// verifies them.
+fn gateway_sm2_keys(
+    gateway_dir: &Path,
+) -> Result<std::collections::BTreeMap<String, super::httpsig::PublicKey>, DemoError> {
+    let witness = |e: crate::signing::KeyringError| DemoError::Keys(e.to_string());
+    let mut ring = crate::store::DataDir::new(gateway_dir)
+        .keyring_or_create()
+        .map_err(witness)?;
+    if ring.sm2().is_none() {
+        let origin = ring.active().name().to_owned();
+        ring.add_sm2(&origin, crate::signing::sm2::DEFAULT_DISTINGUISHING_ID)
+            .map_err(witness)?;
+    }
+    let mut keys = std::collections::BTreeMap::new();
+    keys.insert(
+        ring.active().key_id_hex(),
+        super::httpsig::PublicKey::Ed25519(*ring.active().verifier().dalek()),
+    );
+    if let Some(k) = ring.sm2() {
+        keys.insert(
+            k.key_id_hex(),
+            super::httpsig::PublicKey::Sm2(crate::signing::Sm2VerifyingKey::from(k)),
+        );
+    }
+    Ok(keys)
 }
 
 /// The `[web]` table for a loopback set-up: the clerks' page on `web_port`, and the
@@ -417,6 +471,17 @@ impl Loopback {
             (Platform::Zhejiang, sandbox_signer(Platform::Zhejiang)),
             (Platform::Shanghai, sandbox_signer(Platform::Shanghai)),
         ];
+        let mut gateway_keys = None;
+        if options.sm2 {
+            gateway_keys = Some(gateway_sm2_keys(&dir.join(DEMO_GATEWAY_DIR))?);
+            text = text.replacen(
+                &format!("client_identity = \"{DEV_ZJ_IDENTITY}\"\n"),
+                &format!("client_identity = \"{DEV_ZJ_IDENTITY}\"\nsignatures = \"sm2\"\n"),
+                1,
+            );
+            let sh = signers.remove(1).1;
+            signers.push((Platform::Shanghai, with_sandbox_sm2(Platform::Shanghai, sh)));
+        }
         text.push_str(&signing_keys_config(&signers));
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut handles = Vec::new();
@@ -435,6 +500,7 @@ impl Loopback {
             let signer = at.map(|i| signers.swap_remove(i).1);
             let chain = tls::certs_from_pem(&std::fs::read(pki.cert(name))?, name)?;
             let key = tls::key_from_pem(&std::fs::read(pki.key(name))?, name)?;
+            let sm2 = options.sm2;
             let sb = Sandbox::new(SandboxOptions {
                 platform: p,
                 gateway_url: format!("https://localhost:{gateway_port}"),
@@ -444,6 +510,12 @@ impl Loopback {
                 chain,
                 key,
                 signer,
+                signs_with: if sm2 && p == Platform::Shanghai {
+                    super::httpsig::SignWith::Sm2
+                } else {
+                    super::httpsig::SignWith::Ed25519
+                },
+                gateway_keys: gateway_keys.clone().filter(|_| p == Platform::Zhejiang),
             })?;
             let mut rx = stop_rx.clone();
             handles.push(tokio::spawn(sb.clone().serve(listener, async move {
@@ -562,14 +634,20 @@ async fn print_cosigned_checkpoint(ops: SocketAddr) {
 }
 
 /// `tongban demo`: sets everything up under `dir`, sends the sample through, prints each step
-/// and then keeps running until `shutdown` (Ctrl-C).
-pub async fn run(dir: &Path, shutdown: impl Future<Output = ()>) -> Result<(), DemoError> {
+/// and then keeps running until `shutdown` (Ctrl-C). With `sm2` (`--alg sm2`), SM2 signs
+/// beside Ed25519 (see [`LoopbackOptions::sm2`]).
+pub async fn run(
+    dir: &Path,
+    sm2: bool,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DemoError> {
     // Generated for this run only: its hash goes into the configuration written below, the
     // password itself only onto this terminal.
     let password = demo_password();
     let clerk = demo_clerk(&password)?;
     let options = LoopbackOptions {
         witnesses: true,
+        sm2,
         ..LoopbackOptions::default()
     };
     let lb = Loopback::start_with_clerks(dir, options, &[clerk]).await?;
@@ -635,6 +713,14 @@ pub async fn run(dir: &Path, shutdown: impl Future<Output = ()>) -> Result<(), D
     } else {
         println!("  refused: {}", String::from_utf8_lossy(&reply.body));
     }
+    if sm2 {
+        for v in lb.zj.verified() {
+            println!(
+                "  Zhejiang sandbox verified the gateway's RFC 9421 signature: alg={} keyid={}",
+                v.alg, v.keyid
+            );
+        }
+    }
     if let Some(ops) = lb.ops_addr() {
         print_cosigned_checkpoint(ops).await;
         println!("look at (operator listener, plain HTTP on loopback):");
@@ -678,8 +764,9 @@ pub async fn run(dir: &Path, shutdown: impl Future<Output = ()>) -> Result<(), D
     println!("stopped cleanly; audit the ledger offline with:");
     let gateway_dir = dir.join(DEMO_GATEWAY_DIR);
 
+    let require_sm2 = if sm2 { " --require-sm2" } else { "" };
     println!(
-        "  tongban --data-dir {0} audit export --with-documents bundle\n  tongban audit verify bundle{witness_keys} --min-witnesses 2\n  tongban audit replay bundle",
+        "  tongban --data-dir {0} audit export --with-documents bundle\n  tongban audit verify bundle{witness_keys} --min-witnesses 2{require_sm2}\n  tongban audit replay bundle",
         gateway_dir.display()
     );
     Ok(())

@@ -333,16 +333,16 @@ fn outgoing(gw: &Gateway, job: &Job, rec: &AppRecord) -> Result<Outgoing, String
 
 async fn send(gw: &Gateway, client: &reqwest::Client, out: &Outgoing) -> Attempt {
     let ct = out.platform.content_type();
-    let signed = httpsig::sign(
+    let signed = httpsig::sign_message(
         httpsig::Message::Request {
             method: "POST",
             target_uri: &out.url,
         },
         ct,
         &out.bytes,
-        gw.signer.keyid(),
+        &*gw.signer,
+        gw.signatures_to(out.platform),
         chrono::Utc::now().timestamp(),
-        |base| gw.signer.sign(base),
     );
     let res = client
         .post(&out.url)

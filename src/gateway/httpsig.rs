@@ -2,15 +2,23 @@
 //!
 //! - `Content-Digest: sha-256=:<base64 SHA-256 of the body>:` (RFC 9530 §2).
 //! - One signature labelled [`LABEL`] (a verifier also takes a lone signature under another
-//!   label), `alg="ed25519"`, `keyid` (the signing key's 8-hex-digit
-//!   C2SP key id) and `created`.
+//!   label), `alg="ed25519"` or `alg="sm2-sm3"` ([`ALG_SM2`]), `keyid` (the signing key's
+//!   8-hex-digit C2SP key id) and `created`; or, to a partner configured for both, two
+//!   signatures: Ed25519 under [`LABEL`] and SM2 under [`LABEL_SM2`], over the same
+//!   components.
+//! - `sm2-sm3` is not in the IANA HTTP Signature Algorithms registry (it has no SM2 entry):
+//!   SM2 (GM/T 0003.2) with SM3, `Z_A` computed with the signer's GM/T 0009 distinguishing ID
+//!   (default `1234567812345678`), over the signature base; the signature is the raw 64 bytes
+//!   `r ‖ s` (32 bytes each, big-endian), base64 in the `Signature` byte sequence, as
+//!   Ed25519's 64 bytes are. `schemas/http-signatures.md` states it for partners.
 //! - Requests cover `("@method" "@target-uri" "content-type" "content-digest")`, responses
 //!   `("@status" "content-type" "content-digest")`.
 //!
 //! Pure: the caller passes the method, target URI or status, the header values and the body
 //! bytes, and gets header values back. The signer is any function from the signature base to
-//! an Ed25519 signature, so the ledger's keyring can sign without exposing its key.
+//! a signature, so the ledger's keyring can sign without exposing its key.
 
+use crate::signing::Sm2VerifyingKey;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
@@ -19,8 +27,121 @@ use sha2::{Digest as _, Sha256};
 /// The signature label tongban uses in `Signature-Input` and `Signature`.
 pub const LABEL: &str = "tongban";
 
+/// The label of the second signature, the SM2 one, when a message carries both.
+pub const LABEL_SM2: &str = "tongban-sm2";
+
 /// The RFC 9421 algorithm name for Ed25519 (§3.3.6).
 pub const ALG: &str = "ed25519";
+
+/// The algorithm name tongban gives SM2 with SM3 (GM/T 0003, 0004, 0009), which the IANA
+/// registry lacks; signature `r ‖ s`, 64 bytes.
+pub const ALG_SM2: &str = "sm2-sm3";
+
+/// A signature algorithm of this profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum SigAlg {
+    /// Ed25519 (RFC 8032), `alg="ed25519"`.
+    #[serde(rename = "ed25519")]
+    Ed25519,
+    /// SM2 with SM3, `alg="sm2-sm3"`.
+    #[serde(rename = "sm2-sm3")]
+    Sm2,
+}
+
+impl SigAlg {
+    /// The `alg` parameter's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            SigAlg::Ed25519 => ALG,
+            SigAlg::Sm2 => ALG_SM2,
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            ALG => Some(SigAlg::Ed25519),
+            ALG_SM2 => Some(SigAlg::Sm2),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for SigAlg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What the gateway signs the messages to one partner with (`[platforms.<key>] signatures`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignWith {
+    /// One Ed25519 signature under [`LABEL`] (the default).
+    #[default]
+    Ed25519,
+    /// One SM2 signature under [`LABEL`].
+    Sm2,
+    /// Both: Ed25519 under [`LABEL`], SM2 under [`LABEL_SM2`].
+    Both,
+}
+
+impl SignWith {
+    /// Whether it needs the gateway's SM2 key.
+    pub fn needs_sm2(self) -> bool {
+        self != SignWith::Ed25519
+    }
+}
+
+/// A public key a signature is verified with: a partner's (or the gateway's), of either
+/// algorithm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicKey {
+    /// Ed25519.
+    Ed25519(VerifyingKey),
+    /// SM2 with its distinguishing ID.
+    Sm2(Sm2VerifyingKey),
+}
+
+impl PublicKey {
+    /// Its algorithm.
+    pub fn alg(&self) -> SigAlg {
+        match self {
+            PublicKey::Ed25519(_) => SigAlg::Ed25519,
+            PublicKey::Sm2(_) => SigAlg::Sm2,
+        }
+    }
+
+    fn verify(&self, base: &[u8], sig: &[u8]) -> Result<(), HttpSigError> {
+        let ok = match self {
+            PublicKey::Ed25519(k) => Signature::from_slice(sig)
+                .map(|s| k.verify(base, &s).is_ok())
+                .map_err(|_| HttpSigError::Malformed("Signature"))?,
+            PublicKey::Sm2(k) => {
+                if sig.len() != crate::signing::sm2::SIGNATURE_LEN {
+                    return Err(HttpSigError::Malformed("Signature"));
+                }
+                k.verify(base, sig)
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(HttpSigError::BadSignature)
+        }
+    }
+}
+
+impl From<VerifyingKey> for PublicKey {
+    fn from(k: VerifyingKey) -> Self {
+        PublicKey::Ed25519(k)
+    }
+}
+
+impl From<Sm2VerifyingKey> for PublicKey {
+    fn from(k: Sm2VerifyingKey) -> Self {
+        PublicKey::Sm2(k)
+    }
+}
 
 /// Components covered on a request: method and full target URI bind the signature to the
 /// endpoint; content type and digest bind it to the exact body.
@@ -46,8 +167,18 @@ pub enum HttpSigError {
     #[error("signature covers {0}, not the components this profile requires")]
     WrongComponents(String),
     /// The `alg` parameter names another algorithm.
-    #[error("signature algorithm {0} is not ed25519")]
+    #[error("signature algorithm {0} is not ed25519 or sm2-sm3")]
     WrongAlgorithm(String),
+    /// The `alg` parameter is not the algorithm of the key its `keyid` names.
+    #[error("key id {keyid} is an {key} key, but the signature says alg=\"{alg}\"")]
+    AlgorithmMismatch {
+        /// The key id.
+        keyid: String,
+        /// The configured key's algorithm.
+        key: SigAlg,
+        /// The signature's `alg`.
+        alg: SigAlg,
+    },
     /// The `keyid` is not one of the keys the verifier knows.
     #[error("unknown key id {0}")]
     UnknownKey(String),
@@ -103,6 +234,8 @@ pub struct Verified {
     pub keyid: String,
     /// The `created` parameter (Unix seconds), as the signer claimed it.
     pub created: i64,
+    /// The algorithm of the signature (and of the key).
+    pub alg: SigAlg,
 }
 
 /// `Content-Digest` value for `body`: `sha-256=:<base64>:` (RFC 9530).
@@ -149,11 +282,12 @@ pub fn signature_base(components: &[(&str, &str)], params: &str) -> String {
 
 /// Serialises the signature parameters in tongban's order: covered components, `created`,
 /// `keyid`, `alg`.
-fn params_value(components: &[&str], created: i64, keyid: &str) -> String {
+fn params_value(components: &[&str], created: i64, keyid: &str, alg: SigAlg) -> String {
     let list: Vec<String> = components.iter().map(|c| format!("\"{c}\"")).collect();
     format!(
-        "({});created={created};keyid=\"{keyid}\";alg=\"{ALG}\"",
-        list.join(" ")
+        "({});created={created};keyid=\"{keyid}\";alg=\"{}\"",
+        list.join(" "),
+        alg.name()
     )
 }
 
@@ -188,19 +322,96 @@ pub fn sign(
     created: i64,
     sign: impl FnOnce(&[u8]) -> [u8; 64],
 ) -> SignedHeaders {
+    let mut sign = Some(sign);
+    sign_many(
+        msg,
+        content_type,
+        body,
+        created,
+        &mut [(LABEL, SigAlg::Ed25519, keyid, &mut |base: &[u8]| {
+            sign.take().map_or([0; 64], |f| f(base))
+        })],
+    )
+}
+
+/// One signature to make: label, algorithm, key id and the function that signs a base.
+pub type SignSpec<'a> = (
+    &'a str,
+    SigAlg,
+    &'a str,
+    &'a mut dyn FnMut(&[u8]) -> [u8; 64],
+);
+
+/// Signs a message with several signatures over the same components (one `Signature-Input`
+/// and one `Signature` member each, in this order).
+pub fn sign_many(
+    msg: Message<'_>,
+    content_type: &str,
+    body: &[u8],
+    created: i64,
+    specs: &mut [SignSpec<'_>],
+) -> SignedHeaders {
     let digest = content_digest(body);
     let status = match msg {
         Message::Response { status } => status.to_string(),
         Message::Request { .. } => String::new(),
     };
-    let params = params_value(msg.components(), created, keyid);
     let comps = component_values(&msg, content_type.trim(), &digest, &status);
-    let base = signature_base(&comps, &params);
-    let sig = sign(base.as_bytes());
+    let mut inputs = Vec::with_capacity(specs.len());
+    let mut sigs = Vec::with_capacity(specs.len());
+    for (label, alg, keyid, sign) in specs.iter_mut() {
+        let params = params_value(msg.components(), created, keyid, *alg);
+        let base = signature_base(&comps, &params);
+        let sig = sign(base.as_bytes());
+        inputs.push(format!("{label}={params}"));
+        sigs.push(format!("{label}=:{}:", B64.encode(sig)));
+    }
     SignedHeaders {
         content_digest: digest,
-        signature_input: format!("{LABEL}={params}"),
-        signature: format!("{LABEL}=:{}:", B64.encode(sig)),
+        signature_input: inputs.join(", "),
+        signature: sigs.join(", "),
+    }
+}
+
+/// Signs a message with `signer`'s keys as `with` says: Ed25519, SM2, or both. A signer
+/// without an SM2 key signs with Ed25519 alone (the gateway refuses to start when a partner
+/// is configured for SM2 and the keyring has no SM2 key, so this does not happen there).
+pub fn sign_message(
+    msg: Message<'_>,
+    content_type: &str,
+    body: &[u8],
+    signer: &dyn MessageSigner,
+    with: SignWith,
+    created: i64,
+) -> SignedHeaders {
+    let mut ed = |base: &[u8]| signer.sign(base);
+    let sm2_keyid = signer.sm2_keyid().map(str::to_owned);
+    let mut sm = |base: &[u8]| signer.sign_sm2(base).unwrap_or([0; 64]);
+    match (with, sm2_keyid.as_deref()) {
+        (SignWith::Ed25519, _) | (_, None) => sign_many(
+            msg,
+            content_type,
+            body,
+            created,
+            &mut [(LABEL, SigAlg::Ed25519, signer.keyid(), &mut ed)],
+        ),
+        (SignWith::Sm2, Some(id)) => sign_many(
+            msg,
+            content_type,
+            body,
+            created,
+            &mut [(LABEL, SigAlg::Sm2, id, &mut sm)],
+        ),
+        (SignWith::Both, Some(id)) => sign_many(
+            msg,
+            content_type,
+            body,
+            created,
+            &mut [
+                (LABEL, SigAlg::Ed25519, signer.keyid(), &mut ed),
+                (LABEL_SM2, SigAlg::Sm2, id, &mut sm),
+            ],
+        ),
     }
 }
 
@@ -218,7 +429,8 @@ pub fn sign_with_key(
     })
 }
 
-/// Something that signs signature bases with an Ed25519 key it does not reveal.
+/// Something that signs signature bases with an Ed25519 key (and possibly an SM2 key) it
+/// does not reveal.
 pub trait MessageSigner: Send + Sync {
     /// The key id written into `keyid` (8 hex digits).
     fn keyid(&self) -> &str;
@@ -226,12 +438,25 @@ pub trait MessageSigner: Send + Sync {
     fn sign(&self, base: &[u8]) -> [u8; 64];
     /// The public key that verifies its signatures.
     fn public_key(&self) -> VerifyingKey;
+    /// The SM2 key's id, when it has an SM2 key.
+    fn sm2_keyid(&self) -> Option<&str> {
+        None
+    }
+    /// Signs a signature base with its SM2 key (`r ‖ s`), when it has one.
+    fn sign_sm2(&self, _base: &[u8]) -> Option<[u8; 64]> {
+        None
+    }
+    /// The SM2 public key, when it has one.
+    fn sm2_public_key(&self) -> Option<Sm2VerifyingKey> {
+        None
+    }
 }
 
-/// An Ed25519 key held in memory with its key id.
+/// An Ed25519 key held in memory with its key id, and optionally an SM2 key with its id.
 pub struct KeySigner {
     key: SigningKey,
     keyid: String,
+    sm2: Option<(crate::signing::Sm2SigningKey, String)>,
 }
 
 impl KeySigner {
@@ -240,7 +465,18 @@ impl KeySigner {
         Self {
             key,
             keyid: keyid.into(),
+            sm2: None,
         }
+    }
+
+    /// The same signer, also holding an SM2 key with its key id.
+    pub fn with_sm2(
+        mut self,
+        key: crate::signing::Sm2SigningKey,
+        keyid: impl Into<String>,
+    ) -> Self {
+        self.sm2 = Some((key, keyid.into()));
+        self
     }
 
     /// The public half.
@@ -265,6 +501,15 @@ impl MessageSigner for KeySigner {
     fn public_key(&self) -> VerifyingKey {
         self.key.verifying_key()
     }
+    fn sm2_keyid(&self) -> Option<&str> {
+        self.sm2.as_ref().map(|(_, id)| id.as_str())
+    }
+    fn sign_sm2(&self, base: &[u8]) -> Option<[u8; 64]> {
+        self.sm2.as_ref().map(|(k, _)| k.sign(base))
+    }
+    fn sm2_public_key(&self) -> Option<Sm2VerifyingKey> {
+        self.sm2.as_ref().map(|(k, _)| Sm2VerifyingKey::from(k))
+    }
 }
 
 /// The header values a verifier reads from a received message.
@@ -282,11 +527,40 @@ pub struct ReceivedHeaders<'a> {
 
 /// Verifies the `tongban` signature on a message and its `Content-Digest` against `body`.
 /// `key_for` maps a key id to the public key (None: unknown key).
-pub fn verify(
+pub fn verify<K: Into<PublicKey>>(
     msg: Message<'_>,
     headers: ReceivedHeaders<'_>,
     body: &[u8],
-    key_for: impl Fn(&str) -> Option<VerifyingKey>,
+    key_for: impl Fn(&str) -> Option<K>,
+) -> Result<Verified, HttpSigError> {
+    verify_label(msg, headers, body, None, key_for)
+}
+
+/// Verifies every signature of tongban's profile a message carries: the one labelled
+/// [`LABEL`] (or the only one), and the one labelled [`LABEL_SM2`] when present.
+pub fn verify_all<K: Into<PublicKey>>(
+    msg: Message<'_>,
+    headers: ReceivedHeaders<'_>,
+    body: &[u8],
+    key_for: impl Fn(&str) -> Option<K>,
+) -> Result<Vec<Verified>, HttpSigError> {
+    let mut all = vec![verify_label(msg, headers, body, None, &key_for)?];
+    let has_sm2 = headers
+        .signature_input
+        .is_some_and(|i| dictionary_member(i, LABEL_SM2).is_some());
+    if has_sm2 {
+        all.push(verify_label(msg, headers, body, Some(LABEL_SM2), &key_for)?);
+    }
+    Ok(all)
+}
+
+/// [`verify`] for the signature labelled `label` (`None`: [`LABEL`], or the only one).
+fn verify_label<K: Into<PublicKey>>(
+    msg: Message<'_>,
+    headers: ReceivedHeaders<'_>,
+    body: &[u8],
+    label: Option<&str>,
+    key_for: impl Fn(&str) -> Option<K>,
 ) -> Result<Verified, HttpSigError> {
     let content_type = headers
         .content_type
@@ -302,7 +576,7 @@ pub fn verify(
         .ok_or(HttpSigError::Missing("Signature"))?;
     check_content_digest(digest, body)?;
 
-    let got = Signed::parse(input, signature)?;
+    let got = Signed::parse(input, signature, label)?;
     if got.components != msg.components() {
         return Err(HttpSigError::WrongComponents(got.components.join(" ")));
     }
@@ -314,8 +588,7 @@ pub fn verify(
     };
     let comps = component_values(&msg, content_type.trim(), digest.trim(), &status);
     let base = signature_base(&comps, got.params);
-    key.verify(base.as_bytes(), &sig)
-        .map_err(|_| HttpSigError::BadSignature)?;
+    key.verify(base.as_bytes(), &sig)?;
     Ok(got.verified())
 }
 
@@ -326,6 +599,7 @@ struct Signed<'a> {
     components: Vec<String>,
     keyid: String,
     created: i64,
+    alg: SigAlg,
     /// The `Signature` member of the same label.
     value: &'a str,
 }
@@ -333,16 +607,23 @@ struct Signed<'a> {
 impl<'a> Signed<'a> {
     /// Parses `Signature-Input` and finds the `Signature` of the same label; checks the
     /// algorithm and that `keyid` and `created` are there.
-    fn parse(input: &'a str, signature: &'a str) -> Result<Self, HttpSigError> {
+    fn parse(
+        input: &'a str,
+        signature: &'a str,
+        label: Option<&str>,
+    ) -> Result<Self, HttpSigError> {
         let malformed = HttpSigError::Malformed("Signature-Input");
-        let label = signature_label(input).ok_or(malformed.clone())?;
+        let label = match label {
+            Some(l) => l,
+            None => signature_label(input).ok_or(malformed.clone())?,
+        };
         let params = dictionary_member(input, label).ok_or(malformed.clone())?;
         let parsed = parse_params(params).ok_or(malformed.clone())?;
-        match parsed.alg.as_deref() {
-            Some(ALG) => {}
-            Some(other) => return Err(HttpSigError::WrongAlgorithm(other.to_owned())),
+        let alg = match parsed.alg.as_deref() {
+            Some(name) => SigAlg::from_name(name)
+                .ok_or_else(|| HttpSigError::WrongAlgorithm(name.to_owned()))?,
             None => return Err(malformed),
-        }
+        };
         let value =
             dictionary_member(signature, label).ok_or(HttpSigError::Malformed("Signature"))?;
         Ok(Self {
@@ -350,27 +631,35 @@ impl<'a> Signed<'a> {
             components: parsed.components,
             keyid: parsed.keyid.ok_or(malformed.clone())?,
             created: parsed.created.ok_or(malformed)?,
+            alg,
             value,
         })
     }
 
-    /// The key its `keyid` names, and the signature bytes.
-    fn key_and_signature(
+    /// The key its `keyid` names (of the algorithm its `alg` says), and the signature bytes.
+    fn key_and_signature<K: Into<PublicKey>>(
         &self,
-        key_for: impl Fn(&str) -> Option<VerifyingKey>,
-    ) -> Result<(VerifyingKey, Signature), HttpSigError> {
-        let key =
-            key_for(&self.keyid).ok_or_else(|| HttpSigError::UnknownKey(self.keyid.clone()))?;
+        key_for: impl Fn(&str) -> Option<K>,
+    ) -> Result<(PublicKey, Vec<u8>), HttpSigError> {
+        let key: PublicKey = key_for(&self.keyid)
+            .ok_or_else(|| HttpSigError::UnknownKey(self.keyid.clone()))?
+            .into();
+        if key.alg() != self.alg {
+            return Err(HttpSigError::AlgorithmMismatch {
+                keyid: self.keyid.clone(),
+                key: key.alg(),
+                alg: self.alg,
+            });
+        }
         let bytes = byte_sequence(self.value).ok_or(HttpSigError::Malformed("Signature"))?;
-        let sig =
-            Signature::from_slice(&bytes).map_err(|_| HttpSigError::Malformed("Signature"))?;
-        Ok((key, sig))
+        Ok((key, bytes))
     }
 
     fn verified(self) -> Verified {
         Verified {
             keyid: self.keyid,
             created: self.created,
+            alg: self.alg,
         }
     }
 }
@@ -391,11 +680,11 @@ pub struct VerifiedRequest {
 /// `@method`, `@target-uri`, `@authority`, `@scheme`, `@request-target`, `@path` and `@query`
 /// and any header field without parameters are understood; the signature is the one labelled
 /// [`LABEL`], or the only one.
-pub fn verify_request(
+pub fn verify_request<K: Into<PublicKey>>(
     target_uri: &str,
     headers: &http::HeaderMap,
     body: &[u8],
-    key_for: impl Fn(&str) -> Option<VerifyingKey>,
+    key_for: impl Fn(&str) -> Option<K>,
 ) -> Result<VerifiedRequest, HttpSigError> {
     let header = |name: &'static str| {
         headers
@@ -405,7 +694,7 @@ pub fn verify_request(
     };
     let input = header("signature-input").map_err(|_| HttpSigError::Missing("Signature-Input"))?;
     let signature = header("signature").map_err(|_| HttpSigError::Missing("Signature"))?;
-    let got = Signed::parse(input, signature)?;
+    let got = Signed::parse(input, signature, None)?;
     let covered = got.components.join(" ");
     let unique: std::collections::HashSet<&String> = got.components.iter().collect();
     if !got.components.iter().any(|c| c == "content-digest") || unique.len() != got.components.len()
@@ -453,8 +742,7 @@ pub fn verify_request(
     }
     let pairs: Vec<(&str, &str)> = values.iter().map(|(n, v)| (*n, v.as_str())).collect();
     let base = signature_base(&pairs, got.params);
-    key.verify(base.as_bytes(), &sig)
-        .map_err(|_| HttpSigError::BadSignature)?;
+    key.verify(base.as_bytes(), &sig)?;
     Ok(VerifiedRequest {
         verified: got.verified(),
         base,
@@ -654,7 +942,8 @@ mod tests {
             got,
             Ok(Verified {
                 keyid: "0a1b2c3d".into(),
-                created: 1_790_000_000
+                created: 1_790_000_000,
+                alg: SigAlg::Ed25519,
             })
         );
     }
@@ -690,7 +979,9 @@ mod tests {
             Err(HttpSigError::BadSignature)
         );
         assert_eq!(
-            verify(msg, received(&h, "application/json"), body, |_| None),
+            verify(msg, received(&h, "application/json"), body, |_| None::<
+                PublicKey,
+            >),
             Err(HttpSigError::UnknownKey("0a1b2c3d".into()))
         );
         let req = Message::Request {
@@ -897,5 +1188,85 @@ mod tests {
             signature: Some(&signature),
         };
         assert!(verify(msg, headers, b"x", |_| Some(vk)).is_ok());
+    }
+
+    fn sm2_signer() -> KeySigner {
+        let sm2 = crate::signing::Sm2SigningKey::from_scalar(
+            "t.example/ledger",
+            crate::signing::sm2::DEFAULT_DISTINGUISHING_ID,
+            &[3; 32],
+        )
+        .unwrap();
+        KeySigner::new(rfc_key(), "0a1b2c3d").with_sm2(sm2, "5e6f7a8b")
+    }
+
+    #[test]
+    fn sm2_sm3_signatures_alone_or_beside_ed25519_verify_and_name_their_algorithm() {
+        let signer = sm2_signer();
+        let msg = Message::Request {
+            method: "POST",
+            target_uri: "https://sh.example/ywtb/remote-accept/1.3/apply",
+        };
+        let body = b"<RemoteApply/>";
+        let keys = |id: &str| match id {
+            "0a1b2c3d" => Some(PublicKey::Ed25519(signer.public_key())),
+            "5e6f7a8b" => signer.sm2_public_key().map(PublicKey::Sm2),
+            _ => None,
+        };
+        let ct = "application/xml";
+
+        let h = sign_message(msg, ct, body, &signer, SignWith::Sm2, 1_790_000_000);
+        assert!(
+            h.signature_input.starts_with("tongban=("),
+            "{}",
+            h.signature_input
+        );
+        assert!(h
+            .signature_input
+            .ends_with(";created=1790000000;keyid=\"5e6f7a8b\";alg=\"sm2-sm3\""));
+        let raw = byte_sequence(h.signature.strip_prefix("tongban=").unwrap()).unwrap();
+        assert_eq!(raw.len(), 64, "r ‖ s");
+        let v = verify(msg, received(&h, ct), body, keys).unwrap();
+        assert_eq!((v.keyid.as_str(), v.alg), ("5e6f7a8b", SigAlg::Sm2));
+
+        let h = sign_message(msg, ct, body, &signer, SignWith::Both, 1_790_000_000);
+        assert_eq!(split_top_level(&h.signature_input).len(), 2);
+        assert!(h.signature_input.contains("tongban-sm2=("));
+        let all = verify_all(msg, received(&h, ct), body, keys).unwrap();
+        let algs: Vec<SigAlg> = all.iter().map(|v| v.alg).collect();
+        assert_eq!(algs, [SigAlg::Ed25519, SigAlg::Sm2]);
+        // An Ed25519-only verifier takes the `tongban` signature and ignores the other.
+        let ed_only = |id: &str| (id == "0a1b2c3d").then(|| signer.public_key());
+        assert_eq!(
+            verify(msg, received(&h, ct), body, ed_only).unwrap().alg,
+            SigAlg::Ed25519
+        );
+        // The SM2 signature changed: refused.
+        let mut bad = h.clone();
+        let (head, sm2) = bad.signature.split_once(", ").unwrap();
+        let mut raw = byte_sequence(sm2.strip_prefix("tongban-sm2=").unwrap()).unwrap();
+        raw[3] ^= 1;
+        bad.signature = format!("{head}, tongban-sm2=:{}:", B64.encode(raw));
+        assert_eq!(
+            verify_all(msg, received(&bad, ct), body, keys),
+            Err(HttpSigError::BadSignature)
+        );
+
+        // A signature claiming sm2-sm3 under an Ed25519 key id is refused for what it is.
+        let mut lying = sign_message(msg, ct, body, &signer, SignWith::Sm2, 1_790_000_000);
+        lying.signature_input = lying.signature_input.replace("5e6f7a8b", "0a1b2c3d");
+        assert_eq!(
+            verify(msg, received(&lying, ct), body, keys),
+            Err(HttpSigError::AlgorithmMismatch {
+                keyid: "0a1b2c3d".into(),
+                key: SigAlg::Ed25519,
+                alg: SigAlg::Sm2
+            })
+        );
+        // Ed25519 is what a signer without an SM2 key sends, whatever is asked.
+        let plain = KeySigner::new(rfc_key(), "0a1b2c3d");
+        let h = sign_message(msg, ct, body, &plain, SignWith::Both, 1_790_000_000);
+        assert!(h.signature_input.ends_with("alg=\"ed25519\""));
+        assert_eq!(split_top_level(&h.signature_input).len(), 1);
     }
 }

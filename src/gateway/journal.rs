@@ -84,6 +84,8 @@ pub struct Record {
     /// bytes received (RECEIVED, DECIDED); `None` when the platform did not sign. At most 64
     /// bytes and not empty, or the ledger refuses the append.
     pub sender_keyid: Option<String>,
+    /// The algorithm of that signature (with `sender_keyid`).
+    pub sender_alg: Option<crate::ledger::SignatureAlg>,
 }
 
 /// A ledger append failed.
@@ -174,6 +176,7 @@ pub fn base_record(rec: &AppRecord, step: Step, at: i64) -> Record {
         decision: None,
         reason: None,
         sender_keyid: None,
+        sender_alg: None,
     }
 }
 

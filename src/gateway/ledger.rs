@@ -48,6 +48,8 @@ pub struct GatewayLedger {
     log: Mutex<SharedLog>,
     keyring: Mutex<Keyring>,
     keyid: String,
+    /// The SM2 key's id, when the keyring has one (fixed while the gateway runs).
+    sm2_keyid: Option<String>,
 }
 
 impl GatewayLedger {
@@ -59,10 +61,12 @@ impl GatewayLedger {
         let origin = keyring.active().name().to_owned();
         let log = Log::open(store, &origin).map_err(|e| LedgerOpenError(e.to_string()))?;
         let keyid = keyring.active().key_id_hex();
+        let sm2_keyid = keyring.sm2().map(|k| k.key_id_hex());
         Ok(Arc::new(Self {
             log: Mutex::new(log),
             keyring: Mutex::new(keyring),
             keyid,
+            sm2_keyid,
         }))
     }
 
@@ -114,7 +118,7 @@ impl GatewayLedger {
             return Ok(false);
         }
         let keyring = self.keyring.lock().unwrap_or_else(|p| p.into_inner());
-        log.sign_checkpoint(keyring.active())
+        log.sign_checkpoint_by(&keyring.checkpoint_signers())
             .map_err(|e| JournalError(e.to_string()))?;
         Ok(true)
     }
@@ -160,6 +164,23 @@ impl MessageSigner for GatewayLedger {
             .verifier()
             .dalek()
     }
+    fn sm2_keyid(&self) -> Option<&str> {
+        self.sm2_keyid.as_deref()
+    }
+    fn sign_sm2(&self, base: &[u8]) -> Option<[u8; 64]> {
+        self.keyring
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sm2()
+            .map(|k| k.sign(base))
+    }
+    fn sm2_public_key(&self) -> Option<crate::signing::Sm2VerifyingKey> {
+        self.keyring
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sm2()
+            .map(crate::signing::Sm2VerifyingKey::from)
+    }
 }
 
 /// The ledger's entry for a pipeline record.
@@ -203,6 +224,7 @@ pub fn entry(r: Record) -> Entry {
         }),
         reason: r.reason,
         sender_keyid: r.sender_keyid,
+        sender_alg: r.sender_alg,
     }
 }
 

@@ -426,17 +426,25 @@ impl Gateway {
         })
     }
 
+    /// What the gateway signs its messages to platform `p` with (its `signatures` setting).
+    pub(super) fn signatures_to(&self, p: Platform) -> httpsig::SignWith {
+        self.config
+            .platform(p.key())
+            .map(|c| c.signatures)
+            .unwrap_or_default()
+    }
+
     /// `reply` as a response signed with the gateway's key (RFC 9421), with `headers` added.
     pub(super) fn signed(&self, reply: ReplyBody, headers: &[(&'static str, String)]) -> Response {
-        let signed = httpsig::sign(
+        let signed = httpsig::sign_message(
             httpsig::Message::Response {
                 status: reply.status,
             },
             reply.content_type,
             &reply.body,
-            self.signer.keyid(),
+            &*self.signer,
+            self.signatures_to(reply.platform),
             chrono::Utc::now().timestamp(),
-            |base| self.signer.sign(base),
         );
         let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
         let mut resp = (status, reply.body).into_response();
@@ -718,6 +726,7 @@ impl Gateway {
             accepted_at: app.acceptance.accepted_at.to_rfc3339(),
             handed_over_by: None,
             sender_keyid: sender.keyid().map(str::to_owned),
+            sender_alg: sender.alg().map(ledger_alg),
         };
         let rec = match self
             .committer
@@ -846,6 +855,7 @@ impl Gateway {
         // The DECIDED record commits to the decision bytes as received.
         entry.received_sha256 = sha;
         entry.sender_keyid = sender.keyid().map(str::to_owned);
+        entry.sender_alg = sender.alg().map(ledger_alg);
         let job = Job::new(
             JobKind::Decision,
             &rec.gateway_no,
@@ -987,6 +997,14 @@ pub fn header_map(h: &HeaderMap) -> HashMap<String, String> {
     h.iter()
         .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect()
+}
+
+/// The ledger's name for a verified signature's algorithm.
+fn ledger_alg(alg: httpsig::SigAlg) -> crate::ledger::SignatureAlg {
+    match alg {
+        httpsig::SigAlg::Ed25519 => crate::ledger::SignatureAlg::Ed25519,
+        httpsig::SigAlg::Sm2 => crate::ledger::SignatureAlg::Sm2Sm3,
+    }
 }
 
 #[cfg(test)]

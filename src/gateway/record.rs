@@ -133,6 +133,10 @@ pub struct AppRecord {
     /// (recorded in RECEIVED too); none when it did not sign.
     #[serde(default)]
     pub sender_keyid: Option<String>,
+    /// The algorithm of that signature; none when it did not sign (and in records written
+    /// before SM2 was accepted, whose signatures were Ed25519).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_alg: Option<crate::ledger::SignatureAlg>,
 }
 
 impl AppRecord {

@@ -4,6 +4,8 @@
 //! back to the gateway (or, for tests, when told: [`Sandbox::decide`]), and can submit
 //! applications to the gateway as that platform would.
 //! It can be switched "down" (answers retry-later) to exercise the gateway's retries.
+//! Given the gateway's public keys it verifies the gateway's RFC 9421 signatures (Ed25519 and
+//! SM2) on what it receives, refusing what does not verify, as a partner would.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -13,6 +15,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -33,7 +36,7 @@ use super::convention::{self, ReplyBody};
 /// The language of a sandbox's replies: a platform's staff read Chinese, as the real
 /// platforms' replies are.
 const SANDBOX_LANG: Lang = Lang::Zh;
-use super::httpsig::{self, KeySigner, MessageSigner as _};
+use super::httpsig::{self, KeySigner};
 use super::ops::Ops;
 use super::server::{self, Clients, Limits, Serve};
 use super::tls::{self, ClientTimeouts, PartnerTrust, PartnerVerifier, TlsError};
@@ -56,6 +59,11 @@ pub struct SandboxOptions {
     pub key: PrivateKeyDer<'static>,
     /// The key it signs what it sends with (RFC 9421, tongban's profile); none: unsigned.
     pub signer: Option<KeySigner>,
+    /// Which of the signer's keys it signs with (`sm2` needs a signer holding an SM2 key).
+    pub signs_with: httpsig::SignWith,
+    /// The gateway's public keys by key id: when given, what the gateway sends must carry
+    /// its signatures and they must verify (every one of tongban's profile it carries).
+    pub gateway_keys: Option<BTreeMap<String, httpsig::PublicKey>>,
 }
 
 /// What the sandbox received.
@@ -98,7 +106,10 @@ pub struct Sandbox {
     verifier: Arc<PartnerVerifier>,
     down: AtomicBool,
     signer: Option<KeySigner>,
+    signs_with: httpsig::SignWith,
     signing: AtomicBool,
+    gateway_keys: Option<BTreeMap<String, httpsig::PublicKey>>,
+    verified: Mutex<Vec<httpsig::Verified>>,
     seq: AtomicU64,
     received: Mutex<Vec<Received>>,
     by_number: Mutex<BTreeMap<String, String>>,
@@ -144,6 +155,9 @@ impl Sandbox {
             down: AtomicBool::new(false),
             signing: AtomicBool::new(o.signer.is_some()),
             signer: o.signer,
+            signs_with: o.signs_with,
+            gateway_keys: o.gateway_keys,
+            verified: Mutex::new(Vec::new()),
             seq: AtomicU64::new(0),
             received: Mutex::new(Vec::new()),
             by_number: Mutex::new(BTreeMap::new()),
@@ -159,6 +173,57 @@ impl Sandbox {
     /// While down, every call is answered with the platform's retry-later reply.
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// The gateway signatures it verified, oldest first (with `gateway_keys`).
+    pub fn verified(&self) -> Vec<httpsig::Verified> {
+        self.verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Checks the gateway's signatures on a request, when it was given the gateway's keys;
+    /// the refusal names the header at fault.
+    fn check_gateway(
+        &self,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(), Box<Response>> {
+        let Some(keys) = &self.gateway_keys else {
+            return Ok(());
+        };
+        let path = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
+        let target = super::sender::target_uri(headers, path).unwrap_or_default();
+        let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let received = httpsig::ReceivedHeaders {
+            content_type: h("content-type"),
+            content_digest: h("content-digest"),
+            signature_input: h("signature-input"),
+            signature: h("signature"),
+        };
+        let msg = httpsig::Message::Request {
+            method: "POST",
+            target_uri: &target,
+        };
+        match httpsig::verify_all(msg, received, body, |id| keys.get(id).cloned()) {
+            Ok(v) => {
+                tracing::info!(platform = %self.platform, algs = ?v.iter().map(|v| v.alg.name()).collect::<Vec<_>>(), "sandbox verified the gateway's signature");
+                self.verified
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(v);
+                Ok(())
+            }
+            Err(e) => Err(Box::new(self.reply(convention::forbidden(
+                self.platform,
+                &Message::SignatureRefused {
+                    detail: format!("the gateway's signature: {e}"),
+                },
+                SANDBOX_LANG,
+            )))),
+        }
     }
 
     /// The public key that verifies what it signs, if it signs.
@@ -195,15 +260,31 @@ impl Sandbox {
             Router::new()
                 .route(
                     convention::apply_path(self.platform),
-                    post(|State(s): State<Arc<Sandbox>>, body: Bytes| async move {
-                        s.on_application(&body)
-                    }),
+                    post(
+                        |State(s): State<Arc<Sandbox>>,
+                         uri: Uri,
+                         headers: HeaderMap,
+                         body: Bytes| async move {
+                            if let Err(refused) = s.check_gateway(&uri, &headers, &body) {
+                                return *refused;
+                            }
+                            s.on_application(&body)
+                        },
+                    ),
                 )
                 .route(
                     convention::decision_path(self.platform),
-                    post(|State(s): State<Arc<Sandbox>>, body: Bytes| async move {
-                        s.on_decision(&body)
-                    }),
+                    post(
+                        |State(s): State<Arc<Sandbox>>,
+                         uri: Uri,
+                         headers: HeaderMap,
+                         body: Bytes| async move {
+                            if let Err(refused) = s.check_gateway(&uri, &headers, &body) {
+                                return *refused;
+                            }
+                            s.on_decision(&body)
+                        },
+                    ),
                 )
                 .with_state(self.clone());
         server::run(listener, serve, router, shutdown).await;
@@ -344,16 +425,16 @@ impl Sandbox {
             .as_ref()
             .filter(|_| self.signing.load(Ordering::SeqCst))
         {
-            let signed = httpsig::sign(
+            let signed = httpsig::sign_message(
                 httpsig::Message::Request {
                     method: "POST",
                     target_uri: &url,
                 },
                 ct,
                 bytes,
-                signer.keyid(),
+                signer,
+                self.signs_with,
                 chrono::Utc::now().timestamp(),
-                |base| signer.sign(base),
             );
             req = req
                 .header("content-digest", signed.content_digest)

@@ -3,10 +3,11 @@
 //! Neither platform's interface requires one, so an unsigned request is accepted unless the
 //! operator sets `require_signature` for that platform. When the platform's keys are
 //! configured (`signing_keys`) and a request carries a signature, it is verified
-//! ([`httpsig::verify_request`]: `alg="ed25519"`, whatever request components it covers as long
-//! as `content-digest` is among them, so the exact body is bound); one that fails is refused,
-//! naming the header at fault, and the key id of one that verifies is recorded in the ledger
-//! entry of the step.
+//! ([`httpsig::verify_request`]: `alg="ed25519"` or `alg="sm2-sm3"`, the algorithm of the key
+//! configured under that key id, whatever request components it covers as long as
+//! `content-digest` is among them, so the exact body is bound); one that fails is refused,
+//! naming the header at fault, and the key id and algorithm of one that verifies are recorded
+//! in the ledger entry of the step.
 //! The signature itself is kept with the bytes it signs ([`Signed`]), so anyone holding the
 //! platform's public key can verify later, with any RFC 9421 library, that the platform sent
 //! exactly those bytes.
@@ -16,7 +17,7 @@
 use http::HeaderMap;
 
 use super::config::PlatformConfig;
-use super::httpsig::{self, HttpSigError};
+use super::httpsig::{self, HttpSigError, SigAlg};
 
 /// What a request's signature establishes, when the gateway may accept the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,14 @@ impl Sender {
         }
     }
 
+    /// The algorithm of the signature, if verified.
+    pub fn alg(&self) -> Option<SigAlg> {
+        match self {
+            Sender::Unverified => None,
+            Sender::Verified(s) => Some(s.alg),
+        }
+    }
+
     /// The signature to keep with the bytes, if verified (JSON of [`Signed`]).
     pub fn evidence(&self) -> Option<Vec<u8>> {
         match self {
@@ -51,6 +60,10 @@ impl Sender {
 pub struct Signed {
     /// The key id it names.
     pub keyid: String,
+    /// Its algorithm (`ed25519` or `sm2-sm3`; absent in what was kept before SM2 existed,
+    /// which was Ed25519).
+    #[serde(default = "ed25519")]
+    pub alg: SigAlg,
     /// `@target-uri` as the gateway rebuilt it (`@method` is `POST`).
     pub target_uri: String,
     /// `Signature-Input`.
@@ -61,6 +74,10 @@ pub struct Signed {
     /// with its value (`content-digest` among them, which binds the body), then
     /// `@signature-params`.
     pub signature_base: String,
+}
+
+fn ed25519() -> SigAlg {
+    SigAlg::Ed25519
 }
 
 /// Checks the signature on a POST to `target_uri` from `platform`; the error names the
@@ -85,7 +102,7 @@ pub fn check(
         return Ok(Sender::Unverified);
     }
     let v = httpsig::verify_request(target_uri, headers, body, |id| {
-        platform.signing_keys.get(id).copied()
+        platform.signing_keys.get(id).cloned()
     })
     .map_err(|e| format!("{}: {e}", at_fault(&e)))?;
     let header = |name: &str| {
@@ -96,6 +113,7 @@ pub fn check(
             .to_owned()
     };
     Ok(Sender::Verified(Signed {
+        alg: v.verified.alg,
         keyid: v.verified.keyid,
         target_uri: target_uri.to_owned(),
         signature_input: header("signature-input"),
@@ -111,7 +129,8 @@ fn at_fault(e: &HttpSigError) -> &'static str {
         HttpSigError::DigestMismatch => "Content-Digest",
         HttpSigError::WrongComponents(_)
         | HttpSigError::WrongAlgorithm(_)
-        | HttpSigError::UnknownKey(_) => "Signature-Input",
+        | HttpSigError::UnknownKey(_)
+        | HttpSigError::AlgorithmMismatch { .. } => "Signature-Input",
         HttpSigError::BadSignature => "Signature",
         HttpSigError::MissingComponent(_) => "Signature-Input",
     }

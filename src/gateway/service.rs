@@ -56,6 +56,9 @@ pub enum ServiceError {
     /// Recovery after a restart failed.
     #[error("recovery: {0}")]
     Recover(String),
+    /// A platform is to be sent SM2 signatures and the keyring has no SM2 key.
+    #[error("platforms.{0}.signatures needs an SM2 key and the keyring has none: create it with `tongban keys generate --alg sm2`")]
+    NoSm2Key(String),
 }
 
 /// How long a stopping gateway waits for the witnesses to cosign its last checkpoint.
@@ -129,6 +132,11 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
         .map_err(|e| ServiceError::Store(e.to_string()))?;
     let journal: Arc<dyn Journal> = ledger.clone();
     let signer: Arc<dyn MessageSigner> = ledger.clone();
+    if signer.sm2_keyid().is_none() {
+        if let Some(p) = config.platforms.iter().find(|p| p.signatures.needs_sm2()) {
+            return Err(ServiceError::NoSm2Key(p.key.clone()));
+        }
+    }
     let ops = Ops::new();
     let gw = Gateway::new(
         config.clone(),

@@ -214,9 +214,9 @@ fn write_file(path: &Path, data: &[u8]) -> Result<(), BundleError> {
 }
 
 /// Writes a bundle of `log` (against its last signed checkpoint) into the new directory `out`.
-pub fn export<S: LedgerStore>(
+pub fn export<S: LedgerStore, K: std::fmt::Display>(
     log: &Log<S>,
-    keys: &[VerifierKey],
+    keys: &[K],
     opts: &ExportOptions,
     out: &Path,
     mut progress: impl FnMut(u64, u64),
@@ -530,6 +530,9 @@ pub struct VerifyOptions {
     /// Now, in POSIX seconds: a cosignature dated later than [`COSIGNATURE_SKEW_S`] after
     /// it is refused. `None`: no bound.
     pub now: Option<u64>,
+    /// Refuse a bundle whose checkpoint carries no valid SM2 signature by a trusted SM2 key
+    /// (`audit verify --require-sm2`, for a 密评 assessment).
+    pub require_sm2: bool,
 }
 
 /// How far in the future (seconds) a cosignature's time may be, for clocks that differ.
@@ -710,6 +713,9 @@ pub fn verify(
     let main_ok = main.is_some() && sig_ok.first().copied().unwrap_or(false);
 
     let Some(main) = main else { return rep };
+    if opts.require_sm2 {
+        check_sm2(&main, &keys, &mut rep);
+    }
     check_witnesses(&main, opts, &mut rep);
     let cp = main.checkpoint.clone();
     rep.origin = cp.origin.clone();
@@ -1229,15 +1235,48 @@ fn check_inclusion_file(
     }
 }
 
-/// Verifies every known signature of every note, with one batch verification when there are
-/// several; on batch failure each is checked alone to name the bad ones. Returns, per note,
-/// whether it carries at least one valid trusted signature and no bad one.
+/// With `--require-sm2`: the bundle's checkpoint carries an SM2 signature by a trusted SM2
+/// key (whether it verifies is B4's check, which covers every known signature).
+fn check_sm2(main: &SignedCheckpoint, keys: &Verifiers, rep: &mut Report) {
+    if keys.sm2_keys().is_empty() {
+        rep.fail(
+            None,
+            FailureKind::Signature,
+            "checkpoint: an SM2 signature is required, but no SM2 key is trusted (the keys file has no key of type 0xff \"tongban/sm2-sm3\")",
+        );
+    } else if main.note.known_sm2_signatures(keys).is_empty() {
+        rep.fail(
+            None,
+            FailureKind::Signature,
+            "checkpoint: an SM2 signature is required, and the checkpoint carries none by a trusted SM2 key",
+        );
+    }
+}
+
+/// Verifies every known signature of every note: the Ed25519 ones with one batch verification
+/// when there are several (on batch failure each is checked alone to name the bad ones), the
+/// SM2 ones one by one. Returns, per note, whether it carries at least one valid trusted
+/// signature and no bad one.
 fn verify_signatures(checks: &[NoteCheck<'_>], keys: &Verifiers, rep: &mut Report) -> Vec<bool> {
     let mut items: Vec<(usize, &VerifierKey, &NoteSignature)> = Vec::new();
     let mut ok = vec![true; checks.len()];
+    let mut sm2_verified = 0;
     for (i, c) in checks.iter().enumerate() {
         let known = c.signed.note.known_signatures(keys);
-        if known.is_empty() {
+        let known_sm2 = c.signed.note.known_sm2_signatures(keys);
+        for (k, s) in &known_sm2 {
+            if k.verify(c.signed.note.text.as_bytes(), &s.sig) {
+                sm2_verified += 1;
+            } else {
+                ok[i] = false;
+                rep.fail(
+                    None,
+                    FailureKind::Signature,
+                    format!("{}: SM2 signature by {k} does not verify", c.label),
+                );
+            }
+        }
+        if known.is_empty() && known_sm2.is_empty() {
             ok[i] = false;
             rep.fail(
                 None,
@@ -1277,7 +1316,7 @@ fn verify_signatures(checks: &[NoteCheck<'_>], keys: &Verifiers, rep: &mut Repor
             }
         }
     }
-    rep.signatures_verified = items.len();
+    rep.signatures_verified = items.len() + sm2_verified;
     ok
 }
 

@@ -1,9 +1,13 @@
 //! Ledger entries and their one byte encoding (the leaf hash is over exactly these bytes).
 //!
-//! # Encoding, versions 1 and 2
-//! An entry without a sender key id is written as version 1; an entry with one as version 2,
-//! which is version 1 with the version byte `0x02` and field 17 appended. Every version-1
-//! entry ever written therefore keeps its bytes and its leaf hash.
+//! # Encoding, versions 1, 2 and 3
+//! An entry without a sender key id is written as version 1; an entry with one as version 3,
+//! which is version 1 with the version byte `0x03` and fields 17 and 18 (the key id and the
+//! signature's algorithm) appended. Version 2 (version 1 with field 17 alone) is what the
+//! gateway wrote for a verified signature before SM2 was accepted, when every partner
+//! signature was Ed25519; it is still decoded (its algorithm unrecorded, `sender_alg`
+//! absent) and written again only for such an entry, so every entry ever written keeps its
+//! bytes and its leaf hash.
 //!
 //! All integers are big-endian. `str` is a `u16` byte length then UTF-8; `opt X` is one
 //! byte `0x00` (absent) or `0x01` followed by `X`; `time` is `i64` Unix seconds then `i16`
@@ -11,7 +15,7 @@
 //!
 //! | # | field | type |
 //! |---|---|---|
-//! | 1 | version, `0x01` (no field 17) or `0x02` | u8 |
+//! | 1 | version, `0x01` (no field 17), `0x02` (field 17) or `0x03` (fields 17 and 18) | u8 |
 //! | 2 | step: 1 received, 2 forwarded, 3 decided, 4 delivered, 5 failed, 6 handed over (送达, the licence given to the applicant at the window) | u8 |
 //! | 3 | gateway cross-province number | str |
 //! | 4 | source platform's number | str |
@@ -27,14 +31,16 @@
 //! | 14 | salted hash of the applicant's identifier ([`salted_id_hash`]) | opt hash |
 //! | 15 | decision: result u8 (1 approved, 2 rejected, 3 correction requested (补正)), licence number opt str, valid from opt str, valid to opt str (`YYYY-MM-DD`), issuing authority str | opt |
 //! | 16 | reason code (for `failed`; a code, never free text with personal data) | opt str |
-//! | 17 | version 2 only: key id of the sending platform's RFC 9421 signature that the gateway verified on the bytes received, 1 to 64 bytes ([`MAX_SENDER_KEYID_LEN`]) | str |
+//! | 17 | versions 2 and 3: key id of the sending platform's RFC 9421 signature that the gateway verified on the bytes received, 1 to 64 bytes ([`MAX_SENDER_KEYID_LEN`]) | str |
+//! | 18 | version 3 only: that signature's algorithm, 1 Ed25519 (`ed25519`), 2 SM2 with SM3 (`sm2-sm3`) | u8 |
 //!
 //! Decoding is strict: unknown versions, steps and decision results, flag bytes other than
 //! 0/1, invalid UTF-8, a time's UTC offset beyond [`MAX_OFFSET_MINUTES`] either side, a
 //! validity date that is not a calendar day written `YYYY-MM-DD` ([`is_calendar_date`]), an
-//! empty or over-long sender key id and trailing bytes are refused, so every accepted byte
-//! string has exactly one meaning and `encode(decode(b)) == b`. `docs/auditing.md` states
-//! the same rules for auditors (E1–E9); `tests/all/audit_rules.rs` breaks each of them once.
+//! empty or over-long sender key id, an unknown signature algorithm and trailing bytes are
+//! refused, so every accepted byte string has exactly one meaning and
+//! `encode(decode(b)) == b`. `docs/auditing.md` states the same rules for auditors (E1–E10);
+//! `tests/all/audit_rules.rs` breaks each of them once.
 
 use sha2::{Digest, Sha256};
 
@@ -45,6 +51,22 @@ pub const ENTRY_VERSION: u8 = 1;
 /// version rather than a new optional field, so that version-1 bytes (and leaf hashes) of
 /// entries already in ledgers stay exactly as they are.
 pub const ENTRY_VERSION_SENDER_KEYID: u8 = 2;
+
+/// The encoding version of an entry with a sender key id and that signature's algorithm:
+/// version 2 plus field 18. What the gateway writes for every verified partner signature
+/// since partners may sign with SM2 as well as Ed25519.
+pub const ENTRY_VERSION_SENDER_ALG: u8 = 3;
+
+/// The algorithm of a partner's verified signature (field 18).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SignatureAlg {
+    /// Ed25519 (RFC 8032), RFC 9421 `alg="ed25519"`.
+    #[serde(rename = "ed25519")]
+    Ed25519 = 1,
+    /// SM2 with SM3 (GM/T 0003, 0004, 0009), tongban's RFC 9421 `alg="sm2-sm3"`.
+    #[serde(rename = "sm2-sm3")]
+    Sm2Sm3 = 2,
+}
 
 /// Longest sender key id, in bytes. RFC 9421 leaves `keyid` free-form; 64 bytes holds the
 /// usual forms (an 8-hex-digit C2SP key id, a 43-character JWK thumbprint, a short name) and
@@ -153,6 +175,10 @@ pub struct Entry {
     /// bytes received (RECEIVED and DECIDED entries); absent when the platform did not sign.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_keyid: Option<String>,
+    /// The algorithm of that signature (version 3); absent when there is none, and in
+    /// version-2 entries, written when every partner signature was Ed25519.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_alg: Option<SignatureAlg>,
 }
 
 mod hex_hash {
@@ -199,6 +225,10 @@ pub enum EntryError {
     /// A string is longer than 65535 bytes.
     #[error("field {0} is longer than 65535 bytes")]
     TooLong(&'static str),
+    /// A signature algorithm without a sender key id (only encoding refuses it: the
+    /// decoder reads the algorithm only after the key id).
+    #[error("sender_alg is set but sender_keyid is not")]
+    AlgWithoutKeyId,
     /// The sender key id is empty or longer than [`MAX_SENDER_KEYID_LEN`] bytes.
     #[error("sender_keyid is {0} bytes long; it must be 1 to {MAX_SENDER_KEYID_LEN} bytes")]
     SenderKeyIdLength(usize),
@@ -363,16 +393,22 @@ fn sender_keyid_ok(k: &str) -> Result<(), EntryError> {
 }
 
 impl Entry {
-    /// The encoding (see the module documentation): version 1, or version 2 when the entry
-    /// has a sender key id. Refuses values the decoder would refuse (such as an empty or
-    /// over-long sender key id), so encoded bytes always decode.
+    /// The encoding (see the module documentation): version 1, version 3 when the entry has
+    /// a sender key id and algorithm, version 2 when it has a key id alone. Refuses values
+    /// the decoder would refuse (such as an empty or over-long sender key id), so encoded
+    /// bytes always decode.
     pub fn encode(&self) -> Result<Vec<u8>, EntryError> {
         let mut w = W(Vec::with_capacity(192));
-        match &self.sender_keyid {
-            None => w.u8(ENTRY_VERSION),
-            Some(k) => {
+        match (&self.sender_keyid, self.sender_alg) {
+            (None, None) => w.u8(ENTRY_VERSION),
+            (None, Some(_)) => return Err(EntryError::AlgWithoutKeyId),
+            (Some(k), alg) => {
                 sender_keyid_ok(k)?;
-                w.u8(ENTRY_VERSION_SENDER_KEYID);
+                w.u8(if alg.is_some() {
+                    ENTRY_VERSION_SENDER_ALG
+                } else {
+                    ENTRY_VERSION_SENDER_KEYID
+                });
             }
         }
         w.u8(self.step as u8);
@@ -412,14 +448,23 @@ impl Entry {
         if let Some(k) = &self.sender_keyid {
             w.str("sender_keyid", k)?;
         }
+        if let Some(alg) = self.sender_alg {
+            w.u8(alg as u8);
+        }
         Ok(w.0)
     }
 
-    /// Decodes version-1 or version-2 bytes strictly.
+    /// Decodes version-1, version-2 or version-3 bytes strictly.
     pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
         let mut r = R(bytes);
         let v = r.u8("version")?;
-        if v != ENTRY_VERSION && v != ENTRY_VERSION_SENDER_KEYID {
+        if ![
+            ENTRY_VERSION,
+            ENTRY_VERSION_SENDER_KEYID,
+            ENTRY_VERSION_SENDER_ALG,
+        ]
+        .contains(&v)
+        {
             return Err(EntryError::Version(v));
         }
         let step = match r.u8("step")? {
@@ -467,10 +512,19 @@ impl Entry {
             None
         };
         let reason = r.opt_str("reason")?;
-        let sender_keyid = if v == ENTRY_VERSION_SENDER_KEYID {
+        let sender_keyid = if v != ENTRY_VERSION {
             let k = r.str("sender_keyid")?;
             sender_keyid_ok(&k)?;
             Some(k)
+        } else {
+            None
+        };
+        let sender_alg = if v == ENTRY_VERSION_SENDER_ALG {
+            match r.u8("sender_alg")? {
+                1 => Some(SignatureAlg::Ed25519),
+                2 => Some(SignatureAlg::Sm2Sm3),
+                _ => return Err(EntryError::Invalid("sender_alg")),
+            }
         } else {
             None
         };
@@ -494,6 +548,7 @@ impl Entry {
             decision,
             reason,
             sender_keyid,
+            sender_alg,
         })
     }
 
@@ -525,6 +580,7 @@ impl Entry {
             }),
             reason: None,
             sender_keyid: None,
+            sender_alg: None,
         }
     }
 }
@@ -562,8 +618,8 @@ mod tests {
             assert!(Entry::decode(&b[..cut]).is_err(), "cut at {cut}");
         }
         let mut v = b.clone();
-        v[0] = 3;
-        assert_eq!(Entry::decode(&v), Err(EntryError::Version(3)));
+        v[0] = 4;
+        assert_eq!(Entry::decode(&v), Err(EntryError::Version(4)));
         // A version-1 body labelled version 2 lacks field 17.
         v[0] = ENTRY_VERSION_SENDER_KEYID;
         assert_eq!(
@@ -639,9 +695,9 @@ mod tests {
         let mut t = v2_with(b"k1");
         t.push(0);
         assert_eq!(Entry::decode(&t), Err(EntryError::Trailing(1)));
-        let mut v3 = v2_with(b"k1");
-        v3[0] = 3;
-        assert_eq!(Entry::decode(&v3), Err(EntryError::Version(3)));
+        let mut v4 = v2_with(b"k1");
+        v4[0] = 4;
+        assert_eq!(Entry::decode(&v4), Err(EntryError::Version(4)));
 
         assert_eq!(
             signed(5, "").encode(),
@@ -771,5 +827,50 @@ mod tests {
             .to_string(),
             "at: UTC offset +2000 minutes is outside -1080 to +1080 minutes (18 hours either side)"
         );
+    }
+
+    #[test]
+    fn entry_with_sender_algorithm_is_version_3_and_version_2_bytes_stay_as_they_were() {
+        let v2 = signed(7, "sh-key-7");
+        let v2_bytes = v2.encode().unwrap();
+        assert_eq!(v2_bytes[0], ENTRY_VERSION_SENDER_KEYID);
+        for (alg, byte) in [(SignatureAlg::Ed25519, 1u8), (SignatureAlg::Sm2Sm3, 2)] {
+            let e = Entry {
+                sender_alg: Some(alg),
+                ..v2.clone()
+            };
+            let b = e.encode().unwrap();
+            // Version 2 with the version byte changed and field 18 appended.
+            let mut want = v2_bytes.clone();
+            want[0] = ENTRY_VERSION_SENDER_ALG;
+            want.push(byte);
+            assert_eq!(b, want);
+            assert_eq!(Entry::decode(&b).unwrap(), e);
+        }
+        // A version-2 entry decodes with no algorithm recorded, and encodes back to itself.
+        let back = Entry::decode(&v2_bytes).unwrap();
+        assert_eq!(back.sender_alg, None);
+        assert_eq!(back.encode().unwrap(), v2_bytes);
+        // An unknown algorithm byte, or none at all, is refused.
+        let mut bad = v2_bytes.clone();
+        bad[0] = ENTRY_VERSION_SENDER_ALG;
+        assert_eq!(
+            Entry::decode(&bad),
+            Err(EntryError::Truncated("sender_alg"))
+        );
+        bad.push(3);
+        assert_eq!(Entry::decode(&bad), Err(EntryError::Invalid("sender_alg")));
+        // An algorithm without a key id cannot be encoded.
+        let e = Entry {
+            sender_alg: Some(SignatureAlg::Sm2Sm3),
+            ..Entry::example(1)
+        };
+        assert_eq!(e.encode(), Err(EntryError::AlgWithoutKeyId));
+        let j = serde_json::to_value(Entry {
+            sender_alg: Some(SignatureAlg::Sm2Sm3),
+            ..v2
+        })
+        .unwrap();
+        assert_eq!(j["sender_alg"], "sm2-sm3");
     }
 }

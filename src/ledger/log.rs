@@ -738,6 +738,12 @@ impl<S: LedgerStore> Log<S> {
     /// Signs a checkpoint of the current tree and stores it, after proving it consistent with
     /// the last signed checkpoint (refuses otherwise). Returns the signed note text.
     pub fn sign_checkpoint(&mut self, signer: &dyn NoteSigner) -> Result<String, LogError> {
+        self.sign_checkpoint_by(&[signer])
+    }
+
+    /// [`Self::sign_checkpoint`] with several signers, one signature line each in this order
+    /// (the gateway's Ed25519 key first, then its SM2 key when it has one).
+    pub fn sign_checkpoint_by(&mut self, signers: &[&dyn NoteSigner]) -> Result<String, LogError> {
         let cp = self.checkpoint()?;
         // Compare with the last checkpoint in the store, not only the one remembered in
         // memory, so a second writer on the same store cannot make us contradict it.
@@ -769,7 +775,7 @@ impl<S: LedgerStore> Log<S> {
                     .map_err(|e| inconsistent(e.to_string()))?;
             }
         }
-        let note = cp.sign(&[signer])?;
+        let note = cp.sign(signers)?;
         if let Some((k, _)) = self.store.last_with_prefix(&[PREFIX_CHECKPOINT])? {
             let seq = k[1..].try_into().map(u64::from_be_bytes).unwrap_or(0);
             self.next_seq = self.next_seq.max(seq + 1);

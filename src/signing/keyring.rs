@@ -3,14 +3,21 @@
 //! ```text
 //! <dir>/                mode 0700
 //!   active.key          mode 0600, "PRIVATE+KEY+name+hexid+base64(0x01‖seed)"
-//!   published           verifier keys, one per line, oldest first; the last is active
+//!   sm2.key             mode 0600, only once an SM2 key was generated:
+//!                       "PRIVATE+KEY+name+hexid+base64(0xff‖"tongban/sm2-sm3"‖d‖ID)"
+//!   published           verifier keys of both algorithms, one per line, oldest first; the
+//!                       last Ed25519 line is active.key's, the last SM2 line sm2.key's
 //! ```
-//! Rotation writes a new key file (created with mode 0600, never widened later), appends
-//! its public key to `published`, then atomically renames it over `active.key`. The old
-//! private key is destroyed; its public key stays in `published` forever, so everything it
-//! signed keeps verifying. Key files readable by group or others are refused.
+//! One active key per algorithm. The Ed25519 key names the log (its name is the checkpoint
+//! origin) and is always there; the SM2 key is optional and, when present, signs every
+//! checkpoint beside it. Rotation writes a new key file (created with mode 0600, never
+//! widened later), appends its public key to `published`, then atomically renames it over
+//! the active file. The old private key is destroyed; its public key stays in `published`
+//! forever, so everything it signed keeps verifying. Key files readable by group or others
+//! are refused.
 
-use super::{Cosigner, KeyError, SigningKey, VerifierKey, Verifiers};
+use super::note::{parse_key_lines, TrustedKey};
+use super::{Cosigner, KeyError, SigningKey, Sm2PublicKey, Sm2SigningKey, VerifierKey, Verifiers};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -19,8 +26,12 @@ use std::path::{Path, PathBuf};
 pub const ACTIVE_FILE: &str = "active.key";
 /// File name of the published verifier keys inside the keyring directory.
 pub const PUBLISHED_FILE: &str = "published";
+/// File name of the active SM2 private key inside the keyring directory.
+pub const SM2_FILE: &str = "sm2.key";
 /// Temporary name of a new key during rotation (renamed over [`ACTIVE_FILE`]).
 const NEW_FILE: &str = "active.key.new";
+/// Temporary name of a new SM2 key (renamed over [`SM2_FILE`]).
+const NEW_SM2_FILE: &str = "sm2.key.new";
 
 /// Errors from keyring and key-file operations; each says what to do next.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +69,16 @@ pub enum KeyringError {
     /// `published` does not end with the active key.
     #[error("{0}: the active key is not the last published key; restore `published` from backup")]
     Inconsistent(PathBuf),
+    /// The SM2 key file and the last published SM2 key disagree, or SM2 keys are published
+    /// while the SM2 key file is gone.
+    #[error("{0}: sm2.key is not the last published SM2 key (or SM2 keys are published and sm2.key is missing); restore sm2.key and `published` from backup")]
+    Sm2Inconsistent(PathBuf),
+    /// `keys generate --alg sm2` on a keyring that has an SM2 key already.
+    #[error("{0}: the keyring has an SM2 key already; use `tongban keys rotate --alg sm2` to replace it")]
+    Sm2Exists(PathBuf),
+    /// `keys rotate --alg sm2` on a keyring without an SM2 key.
+    #[error("{0}: the keyring has no SM2 key; create one with `tongban keys generate --alg sm2`")]
+    Sm2Missing(PathBuf),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> KeyringError + '_ {
@@ -129,8 +150,9 @@ pub fn read_cosigner_file(path: &Path) -> Result<Cosigner, KeyringError> {
     read_secret(path, Cosigner::from_signer_text)
 }
 
-/// Reads the published verifier keys of a keyring directory (no private key needed).
-pub fn read_published(dir: &Path) -> Result<Vec<VerifierKey>, KeyringError> {
+/// Reads the published verifier keys of both algorithms of a keyring directory, oldest
+/// first (no private key needed).
+pub fn read_published(dir: &Path) -> Result<Vec<TrustedKey>, KeyringError> {
     let path = dir.join(PUBLISHED_FILE);
     let text = match fs::read_to_string(&path) {
         Ok(t) => t,
@@ -139,9 +161,19 @@ pub fn read_published(dir: &Path) -> Result<Vec<VerifierKey>, KeyringError> {
         }
         Err(e) => return Err(io_err(&path)(e)),
     };
-    Verifiers::parse_lines(&text)
-        .map(|v| v.keys().to_vec())
-        .map_err(|source| KeyringError::Key { path, source })
+    parse_key_lines(&text).map_err(|source| KeyringError::Key { path, source })
+}
+
+/// The log origin a keyring directory signs as: the name of its newest Ed25519 key.
+pub fn read_origin(dir: &Path) -> Result<String, KeyringError> {
+    read_published(dir)?
+        .iter()
+        .rev()
+        .find_map(|k| match k {
+            TrustedKey::Ed25519(k) => Some(k.name().to_owned()),
+            TrustedKey::Sm2(_) => None,
+        })
+        .ok_or_else(|| KeyringError::Missing(dir.to_owned()))
 }
 
 fn sync_dir(dir: &Path) -> Result<(), KeyringError> {
@@ -150,7 +182,7 @@ fn sync_dir(dir: &Path) -> Result<(), KeyringError> {
         .map_err(io_err(dir))
 }
 
-fn append_published(dir: &Path, key: &VerifierKey) -> Result<(), KeyringError> {
+fn append_published(dir: &Path, key: &dyn std::fmt::Display) -> Result<(), KeyringError> {
     let path = dir.join(PUBLISHED_FILE);
     let mut f = OpenOptions::new()
         .append(true)
@@ -166,7 +198,8 @@ fn append_published(dir: &Path, key: &VerifierKey) -> Result<(), KeyringError> {
 pub struct Keyring {
     dir: PathBuf,
     active: SigningKey,
-    published: Vec<VerifierKey>,
+    sm2: Option<Sm2SigningKey>,
+    published: Vec<TrustedKey>,
 }
 
 impl Keyring {
@@ -201,8 +234,9 @@ impl Keyring {
         sync_dir(dir)?;
         Ok(Self {
             dir: dir.to_owned(),
-            published: vec![key.verifier()],
+            published: vec![TrustedKey::Ed25519(key.verifier())],
             active: key,
+            sm2: None,
         })
     }
 
@@ -214,14 +248,92 @@ impl Keyring {
         }
         let active = read_key_file(&path)?;
         let published = read_published(dir)?;
-        if published.last() != Some(&active.verifier()) {
+        let last_ed25519 = published.iter().rev().find_map(|k| match k {
+            TrustedKey::Ed25519(k) => Some(k),
+            TrustedKey::Sm2(_) => None,
+        });
+        if last_ed25519 != Some(&active.verifier()) {
             return Err(KeyringError::Inconsistent(dir.to_owned()));
+        }
+        let last_sm2 = published.iter().rev().find_map(|k| match k {
+            TrustedKey::Sm2(k) => Some(k),
+            TrustedKey::Ed25519(_) => None,
+        });
+        let sm2_path = dir.join(SM2_FILE);
+        let sm2 = if sm2_path.exists() {
+            Some(read_secret(&sm2_path, Sm2SigningKey::from_signer_text)?)
+        } else {
+            None
+        };
+        if sm2.as_ref().map(Sm2SigningKey::public).as_ref() != last_sm2 {
+            return Err(KeyringError::Sm2Inconsistent(dir.to_owned()));
         }
         Ok(Self {
             dir: dir.to_owned(),
             active,
+            sm2,
             published,
         })
+    }
+
+    /// Adds an SM2 key (SM3, distinguishing ID `distid`) named `name`, which from now on
+    /// signs every checkpoint beside the Ed25519 key. Returns its public key.
+    pub fn add_sm2(&mut self, name: &str, distid: &str) -> Result<Sm2PublicKey, KeyringError> {
+        if self.sm2.is_some() || self.dir.join(SM2_FILE).exists() {
+            return Err(KeyringError::Sm2Exists(self.dir.clone()));
+        }
+        let key = Sm2SigningKey::generate(name, distid).map_err(|source| KeyringError::Key {
+            path: self.dir.clone(),
+            source,
+        })?;
+        self.install_sm2(key)
+    }
+
+    /// Replaces the SM2 key with a fresh one of the same name and distinguishing ID; the old
+    /// public key stays published and the old private key is destroyed.
+    pub fn rotate_sm2(&mut self) -> Result<Sm2PublicKey, KeyringError> {
+        let old = self
+            .sm2
+            .as_ref()
+            .ok_or_else(|| KeyringError::Sm2Missing(self.dir.clone()))?;
+        let key =
+            Sm2SigningKey::generate(old.name(), old.distinguishing_id()).map_err(|source| {
+                KeyringError::Key {
+                    path: self.dir.clone(),
+                    source,
+                }
+            })?;
+        self.install_sm2(key)
+    }
+
+    /// Writes `key` as the SM2 key: new file (0600), published, renamed over `sm2.key`.
+    pub fn install_sm2(&mut self, key: Sm2SigningKey) -> Result<Sm2PublicKey, KeyringError> {
+        let new = self.dir.join(NEW_SM2_FILE);
+        let _ = fs::remove_file(&new);
+        write_secret(&new, &key.to_signer_text())?;
+        append_published(&self.dir, &key.public())?;
+        let active = self.dir.join(SM2_FILE);
+        fs::rename(&new, &active).map_err(io_err(&active))?;
+        sync_dir(&self.dir)?;
+        self.published.push(TrustedKey::Sm2(key.public()));
+        let public = key.public();
+        self.sm2 = Some(key);
+        Ok(public)
+    }
+
+    /// The keys that sign a checkpoint, one line each: the Ed25519 key, then the SM2 key when
+    /// the keyring has one.
+    pub fn checkpoint_signers(&self) -> Vec<&dyn super::NoteSigner> {
+        let mut v: Vec<&dyn super::NoteSigner> = vec![&self.active];
+        if let Some(k) = &self.sm2 {
+            v.push(k);
+        }
+        v
+    }
+
+    /// The SM2 key that signs beside the Ed25519 one, if the keyring has one.
+    pub fn sm2(&self) -> Option<&Sm2SigningKey> {
+        self.sm2.as_ref()
     }
 
     /// Replaces the active key with a fresh one of the same name; the old public key stays
@@ -238,7 +350,7 @@ impl Keyring {
         let active = self.dir.join(ACTIVE_FILE);
         fs::rename(&new, &active).map_err(io_err(&active))?;
         sync_dir(&self.dir)?;
-        self.published.push(key.verifier());
+        self.published.push(TrustedKey::Ed25519(key.verifier()));
         self.active = key;
         Ok(self.active.verifier())
     }
@@ -248,14 +360,25 @@ impl Keyring {
         &self.active
     }
 
-    /// Every public key this keyring ever used, oldest first.
-    pub fn published(&self) -> &[VerifierKey] {
+    /// Every public key this keyring ever used, of both algorithms, oldest first.
+    pub fn published(&self) -> &[TrustedKey] {
         &self.published
     }
 
-    /// The published keys as a verifier set.
+    /// Every Ed25519 public key this keyring ever used, oldest first.
+    pub fn published_ed25519(&self) -> Vec<VerifierKey> {
+        self.published
+            .iter()
+            .filter_map(|k| match k {
+                TrustedKey::Ed25519(k) => Some(k.clone()),
+                TrustedKey::Sm2(_) => None,
+            })
+            .collect()
+    }
+
+    /// The published keys (both algorithms) as a verifier set.
     pub fn verifiers(&self) -> Verifiers {
-        Verifiers::new(self.published.clone())
+        Verifiers::from_keys(self.published.iter().cloned())
     }
 
     /// The keyring directory.
@@ -277,8 +400,61 @@ mod tests {
         let second = ring.rotate().unwrap();
         assert_ne!(first.key_id(), second.key_id());
         let again = Keyring::open(&dir).unwrap();
-        assert_eq!(again.published(), &[first, second.clone()]);
+        assert_eq!(again.published_ed25519(), vec![first, second.clone()]);
         assert_eq!(again.active().verifier(), second);
+    }
+
+    #[test]
+    fn sm2_keys_rotate_like_ed25519_ones_beside_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("keys");
+        let mut ring = Keyring::create(&dir, "t.example/ledger").unwrap();
+        assert!(ring.sm2().is_none());
+        assert!(matches!(
+            ring.rotate_sm2(),
+            Err(KeyringError::Sm2Missing(_))
+        ));
+        let first = ring
+            .add_sm2("t.example/ledger", "1234567812345678")
+            .unwrap();
+        assert!(matches!(
+            ring.add_sm2("t.example/ledger", "1234567812345678"),
+            Err(KeyringError::Sm2Exists(_))
+        ));
+        let ed = ring.rotate().unwrap();
+        let second = ring.rotate_sm2().unwrap();
+        assert_ne!(first.key_id(), second.key_id());
+        assert_eq!(second.distinguishing_id(), "1234567812345678");
+        let again = Keyring::open(&dir).unwrap();
+        assert_eq!(again.sm2().unwrap().public(), second);
+        assert_eq!(again.active().verifier(), ed);
+        let algs: Vec<&str> = again
+            .published()
+            .iter()
+            .map(TrustedKey::algorithm)
+            .collect();
+        assert_eq!(algs, ["ed25519", "sm2", "ed25519", "sm2"]);
+        assert_eq!(read_published(&dir).unwrap(), again.published());
+        assert_eq!(read_origin(&dir).unwrap(), "t.example/ledger");
+        let v = again.verifiers();
+        assert_eq!((v.keys().len(), v.sm2_keys().len()), (2, 2));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let path = dir.join(SM2_FILE);
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(matches!(
+                Keyring::open(&dir),
+                Err(KeyringError::Permissions { .. })
+            ));
+            fs::remove_file(&path).unwrap();
+            assert!(matches!(
+                Keyring::open(&dir),
+                Err(KeyringError::Sm2Inconsistent(_))
+            ));
+        }
     }
 
     #[cfg(unix)]

@@ -4,7 +4,12 @@
 //! Verification follows the spec: signatures from unknown keys (name and id not both
 //! matching a known key) are ignored; a known key's signature that fails rejects the whole
 //! note; a note with no verified signature is rejected.
+//!
+//! A reader may trust Ed25519 keys (type `0x01`) and SM2 keys (type `0xff ‖
+//! "tongban/sm2-sm3"`, [`super::sm2`]); a signature line is looked up by name and key id
+//! among both, so a note signed by both verifies for a reader that knows either.
 
+use super::sm2::{is_sm2_key_text, Sm2PublicKey, Sm2SigningKey};
 use super::{SigningKey, VerifierKey};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -94,44 +99,169 @@ impl NoteVerifier for VerifierKey {
     }
 }
 
-/// The set of keys a reader trusts, looked up by (name, id).
+impl NoteSigner for Sm2SigningKey {
+    fn name(&self) -> &str {
+        Sm2SigningKey::name(self)
+    }
+    fn key_id(&self) -> u32 {
+        Sm2SigningKey::key_id(self)
+    }
+    fn sign(&self, msg: &[u8]) -> Vec<u8> {
+        Sm2SigningKey::sign(self, msg).to_vec()
+    }
+}
+
+impl NoteVerifier for Sm2PublicKey {
+    fn name(&self) -> &str {
+        Sm2PublicKey::name(self)
+    }
+    fn key_id(&self) -> u32 {
+        Sm2PublicKey::key_id(self)
+    }
+    fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        Sm2PublicKey::verify(self, msg, sig)
+    }
+}
+
+/// A verifier key of either algorithm, as a line of a keys file holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrustedKey {
+    /// Ed25519, type `0x01`.
+    Ed25519(VerifierKey),
+    /// SM2 with SM3, type `0xff ‖ "tongban/sm2-sm3"`.
+    Sm2(Sm2PublicKey),
+}
+
+impl TrustedKey {
+    /// Parses a verifier-key text of either algorithm (told apart by its type bytes).
+    pub fn parse(text: &str) -> Result<Self, super::KeyError> {
+        if is_sm2_key_text(text) {
+            Sm2PublicKey::parse(text).map(Self::Sm2)
+        } else {
+            VerifierKey::parse(text).map(Self::Ed25519)
+        }
+    }
+
+    /// The algorithm's name as the key commands and reports print it: `ed25519` or `sm2`.
+    pub fn algorithm(&self) -> &'static str {
+        match self {
+            Self::Ed25519(_) => "ed25519",
+            Self::Sm2(_) => "sm2",
+        }
+    }
+
+    /// The key name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Ed25519(k) => k.name(),
+            Self::Sm2(k) => k.name(),
+        }
+    }
+
+    /// The key id.
+    pub fn key_id(&self) -> u32 {
+        match self {
+            Self::Ed25519(k) => k.key_id(),
+            Self::Sm2(k) => k.key_id(),
+        }
+    }
+
+    /// Whether `sig` is this key's signature of `msg`.
+    pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        match self {
+            Self::Ed25519(k) => k.verify(msg, sig),
+            Self::Sm2(k) => k.verify(msg, sig),
+        }
+    }
+}
+
+impl fmt::Display for TrustedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ed25519(k) => k.fmt(f),
+            Self::Sm2(k) => k.fmt(f),
+        }
+    }
+}
+
+/// The set of keys a reader trusts, looked up by (name, id): Ed25519 keys and SM2 keys.
 #[derive(Clone, Debug, Default)]
 pub struct Verifiers {
     keys: Vec<VerifierKey>,
+    sm2: Vec<Sm2PublicKey>,
 }
 
 impl Verifiers {
-    /// A set of trusted keys.
+    /// A set of trusted Ed25519 keys.
     pub fn new(keys: Vec<VerifierKey>) -> Self {
-        Self { keys }
-    }
-
-    /// Parses verifier-key lines (blank lines and `#` comments skipped).
-    pub fn parse_lines(text: &str) -> Result<Self, super::KeyError> {
-        let mut keys = Vec::new();
-        // Strict on purpose: a stray control or space character is an error, not trimmed,
-        // so any change to a published keys file is noticed.
-        for line in text.split('\n') {
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            keys.push(VerifierKey::parse(line)?);
+        Self {
+            keys,
+            sm2: Vec::new(),
         }
-        Ok(Self { keys })
     }
 
-    /// The key with this name and id, if trusted.
+    /// The same set, also trusting these SM2 keys.
+    pub fn with_sm2(mut self, sm2: Vec<Sm2PublicKey>) -> Self {
+        self.sm2.extend(sm2);
+        self
+    }
+
+    /// A set of keys of either algorithm.
+    pub fn from_keys(keys: impl IntoIterator<Item = TrustedKey>) -> Self {
+        let mut v = Self::default();
+        for k in keys {
+            match k {
+                TrustedKey::Ed25519(k) => v.keys.push(k),
+                TrustedKey::Sm2(k) => v.sm2.push(k),
+            }
+        }
+        v
+    }
+
+    /// Parses verifier-key lines of either algorithm (blank lines and `#` comments skipped).
+    pub fn parse_lines(text: &str) -> Result<Self, super::KeyError> {
+        Ok(Self::from_keys(parse_key_lines(text)?))
+    }
+
+    /// The Ed25519 key with this name and id, if trusted.
     pub fn get(&self, name: &str, key_id: u32) -> Option<&VerifierKey> {
         self.keys
             .iter()
             .find(|k| k.name() == name && k.key_id() == key_id)
     }
 
-    /// All keys.
+    /// The SM2 key with this name and id, if trusted.
+    pub fn get_sm2(&self, name: &str, key_id: u32) -> Option<&Sm2PublicKey> {
+        self.sm2
+            .iter()
+            .find(|k| k.name() == name && k.key_id() == key_id)
+    }
+
+    /// The Ed25519 keys.
     pub fn keys(&self) -> &[VerifierKey] {
         &self.keys
     }
+
+    /// The SM2 keys.
+    pub fn sm2_keys(&self) -> &[Sm2PublicKey] {
+        &self.sm2
+    }
+}
+
+/// Parses verifier-key lines of either algorithm, in order (blank lines and `#` comments
+/// skipped).
+pub fn parse_key_lines(text: &str) -> Result<Vec<TrustedKey>, super::KeyError> {
+    let mut keys = Vec::new();
+    // Strict on purpose: a stray control or space character is an error, not trimmed,
+    // so any change to a published keys file is noticed.
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        keys.push(TrustedKey::parse(line)?);
+    }
+    Ok(keys)
 }
 
 /// A parsed signed note.
@@ -227,20 +357,37 @@ impl Note {
             .collect()
     }
 
-    /// Verifies the note: every known signature must verify and at least one must exist.
-    /// Returns the keys that signed.
-    pub fn verify<'a>(&self, verifiers: &'a Verifiers) -> Result<Vec<&'a VerifierKey>, NoteError> {
+    /// The SM2 signatures made by keys in `verifiers`, paired with their key.
+    pub fn known_sm2_signatures<'a>(
+        &'a self,
+        verifiers: &'a Verifiers,
+    ) -> Vec<(&'a Sm2PublicKey, &'a NoteSignature)> {
+        self.sigs
+            .iter()
+            .filter_map(|s| verifiers.get_sm2(&s.name, s.key_id).map(|k| (k, s)))
+            .collect()
+    }
+
+    /// Verifies the note: every known signature (Ed25519 or SM2) must verify and at least
+    /// one must exist. Returns the keys that signed.
+    pub fn verify(&self, verifiers: &Verifiers) -> Result<Vec<TrustedKey>, NoteError> {
         let mut ok = Vec::new();
         for s in &self.sigs {
-            if let Some(k) = verifiers.get(&s.name, s.key_id) {
-                if !k.verify(self.text.as_bytes(), &s.sig) {
-                    return Err(NoteError::BadSignature {
-                        name: s.name.clone(),
-                        key_id: s.key_id,
-                    });
-                }
-                ok.push(k);
+            let key = match (
+                verifiers.get(&s.name, s.key_id),
+                verifiers.get_sm2(&s.name, s.key_id),
+            ) {
+                (Some(k), _) => TrustedKey::Ed25519(k.clone()),
+                (None, Some(k)) => TrustedKey::Sm2(k.clone()),
+                (None, None) => continue,
+            };
+            if !key.verify(self.text.as_bytes(), &s.sig) {
+                return Err(NoteError::BadSignature {
+                    name: s.name.clone(),
+                    key_id: s.key_id,
+                });
             }
+            ok.push(key);
         }
         if ok.is_empty() {
             return Err(NoteError::NoKnownSignature);
@@ -325,5 +472,47 @@ mod tests {
             assert!(Note::parse(bad).is_err(), "{bad:?}");
         }
         assert_eq!(Note::sign("no newline", &[]), Err(NoteError::BadText));
+    }
+
+    #[test]
+    fn a_note_signed_by_ed25519_and_sm2_verifies_with_either_and_a_bad_sm2_line_is_refused() {
+        use crate::signing::sm2::DEFAULT_DISTINGUISHING_ID;
+        let ed = SigningKey::from_signer_text(PETER_SKEY).unwrap();
+        let sm = Sm2SigningKey::generate("PeterNeumann", DEFAULT_DISTINGUISHING_ID).unwrap();
+        let n = Note::sign(PETER_TEXT, &[&ed, &sm]).unwrap().to_string();
+        assert!(
+            n.starts_with(PETER_NOTE),
+            "the Ed25519 line comes first, unchanged"
+        );
+        let parsed = Note::parse(&n).unwrap();
+        assert_eq!(parsed.sigs.len(), 2);
+        assert_eq!(parsed.sigs[1].sig.len(), 64);
+        let only_ed = Verifiers::new(vec![ed.verifier()]);
+        let only_sm2 = Verifiers::default().with_sm2(vec![sm.public()]);
+        let both = Verifiers::new(vec![ed.verifier()]).with_sm2(vec![sm.public()]);
+        assert_eq!(
+            parsed.verify(&only_ed).unwrap(),
+            [TrustedKey::Ed25519(ed.verifier())]
+        );
+        assert_eq!(
+            parsed.verify(&only_sm2).unwrap(),
+            [TrustedKey::Sm2(sm.public())]
+        );
+        assert_eq!(parsed.verify(&both).unwrap().len(), 2);
+        // The keys file form parses back to the same set.
+        let lines = format!("{}\n{}\n", ed.verifier(), sm.public());
+        assert_eq!(parse_key_lines(&lines).unwrap().len(), 2);
+
+        // One bit of the SM2 line changed: refused by whoever trusts the SM2 key, ignored by
+        // an Ed25519-only reader (an unknown key's line).
+        let mut bad = parsed.clone();
+        bad.sigs[1].sig[40] ^= 1;
+        let bad = Note::parse(&bad.to_string()).unwrap();
+        assert!(matches!(
+            bad.verify(&both),
+            Err(NoteError::BadSignature { key_id, .. }) if key_id == sm.key_id()
+        ));
+        assert!(bad.verify(&only_sm2).is_err());
+        assert!(bad.verify(&only_ed).is_ok());
     }
 }

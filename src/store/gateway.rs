@@ -365,6 +365,7 @@ pub(crate) mod tests {
             accepted_at: "2026-11-20T09:30:00+08:00".into(),
             handed_over_by: None,
             sender_keyid: None,
+            sender_alg: None,
         }
     }
 

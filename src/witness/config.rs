@@ -452,6 +452,10 @@ impl WitnessFile {
             for (j, text) in texts.iter().enumerate() {
                 match VerifierKey::parse(text.trim()) {
                     Ok(k) => keys.push(k),
+                    Err(_) if crate::signing::sm2::is_sm2_key_text(text.trim()) => p.push(format!(
+                        "{at}.key[{j}] (log {:?}): an SM2 key; a witness checks the log's Ed25519 signature only, so give the Ed25519 lines of `tongban keys public`",
+                        log.origin
+                    )),
                     Err(e) => p.push(format!(
                         "{at}.key[{j}] (log {:?}): {e}; expected a signed-note verifier key name+hexid+base64(0x01‖key)",
                         log.origin
@@ -601,5 +605,32 @@ mod tests {
         );
         let unknown = WitnessFile::parse("name = \"w\"\nlisten_on = \"x\"\n").unwrap_err();
         assert!(unknown.to_string().contains("listen_on"), "{unknown}");
+    }
+
+    #[test]
+    fn an_sm2_log_key_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        files(dir.path());
+        let sm2 = crate::signing::Sm2SigningKey::from_scalar(
+            "tongban.example/ledger",
+            crate::signing::sm2::DEFAULT_DISTINGUISHING_ID,
+            &[1; 32],
+        )
+        .unwrap()
+        .public();
+        let text = format!(
+            "name = \"w\"\n[tls]\ncert = \"w.pem\"\nkey = \"w.key\"\n\
+             [[log]]\norigin = \"tongban.example/ledger\"\nkey = [\"{}\", \"{sm2}\"]\n",
+            log_key()
+        );
+        let all = WitnessFile::parse(&text)
+            .unwrap()
+            .resolve(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            all.contains("log[0].key[1] (log \"tongban.example/ledger\"): an SM2 key; a witness checks the log's Ed25519 signature only"),
+            "{all}"
+        );
     }
 }

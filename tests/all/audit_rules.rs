@@ -159,8 +159,12 @@ fn entry_rules() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     keyid.extend_from_slice(&[0, 0]);
     let mut trailing = good.clone();
     trailing.push(0);
+    // Version 3: version 1, then the key id "k1" and the algorithm byte.
+    let mut alg = good.clone();
+    alg[0] = 3;
+    alg.extend_from_slice(&[0, 2, b'k', b'1', 3]);
     vec![
-        ("E1", set(0, 3), "unknown entry version 3"),
+        ("E1", set(0, 4), "unknown entry version 4"),
         ("E2", set(1, 9), "invalid field step"),
         ("E3", set(4, 0xff), "invalid field gateway_no"),
         ("E4", set(flag5, 2), "invalid field destination_no"),
@@ -186,6 +190,7 @@ fn entry_rules() -> Vec<(&'static str, Vec<u8>, &'static str)> {
             "sender_keyid is 0 bytes long; it must be 1 to 64 bytes",
         ),
         ("E9", trailing, "1 trailing bytes"),
+        ("E10", alg, "invalid field sender_alg"),
     ]
 }
 
@@ -491,6 +496,27 @@ fn bundle_rules() -> Vec<(&'static str, Break, FailureKind, Option<u64>, &'stati
             None,
             "checkpoint: 0 valid witness cosignature(s), 1 required; not cosigned by witness.test/w1",
         ),
+        (
+            "B16",
+            |_, _| {
+                // --require-sm2, with the gateway's SM2 key trusted, on a checkpoint signed
+                // with Ed25519 alone.
+                let sm2 = tongban::signing::Sm2SigningKey::from_scalar(
+                    ORIGIN,
+                    tongban::signing::sm2::DEFAULT_DISTINGUISHING_ID,
+                    &[5; 32],
+                )
+                .unwrap();
+                VerifyOptions {
+                    keys: trusting(&[&key()]).map(|v| v.with_sm2(vec![sm2.public()])),
+                    require_sm2: true,
+                    ..ours()
+                }
+            },
+            K::Signature,
+            None,
+            "checkpoint: an SM2 signature is required, and the checkpoint carries none by a trusted SM2 key",
+        ),
     ]
 }
 
@@ -529,7 +555,7 @@ fn rules_of_failure(k: FailureKind) -> &'static [&'static str] {
     use FailureKind as K;
     match k {
         K::Malformed => &["B1", "B2", "B3", "B5", "B7", "B8", "B9", "B10"],
-        K::Signature => &["B4"],
+        K::Signature => &["B4", "B16"],
         K::EntryAltered | K::EntryReordered | K::LeafRecordAltered => &["B7"],
         K::EntryMissing => &["B5"],
         K::EntryUndecodable => &["B6"],
@@ -545,13 +571,14 @@ fn rules_of_failure(k: FailureKind) -> &'static [&'static str] {
 fn rules_of_entry_error(e: &EntryError) -> &'static [&'static str] {
     match e {
         EntryError::Version(_) => &["E1"],
-        EntryError::Invalid(_) => &["E2", "E3", "E4", "E6"],
+        EntryError::Invalid(_) => &["E2", "E3", "E4", "E6", "E10"],
         EntryError::Offset { .. } => &["E5"],
         EntryError::Date { .. } => &["E7"],
         EntryError::SenderKeyIdLength(_) => &["E8"],
         EntryError::Truncated(_) | EntryError::Trailing(_) => &["E9"],
-        // Only encoding refuses it: a u16 length cannot say more than 65535.
-        EntryError::TooLong(_) => &[],
+        // Only encoding refuses these: a u16 length cannot say more than 65535, and the
+        // decoder reads an algorithm only after a key id.
+        EntryError::TooLong(_) | EntryError::AlgWithoutKeyId => &[],
     }
 }
 
@@ -607,7 +634,7 @@ fn the_guide_states_exactly_the_rules_verify_applies() {
         FailureKind::Witness,
     ];
     let errors = [
-        EntryError::Version(3),
+        EntryError::Version(4),
         EntryError::Invalid("step"),
         EntryError::Offset {
             field: "at",

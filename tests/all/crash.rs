@@ -960,6 +960,7 @@ async fn sigkill_loop_under_load_keeps_one_record_and_one_ledger_trail_per_appli
             max_backoff_ms: 500,
             give_up_after_s: 3_600,
             witnesses: false,
+            sm2: false,
         },
     )
     .await

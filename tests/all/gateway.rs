@@ -18,6 +18,7 @@ pub(crate) fn options() -> LoopbackOptions {
         max_backoff_ms: 200,
         give_up_after_s: 3_600,
         witnesses: false,
+        sm2: false,
     }
 }
 

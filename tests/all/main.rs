@@ -15,6 +15,7 @@ mod property;
 mod replay;
 mod schemas;
 mod signatures;
+mod sm2;
 mod store;
 mod web;
 mod witness;

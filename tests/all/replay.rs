@@ -305,6 +305,7 @@ fn application(i: u64) -> Application {
         decision: None,
         reason: None,
         sender_keyid: None,
+        sender_alg: None,
     };
     let facts = Decision {
         result: DecisionResult::Approved,

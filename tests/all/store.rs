@@ -66,6 +66,7 @@ fn record(n: u64, received_index: Option<u64>) -> AppRecord {
         accepted_at: "2026-11-20T09:30:00+08:00".into(),
         handed_over_by: None,
         sender_keyid: None,
+        sender_alg: None,
     }
 }
 

@@ -535,6 +535,7 @@ mod measure {
             decision: None,
             reason: None,
             sender_keyid: None,
+            sender_alg: None,
         }
     }
 

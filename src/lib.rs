@@ -45,7 +45,11 @@
 //! 3. The outbox signs and forwards the translated bytes; FORWARDED commits to their hash.
 //! 4. The deciding platform's decision comes back the same way: DECIDED, then DELIVERED;
 //!    the window that accepted it hands the licence over: HANDED_OVER.
-//! 5. An auditor exports a bundle and verifies it offline with the public keys alone.
+//! 5. Each province's witness cosigns the ledger's checkpoints ([`witness`]); an auditor
+//!    exports a bundle and verifies it offline with the public keys alone, requiring both
+//!    witnesses' cosignatures, and, allowed to see the documents, replays every translation.
+//! 6. The applicant follows the application on the status page the receipt's QR code leads
+//!    to ([`web`]).
 #![forbid(unsafe_code)]
 
 pub mod cli;

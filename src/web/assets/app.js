@@ -486,10 +486,12 @@
       var ul = document.createElement("ul");
       var first = null;
       problems.forEach(function (p) {
-        var path = (p.path || "").replace(/\[\d+\]$/, "");
+        // The server names the form's field (`field`, also for a Shanghai path) and its
+        // label; the path as the platform spells it is the fallback.
+        var path = (p.field || p.path || "").replace(/\[\d+\]$/, "");
         var target = path ? form.querySelector('[data-field="' + CSS.escape(path) + '"]') ||
           (path.indexOf("cl") === 0 ? drop : null) : null;
-        var label = path ? p.path : "";
+        var label = path ? (p.label || p.path) : "";
         var li = document.createElement("li");
         if (target) {
           target.classList.add("bad");

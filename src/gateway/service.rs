@@ -42,6 +42,16 @@ pub enum ServiceError {
     /// Storage could not be opened.
     #[error("storage: {0}")]
     Store(String),
+    /// A secret of the data directory is unusable.
+    #[error("{path} ({what}): {why}")]
+    Secret {
+        /// The file.
+        path: String,
+        /// What it is for.
+        what: String,
+        /// What is wrong and what to do.
+        why: String,
+    },
     /// TLS set-up failed.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
@@ -99,20 +109,50 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ServiceError + '_ {
     }
 }
 
-/// Reads 32 secret bytes from `path`, creating them (mode 0600) on first use.
-fn secret32(path: &Path) -> Result<[u8; 32], ServiceError> {
-    if let Ok(bytes) = std::fs::read(path) {
-        if let Ok(arr) = <[u8; 32]>::try_from(bytes.as_slice()) {
-            return Ok(arr);
-        }
-    }
-    let mut fresh = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut fresh);
-    tls::write_file(path, &fresh, true).map_err(|e| ServiceError::Io {
+/// Reads 32 secret bytes from `path`, creating them (mode 0600) on first use. An existing
+/// file that is not exactly 32 bytes, or that group or others may read, stops the start: a
+/// fresh secret in its place would silently break what was made with the old one (the
+/// applicant hashes in the ledger, the links printed on receipts).
+fn secret32(path: &Path, what: &str) -> Result<[u8; 32], ServiceError> {
+    let refuse = |why: String| ServiceError::Secret {
         path: path.display().to_string(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
-    Ok(fresh)
+        what: what.to_owned(),
+        why,
+    };
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                let mode = std::fs::metadata(path)
+                    .map_err(io_err(path))?
+                    .permissions()
+                    .mode()
+                    & 0o777;
+                if mode & 0o077 != 0 {
+                    return Err(refuse(format!(
+                        "its mode is {mode:o}; it must not be readable by group or others (chmod 600 it)"
+                    )));
+                }
+            }
+            <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+                refuse(format!(
+                    "it holds {} bytes, not 32; restore it from a backup (a new secret would not match what was made with the old one)",
+                    bytes.len()
+                ))
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut fresh = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut fresh);
+            tls::write_file(path, &fresh, true).map_err(|e| ServiceError::Io {
+                path: path.display().to_string(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            Ok(fresh)
+        }
+        Err(e) => Err(io_err(path)(e)),
+    }
 }
 
 /// Opens storage and keys, recovers from any crash, binds both listeners.
@@ -120,7 +160,10 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
     let config = Arc::new(config);
     std::fs::create_dir_all(&config.data_dir).map_err(io_err(&config.data_dir))?;
     let data = DataDir::new(&config.data_dir);
-    let salt = secret32(&data.id_salt())?;
+    let salt = secret32(
+        &data.id_salt(),
+        "the salt of the applicant hashes in the ledger",
+    )?;
     let stores = data
         .open()
         .map_err(|e| ServiceError::Store(e.to_string()))?;
@@ -188,7 +231,10 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
         None => None,
         Some(w) => {
             // The secret behind the receipts' status links, made on the first start.
-            let status_key = StatusKey::new(secret32(&data.status_key())?);
+            let status_key = StatusKey::new(secret32(
+                &data.status_key(),
+                "the key of the status links printed on receipts",
+            )?);
             let listener = bind(w.listen).await?;
             let addr = listener.local_addr().map_err(|source| ServiceError::Bind {
                 addr: w.listen,

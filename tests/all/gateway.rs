@@ -685,3 +685,33 @@ async fn a_decision_with_text_the_ledger_cannot_record_is_refused_alone_naming_t
     assert_eq!(state(&lb, &long.0), Some(AppState::Forwarded));
     lb.stop().await;
 }
+
+/// A data directory's secret that was damaged or opened up stops the start, naming the file
+/// and what it is for, instead of being replaced by a new one that would not match the
+/// applicant hashes already in the ledger.
+#[tokio::test]
+async fn a_damaged_or_readable_secret_stops_the_start_instead_of_being_replaced() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (dir, mut lb) = start(options()).await;
+    lb.stop_gateway().await;
+    let salt = tongban::store::DataDir::new(dir.path().join("gateway")).id_salt();
+    let good = std::fs::read(&salt).unwrap();
+    assert_eq!(good.len(), 32);
+
+    std::fs::write(&salt, &good[..16]).unwrap();
+    let e = lb.start_gateway().await.unwrap_err().to_string();
+    assert!(
+        e.contains("holds 16 bytes, not 32") && e.contains("applicant hashes"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(&salt).unwrap(), &good[..16], "left as it was");
+
+    std::fs::write(&salt, &good).unwrap();
+    std::fs::set_permissions(&salt, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = lb.start_gateway().await.unwrap_err().to_string();
+    assert!(e.contains("chmod 600"), "{e}");
+
+    std::fs::set_permissions(&salt, std::fs::Permissions::from_mode(0o600)).unwrap();
+    lb.start_gateway().await.unwrap();
+    lb.stop().await;
+}

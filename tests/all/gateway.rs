@@ -123,10 +123,15 @@ async fn shanghai_to_zhejiang_and_back_to_delivered() {
         .received()
         .iter()
         .any(|r| matches!(r, Received::Application { number, .. } if *number == no)));
-    assert_eq!(
-        ledger_steps(&lb).await,
-        vec!["received", "forwarded", "decided", "delivered"]
-    );
+    // The record is committed with its entry; the ledger API shows the entry once the log
+    // has taken the commit in, a moment later.
+    let end = tokio::time::Instant::now() + PATIENCE;
+    let mut steps = ledger_steps(&lb).await;
+    while steps.len() < 4 && tokio::time::Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        steps = ledger_steps(&lb).await;
+    }
+    assert_eq!(steps, vec!["received", "forwarded", "decided", "delivered"]);
     // A signed checkpoint covering them, an inclusion proof, and the public key.
     let ops = lb.ops_addr;
     let mut checkpoint = String::new();

@@ -13,10 +13,9 @@
 //! The page shows what [`PublicStatus`] holds and nothing else: no identity or phone
 //! number (the type has no field for them), the applicant's name masked.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -91,31 +90,31 @@ impl StatusKey {
     }
 }
 
-/// A token bucket per client address.
+/// A token bucket per client address (the GCRA of the `governor` crate, keyed by address).
 pub struct RateLimit {
-    /// Requests an address may make at once.
-    burst: u32,
-    /// One request more per this long.
-    every: Duration,
-    buckets: Mutex<HashMap<Option<IpAddr>, (f64, Instant)>>,
+    quota: governor::Quota,
+    limiter: std::sync::RwLock<governor::DefaultKeyedRateLimiter<Option<IpAddr>>>,
 }
 
-/// Addresses tracked before full buckets are forgotten.
+/// Addresses tracked before those whose bucket has filled up again are forgotten.
 const MAX_TRACKED: usize = 10_000;
 
 impl RateLimit {
     /// `burst` requests at once, then one per `every`.
     pub fn new(burst: u32, every: Duration) -> Self {
+        let quota = governor::Quota::with_period(every)
+            .expect("a positive period")
+            .allow_burst(std::num::NonZeroU32::new(burst.max(1)).expect("at least 1"));
         RateLimit {
-            burst,
-            every,
-            buckets: Mutex::default(),
+            quota,
+            limiter: std::sync::RwLock::new(governor::RateLimiter::keyed(quota)),
         }
     }
 
     /// Takes a token for `addr`; `Err` with the wait until the next one. An IPv6 address
     /// counts by its /64, the block one subscriber holds.
     pub fn take(&self, addr: Option<IpAddr>) -> Result<(), Duration> {
+        use governor::clock::Clock as _;
         let addr = addr.map(|a| match a {
             IpAddr::V6(v6) => {
                 let mut o = v6.octets();
@@ -124,30 +123,21 @@ impl RateLimit {
             }
             v4 => v4,
         });
-        let now = Instant::now();
-        let burst = f64::from(self.burst);
-        let rate = 1.0 / self.every.as_secs_f64();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= MAX_TRACKED {
-            // Forget the addresses whose bucket has filled up again: nothing is lost.
-            buckets.retain(|_, (tokens, at)| {
-                *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
-            });
-            // Still full: a flood from many blocks at once; memory matters more than their
-            // buckets (a link cannot be guessed however fast one asks).
-            if buckets.len() >= MAX_TRACKED {
-                buckets.clear();
+        let full = |l: &governor::DefaultKeyedRateLimiter<_>| l.len() >= MAX_TRACKED;
+        if full(&self.limiter.read().unwrap_or_else(|e| e.into_inner())) {
+            let mut limiter = self.limiter.write().unwrap_or_else(|e| e.into_inner());
+            // Forget the addresses whose bucket has filled up again: nothing is lost. Still
+            // full (a flood from many blocks at once), memory matters more than their
+            // buckets: a link cannot be guessed however fast one asks.
+            limiter.retain_recent();
+            if full(&limiter) {
+                *limiter = governor::RateLimiter::keyed(self.quota);
             }
         }
-        let (tokens, at) = buckets.entry(addr).or_insert((burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - *tokens) / rate))
-        }
+        let limiter = self.limiter.read().unwrap_or_else(|e| e.into_inner());
+        limiter.check_key(&addr).map_err(|not_until| {
+            not_until.wait_time_from(governor::clock::DefaultClock::default().now())
+        })
     }
 }
 
@@ -401,6 +391,16 @@ mod tests {
         assert!(limit
             .take(Some(IpAddr::from([0x2001, 0xdb8, 0, 2, 0, 0, 0, 1])))
             .is_ok());
+    }
+
+    #[test]
+    fn a_flood_from_many_addresses_keeps_the_table_bounded() {
+        let limit = RateLimit::new(1, Duration::from_secs(3600));
+        for i in 0..(MAX_TRACKED as u32 + 500) {
+            let _ = limit.take(Some(IpAddr::from(i.to_be_bytes())));
+        }
+        let tracked = limit.limiter.read().unwrap().len();
+        assert!(tracked <= MAX_TRACKED, "{tracked} addresses tracked");
     }
 
     #[test]

@@ -47,24 +47,9 @@ pub enum AuditCmd {
     Verify {
         /// The bundle directory.
         bundle: PathBuf,
-        /// File of verifier keys the auditor trusts (default: the bundle's own keys file).
-        #[arg(long)]
-        keys: Option<PathBuf>,
-        /// A checkpoint the auditor trusted before; checks consistency, rollback, split view.
-        #[arg(long)]
-        trusted: Option<PathBuf>,
-        /// A witness's cosigner key `name+hexid+base64(0x04‖key)` the auditor trusts
-        /// (repeatable).
-        #[arg(long = "witness", value_name = "KEY")]
-        witnesses: Vec<String>,
-        /// How many of those witnesses must have cosigned the bundle's checkpoint
-        /// (default: all of them).
-        #[arg(long)]
-        min_witnesses: Option<usize>,
-        /// Refuse the bundle unless its checkpoint carries a valid SM2 (SM3) signature by an
-        /// SM2 key of the trusted keys (for a 密评 assessment); Ed25519 is checked as always.
-        #[arg(long)]
-        require_sm2: bool,
+        /// What the auditor trusts.
+        #[command(flatten)]
+        trust: TrustArgs,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -137,44 +122,66 @@ pub(super) fn read(path: &Path) -> Result<String, AuditCliError> {
     })
 }
 
-/// What `verify` and `replay` verify a bundle with: the keys, the checkpoint and the
-/// witnesses the auditor trusts, and how many of those witnesses must have cosigned.
-pub(super) fn verify_options(
-    keys: Option<PathBuf>,
-    trusted: Option<PathBuf>,
-    witnesses: &[String],
-    min_witnesses: Option<usize>,
-) -> Result<VerifyOptions, AuditCliError> {
-    let witnesses = witnesses
-        .iter()
-        .map(|k| {
-            CosignerKey::parse(k.trim()).map_err(|source| AuditCliError::Keys {
-                path: PathBuf::from(format!("--witness {k}")),
-                source,
+/// What the auditor trusts, for `verify` and `replay` alike.
+#[derive(Debug, clap::Args)]
+pub struct TrustArgs {
+    /// File of verifier keys the auditor trusts (default: the bundle's own keys file).
+    #[arg(long)]
+    pub keys: Option<PathBuf>,
+    /// A checkpoint the auditor trusted before; checks consistency, rollback, split view.
+    #[arg(long)]
+    pub trusted: Option<PathBuf>,
+    /// A witness's cosigner key `name+hexid+base64(0x04‖key)` the auditor trusts
+    /// (repeatable).
+    #[arg(long = "witness", value_name = "KEY")]
+    pub witnesses: Vec<String>,
+    /// How many of those witnesses must have cosigned the bundle's checkpoint
+    /// (default: all of them).
+    #[arg(long)]
+    pub min_witnesses: Option<usize>,
+    /// Refuse the bundle unless its checkpoint carries a valid SM2 (SM3) signature by an
+    /// SM2 key of the trusted keys (for a 密评 assessment); Ed25519 is checked as always.
+    #[arg(long)]
+    pub require_sm2: bool,
+}
+
+impl TrustArgs {
+    /// The options a bundle is verified with: the keys, the checkpoint and the witnesses
+    /// the auditor trusts, how many of those witnesses must have cosigned, and whether an
+    /// SM2 signature is required.
+    pub(super) fn verify_options(self) -> Result<VerifyOptions, AuditCliError> {
+        let witnesses = self
+            .witnesses
+            .iter()
+            .map(|k| {
+                CosignerKey::parse(k.trim()).map_err(|source| AuditCliError::Keys {
+                    path: PathBuf::from(format!("--witness {k}")),
+                    source,
+                })
             })
+            .collect::<Result<Vec<_>, _>>()?;
+        let min_witnesses = self.min_witnesses.unwrap_or(witnesses.len());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .ok();
+        let keys = match self.keys {
+            None => None,
+            Some(p) => Some(
+                Verifiers::parse_lines(&read(&p)?)
+                    .map_err(|source| AuditCliError::Keys { path: p, source })?,
+            ),
+        };
+        let trusted = self.trusted.map(|p| read(&p)).transpose()?;
+        Ok(VerifyOptions {
+            keys,
+            trusted,
+            witnesses,
+            min_witnesses,
+            now,
+            require_sm2: self.require_sm2,
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    let min_witnesses = min_witnesses.unwrap_or(witnesses.len());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .ok();
-    let keys = match keys {
-        None => None,
-        Some(p) => Some(
-            Verifiers::parse_lines(&read(&p)?)
-                .map_err(|source| AuditCliError::Keys { path: p, source })?,
-        ),
-    };
-    let trusted = trusted.map(|p| read(&p)).transpose()?;
-    Ok(VerifyOptions {
-        keys,
-        trusted,
-        witnesses,
-        min_witnesses,
-        now,
-        require_sm2: false,
-    })
+    }
 }
 
 /// A progress printer on stderr: active when stderr is a terminal or the job is large.
@@ -264,17 +271,10 @@ pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliErr
         }
         AuditCmd::Verify {
             bundle: dir,
-            keys,
-            trusted,
-            witnesses,
-            min_witnesses,
-            require_sm2,
+            trust,
             json,
         } => {
-            let opts = VerifyOptions {
-                require_sm2,
-                ..verify_options(keys, trusted, &witnesses, min_witnesses)?
-            };
+            let opts = trust.verify_options()?;
             let files = bundle::load(&dir)?;
             let report = bundle::verify(&files, &opts, progress("verified"));
             if json {

@@ -10,7 +10,7 @@ use crate::ledger::bundle::{self, Report as Verified};
 use crate::ledger::{Entry, Step};
 use crate::replay::{self, Report as Replay};
 
-use super::audit::{print_report, progress, verify_options, AuditCliError};
+use super::audit::{print_report, progress, AuditCliError, TrustArgs};
 use super::documents::{DocumentDir, DOCUMENTS_DIR};
 use super::Outcome;
 
@@ -23,20 +23,9 @@ pub struct ReplayArgs {
     /// as `audit export --with-documents` writes them). They hold personal data.
     #[arg(long)]
     pub documents: Option<PathBuf>,
-    /// File of verifier keys the auditor trusts (default: the bundle's own keys file).
-    #[arg(long)]
-    pub keys: Option<PathBuf>,
-    /// A checkpoint the auditor trusted before; checks consistency, rollback, split view.
-    #[arg(long)]
-    pub trusted: Option<PathBuf>,
-    /// A witness's cosigner key `name+hexid+base64(0x04‖key)` the auditor trusts
-    /// (repeatable).
-    #[arg(long = "witness", value_name = "KEY")]
-    pub witnesses: Vec<String>,
-    /// How many of those witnesses must have cosigned the bundle's checkpoint
-    /// (default: all of them).
-    #[arg(long)]
-    pub min_witnesses: Option<usize>,
+    /// What the auditor trusts.
+    #[command(flatten)]
+    pub trust: TrustArgs,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -72,7 +61,7 @@ fn entries(files: &bundle::BundleFiles, first: u64) -> Vec<(u64, Entry)> {
 
 /// Runs `audit replay`: exit 0 when the bundle verifies and every translation replays.
 pub fn run(args: ReplayArgs) -> Result<Outcome, AuditCliError> {
-    let opts = verify_options(args.keys, args.trusted, &args.witnesses, args.min_witnesses)?;
+    let opts = args.trust.verify_options()?;
     let docs = args
         .documents
         .unwrap_or_else(|| args.bundle.join(DOCUMENTS_DIR));

@@ -448,7 +448,7 @@ pub fn replay(
                 report.failures.push(f);
             }
         }
-        if k as u64 % step == 0 {
+        if (k as u64).is_multiple_of(step) {
             progress(k as u64, total);
         }
     }

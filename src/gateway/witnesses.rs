@@ -160,7 +160,7 @@ impl Witnesses {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .retry_at
-                .map_or(true, |t| t <= Instant::now());
+                .is_none_or(|t| t <= Instant::now());
             if now || due {
                 let (w, ledger, note) = (w.clone(), self.ledger.clone(), note.clone());
                 let text = signed.note.text.clone();

@@ -286,7 +286,7 @@ pub struct StorageProblem {
 }
 
 fn hashes_from_bytes(b: &[u8]) -> Option<Vec<Hash>> {
-    if b.len() % 32 != 0 {
+    if !b.len().is_multiple_of(32) {
         return None;
     }
     Some(
@@ -487,7 +487,7 @@ impl<S: LedgerStore> Log<S> {
             bundle.extend_from_slice(&len.to_be_bytes());
             bundle.extend_from_slice(b);
             size += 1;
-            if size % TILE_WIDTH == 0 {
+            if size.is_multiple_of(TILE_WIDTH) {
                 let full = if continues {
                     [self.bundle_tail.as_slice(), &bundle].concat()
                 } else {
@@ -572,7 +572,7 @@ impl<S: LedgerStore> Log<S> {
                     LogError::Corrupt(format!("hash tile {level}/{index} is not 256 hashes"))
                 });
         }
-        if index == full && count % TILE_WIDTH != 0 {
+        if index == full && !count.is_multiple_of(TILE_WIDTH) {
             return Ok(self.tails[level as usize].clone());
         }
         Err(LogError::OutOfRange {
@@ -676,7 +676,7 @@ impl<S: LedgerStore> Log<S> {
     /// The stored bytes of entry bundle `b` (the partial one, as stored, if `b` is the
     /// rightmost).
     fn bundle_bytes(&self, b: u64) -> Result<Option<Vec<u8>>, LogError> {
-        if b == self.size / TILE_WIDTH && self.size % TILE_WIDTH != 0 {
+        if b == self.size / TILE_WIDTH && !self.size.is_multiple_of(TILE_WIDTH) {
             let mut out = Vec::new();
             for p in read_pending(&self.store, b * TILE_WIDTH, self.size)?.0 {
                 out.extend_from_slice(&(p.len() as u16).to_be_bytes());

@@ -144,7 +144,7 @@ impl Base64Content {
     /// SHA-256 of the decoded content, decoding in chunks.
     pub fn sha256(&self) -> Result<Sha256Digest, Invalid> {
         let text = self.0.as_bytes();
-        if text.len() % 4 != 0 {
+        if !text.len().is_multiple_of(4) {
             return Err(Invalid(Message::Base64Padding { len: text.len() }));
         }
         let mut hasher = Sha256::new();

@@ -1136,7 +1136,7 @@ async fn sigkill_loop_under_load_keeps_one_record_and_one_ledger_trail_per_appli
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let drain_took = drain_started.elapsed();
-    if !pending.is_some_and(|p| p <= 0) {
+    if pending.is_none_or(|p| p > 0) {
         violations.add(
             "outbox did not drain",
             format!("tongban_outbox_pending is {pending:?} after {drain_took:?}"),

@@ -259,7 +259,7 @@ fn sha(b: &[u8]) -> [u8; 32] {
 /// the gateway's number, granted by the other platform's sandbox, delivered back under the
 /// source's number.
 fn application(i: u64) -> Application {
-    let (source, dest, received) = if i % 2 == 0 {
+    let (source, dest, received) = if i.is_multiple_of(2) {
         let sample = std::str::from_utf8(SAMPLE_SH_APPLICATION).unwrap();
         let own = sample.replace("SH-JS-LX-20261120-0007", &format!("SH-JS-LX-2026-{i:07}"));
         (Platform::Shanghai, Platform::Zhejiang, own.into_bytes())

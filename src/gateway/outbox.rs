@@ -174,6 +174,11 @@ impl Job {
         )
     }
 
+    /// Whether an attempt is in flight.
+    pub fn is_in_flight(&self) -> bool {
+        matches!(self.state, JobState::InFlight { .. })
+    }
+
     /// When the job is next due, if it is pending.
     pub fn due_at(&self) -> Option<i64> {
         match self.state {

@@ -130,6 +130,11 @@ impl SledGateway {
         ]
     }
 
+    /// Rebuilds the outbox's index of jobs in flight (after copying jobs in).
+    pub(crate) fn reindex_outbox(&self) -> Result<(), StoreError> {
+        self.outbox.reindex()
+    }
+
     /// Writes `batch` into the tree `name` as it is (for migrating).
     pub(crate) fn copy_into(&self, name: &str, batch: sled::Batch) -> Result<(), StoreError> {
         self.db
@@ -175,7 +180,7 @@ impl SledGateway {
         values: &[Vec<u8>],
         seq: Option<u64>,
     ) -> Result<(), ConflictableTransactionError<StoreError>> {
-        let [apps, sources, docs, offices, meta, jobs, due, ledger @ ..] = t else {
+        let [apps, sources, docs, offices, meta, jobs, due, in_flight, ledger @ ..] = t else {
             unreachable!("the transaction covers every tree")
         };
         for rec in &batch.claims {
@@ -194,7 +199,7 @@ impl SledGateway {
             docs.insert(doc_key(gateway_no, *kind), *bytes)?;
         }
         for job in &batch.jobs {
-            put_in(jobs, due, job)?;
+            put_in(jobs, due, in_flight, job)?;
         }
         for no in &batch.drop_docs {
             for kind in DocKind::ALL {
@@ -253,6 +258,7 @@ impl AppStore for SledGateway {
             self.meta.clone(),
             self.outbox.jobs.clone(),
             self.outbox.due.clone(),
+            self.outbox.in_flight.clone(),
         ];
         trees.extend(self.ledger.trees().cloned());
         // The outbox does not look for due jobs while a batch is applied and not yet durable.

@@ -203,6 +203,8 @@ fn copy_records(path: &Path, to: &super::gateway::SledGateway) -> Result<u64, Mi
         }
         to.copy_into(name, batch).map_err(fail)?;
     }
+    // The jobs in flight at the old stop, indexed so that the first start puts them back.
+    to.reindex_outbox().map_err(fail)?;
     to.reserve_sequence(db.generate_id().map_err(fail)?)
         .map_err(fail)?;
     Ok(to.all().count() as u64)

@@ -1,8 +1,10 @@
 //! The outbox on sled, and in memory for tests.
 //!
-//! Two trees: `outbox/jobs` maps a job id to the job (JSON), `outbox/due` indexes pending jobs
-//! by `(not_before as big-endian u64, id)` so finding due work never scans delivered jobs.
-//! Both are updated in one sled transaction.
+//! Three trees: `outbox/jobs` maps a job id to the job (JSON), `outbox/due` indexes pending
+//! jobs by `(not_before as big-endian u64, id)` so finding due work never scans delivered
+//! jobs, and `outbox/in-flight` holds the ids of the jobs with an attempt in flight. All are
+//! updated in one sled transaction; the open jobs a restart looks at are the two indexes, not
+//! every job ever sent.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -20,6 +22,13 @@ pub(crate) const JOBS_TREE: &str = "outbox/jobs";
 /// Name of the tree indexing pending jobs by due time.
 pub(crate) const DUE_TREE: &str = "outbox/due";
 
+/// Name of the tree of the ids of jobs with an attempt in flight.
+pub(crate) const IN_FLIGHT_TREE: &str = "outbox/in-flight";
+
+/// The key (never a job id: ids are not empty) that says the in-flight index is complete. A
+/// store written before the index existed lacks it, and is indexed once when opened.
+const INDEXED: &[u8] = b"";
+
 fn due_key(not_before: i64, id: &str) -> Vec<u8> {
     // Times before the epoch cannot occur (jobs are created "now"); clamp for a total order.
     let t = u64::try_from(not_before).unwrap_or(0);
@@ -32,11 +41,12 @@ pub(crate) fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
 
-/// Writes `job` inside a transaction over the outbox's two trees (so callers can put a job
+/// Writes `job` inside a transaction over the outbox's three trees (so callers can put a job
 /// atomically with their own writes).
 pub(crate) fn put_in(
     jobs: &TransactionalTree,
     due: &TransactionalTree,
+    in_flight: &TransactionalTree,
     job: &Job,
 ) -> ConflictableTransactionResult<(), StoreError> {
     let value = serde_json::to_vec(job).map_err(|e| ConflictableTransactionError::Abort(err(e)))?;
@@ -46,10 +56,16 @@ pub(crate) fn put_in(
         if let Some(t) = old.due_at() {
             due.remove(due_key(t, &old.id))?;
         }
+        if old.is_in_flight() {
+            in_flight.remove(old.id.as_bytes())?;
+        }
     }
     jobs.insert(job.id.as_bytes(), value)?;
     if let Some(t) = job.due_at() {
         due.insert(due_key(t, &job.id), job.id.as_bytes())?;
+    }
+    if job.is_in_flight() {
+        in_flight.insert(job.id.as_bytes(), &[])?;
     }
     Ok(())
 }
@@ -68,19 +84,47 @@ pub struct SledOutbox {
     db: sled::Db,
     pub(crate) jobs: sled::Tree,
     pub(crate) due: sled::Tree,
+    pub(crate) in_flight: sled::Tree,
     /// See [`OutboxStore::gate`].
     pub(crate) gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl SledOutbox {
-    /// Opens (creating if needed) the outbox trees in `db`.
+    /// Opens (creating if needed) the outbox trees in `db`; indexes the jobs in flight once
+    /// when the store predates that index.
     pub fn open(db: &sled::Db) -> Result<Self, StoreError> {
-        Ok(Self {
+        let me = Self {
             db: db.clone(),
             jobs: db.open_tree(JOBS_TREE).map_err(err)?,
             due: db.open_tree(DUE_TREE).map_err(err)?,
+            in_flight: db.open_tree(IN_FLIGHT_TREE).map_err(err)?,
             gate: Arc::default(),
-        })
+        };
+        if me.in_flight.get(INDEXED).map_err(err)?.is_none() {
+            me.reindex()?;
+        }
+        Ok(me)
+    }
+
+    /// Rebuilds the in-flight index from every job (one scan), then marks it complete, in one
+    /// atomic batch made durable: after a store written without the index, or jobs copied in
+    /// from an earlier version's database.
+    pub(crate) fn reindex(&self) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for item in self.in_flight.iter() {
+            let (k, _) = item.map_err(err)?;
+            batch.remove(k);
+        }
+        for item in self.jobs.iter() {
+            let (id, v) = item.map_err(err)?;
+            let job: Job = serde_json::from_slice(&v).map_err(err)?;
+            if job.is_in_flight() {
+                batch.insert(id, &[]);
+            }
+        }
+        batch.insert(INDEXED, &[]);
+        self.in_flight.apply_batch(batch).map_err(err)?;
+        self.db.flush().map(|_| ()).map_err(err)
     }
 
     /// Makes every write so far durable, asynchronously (group commit: one flush covers every
@@ -97,7 +141,8 @@ impl OutboxStore for SledOutbox {
 
     fn put(&self, job: &Job) -> Result<(), StoreError> {
         let res: Result<(), TransactionError<StoreError>> =
-            (&self.jobs, &self.due).transaction(|(jobs, due)| put_in(jobs, due, job));
+            (&self.jobs, &self.due, &self.in_flight)
+                .transaction(|(jobs, due, in_flight)| put_in(jobs, due, in_flight, job));
         res.map_err(unwrap_tx)
     }
 
@@ -136,11 +181,16 @@ impl OutboxStore for SledOutbox {
     }
 
     fn open(&self) -> Result<Vec<Job>, StoreError> {
+        let pending = self.due.iter().values();
+        let in_flight = self
+            .in_flight
+            .iter()
+            .keys()
+            .filter(|k| !matches!(k, Ok(k) if k.is_empty()));
         let mut out = Vec::new();
-        for item in self.jobs.iter() {
-            let (_, v) = item.map_err(err)?;
-            let job: Job = serde_json::from_slice(&v).map_err(err)?;
-            if job.is_open() {
+        for id in pending.chain(in_flight) {
+            let id = id.map_err(err)?;
+            if let Some(job) = self.get(&String::from_utf8_lossy(&id))? {
                 out.push(job);
             }
         }
@@ -274,6 +324,68 @@ mod tests {
     #[test]
     fn memory_outbox_behaves() {
         exercise(&MemoryOutbox::default());
+    }
+
+    /// A job delivered (TB1), one pending (TB2), one in flight (TB3), in a fresh sled store.
+    fn three_jobs(db: &sled::Db) -> SledOutbox {
+        let p = RetryPolicy {
+            jitter: 0.0,
+            ..RetryPolicy::default()
+        };
+        let mut rng = StdRng::seed_from_u64(0);
+        let store = SledOutbox::open(db).unwrap();
+        let mut done = Job::new(JobKind::Application, "TB1", "zj", 1_000, &p);
+        done.start(1_000).unwrap();
+        done.finish(Attempt::Duplicate, 1_000, &p, &mut rng)
+            .unwrap();
+        let pending = Job::new(JobKind::Application, "TB2", "zj", 1_000, &p);
+        let mut flying = Job::new(JobKind::Application, "TB3", "zj", 1_000, &p);
+        store.put(&flying).unwrap();
+        flying.start(1_000).unwrap();
+        for j in [&done, &pending, &flying] {
+            store.put(j).unwrap();
+        }
+        store.flush().unwrap();
+        store
+    }
+
+    #[test]
+    fn a_restart_reads_the_open_jobs_and_never_the_delivered_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let store = three_jobs(&db);
+        // A delivered job that no longer even decodes: the restart does not read it.
+        store.jobs.insert("TB1/application", b"not json").unwrap();
+        let mut ids: Vec<_> = store.open().unwrap().into_iter().map(|j| j.id).collect();
+        ids.sort();
+        assert_eq!(ids, ["TB2/application", "TB3/application"]);
+        drop(store);
+        drop(db);
+        let db = sled::open(dir.path()).unwrap();
+        let store = SledOutbox::open(&db).unwrap();
+        assert_eq!(store.open().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_store_written_before_the_in_flight_index_is_indexed_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            three_jobs(&db);
+            // As an earlier version left it: no index of the jobs in flight.
+            db.drop_tree(IN_FLIGHT_TREE).unwrap();
+            db.flush().unwrap();
+        }
+        let db = sled::open(dir.path()).unwrap();
+        let store = SledOutbox::open(&db).unwrap();
+        let in_flight: Vec<_> = store
+            .open()
+            .unwrap()
+            .into_iter()
+            .filter(Job::is_in_flight)
+            .map(|j| j.id)
+            .collect();
+        assert_eq!(in_flight, ["TB3/application"], "put back after a restart");
     }
 
     #[test]

@@ -36,6 +36,25 @@ use super::convention::{self, ReplyBody};
 /// The language of a sandbox's replies: a platform's staff read Chinese, as the real
 /// platforms' replies are.
 const SANDBOX_LANG: Lang = Lang::Zh;
+
+/// Reads a document of kind `expected`, or the platform's refusal of it.
+fn read_as(p: Platform, body: &[u8], expected: DocKind) -> Result<Document, ReplyBody> {
+    let document = platform::read(p, body)
+        .map_err(|problems| convention::problems(p, &problems, SANDBOX_LANG))?
+        .document;
+    let got = match &document {
+        Document::Application(_) => DocKind::Application,
+        Document::Decision(_) => DocKind::Decision,
+    };
+    if got != expected {
+        return Err(convention::forbidden(
+            p,
+            &Message::WrongKind { expected, got },
+            SANDBOX_LANG,
+        ));
+    }
+    Ok(document)
+}
 use super::httpsig::{self, KeySigner};
 use super::ops::Ops;
 use super::server::{self, Clients, Limits, Serve};
@@ -309,21 +328,10 @@ impl Sandbox {
                 SANDBOX_LANG,
             ));
         }
-        let app = match platform::read(p, body) {
-            Ok(r) => match r.document {
-                Document::Application(a) => a,
-                Document::Decision(_) => {
-                    return self.reply(convention::forbidden(
-                        p,
-                        &Message::WrongKind {
-                            expected: DocKind::Application,
-                            got: DocKind::Decision,
-                        },
-                        SANDBOX_LANG,
-                    ))
-                }
-            },
-            Err(problems) => return self.reply(convention::problems(p, &problems, SANDBOX_LANG)),
+        let app = match read_as(p, body, DocKind::Application) {
+            Ok(Document::Application(a)) => a,
+            Ok(_) => unreachable!("read_as gives the kind asked for"),
+            Err(refused) => return self.reply(refused),
         };
         let number = app.number.as_str().to_owned();
         let receipt = {
@@ -383,21 +391,10 @@ impl Sandbox {
                 SANDBOX_LANG,
             ));
         }
-        let d = match platform::read(p, body) {
-            Ok(r) => match r.document {
-                Document::Decision(d) => d,
-                Document::Application(_) => {
-                    return self.reply(convention::forbidden(
-                        p,
-                        &Message::WrongKind {
-                            expected: DocKind::Decision,
-                            got: DocKind::Application,
-                        },
-                        SANDBOX_LANG,
-                    ))
-                }
-            },
-            Err(problems) => return self.reply(convention::problems(p, &problems, SANDBOX_LANG)),
+        let d = match read_as(p, body, DocKind::Decision) {
+            Ok(Document::Decision(d)) => d,
+            Ok(_) => unreachable!("read_as gives the kind asked for"),
+            Err(refused) => return self.reply(refused),
         };
         let outcome = super::pipeline::outcome_key(&d.outcome).to_owned();
         let number = d.number.as_str().to_owned();

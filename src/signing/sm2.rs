@@ -25,7 +25,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 use sm2::dsa::signature::{Signer as _, Verifier as _};
-use sm2::elliptic_curve::sec1::ToEncodedPoint as _;
+use sm2::elliptic_curve::sec1::ToSec1Point as _;
 use std::fmt;
 use zeroize::Zeroizing;
 
@@ -116,6 +116,7 @@ pub fn is_sm2_key_text(text: &str) -> bool {
 pub struct Sm2SigningKey {
     name: String,
     id: u32,
+    distid: String,
     key: sm2::dsa::SigningKey,
 }
 
@@ -131,9 +132,16 @@ impl fmt::Debug for Sm2SigningKey {
 impl Sm2SigningKey {
     /// A fresh key from the operating system's random source.
     pub fn generate(name: &str, distid: &str) -> Result<Self, KeyError> {
-        let secret = sm2::SecretKey::random(&mut rand::rngs::OsRng);
-        let d: Zeroizing<[u8; 32]> = Zeroizing::new(secret.to_bytes().into());
-        Self::from_scalar(name, distid, &d)
+        check_key_name(name)?;
+        check_distid(distid)?;
+        // 32 random bytes are a scalar in [1, n-1] but for a chance of about 2⁻³²: draw again.
+        loop {
+            let mut d = Zeroizing::new([0u8; 32]);
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut d[..]);
+            if let Ok(key) = Self::from_scalar(name, distid, &d) {
+                return Ok(key);
+            }
+        }
     }
 
     /// The key of the 32-byte big-endian private scalar `d` (1 ≤ d < n).
@@ -146,6 +154,7 @@ impl Sm2SigningKey {
         Ok(Self {
             name: name.to_owned(),
             id: sm2_key_id(name, &point, distid),
+            distid: distid.to_owned(),
             key,
         })
     }
@@ -169,13 +178,7 @@ impl Sm2SigningKey {
     /// The signer-key text, only for writing the key file.
     pub(crate) fn to_signer_text(&self) -> Zeroizing<String> {
         let d = Zeroizing::new(self.key.to_bytes());
-        sm2_text(
-            PRIVATE_KEY_PREFIX,
-            &self.name,
-            self.id,
-            &d,
-            self.key.distid(),
-        )
+        sm2_text(PRIVATE_KEY_PREFIX, &self.name, self.id, &d, &self.distid)
     }
 
     /// The key's name.
@@ -195,14 +198,14 @@ impl Sm2SigningKey {
 
     /// The GM/T 0009 distinguishing ID that goes into `Z_A`.
     pub fn distinguishing_id(&self) -> &str {
-        self.key.distid()
+        &self.distid
     }
 
     /// SM2 with SM3 over `msg` (`e = SM3(Z_A ‖ msg)`), as `r ‖ s`. The nonce is derived as
     /// RFC 6979 does, from the key and `e`, so no weak random source can leak the key.
     pub fn sign(&self, msg: &[u8]) -> [u8; SIGNATURE_LEN] {
         let sig: sm2::dsa::Signature = self.key.sign(msg);
-        sig.to_bytes()
+        sig.to_bytes().into()
     }
 
     /// The public half.
@@ -210,13 +213,14 @@ impl Sm2SigningKey {
         Sm2PublicKey {
             name: self.name.clone(),
             id: self.id,
+            distid: self.distid.clone(),
             key: self.key.verifying_key().clone(),
         }
     }
 }
 
 fn point_bytes(key: &sm2::dsa::VerifyingKey) -> [u8; POINT_LEN] {
-    let p = key.as_affine().to_encoded_point(false);
+    let p = key.as_affine().to_sec1_point(false);
     let mut out = [0u8; POINT_LEN];
     out.copy_from_slice(p.as_bytes());
     out
@@ -228,6 +232,7 @@ fn point_bytes(key: &sm2::dsa::VerifyingKey) -> [u8; POINT_LEN] {
 pub struct Sm2PublicKey {
     name: String,
     id: u32,
+    distid: String,
     key: sm2::dsa::VerifyingKey,
 }
 
@@ -294,6 +299,7 @@ impl Sm2PublicKey {
         Ok(Self {
             name: name.to_owned(),
             id: sm2_key_id(name, &point, distid),
+            distid: distid.to_owned(),
             key,
         })
     }
@@ -315,7 +321,7 @@ impl Sm2PublicKey {
 
     /// The GM/T 0009 distinguishing ID.
     pub fn distinguishing_id(&self) -> &str {
-        self.key.distid()
+        &self.distid
     }
 
     /// Whether `sig` (`r ‖ s`, 64 bytes) is an SM2-with-SM3 signature of `msg` by this key.
@@ -330,11 +336,14 @@ impl Sm2PublicKey {
 /// An SM2 public key without a signed-note name: a partner's RFC 9421 key, configured as its
 /// point and distinguishing ID.
 #[derive(Clone, Debug)]
-pub struct Sm2VerifyingKey(sm2::dsa::VerifyingKey);
+pub struct Sm2VerifyingKey {
+    key: sm2::dsa::VerifyingKey,
+    distid: String,
+}
 
 impl PartialEq for Sm2VerifyingKey {
     fn eq(&self, other: &Self) -> bool {
-        point_bytes(&self.0) == point_bytes(&other.0) && self.0.distid() == other.0.distid()
+        point_bytes(&self.key) == point_bytes(&other.key) && self.distid == other.distid
     }
 }
 
@@ -345,14 +354,16 @@ impl Sm2VerifyingKey {
     /// ID; `None` when the point is not on the curve or the ID is empty or over-long.
     pub fn from_sec1(distid: &str, sec1: &[u8]) -> Option<Self> {
         check_distid(distid).ok()?;
-        sm2::dsa::VerifyingKey::from_sec1_bytes(distid, sec1)
-            .ok()
-            .map(Self)
+        let key = sm2::dsa::VerifyingKey::from_sec1_bytes(distid, sec1).ok()?;
+        Some(Self {
+            key,
+            distid: distid.to_owned(),
+        })
     }
 
     /// The uncompressed point `0x04 ‖ x ‖ y`.
     pub fn point(&self) -> [u8; POINT_LEN] {
-        point_bytes(&self.0)
+        point_bytes(&self.key)
     }
 
     /// Whether `sig` (`r ‖ s`) is an SM2-with-SM3 signature of `msg`.
@@ -360,19 +371,23 @@ impl Sm2VerifyingKey {
         let Ok(sig) = sm2::dsa::Signature::from_slice(sig) else {
             return false;
         };
-        self.0.verify(msg, &sig).is_ok()
+        self.key.verify(msg, &sig).is_ok()
     }
 }
 
 impl From<&Sm2SigningKey> for Sm2VerifyingKey {
     fn from(k: &Sm2SigningKey) -> Self {
-        Self(k.key.verifying_key().clone())
+        Self {
+            key: k.key.verifying_key().clone(),
+            distid: k.distid.clone(),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sm3::Digest as _;
 
     fn unhex(s: &str) -> Vec<u8> {
         hex::decode(s.replace(' ', "")).unwrap()
@@ -448,8 +463,8 @@ mod tests {
         // (x1, y1) = [k]G, r = (e + x1) mod n, s = (1 + d)⁻¹ (k − r·d) mod n.
         use sm2::elliptic_curve::point::AffineCoordinates as _;
         let scalar = |h: &[u8]| {
-            <sm2::Scalar as sm2::elliptic_curve::ops::Reduce<sm2::U256>>::reduce_bytes(
-                sm2::FieldBytes::from_slice(h),
+            <sm2::Scalar as sm2::elliptic_curve::ops::Reduce<sm2::U256>>::reduce(
+                &sm2::U256::from_be_slice(h),
             )
         };
         let k = scalar(&unhex(ex::K));

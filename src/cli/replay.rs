@@ -7,6 +7,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::ledger::bundle::{self, Report as Verified};
+use crate::ledger::log::split_bundle;
 use crate::ledger::{Entry, Step};
 use crate::replay::{self, Report as Replay};
 
@@ -40,23 +41,13 @@ struct JsonReport<'a> {
     replay: Option<&'a Replay>,
 }
 
-/// The entries of a verified bundle, with their indexes.
+/// The entries of a verified bundle (well framed, as verification found), with their indexes.
 fn entries(files: &bundle::BundleFiles, first: u64) -> Vec<(u64, Entry)> {
-    let mut out = Vec::new();
-    let mut rest = files.entries.as_deref().unwrap_or_default();
-    let mut index = first;
-    while rest.len() >= 2 {
-        let len = u16::from_be_bytes([rest[0], rest[1]]) as usize;
-        let Some(bytes) = rest.get(2..2 + len) else {
-            break;
-        };
-        if let Ok(e) = Entry::decode(bytes) {
-            out.push((index, e));
-        }
-        rest = &rest[2 + len..];
-        index += 1;
-    }
-    out
+    let framed = files.entries.as_deref().unwrap_or_default();
+    (first..)
+        .zip(split_bundle(framed).unwrap_or_default())
+        .filter_map(|(index, bytes)| Entry::decode(bytes).ok().map(|e| (index, e)))
+        .collect()
 }
 
 /// Runs `audit replay`: exit 0 when the bundle verifies and every translation replays.

@@ -37,24 +37,6 @@ use super::convention::{self, ReplyBody};
 /// platforms' replies are.
 const SANDBOX_LANG: Lang = Lang::Zh;
 
-/// Reads a document of kind `expected`, or the platform's refusal of it.
-fn read_as(p: Platform, body: &[u8], expected: DocKind) -> Result<Document, ReplyBody> {
-    let document = platform::read(p, body)
-        .map_err(|problems| convention::problems(p, &problems, SANDBOX_LANG))?
-        .document;
-    let got = match &document {
-        Document::Application(_) => DocKind::Application,
-        Document::Decision(_) => DocKind::Decision,
-    };
-    if got != expected {
-        return Err(convention::forbidden(
-            p,
-            &Message::WrongKind { expected, got },
-            SANDBOX_LANG,
-        ));
-    }
-    Ok(document)
-}
 use super::httpsig::{self, KeySigner};
 use super::ops::Ops;
 use super::server::{self, Clients, Limits, Serve};
@@ -309,6 +291,31 @@ impl Sandbox {
         server::run(listener, serve, router, shutdown).await;
     }
 
+    /// Takes a document of kind `expected`, or gives the platform's answer refusing it: not
+    /// now while the sandbox is down, the document's problems, or the wrong kind.
+    fn take(&self, body: &[u8], expected: DocKind) -> Result<Document, ReplyBody> {
+        let p = self.platform;
+        let refused = if self.down.load(Ordering::SeqCst) {
+            convention::retry_later(p, &Message::SandboxDown, SANDBOX_LANG)
+        } else {
+            match platform::read(p, body) {
+                Err(problems) => convention::problems(p, &problems, SANDBOX_LANG),
+                Ok(read) => {
+                    let got = match &read.document {
+                        Document::Application(_) => DocKind::Application,
+                        Document::Decision(_) => DocKind::Decision,
+                    };
+                    if got == expected {
+                        return Ok(read.document);
+                    }
+                    let wrong = Message::WrongKind { expected, got };
+                    convention::forbidden(p, &wrong, SANDBOX_LANG)
+                }
+            }
+        };
+        Err(refused)
+    }
+
     fn reply(&self, r: ReplyBody) -> Response {
         let status = http::StatusCode::from_u16(r.status).unwrap_or(http::StatusCode::OK);
         (
@@ -321,16 +328,9 @@ impl Sandbox {
 
     fn on_application(self: &Arc<Self>, body: &[u8]) -> Response {
         let p = self.platform;
-        if self.down.load(Ordering::SeqCst) {
-            return self.reply(convention::retry_later(
-                p,
-                &Message::SandboxDown,
-                SANDBOX_LANG,
-            ));
-        }
-        let app = match read_as(p, body, DocKind::Application) {
+        let app = match self.take(body, DocKind::Application) {
             Ok(Document::Application(a)) => a,
-            Ok(_) => unreachable!("read_as gives the kind asked for"),
+            Ok(_) => unreachable!("take gives the kind asked for"),
             Err(refused) => return self.reply(refused),
         };
         let number = app.number.as_str().to_owned();
@@ -384,16 +384,9 @@ impl Sandbox {
 
     fn on_decision(&self, body: &[u8]) -> Response {
         let p = self.platform;
-        if self.down.load(Ordering::SeqCst) {
-            return self.reply(convention::retry_later(
-                p,
-                &Message::SandboxDown,
-                SANDBOX_LANG,
-            ));
-        }
-        let d = match read_as(p, body, DocKind::Decision) {
+        let d = match self.take(body, DocKind::Decision) {
             Ok(Document::Decision(d)) => d,
-            Ok(_) => unreachable!("read_as gives the kind asked for"),
+            Ok(_) => unreachable!("take gives the kind asked for"),
             Err(refused) => return self.reply(refused),
         };
         let outcome = super::pipeline::outcome_key(&d.outcome).to_owned();

@@ -119,22 +119,10 @@ fn secret32(path: &Path, what: &str) -> Result<[u8; 32], ServiceError> {
         what: what.to_owned(),
         why,
     };
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt as _;
-                let mode = std::fs::metadata(path)
-                    .map_err(io_err(path))?
-                    .permissions()
-                    .mode()
-                    & 0o777;
-                if mode & 0o077 != 0 {
-                    return Err(refuse(format!(
-                        "its mode is {mode:o}; it must not be readable by group or others (chmod 600 it)"
-                    )));
-                }
-            }
+    match crate::signing::keyring::open_private(path) {
+        Ok(mut f) => {
+            let mut bytes = zeroize::Zeroizing::new(Vec::new());
+            std::io::Read::read_to_end(&mut f, &mut bytes).map_err(io_err(path))?;
             <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
                 refuse(format!(
                     "it holds {} bytes, not 32; restore it from a backup (a new secret would not match what was made with the old one)",
@@ -142,7 +130,9 @@ fn secret32(path: &Path, what: &str) -> Result<[u8; 32], ServiceError> {
                 ))
             })
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(crate::signing::KeyringError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
             let mut fresh = [0u8; 32];
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut fresh);
             tls::write_file(path, &fresh, true).map_err(|e| ServiceError::Io {
@@ -151,7 +141,7 @@ fn secret32(path: &Path, what: &str) -> Result<[u8; 32], ServiceError> {
             })?;
             Ok(fresh)
         }
-        Err(e) => Err(io_err(path)(e)),
+        Err(e) => Err(refuse(e.to_string())),
     }
 }
 

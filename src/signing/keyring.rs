@@ -109,6 +109,17 @@ fn read_secret<K>(
     path: &Path,
     parse: impl FnOnce(&str) -> Result<K, KeyError>,
 ) -> Result<K, KeyringError> {
+    let f = open_private(path)?;
+    let mut text = zeroize::Zeroizing::new(String::new());
+    io::Read::read_to_string(&mut &f, &mut text).map_err(io_err(path))?;
+    parse(text.trim_end()).map_err(|source| KeyringError::Key {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Opens a secret file for reading, refusing one that group or others can read.
+pub(crate) fn open_private(path: &Path) -> Result<File, KeyringError> {
     let f = File::open(path).map_err(io_err(path))?;
     #[cfg(unix)]
     {
@@ -121,12 +132,7 @@ fn read_secret<K>(
             });
         }
     }
-    let mut text = zeroize::Zeroizing::new(String::new());
-    io::Read::read_to_string(&mut &f, &mut text).map_err(io_err(path))?;
-    parse(text.trim_end()).map_err(|source| KeyringError::Key {
-        path: path.to_owned(),
-        source,
-    })
+    Ok(f)
 }
 
 /// Writes a key file, creating it with mode 0600 (it must not exist yet) and syncing it.

@@ -81,6 +81,11 @@ pub trait LedgerStore: Send + Sync {
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StoreError>;
     /// The last pair (in key order) whose key starts with `prefix`.
     fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<KeyValue>, StoreError>;
+    /// Whether other processes append to the same store (several gateway instances on one
+    /// database), so that a log over it catches up ([`Log::catch_up`]) before it answers.
+    fn shared(&self) -> bool {
+        false
+    }
 }
 
 impl<T: LedgerStore + ?Sized> LedgerStore for std::sync::Arc<T> {
@@ -95,5 +100,8 @@ impl<T: LedgerStore + ?Sized> LedgerStore for std::sync::Arc<T> {
     }
     fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<KeyValue>, StoreError> {
         (**self).last_with_prefix(prefix)
+    }
+    fn shared(&self) -> bool {
+        (**self).shared()
     }
 }

@@ -27,7 +27,7 @@ use tokio::sync::{oneshot, Notify};
 use super::journal::{base_record, now_ms, signed_note, Journal, JournalError, Record, Step};
 use super::ops::Ops;
 use super::outbox::{Job, JobKind, RetryPolicy, StoreError};
-use super::record::{AppRecord, AppStore, Batch, DocKind};
+use super::record::{AppRecord, AppStore, Batch, BatchTx, DocKind};
 
 /// Most pieces of work one batch takes (bounds one transaction's size).
 pub const MAX_BATCH: usize = 512;
@@ -271,30 +271,51 @@ impl Worker {
 
     /// Decides, for each receive, whether its source number is new: the claims stored before
     /// this batch, then the batch's own earlier receives.
-    fn claim(&self, work: &[Receive]) -> Result<(Vec<AppRecord>, Vec<Answer>), IntakeError> {
+    fn claim(
+        tx: &mut dyn BatchTx,
+        work: &[Receive],
+    ) -> Result<(Vec<AppRecord>, Vec<Answer>), IntakeError> {
+        fn key(w: &Receive) -> (&str, &str) {
+            (w.rec.source.as_str(), w.rec.source_no.as_str())
+        }
+        let mut keys: Vec<(&str, &str)> = work.iter().map(key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let stored: HashMap<(&str, &str), String> = keys
+            .iter()
+            .zip(tx.claimed(&keys)?)
+            .filter_map(|(k, no)| Some((*k, no?)))
+            .collect();
+        let nos: Vec<&str> = stored.values().map(String::as_str).collect();
+        let firsts: HashMap<&str, AppRecord> = nos
+            .iter()
+            .copied()
+            .zip(tx.get(&nos)?)
+            .filter_map(|(no, rec)| Some((no, rec?)))
+            .collect();
         let mut new: Vec<AppRecord> = Vec::new();
         let mut position: HashMap<(&str, &str), usize> = HashMap::new();
         let mut answers = Vec::with_capacity(work.len());
         for w in work {
-            let key = (w.rec.source.as_str(), w.rec.source_no.as_str());
+            let key = key(w);
             if let Some(&at) = position.get(&key) {
                 answers.push(Answer::SeenNew(at));
                 continue;
             }
-            match self.store.claimed(key.0, key.1)? {
+            match stored.get(&key) {
                 None => {
                     position.insert(key, new.len());
                     answers.push(Answer::New(new.len()));
                     new.push(w.rec.clone());
                 }
                 Some(no) => {
-                    let first = self.store.get(&no)?.ok_or_else(|| {
+                    let first = firsts.get(no.as_str()).ok_or_else(|| {
                         StoreError(format!(
                             "source number {} maps to missing record {no}",
                             key.1
                         ))
                     })?;
-                    answers.push(Answer::Seen(Box::new(first)));
+                    answers.push(Answer::Seen(Box::new(first.clone())));
                 }
             }
         }
@@ -307,7 +328,12 @@ impl Worker {
         mut changes: Vec<Change>,
     ) -> Result<Committed, IntakeError> {
         let now = now_ms();
-        let (mut new, answers) = self.claim(work)?;
+        let mut tx = self.store.begin()?;
+        // Another instance on the same store may have appended since this one's last batch.
+        if let Some(size) = tx.ledger_size() {
+            self.journal.catch_up(size)?;
+        }
+        let (mut new, answers) = Self::claim(&mut *tx, work)?;
         // The request each new record came from (its facts go into the entry).
         let origin: Vec<&Receive> = answers
             .iter()
@@ -327,6 +353,19 @@ impl Worker {
             })
             .collect();
 
+        // The records the changes concern, read at once.
+        let mut wanted: Vec<&str> = changes
+            .iter()
+            .filter(|c| c.update.is_some())
+            .map(|c| c.gateway_no.as_str())
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut stored: HashMap<String, AppRecord> = wanted
+            .iter()
+            .zip(tx.get(&wanted)?)
+            .filter_map(|(no, rec)| Some(((*no).to_owned(), rec?)))
+            .collect();
         // Changes, in order, on the records as the batch leaves them.
         let mut changed: Vec<AppRecord> = Vec::new();
         let mut changed_at: HashMap<String, usize> = HashMap::new();
@@ -340,7 +379,7 @@ impl Worker {
             };
             let at = match changed_at.get(&c.gateway_no) {
                 Some(&at) => at,
-                None => match self.store.get(&c.gateway_no)? {
+                None => match stored.remove(&c.gateway_no) {
                     Some(rec) => {
                         changed_at.insert(c.gateway_no.clone(), changed.len());
                         changed.push(rec);
@@ -381,6 +420,7 @@ impl Worker {
             applied.push((Some(at), entry));
         }
 
+        let mut tx = Some(tx);
         let mut jobs = Vec::with_capacity(new.len());
         let mut indexes = Vec::with_capacity(changes.len());
         let mut write = |range: Range<u64>, ledger| -> Result<(), JournalError> {
@@ -436,7 +476,8 @@ impl Worker {
                     batch.docs.push((c.gateway_no.as_str(), *kind, bytes));
                 }
             }
-            self.store
+            tx.take()
+                .ok_or_else(|| JournalError("a batch commits once".into()))?
                 .commit(batch)
                 .map_err(|e| JournalError(e.to_string()))
         };

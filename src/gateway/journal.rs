@@ -110,6 +110,9 @@ pub trait Journal: Send + Sync {
     ) -> Result<Range<u64>, JournalError>;
     /// Entries in the ledger.
     fn size(&self) -> u64;
+    /// Takes in the entries other instances sharing the store appended, up to the `stored`
+    /// size the committer read under the store's writer lock.
+    fn catch_up(&self, stored: u64) -> Result<(), JournalError>;
 }
 
 /// A journal in memory, for tests: keeps the records in order.
@@ -144,6 +147,16 @@ impl Journal for MemoryJournal {
 
     fn size(&self) -> u64 {
         self.records.lock().unwrap_or_else(|p| p.into_inner()).len() as u64
+    }
+
+    fn catch_up(&self, stored: u64) -> Result<(), JournalError> {
+        match stored == self.size() {
+            true => Ok(()),
+            false => Err(JournalError(format!(
+                "a journal in memory has no other writer (stored {stored}, held {})",
+                self.size()
+            ))),
+        }
     }
 }
 

@@ -27,6 +27,7 @@ use crate::signing::NoteSignature;
 use super::httpsig::MessageSigner;
 use super::journal::{CommitWith, Journal, JournalError, Record, Step};
 use super::ops::Problem;
+use super::record::AppStore;
 
 /// How often the checkpoint signer looks for growth: auditors see a fresh checkpoint within
 /// a second, and a busy gateway signs one note per second, not one per entry.
@@ -46,6 +47,9 @@ type SharedLog = Log<Arc<dyn LedgerStore>>;
 /// The gateway's ledger: log and keyring.
 pub struct GatewayLedger {
     log: Mutex<SharedLog>,
+    /// The store's writer lock, when other instances write the same ledger: checkpoints are
+    /// signed and cosignatures merged under it, as batches are committed.
+    writer: std::sync::OnceLock<Arc<dyn AppStore>>,
     keyring: Mutex<Keyring>,
     keyid: String,
     /// The SM2 key's id, when the keyring has one (fixed while the gateway runs).
@@ -64,38 +68,80 @@ impl GatewayLedger {
         let sm2_keyid = keyring.sm2().map(|k| k.key_id_hex());
         Ok(Arc::new(Self {
             log: Mutex::new(log),
+            writer: std::sync::OnceLock::new(),
             keyring: Mutex::new(keyring),
             keyid,
             sm2_keyid,
         }))
     }
 
+    /// Signs and merges under `records`' writer lock when the ledger's store is shared with
+    /// other instances (the committer's batches take the same lock).
+    pub fn write_under(&self, records: Arc<dyn AppStore>) {
+        let _ = self.writer.set(records);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, SharedLog> {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The log as stored now: caught up with what other instances appended, when they share
+    /// its store.
+    fn read(&self) -> Result<std::sync::MutexGuard<'_, SharedLog>, JournalError> {
+        let mut log = self.lock();
+        if log.store().shared() {
+            log.catch_up().map_err(|e| JournalError(e.to_string()))?;
+        }
+        Ok(log)
+    }
+
+    /// Runs `write` on the log holding the store's writer lock (when the store is shared),
+    /// caught up with every other instance's appends.
+    fn exclusive<T>(
+        &self,
+        write: impl FnOnce(&mut SharedLog) -> Result<T, ledger::LogError>,
+    ) -> Result<T, JournalError> {
+        let failed = |e: &dyn std::fmt::Display| JournalError(e.to_string());
+        let shared = self.lock().store().shared();
+        let _held = match (shared, self.writer.get()) {
+            (true, Some(records)) => Some(records.begin().map_err(|e| failed(&e))?),
+            _ => None,
+        };
+        let mut log = self.lock();
+        if shared {
+            log.catch_up().map_err(|e| failed(&e))?;
+        }
+        write(&mut log).map_err(|e| failed(&e))
+    }
+
     /// The encoded entries `[range)` (for the invariant check).
     pub fn entries(&self, range: Range<u64>) -> Result<Vec<Vec<u8>>, JournalError> {
-        self.lock()
+        self.read()?
             .entries(range)
             .map_err(|e| JournalError(e.to_string()))
     }
 
     /// Entries in the ledger.
     pub fn size(&self) -> u64 {
-        self.lock().size()
+        match self.read() {
+            Ok(log) => log.size(),
+            Err(e) => {
+                tracing::warn!(error = %e, "ledger size as last read");
+                self.lock().size()
+            }
+        }
     }
 
     /// The newest signed checkpoint note, with the cosignatures merged into it so far.
     pub fn last_note(&self) -> Result<Option<String>, JournalError> {
-        self.lock()
+        self.read()?
             .last_signed_note()
             .map_err(|e| JournalError(e.to_string()))
     }
 
     /// The RFC 6962 consistency proof from `from` to `to` entries.
     pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<ledger::Hash>, JournalError> {
-        self.lock()
+        self.read()?
             .consistency_proof(from, to)
             .map_err(|e| JournalError(e.to_string()))
     }
@@ -106,21 +152,24 @@ impl GatewayLedger {
         text: &str,
         sigs: &[NoteSignature],
     ) -> Result<bool, JournalError> {
-        self.lock()
-            .add_cosignatures(text, sigs)
-            .map_err(|e| JournalError(e.to_string()))
+        self.exclusive(|log| log.add_cosignatures(text, sigs))
     }
 
     /// Signs a checkpoint if the log grew since the last one. Blocking.
     pub fn sign_if_grown(&self) -> Result<bool, JournalError> {
-        let mut log = self.lock();
-        if log.last_signed().map(|c| c.size) == Some(log.size()) {
-            return Ok(false);
-        }
-        let keyring = self.keyring.lock().unwrap_or_else(|p| p.into_inner());
-        log.sign_checkpoint_by(&keyring.checkpoint_signers())
-            .map_err(|e| JournalError(e.to_string()))?;
-        Ok(true)
+        self.exclusive(|log| {
+            // Another instance may have signed this size already (it reads the store's last).
+            let last = log.last_signed_note()?;
+            let last = last
+                .map(|n| ledger::SignedCheckpoint::parse(&n).map(|c| c.checkpoint.size))
+                .transpose()?;
+            if last == Some(log.size()) {
+                return Ok(false);
+            }
+            let keyring = self.keyring.lock().unwrap_or_else(|p| p.into_inner());
+            log.sign_checkpoint_by(&keyring.checkpoint_signers())?;
+            Ok(true)
+        })
     }
 
     /// Signs checkpoints every [`CHECKPOINT_EVERY`] until `shutdown`, and once more at the end.
@@ -248,6 +297,14 @@ impl Journal for GatewayLedger {
 
     fn size(&self) -> u64 {
         self.lock().size()
+    }
+
+    fn catch_up(&self, stored: u64) -> Result<(), JournalError> {
+        let mut log = self.lock();
+        if stored != log.size() {
+            log.catch_up().map_err(|e| JournalError(e.to_string()))?;
+        }
+        Ok(())
     }
 }
 

@@ -177,7 +177,10 @@ pub struct Batch<'a> {
 }
 
 /// What the gateway needs from storage. The committer is the only writer of claims, records
-/// and the ledger, so it reads what it needs, decides, and writes one [`Batch`].
+/// and the ledger in its process; it opens each batch with [`AppStore::begin`], which also
+/// keeps every other writer of the same store (another gateway instance on one database)
+/// out until the batch commits, reads what it needs through the [`BatchTx`], decides, and
+/// writes one [`Batch`].
 pub trait AppStore: Send + Sync {
     /// A fresh number, unique and increasing for the life of the store (never blocks on a
     /// commit in progress).
@@ -186,11 +189,17 @@ pub trait AppStore: Send + Sync {
     fn claimed(&self, source: &str, source_no: &str) -> Result<Option<String>, StoreError>;
     /// A record by gateway number.
     fn get(&self, gateway_no: &str) -> Result<Option<AppRecord>, StoreError>;
+    /// Begins a batch: from now until the batch commits or is dropped, no other writer of
+    /// the store commits one (within a process the committer is the only writer; between
+    /// processes, a backend shared by several instances takes its writer lock here).
+    fn begin(&self) -> Result<Box<dyn BatchTx + '_>, StoreError>;
     /// Applies everything of `batch` atomically (after a crash, all of it or none of it) and
     /// makes it durable on stable storage before returning, holding the outbox's
     /// [`gate`](crate::gateway::outbox::OutboxStore::gate) meanwhile: nothing of a batch
-    /// leaves the gateway before the batch is durable.
-    fn commit(&self, batch: Batch<'_>) -> Result<(), StoreError>;
+    /// leaves the gateway before the batch is durable. A batch of its own.
+    fn commit(&self, batch: Batch<'_>) -> Result<(), StoreError> {
+        self.begin()?.commit(batch)
+    }
     /// Stores documents of an application ahead of the batch that records it, durably, so
     /// that large ones are written and synced off the committer's path. Until that batch
     /// commits they belong to no record (a crash before it leaves them to be overwritten
@@ -210,4 +219,20 @@ pub trait AppStore: Send + Sync {
     /// Records of applications accepted at the office with USCC `office`, newest first, at
     /// most `limit` (an index kept with each claim, so only those records are read).
     fn by_office(&self, office: &str, limit: usize) -> Result<Vec<AppRecord>, StoreError>;
+}
+
+/// A batch in progress ([`AppStore::begin`]): its reads see every batch committed before it
+/// began, and nothing else commits until it does. Dropped without [`BatchTx::commit`], it
+/// writes nothing.
+pub trait BatchTx {
+    /// The ledger's size as stored when the batch began, when other instances append to the
+    /// same ledger (the journal catches up to it first); `None` when this process is the
+    /// store's only writer.
+    fn ledger_size(&self) -> Option<u64>;
+    /// The gateway number that claimed each `(source, source_no)`, in order.
+    fn claimed(&mut self, keys: &[(&str, &str)]) -> Result<Vec<Option<String>>, StoreError>;
+    /// The records of these gateway numbers, in order.
+    fn get(&mut self, gateway_nos: &[&str]) -> Result<Vec<Option<AppRecord>>, StoreError>;
+    /// Applies `batch` as [`AppStore::commit`] says, and ends the batch.
+    fn commit(self: Box<Self>, batch: Batch<'_>) -> Result<(), StoreError>;
 }

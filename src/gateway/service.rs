@@ -163,6 +163,7 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
         .map_err(|e| ServiceError::Store(e.to_string()))?;
     let ledger = GatewayLedger::open(stores.ledger.clone(), keyring)
         .map_err(|e| ServiceError::Store(e.to_string()))?;
+    ledger.write_under(stores.records.clone());
     let journal: Arc<dyn Journal> = ledger.clone();
     let signer: Arc<dyn MessageSigner> = ledger.clone();
     if signer.sm2_keyid().is_none() {

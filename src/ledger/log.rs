@@ -314,6 +314,72 @@ pub fn split_bundle(b: &[u8]) -> Option<Vec<&[u8]>> {
     Some(out)
 }
 
+/// The log's head as stored: its size and the partial bundle and tiles the next append
+/// continues.
+struct Head {
+    size: u64,
+    tails: Vec<Vec<Hash>>,
+    bundle_tail: Vec<u8>,
+    pending_keys: Vec<u64>,
+}
+
+impl Head {
+    /// Reads the head; anything a commit wrote beyond `size` is ignored, so a head read while
+    /// another writer commits is the head of a commit that completed.
+    fn read<S: LedgerStore>(store: &S) -> Result<Self, LogError> {
+        let size = match store.get(KEY_SIZE)? {
+            None => 0,
+            Some(v) => u64::from_be_bytes(
+                v.as_slice()
+                    .try_into()
+                    .map_err(|_| LogError::Corrupt("size is not 8 bytes".into()))?,
+            ),
+        };
+        // The partial bundle's entries: from their own keys, or from the full bundle when a
+        // crash completed the bundle (and removed those keys) before `size` was written.
+        let base = size - size % TILE_WIDTH;
+        let (pending, pending_keys) = read_pending(store, base, size)?;
+        let mut bundle_tail = Vec::new();
+        for p in &pending {
+            bundle_tail.extend_from_slice(&(p.len() as u16).to_be_bytes());
+            bundle_tail.extend_from_slice(p);
+        }
+        let mut tails = Vec::new();
+        let mut level = 0u32;
+        while level < 8 && (size >> (TILE_HEIGHT * level)) > 0 {
+            let count = size >> (TILE_HEIGHT * level);
+            let w = (count % TILE_WIDTH) as usize;
+            let mut tail = Vec::new();
+            if level == 0 {
+                tail = pending.iter().map(|p| merkle::leaf_hash(p)).collect();
+            } else if w > 0 {
+                let idx = count / TILE_WIDTH;
+                let v = read_partial(
+                    store,
+                    &partial_tile_key(level as u8),
+                    &tile_key(level as u8, idx),
+                    idx,
+                )?
+                .ok_or_else(|| LogError::Corrupt(format!("hash tile {level}/{idx} is missing")))?;
+                let hs = hashes_from_bytes(&v)
+                    .filter(|h| h.len() >= w)
+                    .ok_or_else(|| {
+                        LogError::Corrupt(format!("hash tile {level}/{idx} is short"))
+                    })?;
+                tail = hs[..w].to_vec();
+            }
+            tails.push(tail);
+            level += 1;
+        }
+        Ok(Head {
+            size,
+            tails,
+            bundle_tail,
+            pending_keys,
+        })
+    }
+}
+
 /// The append-only Merkle log.
 pub struct Log<S: LedgerStore> {
     store: S,
@@ -342,57 +408,15 @@ impl<S: LedgerStore> Log<S> {
     /// Opens (or starts) the log in `store`. Checks that the log is not shorter than its
     /// last signed checkpoint and that its stored hashes still produce that checkpoint's root.
     pub fn open(store: S, origin: &str) -> Result<Self, LogError> {
-        let size = match store.get(KEY_SIZE)? {
-            None => 0,
-            Some(v) => u64::from_be_bytes(
-                v.as_slice()
-                    .try_into()
-                    .map_err(|_| LogError::Corrupt("size is not 8 bytes".into()))?,
-            ),
-        };
-        // The partial bundle's entries: from their own keys, or from the full bundle when a
-        // crash completed the bundle (and removed those keys) before `size` was written.
-        let base = size - size % TILE_WIDTH;
-        let (pending, pending_keys) = read_pending(&store, base, size)?;
-        let mut bundle_tail = Vec::new();
-        for p in &pending {
-            bundle_tail.extend_from_slice(&(p.len() as u16).to_be_bytes());
-            bundle_tail.extend_from_slice(p);
-        }
-        let mut tails = Vec::new();
-        let mut level = 0u32;
-        while level < 8 && (size >> (TILE_HEIGHT * level)) > 0 {
-            let count = size >> (TILE_HEIGHT * level);
-            let w = (count % TILE_WIDTH) as usize;
-            let mut tail = Vec::new();
-            if level == 0 {
-                tail = pending.iter().map(|p| merkle::leaf_hash(p)).collect();
-            } else if w > 0 {
-                let idx = count / TILE_WIDTH;
-                let v = read_partial(
-                    &store,
-                    &partial_tile_key(level as u8),
-                    &tile_key(level as u8, idx),
-                    idx,
-                )?
-                .ok_or_else(|| LogError::Corrupt(format!("hash tile {level}/{idx} is missing")))?;
-                let hs = hashes_from_bytes(&v)
-                    .filter(|h| h.len() >= w)
-                    .ok_or_else(|| {
-                        LogError::Corrupt(format!("hash tile {level}/{idx} is short"))
-                    })?;
-                tail = hs[..w].to_vec();
-            }
-            tails.push(tail);
-            level += 1;
-        }
+        let head = Head::read(&store)?;
+        let size = head.size;
         let mut log = Log {
             store,
             origin: origin.to_owned(),
-            size,
-            tails,
-            bundle_tail,
-            pending_keys,
+            size: head.size,
+            tails: head.tails,
+            bundle_tail: head.bundle_tail,
+            pending_keys: head.pending_keys,
             last: None,
             next_seq: 0,
         };
@@ -433,6 +457,35 @@ impl<S: LedgerStore> Log<S> {
     /// Number of entries.
     pub fn size(&self) -> u64 {
         self.size
+    }
+
+    /// Takes in what another writer of the same store appended since this log last read or
+    /// wrote it (several gateway instances on one database); returns whether it grew. The
+    /// other writer's own checks stand for its entries: nothing is verified again here.
+    pub fn catch_up(&mut self) -> Result<bool, LogError> {
+        let stored = match self.store.get(KEY_SIZE)? {
+            None => 0,
+            Some(v) => u64::from_be_bytes(
+                v.as_slice()
+                    .try_into()
+                    .map_err(|_| LogError::Corrupt("size is not 8 bytes".into()))?,
+            ),
+        };
+        if stored == self.size {
+            return Ok(false);
+        }
+        if stored < self.size {
+            return Err(LogError::Truncated {
+                size: stored,
+                signed: self.size,
+            });
+        }
+        let head = Head::read(&self.store)?;
+        self.size = head.size;
+        self.tails = head.tails;
+        self.bundle_tail = head.bundle_tail;
+        self.pending_keys = head.pending_keys;
+        Ok(true)
     }
 
     /// The log origin (first checkpoint line).

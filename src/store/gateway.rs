@@ -17,7 +17,7 @@ use sled::Transactional as _;
 use super::outbox::{err, put_in, SledOutbox};
 use super::sled::{apply_in, Durability, SledLedgerStore};
 use crate::gateway::outbox::StoreError;
-use crate::gateway::record::{AppRecord, AppStore, Batch, DocKind};
+use crate::gateway::record::{AppRecord, AppStore, Batch, BatchTx, DocKind};
 
 /// Tree of records by gateway number.
 const APPS_TREE: &str = "gateway/apps";
@@ -169,6 +169,41 @@ impl SledGateway {
         })
     }
 
+    /// Applies a batch in one sled transaction, then syncs.
+    fn apply(&self, batch: Batch<'_>) -> Result<(), StoreError> {
+        let values = batch
+            .records
+            .iter()
+            .map(|rec| serde_json::to_vec(rec).map_err(err))
+            .collect::<Result<Vec<_>, _>>()?;
+        let seq = batch
+            .claims
+            .iter()
+            .filter_map(|r| sequence_of(&r.gateway_no))
+            .max();
+        let mut trees = vec![
+            self.apps.clone(),
+            self.sources.clone(),
+            self.docs.clone(),
+            self.offices.clone(),
+            self.meta.clone(),
+            self.outbox.jobs.clone(),
+            self.outbox.due.clone(),
+            self.outbox.in_flight.clone(),
+        ];
+        trees.extend(self.ledger.trees().cloned());
+        // The outbox does not look for due jobs while a batch is applied and not yet durable.
+        let _durable = self.outbox.gate.blocking_write();
+        let res: Result<(), TransactionError<StoreError>> = trees
+            .as_slice()
+            .transaction(|t| self.write_batch(t, &batch, &values, seq));
+        res.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => err(e),
+        })?;
+        self.durability.sync().map_err(err)
+    }
+
     fn decode(bytes: &[u8]) -> Result<AppRecord, StoreError> {
         serde_json::from_slice(bytes).map_err(err)
     }
@@ -219,6 +254,28 @@ impl SledGateway {
     }
 }
 
+/// A batch on sled: this process is the database's only writer (sled locks its directory)
+/// and the committer its only writer of batches, so reads need no lock of their own.
+struct SledBatch<'a>(&'a SledGateway);
+
+impl BatchTx for SledBatch<'_> {
+    fn ledger_size(&self) -> Option<u64> {
+        None
+    }
+
+    fn claimed(&mut self, keys: &[(&str, &str)]) -> Result<Vec<Option<String>>, StoreError> {
+        keys.iter().map(|(s, n)| self.0.claimed(s, n)).collect()
+    }
+
+    fn get(&mut self, gateway_nos: &[&str]) -> Result<Vec<Option<AppRecord>>, StoreError> {
+        gateway_nos.iter().map(|no| self.0.get(no)).collect()
+    }
+
+    fn commit(self: Box<Self>, batch: Batch<'_>) -> Result<(), StoreError> {
+        self.0.apply(batch)
+    }
+}
+
 impl AppStore for SledGateway {
     fn next_sequence(&self) -> Result<u64, StoreError> {
         Ok(self.next_seq.fetch_add(1, Ordering::Relaxed))
@@ -239,38 +296,8 @@ impl AppStore for SledGateway {
         }
     }
 
-    fn commit(&self, batch: Batch<'_>) -> Result<(), StoreError> {
-        let values = batch
-            .records
-            .iter()
-            .map(|rec| serde_json::to_vec(rec).map_err(err))
-            .collect::<Result<Vec<_>, _>>()?;
-        let seq = batch
-            .claims
-            .iter()
-            .filter_map(|r| sequence_of(&r.gateway_no))
-            .max();
-        let mut trees = vec![
-            self.apps.clone(),
-            self.sources.clone(),
-            self.docs.clone(),
-            self.offices.clone(),
-            self.meta.clone(),
-            self.outbox.jobs.clone(),
-            self.outbox.due.clone(),
-            self.outbox.in_flight.clone(),
-        ];
-        trees.extend(self.ledger.trees().cloned());
-        // The outbox does not look for due jobs while a batch is applied and not yet durable.
-        let _durable = self.outbox.gate.blocking_write();
-        let res: Result<(), TransactionError<StoreError>> = trees
-            .as_slice()
-            .transaction(|t| self.write_batch(t, &batch, &values, seq));
-        res.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => err(e),
-        })?;
-        self.durability.sync().map_err(err)
+    fn begin(&self) -> Result<Box<dyn BatchTx + '_>, StoreError> {
+        Ok(Box::new(SledBatch(self)))
     }
 
     fn put_documents(&self, gateway_no: &str, docs: &[(DocKind, &[u8])]) -> Result<(), StoreError> {

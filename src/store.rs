@@ -1,4 +1,4 @@
-//! Storage: the only module that names sled.
+//! Storage: the only module that names sled or PostgreSQL.
 //!
 //! - [`layout`] — [`DataDir`], the data directory's layout; opens its storage and hands it out
 //!   behind the traits its users declare ([`Stores`]).
@@ -9,6 +9,8 @@
 //! - [`outbox`] — the outbox's trees (and an in-memory outbox for tests).
 //! - [`memory`] — [`MemStore`], an in-memory ledger store for tests, with crash injection.
 //! - [`migrate`] — turns an earlier version's data directory (two databases) into one store.
+//! - [`postgres`] — the store several gateway instances share: claims, records, documents,
+//!   outbox and ledger in PostgreSQL, each batch one transaction under one writer lock.
 //! - [`check`] — the invariant between records and ledger over a whole store.
 //!
 //! Each consumer (the ledger, the outbox, the committer) declares its own small storage
@@ -20,6 +22,7 @@ pub mod layout;
 pub mod memory;
 pub mod migrate;
 pub mod outbox;
+pub mod postgres;
 pub mod sled;
 
 pub use self::layout::{DataDir, OpenError, Stores};

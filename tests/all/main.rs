@@ -16,6 +16,7 @@ mod replay;
 mod schemas;
 mod signatures;
 mod sm2;
+mod storage;
 mod store;
 mod web;
 mod witness;

@@ -68,9 +68,11 @@ pub enum Command {
         #[command(subcommand)]
         command: audit::AuditCmd,
     },
-    /// Check the data directory's records against its ledger, or migrate an earlier
-    /// version's data directory.
-    Store {
+    /// Check a store's records against its ledger, migrate (an earlier version's data
+    /// directory, or a PostgreSQL database's schema), or copy a whole store between the
+    /// embedded store and PostgreSQL. `store` is the same command.
+    #[command(alias = "store")]
+    Storage {
         /// What to do.
         #[command(subcommand)]
         command: store::StoreCmd,
@@ -169,7 +171,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Demo(args) => serve::demo(args, &cli.data_dir),
         Command::Audit { command } => Ok(audit::run(command, &cli.data_dir)?),
         Command::Keys { command } => Ok(keys::run(command, &cli.data_dir)?),
-        Command::Store { command } => Ok(store::run(command, &cli.data_dir)?),
+        Command::Storage { command } => Ok(store::run(command, &cli.data_dir)?),
         Command::Web { command } => web::run(command),
         Command::Witness { command } => witness::run(command),
     }

@@ -11,12 +11,14 @@
 //! - [`migrate`] — turns an earlier version's data directory (two databases) into one store.
 //! - [`postgres`] — the store several gateway instances share: claims, records, documents,
 //!   outbox and ledger in PostgreSQL, each batch one transaction under one writer lock.
+//! - [`copy`] — a whole store from one backend to another, verified (`tongban storage copy`).
 //! - [`check`] — the invariant between records and ledger over a whole store.
 //!
 //! Each consumer (the ledger, the outbox, the committer) declares its own small storage
 //! trait; this module implements it. Add a backend by adding a submodule.
 
 pub mod check;
+pub mod copy;
 pub mod gateway;
 pub mod layout;
 pub mod memory;

@@ -14,9 +14,10 @@ use std::sync::Arc;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional as _;
 
+use super::copy::{sequence_of, Counts, Document, Importer, Items, Part, Portable};
 use super::outbox::{err, put_in, SledOutbox};
 use super::sled::{apply_in, Durability, SledLedgerStore};
-use crate::gateway::outbox::StoreError;
+use crate::gateway::outbox::{Job, OutboxStore as _, StoreError};
 use crate::gateway::record::{AppRecord, AppStore, Batch, BatchTx, DocKind};
 
 /// Tree of records by gateway number.
@@ -42,14 +43,6 @@ fn office_key(office: &str, gateway_no: &str) -> Vec<u8> {
 
 fn doc_key(gateway_no: &str, kind: DocKind) -> Vec<u8> {
     [gateway_no.as_bytes(), b"\0", kind.as_str().as_bytes()].concat()
-}
-
-/// The sequence number in a gateway number (its last ten digits).
-fn sequence_of(gateway_no: &str) -> Option<u64> {
-    gateway_no
-        .get(gateway_no.len().checked_sub(10)?..)?
-        .parse()
-        .ok()
 }
 
 /// Application records, documents, the outbox and the ledger in one sled database.
@@ -365,6 +358,125 @@ impl AppStore for SledGateway {
             }
         }
         Ok(out)
+    }
+}
+
+/// Writes a copy into a sled store as it is; durable when finished.
+struct SledImport<'a>(&'a SledGateway);
+
+impl Importer for SledImport<'_> {
+    fn write(&mut self, part: Part) -> Result<(), StoreError> {
+        let store = self.0;
+        for (source, no, gateway_no) in &part.claims {
+            store
+                .sources
+                .insert(source_key(source, no), gateway_no.as_bytes())
+                .map_err(err)?;
+        }
+        for rec in &part.records {
+            let value = serde_json::to_vec(rec).map_err(err)?;
+            store
+                .apps
+                .insert(rec.gateway_no.as_bytes(), value)
+                .map_err(err)?;
+            if !rec.office_uscc.is_empty() {
+                store
+                    .offices
+                    .insert(office_key(&rec.office_uscc, &rec.gateway_no), &[])
+                    .map_err(err)?;
+            }
+        }
+        for (no, kind, bytes) in &part.documents {
+            store
+                .docs
+                .insert(doc_key(no, *kind), bytes.as_slice())
+                .map_err(err)?;
+        }
+        for job in &part.jobs {
+            store.outbox.put(job)?;
+        }
+        for (k, v) in &part.ledger {
+            let at = store.ledger.position(k).map_err(err)?;
+            let tree = store
+                .ledger
+                .trees()
+                .nth(at)
+                .expect("position within the trees");
+            tree.insert(k.as_slice(), v.as_slice()).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>, sequence: u64) -> Result<(), StoreError> {
+        self.0.reserve_sequence(sequence)?;
+        self.0.sync()
+    }
+}
+
+impl Portable for SledGateway {
+    fn stores(&self) -> super::Stores {
+        self.clone().stores()
+    }
+
+    fn counts(&self) -> Result<Counts, StoreError> {
+        Ok(Counts {
+            records: self.apps.len() as u64,
+            claims: self.sources.len() as u64,
+            documents: self.docs.len() as u64,
+            jobs: self.outbox.jobs.len() as u64,
+            ledger_pairs: self.ledger.trees().map(|t| t.len() as u64).sum(),
+        })
+    }
+
+    fn documents(&self) -> Items<'_, Document> {
+        Box::new(self.docs.iter().map(|item| {
+            let (k, v) = item.map_err(err)?;
+            let at = k
+                .iter()
+                .position(|b| *b == 0)
+                .ok_or_else(|| err("a document key without its separator"))?;
+            let kind = &k[at + 1..];
+            let kind = DocKind::ALL
+                .into_iter()
+                .find(|d| d.as_str().as_bytes() == kind)
+                .ok_or_else(|| {
+                    err(format!(
+                        "unknown document kind {}",
+                        String::from_utf8_lossy(kind)
+                    ))
+                })?;
+            Ok((
+                String::from_utf8_lossy(&k[..at]).into_owned(),
+                kind,
+                v.to_vec(),
+            ))
+        }))
+    }
+
+    fn jobs(&self) -> Items<'_, Job> {
+        Box::new(
+            self.outbox
+                .jobs
+                .iter()
+                .map(|item| serde_json::from_slice(&item.map_err(err)?.1).map_err(err)),
+        )
+    }
+
+    fn ledger_pairs(&self) -> Items<'_, crate::ledger::KeyValue> {
+        Box::new(
+            self.ledger
+                .trees()
+                .flat_map(|t| t.iter())
+                .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(err)),
+        )
+    }
+
+    fn sequence(&self) -> Result<u64, StoreError> {
+        Ok(self.next_seq.load(Ordering::SeqCst).saturating_sub(1))
+    }
+
+    fn import(&self) -> Result<Box<dyn Importer + '_>, StoreError> {
+        Ok(Box::new(SledImport(self)))
     }
 }
 

@@ -9,6 +9,8 @@
 //!   each batch of the committer one transaction under the writer lock.
 //! - [`outbox`] — the outbox, each due job leased to the instance that takes it.
 //! - [`ledger`] — the ledger's key-value layout in one table.
+//! - `copy` — listing and writing a whole store for `tongban storage copy`
+//!   ([`Portable`](super::copy::Portable)).
 //! - [`latency`] — how long the batches' transactions take.
 //! - [`testing`] — a fresh database per test.
 //!
@@ -24,6 +26,7 @@
 //! writer lock: the committer may hold it meanwhile.
 
 pub mod connection;
+mod copy;
 pub mod latency;
 pub mod ledger;
 pub mod outbox;

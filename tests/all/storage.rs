@@ -136,7 +136,12 @@ fn ids(jobs: Vec<Job>) -> Vec<String> {
 fn received(n: u64) -> Entry {
     let mut e = Entry::example(n);
     e.step = Step::Received;
+    // The facts its record holds (see `rec`).
     e.gateway_no = gateway_no(n);
+    e.source_platform = "sh".into();
+    e.source_no = format!("SH-{n}");
+    e.destination_platform = "zj".into();
+    e.received_sha256 = [0; 32];
     e.decision = None;
     e.sent_sha256 = None;
     e
@@ -706,4 +711,168 @@ fn postgres_an_unreachable_database_is_named_and_fails_fast() {
         "the password is never printed: {text}"
     );
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+fn tongban(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// What an operator compares after a copy: the ledger's size and root, every record with its
+/// documents, every claim and every job (finished ones too).
+#[derive(Debug, PartialEq)]
+struct Contents {
+    size: u64,
+    root: String,
+    records: Vec<(AppRecord, Vec<Option<Vec<u8>>>)>,
+    claims: Vec<(String, String, String)>,
+    jobs: Vec<Option<Job>>,
+}
+
+fn contents(stores: &Stores, job_ids: &[String]) -> Contents {
+    let log = Log::open(stores.ledger.clone(), ORIGIN).unwrap();
+    let records = stores
+        .records
+        .all()
+        .map(|r| {
+            let r = r.unwrap();
+            let docs = DocKind::ALL
+                .iter()
+                .map(|k| stores.records.doc(&r.gateway_no, *k).unwrap())
+                .collect();
+            (r, docs)
+        })
+        .collect();
+    Contents {
+        size: log.size(),
+        root: hex::encode(log.root().unwrap()),
+        records,
+        claims: stores.records.claims().map(Result::unwrap).collect(),
+        jobs: job_ids
+            .iter()
+            .map(|id| stores.outbox.get(id).unwrap())
+            .collect(),
+    }
+}
+
+#[test]
+fn postgres_a_copy_from_sled_to_postgres_and_back_keeps_the_ledger_and_every_record() {
+    let Some(db) = TestDatabase::create(
+        "postgres_a_copy_from_sled_to_postgres_and_back_keeps_the_ledger_and_every_record",
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let keys = tongban::signing::Keyring::create(&a.join("keys"), ORIGIN).unwrap();
+    let mut job_ids = Vec::new();
+    let (original, high) = {
+        let stores = DataDir::new(&a).open().unwrap();
+        let mut log = Log::open(stores.ledger.clone(), ORIGIN).unwrap();
+        let all: Vec<u64> = (0..300).collect();
+        for chunk in all.chunks(64) {
+            let recs: Vec<AppRecord> = chunk.iter().map(|n| rec(*n, OFFICE)).collect();
+            commit_applications(&stores, &mut log, &recs);
+        }
+        log.sign_checkpoint(keys.active()).unwrap();
+        // One delivered, one failed-for-good job among the pending ones.
+        stores.outbox.put(&delivered(job(5, 1_000), 2_000)).unwrap();
+        let mut failed = job(6, 1_000);
+        failed.state = JobState::Failed {
+            at: 3_000,
+            reason: "rejected by the destination: 4001".into(),
+        };
+        stores.outbox.put(&failed).unwrap();
+        job_ids.extend((0..300).map(|n| job(n, 0).id));
+        let high = stores.records.next_sequence().unwrap();
+        (contents(&stores, &job_ids), high)
+    };
+    assert_eq!(original.size, 300);
+    assert_eq!(original.records.len(), 300);
+
+    let to_pg = format!("postgres:{}", db.url());
+    let o = tongban(&[
+        "storage",
+        "copy",
+        "--from",
+        &format!("sled:{}", a.display()),
+        "--to",
+        &to_pg,
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains(&format!("root {} on both sides", original.root)),
+        "{out}"
+    );
+    assert!(
+        out.contains("copied 300 records, 300 claims, 300 documents, 300 outbox jobs"),
+        "{out}"
+    );
+
+    // A destination that holds something is refused, and left as it was.
+    let o = tongban(&[
+        "storage",
+        "copy",
+        "--from",
+        &format!("sled:{}", a.display()),
+        "--to",
+        &to_pg,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not empty"));
+
+    let pg = PgStore::connect(&db.config()).unwrap();
+    assert_eq!(contents(&pg.stores(), &job_ids), original);
+    assert!(
+        pg.records().next_sequence().unwrap() >= high,
+        "numbers continue above the copied ones"
+    );
+    // The invariant holds over the copy (the log named by its checkpoints).
+    let o = tongban(&["storage", "check", "--postgres", db.url()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    drop(pg);
+
+    // And back, through the old name of the command.
+    let o = tongban(&[
+        "store",
+        "copy",
+        "--from",
+        &to_pg,
+        "--to",
+        &format!("sled:{}", b.display()),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stores = DataDir::new(&b).open().unwrap();
+    assert_eq!(contents(&stores, &job_ids), original);
+    assert!(stores.records.next_sequence().unwrap() >= high);
+    assert!(!b.join("store.copying").exists());
+}
+
+#[test]
+fn postgres_migrate_from_the_command_line_names_the_version() {
+    let Some(db) = TestDatabase::create("postgres_migrate_from_the_command_line_names_the_version")
+    else {
+        return;
+    };
+    for _ in 0..2 {
+        let o = tongban(&["storage", "migrate", "--postgres", db.url()]);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "{out}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            out.contains(&format!("at version {SCHEMA_VERSION}")),
+            "{out}"
+        );
+    }
+    PgStore::connect(&db.config()).unwrap();
 }

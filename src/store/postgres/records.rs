@@ -44,9 +44,9 @@ const CLAIMED_MANY: &str = "SELECT c.gateway_no \
 const GET_MANY: &str = "SELECT r.record::text \
      FROM unnest($1::text[]) WITH ORDINALITY AS k(no, i) \
      LEFT JOIN tongban_records r ON r.gateway_no = k.no ORDER BY k.i";
-const PUT_CLAIMS: &str = "INSERT INTO tongban_claims (source, source_no, gateway_no) \
+pub(crate) const PUT_CLAIMS: &str = "INSERT INTO tongban_claims (source, source_no, gateway_no) \
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[])";
-const PUT_RECORDS: &str = "INSERT INTO tongban_records (gateway_no, office, record) \
+pub(crate) const PUT_RECORDS: &str = "INSERT INTO tongban_records (gateway_no, office, record) \
      SELECT no, NULLIF(office, ''), rec::jsonb \
      FROM unnest($1::text[], $2::text[], $3::text[]) AS u(no, office, rec) \
      ON CONFLICT (gateway_no) DO UPDATE SET office = EXCLUDED.office, record = EXCLUDED.record";

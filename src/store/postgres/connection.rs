@@ -152,7 +152,26 @@ pub(crate) fn describe_pool(e: &deadpool_postgres::PoolError) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{pg_config, redact, tls};
+    use crate::store::postgres::{PgConfig, PgError};
+
+    #[test]
+    fn a_ca_given_means_tls_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = PgConfig {
+            ca: Some(dir.path().join("db-ca.pem")),
+            ..PgConfig::new("postgres://tb@db.example/tongban?sslmode=prefer")
+        };
+        assert!(matches!(tls(&missing), Err(PgError::Ca { .. })));
+        std::fs::write(dir.path().join("db-ca.pem"), "not a certificate").unwrap();
+        let err = tls(&missing).err().expect("refused");
+        assert!(err.to_string().contains("db-ca.pem"), "{err}");
+        // Never a fall-back to a connection in the clear, whatever the URL says.
+        assert_eq!(
+            pg_config(&missing).unwrap().get_ssl_mode(),
+            tokio_postgres::config::SslMode::Require
+        );
+    }
 
     #[test]
     fn passwords_never_reach_a_message() {

@@ -12,9 +12,17 @@
 //! `LOAD_ALG=sm2` gives the gateway an SM2 key, so every checkpoint is signed by Ed25519 and
 //! SM2, and has it sign every receipt and forwarded application with SM2 (`signatures =
 //! "sm2"` for both platforms); `LOAD_ALG=both` signs them with both; default `ed25519`. The
-//! sandboxes verify nothing in any variant, so the difference is the gateway's own).
+//! sandboxes verify nothing in any variant, so the difference is the gateway's own);
+//! `LOAD_BACKEND=postgres` stores everything in a fresh database of the PostgreSQL cluster
+//! `TONGBAN_TEST_POSTGRES` names (an administrator's URL) instead of the embedded store, and
+//! `LOAD_INSTANCES=2` runs two gateway processes on that one database, the clients split
+//! between them as a load balancer would; the CPU the database server used is reported too).
 
 use std::time::{Duration, Instant};
+
+#[path = "../tests/all/backend.rs"]
+#[allow(dead_code)]
+mod backend;
 
 use tongban::gateway::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
 use tongban::gateway::tls;
@@ -81,12 +89,28 @@ async fn main() {
         ["ed25519", "sm2", "both"].contains(&alg.as_str()),
         "LOAD_ALG is ed25519, sm2 or both"
     );
+    let backend_name = std::env::var("LOAD_BACKEND").unwrap_or_else(|_| "embedded".into());
+    let instances = env("LOAD_INSTANCES", 1).max(1) as usize;
+    let (_database, storage) = match backend_name.as_str() {
+        "embedded" => (None, None),
+        "postgres" => {
+            let (db, table) = backend::fresh_postgres("load")
+                .expect("LOAD_BACKEND=postgres needs TONGBAN_TEST_POSTGRES");
+            (Some(db), Some(table))
+        }
+        other => panic!("LOAD_BACKEND is embedded or postgres, not {other}"),
+    };
+    assert!(
+        instances == 1 || storage.is_some(),
+        "several instances share a PostgreSQL database (LOAD_BACKEND=postgres)"
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let mut lb = Loopback::start(
         dir.path(),
         LoopbackOptions {
             // Intake is measured; the destination takes every forward, decides nothing.
             decide_after: Duration::from_secs(24 * 3600),
+            storage,
             ..LoopbackOptions::default()
         },
     )
@@ -117,28 +141,44 @@ async fn main() {
         std::fs::write(&lb.config_path, config).expect("config");
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tongban"))
-        .args(["serve", "--config"])
-        .arg(&lb.config_path)
-        .env("RUST_LOG", "error")
-        .spawn()
-        .expect("gateway process");
-    let ready = format!("http://{}/readyz", lb.ops_addr);
-    for _ in 0..200 {
-        if matches!(reqwest::get(&ready).await, Ok(r) if r.status() == 200) {
-            break;
+    // Instance 0 on the loopback's own ports; others on ports of their own.
+    let mut gateways = Vec::new();
+    for i in 0..instances {
+        let (config, listen, ops) = if i == 0 {
+            (lb.config_path.clone(), lb.gateway_addr, lb.ops_addr)
+        } else {
+            backend::instance_config(&lb.config_path, i)
+        };
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_tongban"))
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "error")
+            .spawn()
+            .expect("gateway process");
+        let ready = format!("http://{ops}/readyz");
+        for _ in 0..200 {
+            if matches!(reqwest::get(&ready).await, Ok(r) if r.status() == 200) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        gateways.push((child, listen, ops));
     }
+    let db_cpu_before = postgres_cpu_seconds();
 
     let ca = tls::certs_from_pem(&std::fs::read(lb.pki.ca()).unwrap(), "ca").unwrap();
     let chain =
         tls::certs_from_pem(&std::fs::read(lb.pki.cert("sh-platform")).unwrap(), "sh").unwrap();
     let key_pem = std::fs::read(lb.pki.key("sh-platform")).unwrap();
-    let url = format!(
-        "https://localhost:{}/ywtb/remote-accept/1.3/apply",
-        lb.gateway_addr.port()
-    );
+    let urls: Vec<String> = gateways
+        .iter()
+        .map(|(_, listen, _)| {
+            format!(
+                "https://localhost:{}/ywtb/remote-accept/1.3/apply",
+                listen.port()
+            )
+        })
+        .collect();
     let template = String::from_utf8_lossy(SAMPLE_SH_APPLICATION).into_owned();
     let end = Instant::now() + Duration::from_secs(secs);
     let started = Instant::now();
@@ -154,7 +194,8 @@ async fn main() {
             },
         )
         .unwrap();
-        let url = url.clone();
+        // Clients split between the instances, as a load balancer spreads connections.
+        let url = urls[c % urls.len()].clone();
         let template = template.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
@@ -192,12 +233,20 @@ async fn main() {
     }
     let elapsed = started.elapsed().as_secs_f64();
     lat.sort();
-    let rss = vm_hwm_kib(child.id());
-    let gw_cpu = cpu_seconds(&child.id().to_string());
+    let rss: Vec<Option<u64>> = gateways
+        .iter()
+        .map(|(c, _, _)| vm_hwm_kib(c.id()))
+        .collect();
+    let gw_cpu: Option<f64> = gateways
+        .iter()
+        .map(|(c, _, _)| cpu_seconds(&c.id().to_string()))
+        .sum();
     let own_cpu = cpu_seconds("self");
+    let db_cpu = postgres_cpu_seconds() - db_cpu_before;
     let delivered = lb.zj.received().len();
     println!(
-        "load: {clients} clients, keep-alive mTLS, {secs} s, gateway as a separate process, signatures {alg}{}",
+        "load: {clients} clients, keep-alive mTLS, {secs} s, {instances} gateway process(es) on \
+         the {backend_name} store, signatures {alg}{}",
         if destination_down {
             ", destination down"
         } else {
@@ -214,9 +263,14 @@ async fn main() {
         percentile(&lat, 0.99).as_secs_f64() * 1e3,
         lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3
     );
-    match rss {
-        Some(kib) => println!("  gateway peak RSS (VmHWM) {:.1} MiB", kib as f64 / 1024.0),
-        None => println!("  gateway peak RSS unavailable (no /proc)"),
+    for (i, rss) in rss.iter().enumerate() {
+        match rss {
+            Some(kib) => println!(
+                "  gateway {i} peak RSS (VmHWM) {:.1} MiB",
+                *kib as f64 / 1024.0
+            ),
+            None => println!("  gateway {i} peak RSS unavailable (no /proc)"),
+        }
     }
     println!("  forwarded to the Zhejiang sandbox meanwhile: {delivered}");
     let ops = lb.ops_addr.to_string();
@@ -228,15 +282,36 @@ async fn main() {
     }
     if let (Some(g), Some(o)) = (gw_cpu, own_cpu) {
         println!(
-            "  CPU: gateway {:.2} cores, clients + sandboxes {:.2} cores (of {} available)",
+            "  CPU: gateway {:.2} cores, database server {:.2} cores, clients + sandboxes \
+             {:.2} cores (of {} available)",
             g / elapsed,
+            db_cpu / elapsed,
             o / elapsed,
             std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1)
         );
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    for (mut child, _, _) in gateways {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
     lb.stop().await;
+}
+
+/// CPU seconds used so far by every PostgreSQL server process on the machine (the cluster
+/// the bench runs against; 0 when there is none).
+fn postgres_cpu_seconds() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .filter_map(|pid| cpu_seconds(&pid))
+        .sum()
 }

@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand};
 
 use crate::model::Lang;
 use crate::platform::Platform;
+use crate::store::DataDir;
 
 /// tongban (通办): the Yangtze River Delta cross-province licensing gateway.
 #[derive(Debug, Parser)]
@@ -64,6 +65,10 @@ pub enum Command {
     Demo(serve::DemoArgs),
     /// Export, verify and replay audit bundles of the ledger.
     Audit {
+        /// The gateway's configuration file: its data directory and `[storage]` (PostgreSQL
+        /// or the embedded store) instead of `--data-dir`.
+        #[arg(long, global = true, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// What to do.
         #[command(subcommand)]
         command: audit::AuditCmd,
@@ -73,6 +78,10 @@ pub enum Command {
     /// embedded store and PostgreSQL. `store` is the same command.
     #[command(alias = "store")]
     Storage {
+        /// The gateway's configuration file: its data directory and `[storage]` (PostgreSQL
+        /// or the embedded store) instead of `--data-dir`.
+        #[arg(long, global = true, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// What to do.
         #[command(subcommand)]
         command: store::StoreCmd,
@@ -99,6 +108,17 @@ pub enum Command {
 
 /// Where the gateway keeps its ledger, keys and documents unless told otherwise.
 pub const DEFAULT_DATA_DIR: &str = "./data";
+
+/// The data directory and storage a command works on: those of the gateway's configuration
+/// file when one is given, else `data_dir` with the embedded store in it.
+fn data_dir(data_dir: &std::path::Path, config: Option<PathBuf>) -> Result<DataDir, Error> {
+    let Some(path) = config else {
+        return Ok(DataDir::new(data_dir));
+    };
+    let config = crate::gateway::config::Config::load(&path)
+        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    Ok(DataDir::with_storage(config.data_dir, config.storage))
+}
 
 fn parse_platform(s: &str) -> Result<Platform, String> {
     s.parse()
@@ -169,9 +189,13 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Serve(args) => serve::serve(args),
         Command::Sandbox(args) => serve::sandbox(args, &cli.data_dir),
         Command::Demo(args) => serve::demo(args, &cli.data_dir),
-        Command::Audit { command } => Ok(audit::run(command, &cli.data_dir)?),
+        Command::Audit { command, config } => {
+            Ok(audit::run(command, &data_dir(&cli.data_dir, config)?)?)
+        }
         Command::Keys { command } => Ok(keys::run(command, &cli.data_dir)?),
-        Command::Storage { command } => Ok(store::run(command, &cli.data_dir)?),
+        Command::Storage { command, config } => {
+            Ok(store::run(command, &data_dir(&cli.data_dir, config)?)?)
+        }
         Command::Web { command } => web::run(command),
         Command::Witness { command } => witness::run(command),
     }

@@ -1,6 +1,7 @@
 //! Storage: the only module that names sled or PostgreSQL.
 //!
-//! - [`layout`] — [`DataDir`], the data directory's layout; opens its storage and hands it out
+//! - [`layout`] — [`DataDir`], the data directory's layout; opens its storage (the embedded
+//!   store in it, or the PostgreSQL database `[storage]` names: [`config`]) and hands it out
 //!   behind the traits its users declare ([`Stores`]).
 //! - [`sled`] — the one sled database, made durable for real (flush, then `fdatasync`), and
 //!   the ledger's trees in it ([`SledLedgerStore`]).
@@ -18,6 +19,7 @@
 //! trait; this module implements it. Add a backend by adding a submodule.
 
 pub mod check;
+pub mod config;
 pub mod copy;
 pub mod gateway;
 pub mod layout;

@@ -209,8 +209,7 @@ pub(super) fn progress(verb: &'static str) -> impl FnMut(u64, u64) {
 }
 
 /// Runs an audit command; returns the exit code (0 ok, 1 verification failures).
-pub fn run(cmd: AuditCmd, data_dir: &Path) -> Result<super::Outcome, AuditCliError> {
-    let data = DataDir::new(data_dir);
+pub fn run(cmd: AuditCmd, data: &DataDir) -> Result<super::Outcome, AuditCliError> {
     let keys_dir = data.keys();
     match cmd {
         AuditCmd::Export {

@@ -2,13 +2,14 @@
 //! ledger over a whole store, migrate (an earlier version's data directory, or a PostgreSQL
 //! database's schema), or copy a whole store between the embedded store and PostgreSQL.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Subcommand;
 
 use crate::gateway::invariant::Scope;
 use crate::ledger::{Log, LogError};
 use crate::store::check::{self, Report};
+use crate::store::config::Storage;
 use crate::store::copy::{self, CopyError, Portable};
 use crate::store::migrate::{self, MigrateError};
 use crate::store::postgres::{PgConfig, PgError, PgStore};
@@ -139,8 +140,7 @@ fn check(stores: &Stores, origin: &str) -> Result<Report, StoreCliError> {
 
 /// Runs a storage command; returns the exit code (0 ok, 1 violations or a copy that
 /// differs).
-pub fn run(cmd: StoreCmd, data_dir: &Path) -> Result<super::Outcome, StoreCliError> {
-    let data = DataDir::new(data_dir);
+pub fn run(cmd: StoreCmd, data: &DataDir) -> Result<super::Outcome, StoreCliError> {
     let report = match cmd {
         StoreCmd::Check {
             postgres: Some(url),
@@ -165,17 +165,13 @@ pub fn run(cmd: StoreCmd, data_dir: &Path) -> Result<super::Outcome, StoreCliErr
         StoreCmd::Migrate {
             postgres: Some(url),
             postgres_ca,
-        } => {
-            let config = pg_config(url, postgres_ca);
-            let version = PgStore::migrate(&config)?;
-            println!(
-                "the tongban schema in {} is at version {version}",
-                crate::store::postgres::connection::redact(&config.url)
-            );
-            return Ok(super::Outcome::Success);
-        }
+        } => return migrate_postgres(&pg_config(url, postgres_ca)),
         StoreCmd::Migrate { postgres: None, .. } => {
-            let m = migrate::migrate(&data)?;
+            if let Storage::Postgres(config) = data.storage() {
+                // `--config` names a PostgreSQL database: migrate its schema.
+                return migrate_postgres(config);
+            }
+            let m = migrate::migrate(data)?;
             print(&m.report);
             println!(
                 "migrated {} ledger entries ({} signed checkpoints) and {} records into {}; \
@@ -202,6 +198,16 @@ pub fn run(cmd: StoreCmd, data_dir: &Path) -> Result<super::Outcome, StoreCliErr
     } else {
         super::Outcome::Invalid
     })
+}
+
+/// Creates or upgrades the tongban schema of a PostgreSQL database.
+fn migrate_postgres(config: &PgConfig) -> Result<super::Outcome, StoreCliError> {
+    let version = PgStore::migrate(config)?;
+    println!(
+        "the tongban schema in {} is at version {version}",
+        crate::store::postgres::connection::redact(&config.url)
+    );
+    Ok(super::Outcome::Success)
 }
 
 /// The source side of a copy, opened.

@@ -32,6 +32,9 @@ use super::record::{AppRecord, AppStore, Batch, BatchTx, DocKind};
 /// Most pieces of work one batch takes (bounds one transaction's size).
 pub const MAX_BATCH: usize = 512;
 
+/// How often the committer tries an empty batch while commits fail.
+pub const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Why intake or a change could not complete (our side, not the caller's data).
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
@@ -143,8 +146,21 @@ impl Committer {
         let handle = std::thread::Builder::new()
             .name("commit".into())
             .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    worker.commit(drain(first, &rx, MAX_BATCH));
+                let mut failing = false;
+                loop {
+                    // After a failed commit, an empty batch now and then finds out when the
+                    // store takes commits again (a database back after a restart), so the
+                    // gateway is ready again without waiting for work that readiness keeps away.
+                    let next = match failing {
+                        false => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                        true => rx.recv_timeout(PROBE_EVERY),
+                    };
+                    let batch = match next {
+                        Ok(first) => drain(first, &rx, MAX_BATCH),
+                        Err(mpsc::RecvTimeoutError::Timeout) => Vec::new(),
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    };
+                    failing = !worker.commit(batch);
                 }
             })
             .expect("spawning the committer");
@@ -209,7 +225,8 @@ enum Answer {
 }
 
 impl Worker {
-    fn commit(&self, batch: Vec<Work>) {
+    /// Commits a batch and answers its callers; returns whether it committed.
+    fn commit(&self, batch: Vec<Work>) -> bool {
         let mut receives = Vec::new();
         let mut receive_replies = Vec::new();
         let mut changes = Vec::new();
@@ -249,6 +266,7 @@ impl Worker {
                         .fetch_add(done.new_jobs as i64, Ordering::Relaxed);
                     self.wake.notify_one();
                 }
+                true
             }
             Err(e) => {
                 self.ops.set_storage_error(Some(e.to_string()));
@@ -265,6 +283,7 @@ impl Worker {
                 for reply in change_replies {
                     let _ = reply.send(Err(fail()));
                 }
+                false
             }
         }
     }

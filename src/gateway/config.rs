@@ -80,6 +80,9 @@ pub struct ConfigFile {
     /// The witnesses that cosign the ledger's checkpoints; none without this table.
     #[serde(default)]
     pub witnesses: Option<WitnessesFile>,
+    /// Where records, outbox and ledger are stored; the embedded store without this table.
+    #[serde(default)]
+    pub storage: crate::store::config::StorageFile,
 }
 
 /// `[witnesses]`: who cosigns the ledger's checkpoints (C2SP tlog-witness), and the policy.
@@ -447,6 +450,8 @@ pub struct Config {
     pub web: Option<WebSettings>,
     /// The witnesses, when configured.
     pub witnesses: Option<WitnessSettings>,
+    /// Where records, outbox and ledger are stored.
+    pub storage: crate::store::config::Storage,
 }
 
 /// The witnesses and their policy, resolved.
@@ -720,6 +725,11 @@ impl ConfigFile {
             .witnesses
             .as_ref()
             .and_then(|w| w.resolve(&mut p, &abs));
+        let outgoing = Duration::from_millis(
+            l.outgoing_connect_timeout_ms
+                .saturating_add(l.outgoing_request_timeout_ms),
+        );
+        let storage = self.storage.resolve(&mut p.0, &abs, outgoing);
 
         if !p.0.is_empty() {
             return Err(ConfigErrors(p.0));
@@ -732,6 +742,7 @@ impl ConfigFile {
             Some(client_chain),
             Some(client_key),
             Some(calendar),
+            Some(storage),
         ) = (
             listen,
             ops_listen,
@@ -740,6 +751,7 @@ impl ConfigFile {
             client_chain,
             client_key,
             calendar,
+            storage,
         )
         else {
             return Err(ConfigErrors(vec!["incomplete configuration".into()]));
@@ -787,6 +799,7 @@ impl ConfigFile {
             calendar,
             web,
             witnesses,
+            storage,
         })
     }
 }

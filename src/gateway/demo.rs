@@ -113,6 +113,8 @@ pub struct LoopbackOptions {
     /// SM2 (`signatures = "sm2"`) and the Zhejiang sandbox verifies it; the Shanghai sandbox
     /// signs what it sends with SM2, which the gateway verifies and the ledger records.
     pub sm2: bool,
+    /// The gateway's `[storage]` table (none: the embedded store in its data directory).
+    pub storage: Option<String>,
 }
 
 impl Default for LoopbackOptions {
@@ -125,6 +127,7 @@ impl Default for LoopbackOptions {
             give_up_after_s: 3_600,
             witnesses: false,
             sm2: false,
+            storage: None,
         }
     }
 }
@@ -483,6 +486,9 @@ impl Loopback {
             signers.push((Platform::Shanghai, with_sandbox_sm2(Platform::Shanghai, sh)));
         }
         text.push_str(&signing_keys_config(&signers));
+        if let Some(storage) = &options.storage {
+            text.push_str(storage);
+        }
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut handles = Vec::new();
         let mut witnesses = Vec::new();

@@ -36,6 +36,9 @@ use super::tls;
 /// polled, so jobs whose back-off ends are picked up within this delay.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
+/// How often the pending gauge is counted from an outbox other instances share.
+const COUNT_SHARED_EVERY: Duration = Duration::from_secs(1);
+
 /// Officer named on a correction notice the gateway itself sends.
 pub const GATEWAY_OFFICER: &str = "tongban 跨省通办网关";
 
@@ -221,6 +224,7 @@ pub async fn run(
     };
     tokio::pin!(shutdown);
     let gate = d.gw.outbox.gate();
+    let mut counted = tokio::time::Instant::now();
     loop {
         let free = limit.saturating_sub(d.tasks.len());
         if free > 0 {
@@ -233,6 +237,18 @@ pub async fn run(
             _ = d.gw.wake.notified() => {}
             Some(done) = d.tasks.join_next_with_id(), if !d.tasks.is_empty() => d.finished(done),
             _ = tokio::time::sleep(IDLE_POLL) => {}
+        }
+        if d.gw.outbox.shared() && counted.elapsed() >= COUNT_SHARED_EVERY {
+            // Other instances add and finish jobs too: count what the store holds.
+            counted = tokio::time::Instant::now();
+            let outbox = d.gw.outbox.clone();
+            if let Ok(Ok(open)) = tokio::task::spawn_blocking(move || outbox.count_open()).await {
+                let open = i64::try_from(open).unwrap_or(i64::MAX);
+                d.gw.ops
+                    .metrics
+                    .outbox_pending
+                    .store(open, Ordering::Relaxed);
+            }
         }
     }
     tracing::info!(

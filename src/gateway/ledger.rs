@@ -81,6 +81,18 @@ impl GatewayLedger {
         let _ = self.writer.set(records);
     }
 
+    /// Whether this instance holds the lease `name` of the store it writes under (always,
+    /// on a store no other instance writes); a store that cannot be asked says no.
+    pub fn lead(&self, name: &str, ttl: Duration) -> bool {
+        let Some(records) = self.writer.get() else {
+            return true;
+        };
+        records.lease(name, ttl).unwrap_or_else(|e| {
+            tracing::warn!(lease = name, error = %e, "cannot take or renew the lease");
+            false
+        })
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, SharedLog> {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -102,7 +114,7 @@ impl GatewayLedger {
         write: impl FnOnce(&mut SharedLog) -> Result<T, ledger::LogError>,
     ) -> Result<T, JournalError> {
         let failed = |e: &dyn std::fmt::Display| JournalError(e.to_string());
-        let shared = self.lock().store().shared();
+        let shared = self.shared();
         let _held = match (shared, self.writer.get()) {
             (true, Some(records)) => Some(records.begin().map_err(|e| failed(&e))?),
             _ => None,
@@ -112,6 +124,11 @@ impl GatewayLedger {
             log.catch_up().map_err(|e| failed(&e))?;
         }
         write(&mut log).map_err(|e| failed(&e))
+    }
+
+    /// Whether other instances write the same ledger.
+    pub fn shared(&self) -> bool {
+        self.lock().store().shared()
     }
 
     /// The encoded entries `[range)` (for the invariant check).
@@ -335,23 +352,35 @@ fn problem(e: impl std::fmt::Display) -> Response {
 }
 
 async fn checkpoint(State(l): State<Arc<GatewayLedger>>) -> Response {
-    match l.lock().last_signed_note() {
+    let log = match l.read() {
+        Ok(log) => log,
+        Err(e) => return unavailable(e),
+    };
+    match log.last_signed_note() {
         Ok(Some(note)) => {
             ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response()
         }
         Ok(None) => Problem::not_found("no checkpoint signed yet").into_response(),
-        Err(e) => Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "ledger",
-            "Ledger unavailable",
-        )
-        .detail(e.to_string())
-        .into_response(),
+        Err(e) => unavailable(e),
     }
 }
 
+/// The ledger could not be read (its store does not answer).
+fn unavailable(e: impl std::fmt::Display) -> Response {
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "ledger",
+        "Ledger unavailable",
+    )
+    .detail(e.to_string())
+    .into_response()
+}
+
 async fn entries(State(l): State<Arc<GatewayLedger>>, Query(q): Query<RangeQuery>) -> Response {
-    let log = l.lock();
+    let log = match l.read() {
+        Ok(log) => log,
+        Err(e) => return unavailable(e),
+    };
     let size = log.size();
     let end = q
         .end
@@ -385,7 +414,10 @@ async fn inclusion(
     State(l): State<Arc<GatewayLedger>>,
     Query(q): Query<InclusionQuery>,
 ) -> Response {
-    let log = l.lock();
+    let log = match l.read() {
+        Ok(log) => log,
+        Err(e) => return unavailable(e),
+    };
     let size = q.size.unwrap_or(log.size());
     match log.inclusion_proof(q.index, size) {
         Ok(p) => Json(serde_json::json!({
@@ -403,7 +435,10 @@ async fn consistency(
     State(l): State<Arc<GatewayLedger>>,
     Query(q): Query<ConsistencyQuery>,
 ) -> Response {
-    let log = l.lock();
+    let log = match l.read() {
+        Ok(log) => log,
+        Err(e) => return unavailable(e),
+    };
     let to = q.to.unwrap_or(log.size());
     match log.consistency_proof(q.from, to) {
         Ok(p) => Json(serde_json::json!({

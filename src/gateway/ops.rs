@@ -180,6 +180,18 @@ pub struct Ops {
     witness_lag: Mutex<std::collections::BTreeMap<String, i64>>,
     /// Why the witness policy is not met, once it has not been for the configured time.
     witness: Mutex<Option<String>>,
+    /// The database, when the store is a server of its own.
+    database: std::sync::OnceLock<Arc<dyn StoreHealth>>,
+}
+
+/// What the operator endpoints ask of a store that is a server of its own (PostgreSQL): the
+/// embedded store has nothing to ask.
+pub trait StoreHealth: Send + Sync + std::fmt::Debug {
+    /// Fails, saying why, when the store does not answer (within a short time limit).
+    fn ping(&self) -> Result<(), String>;
+    /// The store's own metrics (its connection pool, its transactions' latency), in the
+    /// Prometheus text format.
+    fn render_metrics(&self) -> String;
 }
 
 impl Ops {
@@ -232,9 +244,17 @@ impl Ops {
         *self.witness.lock().unwrap_or_else(|p| p.into_inner()) = why;
     }
 
+    /// Watches the database: `/readyz` asks it, `/metrics` shows its pool and transactions.
+    pub fn watch_database(&self, database: Arc<dyn StoreHealth>) {
+        let _ = self.database.set(database);
+    }
+
     /// Every metric in the Prometheus text format, labelled ones included.
     pub fn render_metrics(&self) -> String {
         let mut out = self.metrics.render();
+        if let Some(db) = self.database.get() {
+            out.push_str(&db.render_metrics());
+        }
         let lag = self.witness_lag.lock().unwrap_or_else(|p| p.into_inner());
         if !lag.is_empty() {
             header(
@@ -291,7 +311,17 @@ pub fn router(ops: Arc<Ops>) -> Router {
 }
 
 async fn readyz(State(ops): State<Arc<Ops>>) -> (StatusCode, String) {
-    let problems = ops.problems(chrono::Utc::now().timestamp());
+    let mut problems = ops.problems(chrono::Utc::now().timestamp());
+    if let Some(db) = ops.database.get().cloned() {
+        let answer = tokio::task::spawn_blocking(move || db.ping()).await;
+        if let Some(why) = match answer {
+            Ok(Ok(())) => None,
+            Ok(Err(why)) => Some(why),
+            Err(e) => Some(e.to_string()),
+        } {
+            problems.push(format!("the database does not answer: {why}"));
+        }
+    }
     if problems.is_empty() {
         (StatusCode::OK, "ready\n".into())
     } else {

@@ -357,6 +357,15 @@ pub trait OutboxStore: Send + Sync {
     fn open(&self) -> Result<Vec<Job>, StoreError>;
     /// Makes every `put` so far durable.
     fn flush(&self) -> Result<(), StoreError>;
+    /// Whether other instances put and take jobs of the same outbox (several gateway
+    /// instances on one database): then the pending gauge is counted from the store.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// How many jobs are not yet delivered or failed.
+    fn count_open(&self) -> Result<usize, StoreError> {
+        Ok(self.open()?.len())
+    }
 }
 
 #[cfg(test)]

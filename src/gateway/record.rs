@@ -200,6 +200,14 @@ pub trait AppStore: Send + Sync {
     fn commit(&self, batch: Batch<'_>) -> Result<(), StoreError> {
         self.begin()?.commit(batch)
     }
+    /// Whether this process holds the lease `name`, taking or renewing it for `ttl` when it is
+    /// free, expired or already its own: of several instances on one store, one at a time
+    /// does what the lease guards (asking the witnesses to cosign). A store only one process
+    /// writes grants it always.
+    fn lease(&self, name: &str, ttl: std::time::Duration) -> Result<bool, StoreError> {
+        let _ = (name, ttl);
+        Ok(true)
+    }
     /// Stores documents of an application ahead of the batch that records it, durably, so
     /// that large ones are written and synced off the committer's path. Until that batch
     /// commits they belong to no record (a crash before it leaves them to be overwritten

@@ -149,7 +149,7 @@ fn secret32(path: &Path, what: &str) -> Result<[u8; 32], ServiceError> {
 pub async fn start(config: Config) -> Result<Bound, ServiceError> {
     let config = Arc::new(config);
     std::fs::create_dir_all(&config.data_dir).map_err(io_err(&config.data_dir))?;
-    let data = DataDir::new(&config.data_dir);
+    let data = DataDir::with_storage(&config.data_dir, config.storage.clone());
     let salt = secret32(
         &data.id_salt(),
         "the salt of the applicant hashes in the ledger",
@@ -172,6 +172,9 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
         }
     }
     let ops = Ops::new();
+    if let Some(database) = &stores.health {
+        ops.watch_database(database.clone());
+    }
     let gw = Gateway::new(
         config.clone(),
         stores.records.clone(),
@@ -312,6 +315,15 @@ fn check_invariant(
     records: &dyn crate::gateway::record::AppStore,
     ops: &Ops,
 ) -> Result<(), ServiceError> {
+    // Other instances sharing the store write meanwhile: read both under its writer lock.
+    let _held = match ledger.shared() {
+        true => Some(
+            records
+                .begin()
+                .map_err(|e| ServiceError::Store(e.to_string()))?,
+        ),
+        false => None,
+    };
     let report = crate::store::check::run(
         super::invariant::Scope::Tail,
         ledger.size(),

@@ -37,6 +37,14 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// How often a round looks for a new checkpoint.
 pub const ROUND_EVERY: Duration = Duration::from_millis(500);
 
+/// The lease of the instance that asks the witnesses, when several share one store: one
+/// asks, so each witness sees one client whose idea of its cosigned size stays right.
+pub const WITNESS_LEASE: &str = "witnesses";
+
+/// How long the asking instance holds the lease without renewing it (it renews at every
+/// round); another takes over this long after it died.
+pub const WITNESS_LEASE_TTL: Duration = Duration::from_secs(10);
+
 /// The C2SP media type of a 409 answer's body.
 const SIZE_CONTENT_TYPE: &str = "text/x.tlog.size";
 
@@ -131,8 +139,8 @@ impl Witnesses {
     }
 
     /// One round: every witness that has not cosigned the newest checkpoint (and is not
-    /// backing off, unless `now`) is asked, all at once; what they return is merged into the
-    /// stored checkpoint. Returns how many valid cosignatures the newest checkpoint carries.
+    /// backing off, unless `now`) is asked, all at once, by the instance holding
+    /// [`WITNESS_LEASE`]; what they return is merged into the stored checkpoint. Returns how many valid cosignatures the newest checkpoint carries.
     pub async fn round(&self, now: bool) -> usize {
         let note = match self.ledger.last_note() {
             Ok(Some(n)) => n,
@@ -147,6 +155,12 @@ impl Witnesses {
             return 0;
         };
         let size = signed.checkpoint.size;
+        // Of several instances, the lease holder asks; the others only count.
+        let ledger = self.ledger.clone();
+        let asking =
+            tokio::task::spawn_blocking(move || ledger.lead(WITNESS_LEASE, WITNESS_LEASE_TTL))
+                .await
+                .unwrap_or(false);
         let mut have = 0;
         let mut asks = tokio::task::JoinSet::new();
         for w in &self.list {
@@ -161,7 +175,7 @@ impl Witnesses {
                 .unwrap_or_else(|p| p.into_inner())
                 .retry_at
                 .is_none_or(|t| t <= Instant::now());
-            if now || due {
+            if asking && (now || due) {
                 let (w, ledger, note) = (w.clone(), self.ledger.clone(), note.clone());
                 let text = signed.note.text.clone();
                 asks.spawn(async move {

@@ -596,8 +596,12 @@ impl<S: LedgerStore> Log<S> {
     }
 
     /// Takes in an append prepared by [`prepare_append`](Self::prepare_append) whose writes
-    /// are now committed.
+    /// are now committed (nothing to do when [`catch_up`](Self::catch_up) read them since).
     pub fn appended(&mut self, append: Append) {
+        if self.size >= append.range.end {
+            // A reader caught up with the store after the commit: it holds the append already.
+            return;
+        }
         debug_assert_eq!(append.range.start, self.size, "appends out of order");
         self.tails = append.tails;
         if append.continues {

@@ -16,12 +16,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::gateway::ops::StoreHealth;
 use crate::gateway::outbox::OutboxStore;
 use crate::gateway::record::AppStore;
 use crate::ledger::LedgerStore;
 use crate::signing::keyring::{Keyring, KeyringError, ACTIVE_FILE};
 
+use super::config::Storage;
 use super::gateway::SledGateway;
+use super::postgres::PgStore;
 
 /// The database, under the data directory.
 pub const STORE_DIR: &str = "store";
@@ -67,6 +70,10 @@ pub enum OpenError {
     /// The keyring could not be opened or created.
     #[error(transparent)]
     Keyring(#[from] KeyringError),
+    /// The PostgreSQL database could not be reached, or holds another schema version (the
+    /// message gives the command that migrates it).
+    #[error(transparent)]
+    Postgres(#[from] super::postgres::PgError),
 }
 
 /// The opened storage of a data directory, behind the traits its users need.
@@ -78,18 +85,35 @@ pub struct Stores {
     pub outbox: Arc<dyn OutboxStore>,
     /// The ledger's trees (same database).
     pub ledger: Arc<dyn LedgerStore>,
+    /// What the operator endpoints ask a database server (none for the embedded store).
+    pub health: Option<Arc<dyn StoreHealth>>,
 }
 
-/// A data directory.
+/// A data directory, and where its records, outbox and ledger are stored: in it (the
+/// embedded store) or in the PostgreSQL database `[storage]` names.
 #[derive(Debug, Clone)]
 pub struct DataDir {
     root: PathBuf,
+    storage: Storage,
 }
 
 impl DataDir {
-    /// The data directory at `root`.
+    /// The data directory at `root`, with the embedded store in it.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self::with_storage(root, Storage::Embedded)
+    }
+
+    /// The data directory at `root` (keys and secrets), its store where `storage` says.
+    pub fn with_storage(root: impl Into<PathBuf>, storage: Storage) -> Self {
+        Self {
+            root: root.into(),
+            storage,
+        }
+    }
+
+    /// Where its store is.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
     }
 
     /// Its path.
@@ -144,8 +168,12 @@ impl DataDir {
         Keyring::open(&self.keys())
     }
 
-    /// Opens (creating on first use) the store; refuses an earlier version's layout.
+    /// Opens (creating on first use) the store; refuses an earlier version's layout, and a
+    /// PostgreSQL database whose schema is not this version's.
     pub fn open(&self) -> Result<Stores, OpenError> {
+        if let Storage::Postgres(config) = &self.storage {
+            return Ok(PgStore::connect(config)?.stores());
+        }
         if self.is_legacy() {
             return Err(OpenError::Legacy {
                 dir: self.root.display().to_string(),
@@ -156,6 +184,9 @@ impl DataDir {
 
     /// Opens the existing store (for read-only commands: never creates one).
     pub fn open_existing(&self) -> Result<Stores, OpenError> {
+        if let Storage::Postgres(_) = &self.storage {
+            return self.open();
+        }
         if self.is_legacy() {
             return Err(OpenError::Legacy {
                 dir: self.root.display().to_string(),
@@ -192,6 +223,7 @@ impl SledGateway {
             outbox: Arc::new(self.outbox().clone()),
             ledger: Arc::new(self.ledger().clone()),
             records: Arc::new(self),
+            health: None,
         }
     }
 }

@@ -310,6 +310,7 @@ impl PgStore {
             records: Arc::new(self.records()),
             outbox: Arc::new(self.outbox()),
             ledger: Arc::new(self.ledger()),
+            health: Some(Arc::new(self.clone())),
         }
     }
 
@@ -352,5 +353,59 @@ impl PgStore {
     /// This process's name in the outbox's leases (random per start).
     pub fn instance(&self) -> &str {
         &self.shared.instance
+    }
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("config", &self.shared.config)
+            .field("instance", &self.shared.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+impl crate::gateway::ops::StoreHealth for PgStore {
+    fn ping(&self) -> Result<(), String> {
+        PgStore::ping(self).map_err(|e| e.to_string())
+    }
+
+    fn render_metrics(&self) -> String {
+        use std::fmt::Write as _;
+        let pool = self.pool_status();
+        let mut out = String::new();
+        let gauges = [
+            (
+                "tongban_db_pool_connections_max",
+                "Connections the pool keeps at most.",
+                pool.max_size,
+            ),
+            (
+                "tongban_db_pool_connections_open",
+                "Connections open to the database.",
+                pool.size,
+            ),
+            (
+                "tongban_db_pool_connections_in_use",
+                "Open connections in use.",
+                pool.size.saturating_sub(pool.available),
+            ),
+            (
+                "tongban_db_pool_waiting",
+                "Callers waiting for a connection.",
+                pool.waiting,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
+        }
+        out.push_str(&self.tx_latency().render(
+            "db_batch_transaction_seconds",
+            "Seconds a batch's transaction took, from BEGIN to the durable COMMIT.",
+        ));
+        out
     }
 }

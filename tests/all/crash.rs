@@ -53,7 +53,6 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::Value;
-use tongban::gateway::config::Config;
 use tongban::gateway::convention;
 use tongban::gateway::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
 use tongban::gateway::outbox::Attempt;
@@ -901,11 +900,9 @@ fn check(
     v
 }
 
-/// Runs `tongban --data-dir <data_dir> <args>`; the error carries its output.
-fn tongban(data_dir: &Path, args: &[&str]) -> Result<String, String> {
+/// Runs `tongban <args>`; the error carries its output.
+fn tongban(args: &[&str]) -> Result<String, String> {
     let out = Command::new(env!("CARGO_BIN_EXE_tongban"))
-        .arg("--data-dir")
-        .arg(data_dir)
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -939,13 +936,94 @@ fn ms(d: Duration) -> u128 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_loop_under_load_keeps_one_record_and_one_ledger_trail_per_application() {
+    crash_loop(Setup {
+        label: "embedded store",
+        instances: 1,
+        storage: None,
+        _database: None,
+        restart: None,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_loop_on_postgresql_keeps_one_record_and_one_ledger_trail_per_application() {
+    let Some((database, storage)) = crate::backend::fresh_postgres("crash_one") else {
+        return;
+    };
+    crash_loop(Setup {
+        label: "PostgreSQL",
+        instances: 1,
+        storage: Some(storage),
+        _database: Some(database),
+        restart: None,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_database_one_killed_again_and_again_lose_nothing() {
+    let Some((database, storage)) = crate::backend::fresh_postgres("crash_two") else {
+        return;
+    };
+    crash_loop(Setup {
+        label: "two instances on PostgreSQL",
+        instances: 2,
+        storage: Some(storage),
+        _database: Some(database),
+        restart: None,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_restarts_under_load_lose_nothing_and_the_gateway_recovers_by_itself() {
+    let made = tokio::task::spawn_blocking(|| {
+        let cluster = crate::backend::Cluster::start()?;
+        let (database, storage) = crate::backend::fresh_database_on(&cluster.admin_url());
+        Some((cluster, database, storage))
+    });
+    let Some((cluster, database, storage)) = made.await.unwrap() else {
+        return;
+    };
+    crash_loop(Setup {
+        label: "PostgreSQL stopped and started",
+        instances: 1,
+        storage: Some(storage),
+        _database: Some(database),
+        restart: Some(cluster),
+    })
+    .await;
+}
+
+/// What the crash loop runs against.
+struct Setup {
+    label: &'static str,
+    /// Gateway processes sharing the storage, behind a TCP load balancer when more than one;
+    /// each kill takes one of them down while the others serve.
+    instances: usize,
+    /// The `[storage]` table (none: the embedded store in the data directory).
+    storage: Option<String>,
+    /// The database it names, dropped at the end (before its cluster).
+    _database: Option<tongban::store::postgres::TestDatabase>,
+    /// The database cluster to stop (as a crash would) and start again under the running
+    /// gateway, `CRASH_DB_RESTARTS` times (default 3), instead of killing the gateway.
+    restart: Option<crate::backend::Cluster>,
+}
+
+async fn crash_loop(setup: Setup) {
     let settings = Settings::from_env();
     let started = Instant::now();
     let deadline = started + settings.timeout;
     println!(
-        "crash: seed {} (CRASH_SEED to replay the kill schedule), {} kills, {} clients per \
-         platform, bound {:?}",
-        settings.seed, settings.kills, settings.clients, settings.timeout
+        "crash ({}, {} instance(s)): seed {} (CRASH_SEED to replay the kill schedule), {} \
+         kills, {} clients per platform, bound {:?}",
+        setup.label,
+        setup.instances,
+        settings.seed,
+        settings.kills,
+        settings.clients,
+        settings.timeout
     );
     let mut rng = rand::rngs::StdRng::seed_from_u64(settings.seed);
     let mut violations = Violations::default();
@@ -961,6 +1039,7 @@ async fn sigkill_loop_under_load_keeps_one_record_and_one_ledger_trail_per_appli
             give_up_after_s: 3_600,
             witnesses: false,
             sm2: false,
+            storage: setup.storage.clone(),
         },
     )
     .await
@@ -969,29 +1048,47 @@ async fn sigkill_loop_under_load_keeps_one_record_and_one_ledger_trail_per_appli
     lb.stop_gateway().await;
     // Let the stopped gateway's last tasks release the database lock.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let data_dir = Config::load(&lb.config_path)
-        .expect("the loopback configuration")
-        .data_dir;
 
     let ops_http = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let mut gw = GatewayProcess {
+    let process = |config: PathBuf, ops: SocketAddr, i: usize| GatewayProcess {
         child: None,
-        config: lb.config_path.clone(),
-        log: dir.path().join("gateway-process.log"),
-        ops: lb.ops_addr,
+        config,
+        log: dir.path().join(format!("gateway-process-{i}.log")),
+        ops,
         http: reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_millis(500))
             .build()
             .unwrap(),
     };
-    gw.start(&mut violations, "first start")
-        .await
-        .expect("the gateway starts");
+    // One instance listens where the platforms post; several sit behind a load balancer
+    // listening there.
+    let mut gws = Vec::new();
+    let mut _balancer = None;
+    if setup.instances == 1 {
+        gws.push(process(lb.config_path.clone(), lb.ops_addr, 0));
+    } else {
+        let mut backends = Vec::new();
+        for i in 0..setup.instances {
+            let (config, listen, ops) = crate::backend::instance_config(&lb.config_path, i);
+            backends.push(listen);
+            gws.push(process(config, ops, i));
+        }
+        _balancer = Some(
+            crate::balancer::Balancer::start(lb.gateway_addr, backends)
+                .await
+                .expect("the load balancer"),
+        );
+    }
+    for (i, gw) in gws.iter_mut().enumerate() {
+        gw.start(&mut violations, &format!("first start of instance {i}"))
+            .await
+            .expect("the gateway starts");
+    }
 
     // Clients of both platforms, each on its own mutual-TLS connection.
     let ca = tls::certs_from_pem(&std::fs::read(lb.pki.ca()).unwrap(), "ca").unwrap();
@@ -1055,8 +1152,13 @@ async fn sigkill_loop_under_load_keeps_one_record_and_one_ledger_trail_per_appli
     // The kill loop.
     let mut ready_times = Vec::new();
     let mut kills = 0u32;
+    let mut served_alone = 0usize;
     let mut aborted = None::<String>;
-    for k in 1..=settings.kills {
+    let rounds = match &setup.restart {
+        Some(_) => env_u64("CRASH_DB_RESTARTS").unwrap_or(3) as u32,
+        None => settings.kills,
+    };
+    for k in 1..=rounds {
         let up_for = Duration::from_millis(rng.gen_range(200..=2_000));
         if Instant::now() + up_for >= deadline {
             aborted = Some(format!(
@@ -1065,19 +1167,57 @@ async fn sigkill_loop_under_load_keeps_one_record_and_one_ledger_trail_per_appli
             break;
         }
         tokio::time::sleep(up_for).await;
-        if let Some(status) = gw.exited() {
-            violations.add(
-                "gateway exited by itself",
-                format!(
-                    "before kill {k} it exited ({status}); its log ends:\n{}",
-                    tail(&gw.log, 10)
-                ),
-            );
+        for (i, gw) in gws.iter_mut().enumerate() {
+            if let Some(status) = gw.exited() {
+                violations.add(
+                    "gateway exited by itself",
+                    format!(
+                        "before kill {k} instance {i} exited ({status}); its log ends:\n{}",
+                        tail(&gw.log, 10)
+                    ),
+                );
+            }
         }
-        gw.sigkill();
+        if let Some(cluster) = &setup.restart {
+            // The database goes away under the running gateway, and comes back.
+            let down_for = Duration::from_millis(rng.gen_range(500..=2_000));
+            std::thread::scope(|s| {
+                s.spawn(|| cluster.stop_server("immediate"));
+            });
+            tokio::time::sleep(down_for).await;
+            let restarted_at = Instant::now();
+            std::thread::scope(|s| {
+                s.spawn(|| cluster.start_server());
+            });
+            kills += 1;
+            if let Err(why) = gws[0].wait_ready(READY_BOUND).await {
+                violations.add("gateway did not recover by itself", why.clone());
+                aborted = Some(why);
+                break;
+            }
+            let ready = restarted_at.elapsed();
+            ready_times.push(ready);
+            println!(
+                "database restart {k}/{rounds}: after {} ms up, down {} ms; the gateway ready \
+                 again {} ms after the database started; {} acknowledged so far",
+                ms(up_for),
+                ms(down_for),
+                ms(ready),
+                lock(&tally).acks.len()
+            );
+            continue;
+        }
+        let victim = rng.gen_range(0..gws.len());
+        gws[victim].sigkill();
         kills += 1;
         let killed_at = Instant::now();
-        if let Err(why) = gw
+        if gws.len() > 1 {
+            // The others serve alone for a while: what they acknowledge meanwhile counts.
+            let acks_before = lock(&tally).acks.len();
+            tokio::time::sleep(Duration::from_millis(rng.gen_range(200..=1_000))).await;
+            served_alone += lock(&tally).acks.len() - acks_before;
+        }
+        if let Err(why) = gws[victim]
             .start(&mut violations, &format!("restart after kill {k}"))
             .await
         {
@@ -1087,8 +1227,8 @@ async fn sigkill_loop_under_load_keeps_one_record_and_one_ledger_trail_per_appli
         let ready = killed_at.elapsed();
         ready_times.push(ready);
         println!(
-            "kill {k}/{}: after {} ms up; ready again in {} ms; {} acknowledged so far",
-            settings.kills,
+            "kill {k}/{rounds}: instance {victim} after {} ms up; ready again in {} ms; {} \
+             acknowledged so far",
             ms(up_for),
             ms(ready),
             lock(&tally).acks.len()
@@ -1118,12 +1258,14 @@ async fn sigkill_loop_under_load_keeps_one_record_and_one_ledger_trail_per_appli
     let drain_end = deadline.min(Instant::now() + DRAIN_BOUND);
     let drain_started = Instant::now();
     let mut pending = None;
+    let ops0 = gws[0].ops;
     loop {
-        if gw.exited().is_some() {
-            aborted.get_or_insert_with(|| "the gateway stopped during the drain".into());
+        if gws.iter_mut().any(|gw| gw.exited().is_some()) {
+            aborted.get_or_insert_with(|| "a gateway stopped during the drain".into());
             break;
         }
-        pending = metric(&ops_http, lb.ops_addr, "tongban_outbox_pending").await;
+        // Every instance counts the jobs of the shared outbox: the first one's count is all.
+        pending = metric(&ops_http, ops0, "tongban_outbox_pending").await;
         let at = AtSandboxes::of(&lb);
         let done = pending.is_some_and(|p| p <= 0)
             && acks.iter().all(|a| {
@@ -1144,13 +1286,41 @@ async fn sigkill_loop_under_load_keeps_one_record_and_one_ledger_trail_per_appli
     }
 
     // Read everything from outside: the ledger, each number's record, the sandboxes.
-    let ledger = match read_ledger(&ops_http, lb.ops_addr, &mut violations).await {
+    let ledger = match read_ledger(&ops_http, ops0, &mut violations).await {
         Ok(l) => l,
         Err(why) => {
             violations.add("ledger API", why);
             Vec::new()
         }
     };
+    // Every instance serves the same ledger.
+    for (i, gw) in gws.iter().enumerate().skip(1) {
+        let theirs = read_ledger(&ops_http, gw.ops, &mut violations).await;
+        let key = |l: &[LedgerItem]| -> Vec<(String, String)> {
+            l.iter()
+                .map(|e| (e.step.clone(), e.gateway_no.clone()))
+                .collect()
+        };
+        match theirs {
+            Ok(theirs) if key(&theirs) == key(&ledger) => {}
+            Ok(theirs) => violations.add(
+                "instances disagree",
+                format!(
+                    "instance {i}'s ledger API shows {} entries, instance 0's {}, or other \
+                     entries",
+                    theirs.len(),
+                    ledger.len()
+                ),
+            ),
+            Err(why) => violations.add("ledger API", format!("instance {i}: {why}")),
+        }
+    }
+    if gws.len() > 1 && kills > 0 && served_alone == 0 {
+        violations.add(
+            "instances",
+            "nothing was acknowledged while an instance was down: the others did not serve",
+        );
+    }
     let at = AtSandboxes::of(&lb);
     let mut numbers: BTreeSet<String> = ledger.iter().map(|e| e.gateway_no.clone()).collect();
     numbers.extend(acks.iter().map(|a| a.gateway_no.clone()));
@@ -1161,7 +1331,7 @@ async fn sigkill_loop_under_load_keeps_one_record_and_one_ledger_trail_per_appli
             aborted.get_or_insert_with(|| "the time bound ended reading the records".into());
             break;
         }
-        match read_record(&ops_http, lb.ops_addr, no).await {
+        match read_record(&ops_http, ops0, no).await {
             Ok(r) => {
                 records.insert(no.clone(), r);
             }
@@ -1173,40 +1343,59 @@ async fn sigkill_loop_under_load_keeps_one_record_and_one_ledger_trail_per_appli
         *states.entry(r.state.clone()).or_default() += 1;
     }
 
-    // A graceful stop, then the offline audit of what it left.
-    match gw.sigterm(Duration::from_secs(30)).await {
-        Ok(status) if status.success() => {}
-        Ok(status) => violations.add(
-            "graceful stop",
-            format!("exit {status}; its log ends:\n{}", tail(&gw.log, 10)),
-        ),
-        Err(why) => violations.add("graceful stop", why),
+    // A graceful stop, then the offline audit of what it left, exported through each
+    // instance's configuration.
+    for (i, gw) in gws.iter_mut().enumerate() {
+        match gw.sigterm(Duration::from_secs(30)).await {
+            Ok(status) if status.success() => {}
+            Ok(status) => violations.add(
+                "graceful stop",
+                format!(
+                    "instance {i}: exit {status}; its log ends:\n{}",
+                    tail(&gw.log, 10)
+                ),
+            ),
+            Err(why) => violations.add("graceful stop", format!("instance {i}: {why}")),
+        }
     }
-    let bundle = dir.path().join("audit-bundle");
-    let bundle_arg = bundle.to_str().unwrap();
-    match tongban(&data_dir, &["audit", "export", bundle_arg]) {
-        Err(why) => violations.add("audit", why),
-        Ok(_) => match tongban(&data_dir, &["audit", "verify", bundle_arg, "--json"]) {
+    let mut roots = BTreeSet::new();
+    for (i, gw) in gws.iter().enumerate() {
+        let config = gw.config.to_str().unwrap().to_owned();
+        let bundle = dir.path().join(format!("audit-bundle-{i}"));
+        let bundle_arg = bundle.to_str().unwrap();
+        let audit = |args: &[&str]| tongban(&[&["--config", &config][..], args].concat());
+        match audit(&["audit", "export", bundle_arg]) {
             Err(why) => violations.add("audit", why),
-            Ok(report) => {
-                let size = serde_json::from_str::<Value>(&report)
-                    .ok()
-                    .and_then(|r| r["tree_size"].as_u64());
-                if !matches!(size, Some(s) if s >= ledger.len() as u64) {
-                    violations.add(
-                        "audit",
-                        format!(
-                            "the verified bundle's tree size {size:?} is below the {} entries \
-                             the ledger API showed",
-                            ledger.len()
-                        ),
-                    );
+            Ok(_) => match audit(&["audit", "verify", bundle_arg, "--json"]) {
+                Err(why) => violations.add("audit", why),
+                Ok(report) => {
+                    let report = serde_json::from_str::<Value>(&report).unwrap_or_default();
+                    let size = report["tree_size"].as_u64();
+                    roots.insert(report["root"].to_string());
+                    if !matches!(size, Some(s) if s >= ledger.len() as u64) {
+                        violations.add(
+                            "audit",
+                            format!(
+                                "instance {i}: the verified bundle's tree size {size:?} is \
+                                 below the {} entries the ledger API showed",
+                                ledger.len()
+                            ),
+                        );
+                    }
                 }
+            },
+        }
+        if i == 0 {
+            if let Err(why) = audit(&["audit", "check"]) {
+                violations.add("audit", why);
             }
-        },
+        }
     }
-    if let Err(why) = tongban(&data_dir, &["audit", "check"]) {
-        violations.add("audit", why);
+    if roots.len() > 1 {
+        violations.add(
+            "audit",
+            format!("the instances' exports differ: roots {roots:?}"),
+        );
     }
 
     violations.extend(check(&acks, &ledger, &records, &at));
@@ -1242,13 +1431,16 @@ async fn sigkill_loop_under_load_keeps_one_record_and_one_ledger_trail_per_appli
             duplicate_replies.join(", ")
         );
     }
-    let logged = std::fs::read_to_string(&gw.log).unwrap_or_default();
-    println!(
-        "crash: the gateway processes logged {} lines at error level",
-        logged.lines().count()
-    );
-    if !violations.0.is_empty() {
-        println!("{}", tail(&gw.log, 10));
+    for gw in &gws {
+        let logged = std::fs::read_to_string(&gw.log).unwrap_or_default();
+        println!(
+            "crash: {} logged {} lines at error level",
+            gw.log.file_name().unwrap_or_default().to_string_lossy(),
+            logged.lines().count()
+        );
+        if !violations.0.is_empty() {
+            println!("{}", tail(&gw.log, 10));
+        }
     }
     for (kind, detail) in &violations.0 {
         println!("VIOLATION [{kind}] {detail}");
@@ -1256,8 +1448,11 @@ async fn sigkill_loop_under_load_keeps_one_record_and_one_ledger_trail_per_appli
     let (median, max) = median_max(&ready_times);
     let sh_zj = acks.iter().filter(|a| a.source == "sh").count();
     let summary = format!(
-        "crash summary: seed {}, kills {kills}, acknowledged {} (sh→zj {sh_zj}, zj→sh {}), \
-         restart-to-ready median {} ms max {} ms, violations {} {:?}, {:.1} s",
+        "crash summary ({}, {} instance(s)): seed {}, kills {kills}, acknowledged {} (sh→zj \
+         {sh_zj}, zj→sh {}; {served_alone} while an instance was down), restart-to-ready \
+         median {} ms max {} ms, violations {} {:?}, {:.1} s",
+        setup.label,
+        setup.instances,
         settings.seed,
         acks.len(),
         acks.len() - sh_zj,

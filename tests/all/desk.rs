@@ -23,8 +23,7 @@ pub fn options() -> LoopbackOptions {
         initial_backoff_ms: 50,
         max_backoff_ms: 200,
         give_up_after_s: 3_600,
-        witnesses: false,
-        sm2: false,
+        ..crate::backend::options()
     }
 }
 

@@ -1,6 +1,8 @@
 //! The one integration-test binary: each module tests one part of tongban from outside.
 
 mod audit_rules;
+mod backend;
+mod balancer;
 mod cli;
 mod conformance;
 mod crash;
@@ -8,6 +10,7 @@ mod desk;
 mod fuzz;
 mod gateway;
 mod hostile;
+mod instances;
 mod ledger;
 mod listener;
 mod messages;

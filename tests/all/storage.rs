@@ -641,7 +641,7 @@ fn postgres_a_database_without_the_schema_is_refused_naming_the_command() {
     ) else {
         return;
     };
-    let err = PgStore::connect(&db.config()).err().expect("refused");
+    let err = PgStore::connect(&db.config()).expect_err("refused");
     let text = err.to_string();
     assert!(matches!(err, PgError::Schema { found: None, .. }), "{text}");
     assert!(
@@ -663,7 +663,7 @@ fn postgres_a_database_without_the_schema_is_refused_naming_the_command() {
         SCHEMA_VERSION + 1
     ))
     .unwrap();
-    let err = PgStore::connect(&db.config()).err().expect("refused");
+    let err = PgStore::connect(&db.config()).expect_err("refused");
     assert!(matches!(err, PgError::Newer { .. }), "{err}");
     assert!(PgStore::migrate(&db.config()).is_err(), "never downgrades");
 }
@@ -702,7 +702,7 @@ fn postgres_an_unreachable_database_is_named_and_fails_fast() {
         "postgres://tongban:secret@127.0.0.1:{port}/tongban"
     ));
     let started = std::time::Instant::now();
-    let err = PgStore::connect(&config).err().expect("refused");
+    let err = PgStore::connect(&config).expect_err("refused");
     let text = err.to_string();
     assert!(matches!(err, PgError::Unreachable { .. }), "{text}");
     assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");

@@ -204,4 +204,24 @@ impl OutboxStore for PgOutbox {
     fn flush(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn count_open(&self) -> Result<usize, StoreError> {
+        self.shared
+            .with(|c| async move {
+                let row = c
+                    .query_one(
+                        "SELECT count(*) FROM tongban_outbox \
+                         WHERE state IN ('pending', 'in_flight')",
+                        &[],
+                    )
+                    .await
+                    .map_err(PgError::db)?;
+                Ok(usize::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+            })
+            .map_err(err)
+    }
 }

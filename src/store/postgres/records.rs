@@ -235,6 +235,14 @@ fn claim_row(row: &tokio_postgres::Row) -> Result<(String, String, String), PgEr
     Ok((row.get(0), row.get(1), row.get(2)))
 }
 
+/// Takes the lease `$1` for `$2` for `$3` ms when it is free, run out or `$2`'s already;
+/// returns a row only then.
+const LEASE: &str = "INSERT INTO tongban_leases (name, holder, until) \
+     VALUES ($1, $2, now() + $3 * interval '1 millisecond') \
+     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
+     WHERE tongban_leases.holder = excluded.holder OR tongban_leases.until < now() \
+     RETURNING holder";
+
 impl AppStore for PgRecords {
     fn next_sequence(&self) -> Result<u64, StoreError> {
         let mut block = self
@@ -449,6 +457,21 @@ impl AppStore for PgRecords {
                     .await
                     .map_err(db)?;
                 rows.iter().map(record_row).collect()
+            })
+            .map_err(err)
+    }
+
+    fn lease(&self, name: &str, ttl: std::time::Duration) -> Result<bool, StoreError> {
+        let (name, holder) = (name.to_owned(), self.shared.instance.clone());
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        self.shared
+            .with(move |c| async move {
+                let stmt = c.prepare_cached(LEASE).await.map_err(db)?;
+                let row = c
+                    .query_opt(&stmt, &[&name, &holder, &ttl_ms])
+                    .await
+                    .map_err(db)?;
+                Ok(row.is_some())
             })
             .map_err(err)
     }

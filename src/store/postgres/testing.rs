@@ -34,11 +34,20 @@ impl TestDatabase {
                 return None;
             }
         };
+        Some(Self::create_on(&admin))
+    }
+
+    /// A new empty database on the cluster the admin URL `admin` reaches.
+    pub fn create_on(admin: &str) -> TestDatabase {
         let name = format!("tb_{:016x}", rand::random::<u64>());
-        admin_sql(&admin, &format!("CREATE DATABASE {name}"))
-            .unwrap_or_else(|e| panic!("creating a test database on {ENV_URL}: {e}"));
-        let url = database_url(&admin, &name);
-        Some(TestDatabase { admin, name, url })
+        admin_sql(admin, &format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| panic!("creating a test database: {e}"));
+        let url = database_url(admin, &name);
+        TestDatabase {
+            admin: admin.to_owned(),
+            name,
+            url,
+        }
     }
 
     /// A new database with the current schema.

@@ -729,7 +729,7 @@ impl ConfigFile {
             l.outgoing_connect_timeout_ms
                 .saturating_add(l.outgoing_request_timeout_ms),
         );
-        let storage = self.storage.resolve(&mut p.0, &abs, outgoing);
+        let storage = self.storage.resolve(&mut p.0, &abs, outgoing, &self.listen);
 
         if !p.0.is_empty() {
             return Err(ConfigErrors(p.0));

@@ -362,6 +362,12 @@ pub trait OutboxStore: Send + Sync {
     fn shared(&self) -> bool {
         false
     }
+    /// Called once as the gateway starts: the deliveries this instance held when it stopped
+    /// (its leases on a shared outbox) are due again at once, since no attempt of its
+    /// survived; returns how many.
+    fn restarted(&self) -> Result<usize, StoreError> {
+        Ok(0)
+    }
     /// How many jobs are not yet delivered or failed.
     fn count_open(&self) -> Result<usize, StoreError> {
         Ok(self.open()?.len())

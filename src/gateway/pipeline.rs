@@ -358,7 +358,7 @@ impl Gateway {
     /// (Nothing else needs completing: every batch was committed whole or not at all.)
     pub async fn recover(&self) -> Result<usize, IntakeError> {
         let now = now_ms();
-        let mut fixed = 0;
+        let mut fixed = self.outbox.restarted()?;
         for mut job in self.outbox.open()? {
             if job.recover(now) {
                 self.outbox.put(&job)?;

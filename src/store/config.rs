@@ -43,6 +43,11 @@ pub struct StorageFile {
     /// over (after the first one died).
     #[serde(default)]
     pub lease_s: Option<u64>,
+    /// This instance's name among those sharing the database, the same across its restarts
+    /// (so it takes back at once what it held when it died); by default the host's name and
+    /// the partner listener's address, unique for instances on one host.
+    #[serde(default)]
+    pub instance: Option<String>,
 }
 
 /// The backends.
@@ -74,12 +79,14 @@ impl StorageFile {
         problems: &mut Vec<String>,
         abs: &dyn Fn(&Path) -> PathBuf,
         outgoing: Duration,
+        listen: &str,
     ) -> Option<Storage> {
         let postgres_only = [
             ("url", self.url.is_some()),
             ("ca", self.ca.is_some()),
             ("pool_size", self.pool_size.is_some()),
             ("lease_s", self.lease_s.is_some()),
+            ("instance", self.instance.is_some()),
         ];
         if self.backend == Backend::Embedded {
             let before = problems.len();
@@ -130,6 +137,14 @@ impl StorageFile {
                 outgoing.as_secs_f64().ceil()
             ));
         }
+        let instance = match &self.instance {
+            Some(name) if name.trim().is_empty() || name.len() > 200 => {
+                problems.push("storage.instance must be a name of 1 to 200 bytes".into());
+                String::new()
+            }
+            Some(name) => name.trim().to_owned(),
+            None => format!("{}/{listen}", host_name()),
+        };
         if problems.len() > before {
             return None;
         }
@@ -138,8 +153,19 @@ impl StorageFile {
             ca,
             pool_size,
             lease,
+            instance,
         }))
     }
+}
+
+/// This host's name (Linux's; `localhost` where it cannot be read).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 #[cfg(test)]
@@ -149,7 +175,12 @@ mod tests {
     fn resolve(text: &str) -> Result<Storage, Vec<String>> {
         let file: StorageFile = toml::from_str(text).map_err(|e| vec![e.to_string()])?;
         let mut p = Vec::new();
-        let s = file.resolve(&mut p, &|p: &Path| p.to_owned(), Duration::from_secs(40));
+        let s = file.resolve(
+            &mut p,
+            &|p: &Path| p.to_owned(),
+            Duration::from_secs(40),
+            "127.0.0.1:8443",
+        );
         s.ok_or(p)
     }
 
@@ -173,6 +204,7 @@ mod tests {
         assert_eq!(c.pool_size, DEFAULT_POOL_SIZE);
         assert_eq!(c.lease, DEFAULT_LEASE);
         assert_eq!(c.ca, None);
+        assert!(c.instance.ends_with("/127.0.0.1:8443"), "{}", c.instance);
         let e = resolve(
             "backend = \"postgres\"\nurl = \"mysql://u:secret@h/db\"\npool_size = 0\nlease_s = 30",
         )

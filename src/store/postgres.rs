@@ -74,6 +74,11 @@ pub struct PgConfig {
     pub pool_size: usize,
     /// How long an instance holds a due job it took (see [`PgOutbox`]).
     pub lease: Duration,
+    /// This instance's name in the outbox's leases and the leases table: the same across
+    /// restarts of one instance, so a restarted instance takes back at once the deliveries it
+    /// held when it died ([`crate::gateway::outbox::OutboxStore::restarted`]); different
+    /// for every instance.
+    pub instance: String,
 }
 
 impl PgConfig {
@@ -84,6 +89,7 @@ impl PgConfig {
             ca: None,
             pool_size: DEFAULT_POOL_SIZE,
             lease: DEFAULT_LEASE,
+            instance: format!("{:016x}", rand::random::<u64>()),
         }
     }
 
@@ -109,6 +115,7 @@ impl std::fmt::Debug for PgConfig {
             .field("ca", &self.ca)
             .field("pool_size", &self.pool_size)
             .field("lease", &self.lease)
+            .field("instance", &self.instance)
             .finish()
     }
 }
@@ -263,7 +270,7 @@ impl PgStore {
             let _in = rt.handle().enter();
             connection::pool(config)?
         };
-        let instance = format!("{:016x}", rand::random::<u64>());
+        let instance = config.instance.clone();
         let store = PgStore {
             shared: Arc::new(Shared {
                 pool,

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use std::time::Instant as Clock;
 
 use sha2::{Digest as _, Sha256};
-use tongban::gateway::demo::{Loopback, DEMO_GATEWAY_DIR, SAMPLE_SH_APPLICATION};
+use tongban::gateway::demo::{Loopback, SAMPLE_SH_APPLICATION};
 use tongban::gateway::pipeline::GATEWAY_NO_HEADER;
 use tongban::gateway::record::{AppState, Batch, DocKind};
 use tongban::ledger::{self, Decision, DecisionResult, Entry, Instant, Log, Step};
@@ -91,9 +91,24 @@ async fn demo_bundle(dir: &Path) -> PathBuf {
             .is_some_and(|r| r.state == AppState::Delivered)
     };
     wait_for("both DELIVERED", || numbers.iter().all(|n| delivered(n))).await;
+    let lb_config = lb.config_path.clone();
     lb.stop().await;
     let bundle = dir.join("bundle");
-    let out = export(&dir.join(DEMO_GATEWAY_DIR), &bundle);
+    // Through the gateway's configuration: its data directory and storage, either backend.
+    let config = lb_config.to_str().unwrap();
+    let o = tongban(
+        None,
+        &[
+            "audit",
+            "export",
+            s(&bundle),
+            "--with-documents",
+            "--config",
+            config,
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
     assert!(out.contains("8 documents"), "{out}");
     bundle
 }

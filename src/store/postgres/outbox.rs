@@ -209,6 +209,23 @@ impl OutboxStore for PgOutbox {
         true
     }
 
+    fn restarted(&self) -> Result<usize, StoreError> {
+        let me = self.shared.instance.clone();
+        self.shared
+            .with(move |c| async move {
+                let n = c
+                    .execute(
+                        "UPDATE tongban_outbox SET lease_owner = NULL, lease_until = NULL \
+                         WHERE lease_owner = $1",
+                        &[&me],
+                    )
+                    .await
+                    .map_err(PgError::db)?;
+                Ok(usize::try_from(n).unwrap_or(usize::MAX))
+            })
+            .map_err(err)
+    }
+
     fn count_open(&self) -> Result<usize, StoreError> {
         self.shared
             .with(|c| async move {

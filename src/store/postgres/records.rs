@@ -238,7 +238,7 @@ fn claim_row(row: &tokio_postgres::Row) -> Result<(String, String, String), PgEr
 /// Takes the lease `$1` for `$2` for `$3` ms when it is free, run out or `$2`'s already;
 /// returns a row only then.
 const LEASE: &str = "INSERT INTO tongban_leases (name, holder, until) \
-     VALUES ($1, $2, now() + $3 * interval '1 millisecond') \
+     VALUES ($1, $2, now() + $3::bigint * interval '1 millisecond') \
      ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
      WHERE tongban_leases.holder = excluded.holder OR tongban_leases.until < now() \
      RETURNING holder";

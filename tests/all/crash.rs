@@ -292,7 +292,10 @@ impl GatewayProcess {
         let child = Command::new(env!("CARGO_BIN_EXE_tongban"))
             .args(["serve", "--config"])
             .arg(&self.config)
-            .env("RUST_LOG", "error")
+            .env(
+                "RUST_LOG",
+                std::env::var("CRASH_LOG").unwrap_or_else(|_| "error".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

@@ -876,3 +876,32 @@ fn postgres_migrate_from_the_command_line_names_the_version() {
     }
     PgStore::connect(&db.config()).unwrap();
 }
+
+/// An HTTP handler reads through the store from inside a tokio task; one that reads more
+/// times in one turn than the task's cooperative budget (128) must still be answered. It
+/// was not: the 129th read spun forever, and a gateway restarted with a thousand records
+/// in the check at start never became ready.
+#[test]
+fn postgres_a_task_reading_many_times_in_one_turn_is_answered() {
+    let Some((_db, store)) = pg("many reads in one turn") else {
+        return;
+    };
+    let (done, answered) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let records = store.records();
+        let found = rt.block_on(async move {
+            (0..300)
+                .filter(|i| records.get(&gateway_no(*i)).unwrap().is_some())
+                .count()
+        });
+        let _ = done.send(found);
+    });
+    let found = answered
+        .recv_timeout(Duration::from_secs(30))
+        .expect("300 reads from one task within 30 s");
+    assert_eq!(found, 0);
+}

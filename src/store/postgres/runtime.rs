@@ -41,15 +41,19 @@ impl PgRuntime {
     /// a connection driven by the caller's runtime would stall whenever that runtime's
     /// workers are all blocked in such calls. So every connection lives on this runtime, and
     /// a caller only waits for the spawned task's `JoinHandle` with a plain executor
-    /// (`futures::executor::block_on`), which is valid on any thread. Never call it from a
-    /// future running on this runtime itself.
+    /// (`futures::executor::block_on`), which is valid on any thread, outside the caller's
+    /// cooperative budget. Never call it from a future running on this runtime itself.
     pub(crate) fn run<T, F>(&self, fut: F) -> Result<T, PgError>
     where
         F: Future<Output = Result<T, PgError>> + Send + 'static,
         T: Send + 'static,
     {
         let task = self.rt().spawn(fut);
-        match futures::executor::block_on(task) {
+        // Unconstrained: polling a `JoinHandle` spends the calling tokio task's cooperative
+        // budget, and a task that has spent it (after 128 such calls in one turn, as the
+        // check at start makes) is told "not yet" and woken at once, forever, since it never
+        // yields back to its scheduler to get a new budget.
+        match futures::executor::block_on(tokio::task::unconstrained(task)) {
             Ok(out) => out,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => Err(PgError::Runtime("the store is shutting down".into())),

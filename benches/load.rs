@@ -57,6 +57,11 @@ fn cpu_seconds(pid: &str) -> Option<f64> {
 
 /// One of the gateway's metrics, from its `/metrics`.
 async fn metric(ops: &str, name: &str) -> Option<i64> {
+    metric_f64(ops, name).await.map(|v| v as i64)
+}
+
+/// One of the gateway's metrics, as a number with a fraction.
+async fn metric_f64(ops: &str, name: &str) -> Option<f64> {
     let text = reqwest::get(format!("http://{ops}/metrics"))
         .await
         .ok()?
@@ -279,6 +284,19 @@ async fn main() {
         metric(&ops, "tongban_deliveries_attempted_total").await,
     ) {
         println!("  outbox depth at the end: {pending}; delivery attempts: {attempts}");
+    }
+    for (i, (_, _, ops)) in gateways.iter().enumerate() {
+        let ops = ops.to_string();
+        let sum = metric_f64(&ops, "tongban_db_batch_transaction_seconds_sum").await;
+        let count = metric_f64(&ops, "tongban_db_batch_transaction_seconds_count").await;
+        if let (Some(sum), Some(count)) = (sum, count.filter(|c| *c > 0.0)) {
+            println!(
+                "  gateway {i}: {count} batch transactions, {:.2} ms each on average, {:.0}% \
+                 of the run inside one",
+                sum / count * 1e3,
+                sum / elapsed * 100.0
+            );
+        }
     }
     if let (Some(g), Some(o)) = (gw_cpu, own_cpu) {
         println!(

@@ -21,9 +21,12 @@
 //!   module that joins [`ledger`] and [`platform`].
 //!
 //! I/O shells:
-//! - [`store`] — the data directory ([`store::DataDir`]) and its one sled database, made
-//!   durable with a real `fdatasync`; the only module that names sled (plus in-memory stores
-//!   for tests); the records-to-ledger invariant check and the migration of old directories.
+//! - [`store`] — the data directory ([`store::DataDir`]) and where its records, outbox and
+//!   ledger live: its one sled database, made durable with a real `fdatasync`, or the
+//!   PostgreSQL database several gateway instances share ([`store::postgres`], each batch one
+//!   transaction under one writer row); the only module that names sled or PostgreSQL (plus
+//!   in-memory stores for tests); the records-to-ledger invariant check, the migration of old
+//!   directories and the copy between backends.
 //! - [`gateway`] — the daemon: mutual-TLS intake, the durable outbox and forwarder, RFC 9421
 //!   signatures, the working-day calendar, status and ledger API, the clerks' desk
 //!   ([`gateway::desk`]) and its HTTPS listener, sandboxes, the demo.

@@ -73,25 +73,56 @@ pub const BUCKETS: [f64; 14] = [
     0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0, 600.0, 3_600.0, 86_400.0,
 ];
 
-/// A histogram of durations in seconds over [`BUCKETS`].
-#[derive(Debug, Default)]
+/// A histogram of durations in seconds over fixed bucket bounds ([`BUCKETS`] unless made
+/// with others).
+#[derive(Debug)]
 pub struct Histogram {
+    /// Upper bounds of the buckets, in seconds, ascending.
+    bounds: &'static [f64],
     /// Observations per bucket (not cumulative); beyond the last bound only in `count`.
-    buckets: [AtomicU64; BUCKETS.len()],
+    buckets: Box<[AtomicU64]>,
     sum_micros: AtomicU64,
     count: AtomicU64,
 }
 
+impl Default for Histogram {
+    fn default() -> Self {
+        Self::with_bounds(&BUCKETS)
+    }
+}
+
 impl Histogram {
+    /// A histogram over `bounds` (seconds, ascending).
+    pub fn with_bounds(bounds: &'static [f64]) -> Self {
+        Self {
+            bounds,
+            buckets: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
+            sum_micros: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+        }
+    }
+
     /// Records one duration.
     pub fn observe(&self, d: std::time::Duration) {
         let secs = d.as_secs_f64();
-        if let Some(i) = BUCKETS.iter().position(|le| secs <= *le) {
+        if let Some(i) = self.bounds.iter().position(|le| secs <= *le) {
             self.buckets[i].fetch_add(1, Ordering::Relaxed);
         }
         let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         self.sum_micros.fetch_add(micros, Ordering::Relaxed);
         self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Durations recorded so far.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// The histogram `tongban_{name}` in the Prometheus text format.
+    pub fn render(&self, name: &str, help: &str) -> String {
+        let mut out = String::new();
+        self.write(name, help, &mut out);
+        out
     }
 }
 
@@ -99,7 +130,7 @@ impl Metric for Histogram {
     fn write(&self, name: &str, help: &str, out: &mut String) {
         header(out, name, help, "histogram");
         let mut cumulative = 0;
-        for (le, n) in BUCKETS.iter().zip(&self.buckets) {
+        for (le, n) in self.bounds.iter().zip(self.buckets.iter()) {
             cumulative += n.load(Ordering::Relaxed);
             let _ = writeln!(out, "tongban_{name}_bucket{{le=\"{le}\"}} {cumulative}");
         }

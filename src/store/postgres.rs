@@ -44,7 +44,7 @@ use std::time::Duration;
 use deadpool_postgres::{Object, Pool};
 
 use self::connection::{describe, describe_pool, redact};
-use self::latency::{LatencySnapshot, TxLatency};
+use self::latency::TxLatency;
 pub use self::ledger::PgLedger;
 pub use self::outbox::PgOutbox;
 pub use self::records::PgRecords;
@@ -353,8 +353,8 @@ impl PgStore {
     }
 
     /// How long the batches' transactions took so far.
-    pub fn tx_latency(&self) -> LatencySnapshot {
-        self.shared.latency.snapshot()
+    pub fn tx_latency(&self) -> &TxLatency {
+        &self.shared.latency
     }
 
     /// This process's name in the outbox's leases (random per start).

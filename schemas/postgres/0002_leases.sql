@@ -9,6 +9,9 @@ CREATE TABLE tongban_leases (
     until   timestamptz NOT NULL
 );
 
+-- From this version on, a leased job's `due` is the end of its lease (written by the gateway,
+-- no schema change): a job is due when it is pending and no instance holds it.
+
 -- The outbox's jobs not yet finished, which every instance counts for its pending gauge:
 -- counted from this index alone, however many finished jobs the table keeps.
 CREATE INDEX tongban_outbox_open ON tongban_outbox (id)

@@ -364,9 +364,19 @@ fn due_jobs_come_earliest_first_and_finished_ones_never(b: &dyn Backend) {
     );
     // Delivered: never due again, not open, kept.
     outbox.put(&delivered(job(1, 1_000), 1_600)).unwrap();
-    // Far later (past any lease): the others, earliest first; at most `limit`.
+    // Written again, as an attempt's outcome writes a job, the others are free again (a
+    // shared outbox leases the jobs it hands out, until they are written or the lease ends).
+    let written_again = || {
+        for j in [job(2, 2_000), job(3, 1_000)] {
+            outbox.put(&j).unwrap();
+        }
+    };
+    written_again();
+    // Later: the others, earliest first; at most `limit`.
     assert_eq!(ids(outbox.due(100_000, 1).unwrap()), [id(3)]);
+    written_again();
     assert_eq!(ids(outbox.due(200_000, 10).unwrap()), [id(3), id(2)]);
+    written_again();
     // Jobs being attempted are passed over and do not count against the limit.
     let busy = |i: &str| i == id(3);
     assert_eq!(ids(outbox.due_except(300_000, 1, &busy).unwrap()), [id(2)]);

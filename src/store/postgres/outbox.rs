@@ -3,7 +3,8 @@
 //!
 //! [`OutboxStore::due_except`] takes due jobs whose lease is free or has run out (`FOR UPDATE
 //! SKIP LOCKED`: two instances looking at once never take the same job) and leases them to
-//! this process until `now` + the configured lease. Writing a job (`put`, or a batch's jobs)
+//! this process until `now` + the configured lease, moving their `due` to the lease's end:
+//! the jobs leased are not due, so looking for due work reads none of them. Writing a job (`put`, or a batch's jobs)
 //! frees its lease. A job delivered or failed is never written back to pending or in flight:
 //! an instance whose lease ran out while its attempt was slow cannot revive a job another
 //! instance finished meanwhile. If an instance dies, its jobs are due again for the others
@@ -26,9 +27,10 @@ pub(crate) const PUT: &str = "INSERT INTO tongban_outbox (id, state, due, job) \
      WHERE tongban_outbox.state IN ('pending', 'in_flight') \
         OR EXCLUDED.state IN ('delivered', 'failed')";
 
-const CLAIM: &str = "UPDATE tongban_outbox SET lease_owner = $1, lease_until = $2 \
-     WHERE id IN (SELECT id FROM tongban_outbox \
-         WHERE due <= $3 AND (lease_until IS NULL OR lease_until < $3) \
+/// Leases due jobs: a leased job's `due` moves to the end of its lease, so the jobs other
+/// instances hold are not due (and not read) until their lease runs out.
+const CLAIM: &str = "UPDATE tongban_outbox SET lease_owner = $1, lease_until = $2, due = $2 \
+     WHERE id IN (SELECT id FROM tongban_outbox WHERE due <= $3 \
          ORDER BY due, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
      RETURNING job::text";
 
@@ -211,13 +213,15 @@ impl OutboxStore for PgOutbox {
 
     fn restarted(&self) -> Result<usize, StoreError> {
         let me = self.shared.instance.clone();
+        let now = chrono::Utc::now().timestamp_millis();
         self.shared
             .with(move |c| async move {
                 let n = c
                     .execute(
-                        "UPDATE tongban_outbox SET lease_owner = NULL, lease_until = NULL \
-                         WHERE lease_owner = $1",
-                        &[&me],
+                        "UPDATE tongban_outbox \
+                         SET lease_owner = NULL, lease_until = NULL, due = LEAST(due, $2) \
+                         WHERE lease_owner = $1 AND due IS NOT NULL",
+                        &[&me, &now],
                     )
                     .await
                     .map_err(PgError::db)?;

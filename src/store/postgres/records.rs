@@ -37,13 +37,16 @@ const LOCK: &str = "SELECT id FROM tongban_writer WHERE id = 1 FOR UPDATE";
 /// The ledger's size, read in a statement of its own after the lock: read in the locking
 /// statement, it would come from that statement's snapshot, taken before the wait.
 const SIZE: &str = "SELECT value FROM tongban_ledger WHERE key = $1";
-const CLAIMED_MANY: &str = "SELECT c.gateway_no \
+// One primary-key lookup per key, written as a subquery per row: as a join, the plan a
+// prepared statement settles on (made while the table was small) hashes the whole table,
+// whose every row is then read by every batch.
+const CLAIMED_MANY: &str = "SELECT (SELECT c.gateway_no FROM tongban_claims c \
+         WHERE c.source = k.source AND c.source_no = k.source_no) \
      FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(source, source_no, i) \
-     LEFT JOIN tongban_claims c ON c.source = k.source AND c.source_no = k.source_no \
      ORDER BY k.i";
-const GET_MANY: &str = "SELECT r.record::text \
-     FROM unnest($1::text[]) WITH ORDINALITY AS k(no, i) \
-     LEFT JOIN tongban_records r ON r.gateway_no = k.no ORDER BY k.i";
+const GET_MANY: &str = "SELECT (SELECT r.record::text FROM tongban_records r \
+         WHERE r.gateway_no = k.no) \
+     FROM unnest($1::text[]) WITH ORDINALITY AS k(no, i) ORDER BY k.i";
 pub(crate) const PUT_CLAIMS: &str = "INSERT INTO tongban_claims (source, source_no, gateway_no) \
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[])";
 pub(crate) const PUT_RECORDS: &str = "INSERT INTO tongban_records (gateway_no, office, record) \

@@ -10,7 +10,7 @@
 //! - every ledger index on a record's timeline names an entry of that step and number.
 //!
 //! The committer keeps it by writing each batch's claims, records and ledger entries in one
-//! atomic commit. `tongban store check` verifies it over a whole data directory; at start the
+//! atomic commit. `tongban storage check` verifies it over a whole data directory; at start the
 //! gateway checks the entries of the last batches ([`Scope::Tail`]) and is not ready while a
 //! violation stands.
 

@@ -314,7 +314,7 @@ impl Ops {
         let invariant = self.invariant.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(first) = invariant.first() {
             out.push(format!(
-                "records and ledger disagree ({} found at start; `tongban store check` lists them): {first}",
+                "records and ledger disagree ({} found at start; `tongban storage check` lists them): {first}",
                 invariant.len()
             ));
         }

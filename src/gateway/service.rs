@@ -309,7 +309,7 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
 }
 
 /// Checks the last entries of the ledger against the records at start; a violation keeps the
-/// gateway from becoming ready (each is logged; `tongban store check` lists them all).
+/// gateway from becoming ready (each is logged; `tongban storage check` lists them all).
 fn check_invariant(
     ledger: &GatewayLedger,
     records: &dyn crate::gateway::record::AppStore,

@@ -1,5 +1,5 @@
 //! Reads a store's ledger entries, records and claims and checks the invariant between them
-//! ([`crate::gateway::invariant`]): over everything (`tongban store check`), or over the last
+//! ([`crate::gateway::invariant`]): over everything (`tongban storage check`), or over the last
 //! entries (at every start of the gateway, in milliseconds).
 
 use std::collections::BTreeSet;

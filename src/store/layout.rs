@@ -48,7 +48,7 @@ pub const DEFAULT_ORIGIN: &str = "tongban-gateway";
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// The directory has an earlier version's layout.
-    #[error("{dir} holds an earlier version's data (separate `ledger` and `gateway` databases); migrate it once with `tongban --data-dir {dir} store migrate`, then start again")]
+    #[error("{dir} holds an earlier version's data (separate `ledger` and `gateway` databases); migrate it once with `tongban --data-dir {dir} storage migrate`, then start again")]
     Legacy {
         /// The data directory.
         dir: String,

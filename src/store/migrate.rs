@@ -1,4 +1,4 @@
-//! `tongban store migrate`: an earlier version's data directory (the ledger in `ledger/`, the
+//! `tongban storage migrate`: an earlier version's data directory (the ledger in `ledger/`, the
 //! records and outbox in `gateway/`, two sled databases flushed separately) becomes one store.
 //!
 //! The ledger is read entry by entry and appended again (the same bytes, so the same leaf

@@ -1,6 +1,6 @@
 //! The data directory as an operator meets it: an earlier version's directory (two sled
 //! databases, written here the way that version wrote them) is refused with the command that
-//! migrates it, and `tongban store migrate` carries over every entry, checkpoint and record.
+//! migrates it, and `tongban storage migrate` carries over every entry, checkpoint and record.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -144,7 +144,7 @@ fn an_earlier_versions_data_directory_is_refused_then_migrated_whole() {
     let o = tongban(data, &["store", "check"]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("store migrate"), "{err}");
+    assert!(err.contains("storage migrate"), "{err}");
     assert!(!data.join("store").exists());
 
     let o = tongban(data, &["store", "migrate"]);

@@ -733,3 +733,106 @@ mod tests {
         assert_eq!(f.journal.records().len(), 2);
     }
 }
+
+#[cfg(test)]
+mod probe_tests {
+    use std::sync::atomic::AtomicBool;
+
+    use super::*;
+    use crate::gateway::journal::MemoryJournal;
+    use crate::store::gateway::{tests::rec, SledGateway};
+
+    /// A store whose batches fail while `down` is set, as when its database is away.
+    struct Away {
+        inner: SledGateway,
+        down: AtomicBool,
+    }
+
+    impl AppStore for Away {
+        fn next_sequence(&self) -> Result<u64, StoreError> {
+            self.inner.next_sequence()
+        }
+        fn claimed(&self, source: &str, no: &str) -> Result<Option<String>, StoreError> {
+            self.inner.claimed(source, no)
+        }
+        fn get(&self, gateway_no: &str) -> Result<Option<AppRecord>, StoreError> {
+            self.inner.get(gateway_no)
+        }
+        fn begin(&self) -> Result<Box<dyn BatchTx + '_>, StoreError> {
+            match self.down.load(Ordering::SeqCst) {
+                true => Err(StoreError("the database does not answer".into())),
+                false => self.inner.begin(),
+            }
+        }
+        fn put_documents(&self, no: &str, docs: &[(DocKind, &[u8])]) -> Result<(), StoreError> {
+            self.inner.put_documents(no, docs)
+        }
+        fn sync(&self) -> Result<(), StoreError> {
+            self.inner.sync()
+        }
+        fn doc(&self, no: &str, kind: DocKind) -> Result<Option<Vec<u8>>, StoreError> {
+            self.inner.doc(no, kind)
+        }
+        fn all(&self) -> Box<dyn Iterator<Item = Result<AppRecord, StoreError>> + '_> {
+            self.inner.all()
+        }
+        fn claims(
+            &self,
+        ) -> Box<dyn Iterator<Item = Result<(String, String, String), StoreError>> + '_> {
+            self.inner.claims()
+        }
+        fn recent(&self, limit: usize) -> Result<Vec<AppRecord>, StoreError> {
+            self.inner.recent(limit)
+        }
+        fn by_office(&self, office: &str, limit: usize) -> Result<Vec<AppRecord>, StoreError> {
+            self.inner.by_office(office, limit)
+        }
+    }
+
+    /// A commit that failed keeps the gateway out of readiness; once the store takes commits
+    /// again, the committer's probe makes it ready, with no new work submitted meanwhile.
+    #[tokio::test]
+    async fn a_store_back_after_failing_commits_makes_the_gateway_ready_without_new_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, durability) = crate::store::sled::open(dir.path()).unwrap();
+        let store = Arc::new(Away {
+            inner: SledGateway::open(&db, durability).unwrap(),
+            down: AtomicBool::new(true),
+        });
+        let ops = crate::gateway::ops::Ops::new();
+        ops.set_ready(true);
+        let committer = Committer::spawn(
+            store.clone(),
+            Arc::new(MemoryJournal::default()),
+            RetryPolicy::default(),
+            ops.clone(),
+            Arc::new(Notify::new()),
+        );
+        let work = Receive {
+            rec: rec("TB1", "S-1"),
+            body: Bytes::from_static(b"bytes"),
+            outgoing: b"sent".to_vec(),
+            document_time: (1_763_602_200, 480),
+            applicant_id_hash: [7; 32],
+            signature: None,
+            stored: false,
+        };
+        assert!(committer.receive(work).await.is_err());
+        let problems = ops.problems(0);
+        assert!(
+            problems.iter().any(|p| p.contains("does not answer")),
+            "{problems:?}"
+        );
+        // The database is back; nothing is submitted meanwhile.
+        store.down.store(false, Ordering::SeqCst);
+        let end = tokio::time::Instant::now() + PROBE_EVERY * 5;
+        while !ops.problems(0).is_empty() {
+            assert!(
+                tokio::time::Instant::now() < end,
+                "still not ready: {:?}",
+                ops.problems(0)
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}

@@ -196,6 +196,41 @@ async fn the_same_number_sent_to_two_instances_at_once_gets_one_gateway_number_a
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(same, "both instances serve the same checkpoint");
+
+    // The operator sees each instance's connection pool and its batches' transactions.
+    let metrics = reqwest::get(format!("http://{}/metrics", second.ops))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} not in /metrics"))
+    };
+    assert_eq!(value("tongban_db_pool_connections_max"), 16.0);
+    assert!(value("tongban_db_pool_connections_open") >= 1.0);
+    assert!(value("tongban_db_batch_transaction_seconds_count") >= 1.0);
     second.stop().await;
     lb.stop().await;
+}
+
+#[tokio::test]
+async fn a_gateway_refuses_a_database_without_this_versions_schema_naming_the_command() {
+    let Some(db) = tongban::store::postgres::TestDatabase::create("unmigrated") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let options = LoopbackOptions {
+        storage: Some(backend::storage_table(db.url())),
+        ..LoopbackOptions::default()
+    };
+    let Err(e) = Loopback::start(dir.path(), options).await else {
+        panic!("a gateway started on a database without its schema");
+    };
+    let e = e.to_string();
+    assert!(e.contains("no tongban schema"), "{e}");
+    assert!(e.contains("tongban storage migrate --postgres"), "{e}");
 }

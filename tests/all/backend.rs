@@ -149,6 +149,34 @@ impl Cluster {
         Some(cluster)
     }
 
+    /// As [`Cluster::start`], taking only TLS connections over TCP, with this certificate
+    /// chain and key (PEM files).
+    pub fn start_tls(cert: &Path, key: &Path) -> Option<Cluster> {
+        let cluster = Self::start()?;
+        cluster.stop_server("fast");
+        let data = PathBuf::from(cluster.data());
+        std::fs::copy(cert, data.join("server.crt")).unwrap();
+        std::fs::copy(key, data.join("server.key")).unwrap();
+        let hba = "local all all trust\nhostssl all all 127.0.0.1/32 trust\n";
+        std::fs::write(data.join("pg_hba.conf"), hba).unwrap();
+        let mut conf = std::fs::read_to_string(data.join("postgresql.conf")).unwrap();
+        conf.push_str("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        std::fs::write(data.join("postgresql.conf"), conf).unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        let private = std::fs::Permissions::from_mode(0o600);
+        std::fs::set_permissions(data.join("server.key"), private).unwrap();
+        if as_root() {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(&data)
+                .status()
+                .unwrap();
+            assert!(ok.success(), "chown of the cluster's files");
+        }
+        cluster.start_server();
+        Some(cluster)
+    }
+
     fn data(&self) -> String {
         self.dir.path().join("data").to_str().unwrap().to_owned()
     }

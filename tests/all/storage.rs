@@ -915,3 +915,34 @@ fn postgres_a_task_reading_many_times_in_one_turn_is_answered() {
         .expect("300 reads from one task within 30 s");
     assert_eq!(found, 0);
 }
+
+/// `[storage] ca`: the connection is TLS and the server is verified against that CA. The
+/// cluster here takes TLS connections only, so a store that connects spoke TLS.
+#[test]
+fn postgres_over_tls_verifies_the_server_against_the_configured_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = tongban::gateway::tls::generate_dev_pki(&dir.path().join("pki")).unwrap();
+    let other = tongban::gateway::tls::generate_dev_pki(&dir.path().join("other")).unwrap();
+    let Some(cluster) =
+        crate::backend::Cluster::start_tls(&pki.cert("gateway"), &pki.key("gateway"))
+    else {
+        return;
+    };
+    let config = |ca: Option<std::path::PathBuf>| PgConfig {
+        ca,
+        ..PgConfig::new(cluster.admin_url())
+    };
+    let trusted = config(Some(pki.ca()));
+    PgStore::migrate(&trusted).unwrap();
+    let store = PgStore::connect(&trusted).unwrap();
+    store.ping().unwrap();
+    assert!(store.records().get("TB1").unwrap().is_none());
+    // In the clear, the server refuses; with a CA that did not issue its certificate, we do.
+    let plain = PgStore::connect(&config(None)).expect_err("plain text refused");
+    assert!(plain.to_string().contains("no encryption"), "{plain}");
+    let stranger = PgStore::connect(&config(Some(other.ca()))).expect_err("unknown issuer");
+    assert!(
+        stranger.to_string().to_lowercase().contains("certificate"),
+        "{stranger}"
+    );
+}

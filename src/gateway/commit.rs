@@ -260,10 +260,7 @@ impl Worker {
                     let _ = reply.send(Ok(i));
                 }
                 if done.new_jobs > 0 {
-                    self.ops
-                        .metrics
-                        .outbox_pending
-                        .fetch_add(done.new_jobs as i64, Ordering::Relaxed);
+                    self.ops.add_pending(done.new_jobs as i64);
                     self.wake.notify_one();
                 }
                 true

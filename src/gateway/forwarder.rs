@@ -225,9 +225,13 @@ pub async fn run(
     tokio::pin!(shutdown);
     let gate = d.gw.outbox.gate();
     let mut counted = tokio::time::Instant::now();
+    // Busy, the worker looks for due jobs once an eighth of its slots are free, not at every
+    // delivery's end: each look is a round trip to the store (on PostgreSQL, a write of the
+    // jobs' leases), and jobs are then taken several at a time.
+    let look_when_free = (limit / 8).max(1);
     loop {
         let free = limit.saturating_sub(d.tasks.len());
-        if free > 0 {
+        if free >= look_when_free {
             // Between the committer's batches: every job seen is durable.
             let _durable = gate.read().await;
             d.start_due(free);
@@ -243,11 +247,7 @@ pub async fn run(
             counted = tokio::time::Instant::now();
             let outbox = d.gw.outbox.clone();
             if let Ok(Ok(open)) = tokio::task::spawn_blocking(move || outbox.count_open()).await {
-                let open = i64::try_from(open).unwrap_or(i64::MAX);
-                d.gw.ops
-                    .metrics
-                    .outbox_pending
-                    .store(open, Ordering::Relaxed);
+                d.gw.ops.set_pending(open, true);
             }
         }
     }
@@ -454,7 +454,7 @@ async fn attempt(
             let waited = u64::try_from(now.saturating_sub(job.created_at)).unwrap_or(0);
             m.delivery_latency_seconds
                 .observe(Duration::from_millis(waited));
-            m.outbox_pending.fetch_sub(1, Ordering::Relaxed);
+            gw.ops.add_pending(-1);
             let receipt = match &outcome {
                 Attempt::Accepted { receipt } => Some(receipt.clone()),
                 _ => None,
@@ -507,7 +507,7 @@ async fn attempt(
         }
         Transition::Failed => {
             m.deliveries_failed_total.fetch_add(1, Ordering::Relaxed);
-            m.outbox_pending.fetch_sub(1, Ordering::Relaxed);
+            gw.ops.add_pending(-1);
             let reason = match &job.state {
                 super::outbox::JobState::Failed { reason, .. } => reason.clone(),
                 _ => String::new(),
@@ -547,7 +547,7 @@ async fn attempt(
                     ))
                     .await?;
                     if has_notice {
-                        m.outbox_pending.fetch_add(1, Ordering::Relaxed);
+                        gw.ops.add_pending(1);
                         gw.wake.notify_one();
                     }
                 }

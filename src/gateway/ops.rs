@@ -213,6 +213,9 @@ pub struct Ops {
     witness: Mutex<Option<String>>,
     /// The database, when the store is a server of its own.
     database: std::sync::OnceLock<Arc<dyn StoreHealth>>,
+    /// Whether the pending gauge is counted from a store other instances share (then this
+    /// instance's own additions and deliveries are not counted on top).
+    pending_from_store: AtomicBool,
 }
 
 /// What the operator endpoints ask of a store that is a server of its own (PostgreSQL): the
@@ -273,6 +276,24 @@ impl Ops {
     /// Records why the witness policy has gone unmet too long (`None` once it is met).
     pub fn set_witness_problem(&self, why: Option<String>) {
         *self.witness.lock().unwrap_or_else(|p| p.into_inner()) = why;
+    }
+
+    /// Adds `delta` to the outbox's pending gauge, unless the gauge is counted from a store
+    /// other instances share.
+    pub fn add_pending(&self, delta: i64) {
+        if !self.pending_from_store.load(Ordering::Relaxed) {
+            self.metrics
+                .outbox_pending
+                .fetch_add(delta, Ordering::Relaxed);
+        }
+    }
+
+    /// Sets the outbox's pending gauge to what the store holds; `shared`: from now on only
+    /// such counts set it.
+    pub fn set_pending(&self, open: usize, shared: bool) {
+        self.pending_from_store.store(shared, Ordering::Relaxed);
+        let open = i64::try_from(open).unwrap_or(i64::MAX);
+        self.metrics.outbox_pending.store(open, Ordering::Relaxed);
     }
 
     /// Watches the database: `/readyz` asks it, `/metrics` shows its pool and transactions.

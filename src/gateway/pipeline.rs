@@ -366,11 +366,8 @@ impl Gateway {
             }
         }
         self.flush().await;
-        let open = self.outbox.open()?.len();
-        self.ops
-            .metrics
-            .outbox_pending
-            .store(open as i64, Ordering::Relaxed);
+        let open = self.outbox.count_open()?;
+        self.ops.set_pending(open, self.outbox.shared());
         Ok(fixed)
     }
 
@@ -881,10 +878,7 @@ impl Gateway {
             })
             .await?
             .ok_or_else(|| IntakeError::Task("decision recorded without a ledger index".into()))?;
-        self.ops
-            .metrics
-            .outbox_pending
-            .fetch_add(1, Ordering::Relaxed);
+        self.ops.add_pending(1);
         self.ops
             .metrics
             .decisions_accepted_total

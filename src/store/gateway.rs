@@ -530,63 +530,6 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_batch_is_one_commit_of_claims_records_documents_jobs_and_ledger_writes() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut r = rec("TB202612060000000007", "S-1");
-        r.received_index = Some(0);
-        let job = Job::new(
-            JobKind::Application,
-            &r.gateway_no,
-            "zj",
-            0,
-            &RetryPolicy::default(),
-        );
-        {
-            let store = open(dir.path());
-            store
-                .commit(Batch {
-                    claims: vec![&r],
-                    records: vec![&r],
-                    docs: vec![(&r.gateway_no, DocKind::ApplicationReceived, b"bytes")],
-                    jobs: vec![&job],
-                    ledger: vec![
-                        (b"q\0\0\0\0\0\0\0\0".to_vec(), Some(b"entry".to_vec())),
-                        (b"size".to_vec(), Some(1u64.to_be_bytes().to_vec())),
-                    ],
-                    drop_docs: vec![],
-                })
-                .unwrap();
-        }
-        // Opened again, as after a restart: everything is there, in its place.
-        let store = open(dir.path());
-        assert_eq!(
-            store.claimed("sh", "S-1").unwrap().as_deref(),
-            Some(r.gateway_no.as_str())
-        );
-        assert_eq!(store.claimed("zj", "S-1").unwrap(), None);
-        assert_eq!(store.get(&r.gateway_no).unwrap(), Some(r.clone()));
-        assert_eq!(
-            store
-                .doc(&r.gateway_no, DocKind::ApplicationReceived)
-                .unwrap()
-                .as_deref(),
-            Some(&b"bytes"[..])
-        );
-        assert_eq!(store.outbox().due(0, 10).unwrap(), vec![job]);
-        use crate::ledger::LedgerStore as _;
-        assert_eq!(
-            store.ledger().get(b"size").unwrap(),
-            Some(1u64.to_be_bytes().to_vec())
-        );
-        assert_eq!(
-            store.claims().collect::<Result<Vec<_>, _>>().unwrap(),
-            [("sh".to_owned(), "S-1".to_owned(), r.gateway_no.clone())]
-        );
-        // Numbers handed out after a restart are above every committed one.
-        assert!(store.next_sequence().unwrap() > 7);
-    }
-
-    #[test]
     fn the_outbox_is_not_shown_a_job_until_its_batch_is_durable() {
         let dir = tempfile::tempdir().unwrap();
         let store = open(dir.path());

@@ -50,6 +50,8 @@ pub struct GatewayLedger {
     /// The store's writer lock, when other instances write the same ledger: checkpoints are
     /// signed and cosignatures merged under it, as batches are committed.
     writer: std::sync::OnceLock<Arc<dyn AppStore>>,
+    /// Whether other instances write the same store (read once: a store's nature is fixed).
+    shared: bool,
     keyring: Mutex<Keyring>,
     keyid: String,
     /// The SM2 key's id, when the keyring has one (fixed while the gateway runs).
@@ -63,12 +65,14 @@ impl GatewayLedger {
         keyring: Keyring,
     ) -> Result<Arc<Self>, LedgerOpenError> {
         let origin = keyring.active().name().to_owned();
+        let shared = store.shared();
         let log = Log::open(store, &origin).map_err(|e| LedgerOpenError(e.to_string()))?;
         let keyid = keyring.active().key_id_hex();
         let sm2_keyid = keyring.sm2().map(|k| k.key_id_hex());
         Ok(Arc::new(Self {
             log: Mutex::new(log),
             writer: std::sync::OnceLock::new(),
+            shared,
             keyring: Mutex::new(keyring),
             keyid,
             sm2_keyid,
@@ -101,7 +105,7 @@ impl GatewayLedger {
     /// its store.
     fn read(&self) -> Result<std::sync::MutexGuard<'_, SharedLog>, JournalError> {
         let mut log = self.lock();
-        if log.store().shared() {
+        if self.shared {
             log.catch_up().map_err(|e| JournalError(e.to_string()))?;
         }
         Ok(log)
@@ -114,7 +118,7 @@ impl GatewayLedger {
         write: impl FnOnce(&mut SharedLog) -> Result<T, ledger::LogError>,
     ) -> Result<T, JournalError> {
         let failed = |e: &dyn std::fmt::Display| JournalError(e.to_string());
-        let shared = self.shared();
+        let shared = self.shared;
         let _held = match (shared, self.writer.get()) {
             (true, Some(records)) => Some(records.begin().map_err(|e| failed(&e))?),
             _ => None,
@@ -128,7 +132,7 @@ impl GatewayLedger {
 
     /// Whether other instances write the same ledger.
     pub fn shared(&self) -> bool {
-        self.lock().store().shared()
+        self.shared
     }
 
     /// The encoded entries `[range)` (for the invariant check).
@@ -317,11 +321,10 @@ impl Journal for GatewayLedger {
     }
 
     fn catch_up(&self, stored: u64) -> Result<(), JournalError> {
-        let mut log = self.lock();
-        if stored != log.size() {
-            log.catch_up().map_err(|e| JournalError(e.to_string()))?;
-        }
-        Ok(())
+        self.lock()
+            .catch_up_to(stored)
+            .map(drop)
+            .map_err(|e| JournalError(e.to_string()))
     }
 }
 

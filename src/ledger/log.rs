@@ -314,6 +314,18 @@ pub fn split_bundle(b: &[u8]) -> Option<Vec<&[u8]>> {
     Some(out)
 }
 
+/// The log's size as stored (0 for a store nothing was written to).
+fn stored_size<S: LedgerStore>(store: &S) -> Result<u64, LogError> {
+    match store.get(KEY_SIZE)? {
+        None => Ok(0),
+        Some(v) => {
+            Ok(u64::from_be_bytes(v.as_slice().try_into().map_err(
+                |_| LogError::Corrupt("size is not 8 bytes".into()),
+            )?))
+        }
+    }
+}
+
 /// The log's head as stored: its size and the partial bundle and tiles the next append
 /// continues.
 struct Head {
@@ -327,14 +339,11 @@ impl Head {
     /// Reads the head; anything a commit wrote beyond `size` is ignored, so a head read while
     /// another writer commits is the head of a commit that completed.
     fn read<S: LedgerStore>(store: &S) -> Result<Self, LogError> {
-        let size = match store.get(KEY_SIZE)? {
-            None => 0,
-            Some(v) => u64::from_be_bytes(
-                v.as_slice()
-                    .try_into()
-                    .map_err(|_| LogError::Corrupt("size is not 8 bytes".into()))?,
-            ),
-        };
+        Self::read_at(store, stored_size(store)?)
+    }
+
+    /// Reads the head of a log of `size` entries (the size read from the store already).
+    fn read_at<S: LedgerStore>(store: &S, size: u64) -> Result<Self, LogError> {
         // The partial bundle's entries: from their own keys, or from the full bundle when a
         // crash completed the bundle (and removed those keys) before `size` was written.
         let base = size - size % TILE_WIDTH;
@@ -463,14 +472,13 @@ impl<S: LedgerStore> Log<S> {
     /// wrote it (several gateway instances on one database); returns whether it grew. The
     /// other writer's own checks stand for its entries: nothing is verified again here.
     pub fn catch_up(&mut self) -> Result<bool, LogError> {
-        let stored = match self.store.get(KEY_SIZE)? {
-            None => 0,
-            Some(v) => u64::from_be_bytes(
-                v.as_slice()
-                    .try_into()
-                    .map_err(|_| LogError::Corrupt("size is not 8 bytes".into()))?,
-            ),
-        };
+        let stored = stored_size(&self.store)?;
+        self.catch_up_to(stored)
+    }
+
+    /// As [`catch_up`](Self::catch_up), to the `stored` size the caller read (under the
+    /// store's writer lock, as the committer does).
+    pub fn catch_up_to(&mut self, stored: u64) -> Result<bool, LogError> {
         if stored == self.size {
             return Ok(false);
         }
@@ -480,7 +488,7 @@ impl<S: LedgerStore> Log<S> {
                 signed: self.size,
             });
         }
-        let head = Head::read(&self.store)?;
+        let head = Head::read_at(&self.store, stored)?;
         self.size = head.size;
         self.tails = head.tails;
         self.bundle_tail = head.bundle_tail;

@@ -181,7 +181,9 @@ impl Cluster {
         self.dir.path().join("data").to_str().unwrap().to_owned()
     }
 
-    fn run(&self, program: &str, args: &[&str]) {
+    /// One of the server's programs, as the `postgres` user when this runs as root (the
+    /// server refuses to run as root).
+    fn command(&self, program: &str) -> Command {
         let path = self.bin.join(program);
         let mut c = if as_root() {
             let mut c = Command::new("runuser");
@@ -190,7 +192,12 @@ impl Cluster {
         } else {
             Command::new(&path)
         };
-        let out = c.args(args).current_dir(self.dir.path()).output().unwrap();
+        c.current_dir(self.dir.path());
+        c
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let out = self.command(program).args(args).output().unwrap();
         assert!(
             out.status.success(),
             "{program} {args:?}: {}{}",
@@ -236,16 +243,9 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let path = self.bin.join("pg_ctl");
         let data = self.data();
-        let mut c = if as_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&path);
-            c
-        } else {
-            Command::new(&path)
-        };
-        let _ = c.args(["-D", &data, "-m", "immediate", "stop"]).output();
+        let stop = ["-D", &data, "-m", "immediate", "stop"];
+        let _ = self.command("pg_ctl").args(stop).output();
     }
 }
 

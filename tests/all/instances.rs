@@ -198,21 +198,10 @@ async fn the_same_number_sent_to_two_instances_at_once_gets_one_gateway_number_a
     assert!(same, "both instances serve the same checkpoint");
 
     // The operator sees each instance's connection pool and its batches' transactions.
-    let metrics = reqwest::get(format!("http://{}/metrics", second.ops))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let value = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-            .unwrap_or_else(|| panic!("{name} not in /metrics"))
-    };
-    assert_eq!(value("tongban_db_pool_connections_max"), 16.0);
-    assert!(value("tongban_db_pool_connections_open") >= 1.0);
-    assert!(value("tongban_db_batch_transaction_seconds_count") >= 1.0);
+    let value = |name| crate::metric_at(second.ops, name);
+    assert_eq!(value("tongban_db_pool_connections_max").await, 16);
+    assert!(value("tongban_db_pool_connections_open").await >= 1);
+    assert!(value("tongban_db_batch_transaction_seconds_count").await >= 1);
     second.stop().await;
     lb.stop().await;
 }

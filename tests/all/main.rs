@@ -44,7 +44,12 @@ pub async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
 
 /// A metric's value from the gateway's `/metrics`.
 pub async fn metric(lb: &tongban::gateway::demo::Loopback, name: &str) -> u64 {
-    let text = reqwest::get(format!("http://{}/metrics", lb.ops_addr))
+    metric_at(lb.ops_addr, name).await
+}
+
+/// A metric's value from the `/metrics` of the gateway whose operator listener is `ops`.
+pub async fn metric_at(ops: std::net::SocketAddr, name: &str) -> u64 {
+    let text = reqwest::get(format!("http://{ops}/metrics"))
         .await
         .unwrap()
         .text()

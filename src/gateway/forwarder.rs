@@ -84,11 +84,7 @@ impl Dispatch {
     /// Starts due jobs, at most `free`; holds those whose destination's breaker is open.
     fn start_due(&mut self, free: usize) {
         let busy = &self.busy;
-        let due = match self
-            .gw
-            .outbox
-            .due_except(now_ms(), free, &|id| busy.contains(id))
-        {
+        let due = match self.gw.outbox.due_except(now_ms(), free, busy) {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(error = %e, "outbox read failed");

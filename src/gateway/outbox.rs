@@ -19,6 +19,7 @@
 //! [`Job::recover`]) and sent again: the send may have happened, and the destination refuses
 //! the second copy as a duplicate of the same gateway number, which counts as delivered.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use rand::Rng;
@@ -342,16 +343,17 @@ pub trait OutboxStore: Send + Sync {
     /// asynchronously).
     fn gate(&self) -> Arc<tokio::sync::RwLock<()>>;
     /// Pending jobs due at or before `now`, earliest first, at most `limit`, leaving out
-    /// those whose id `busy` names (without reading them).
+    /// those named in `busy` (the worker's own, still being attempted or held) without
+    /// reading or taking them: written by their task, they are due as written.
     fn due_except(
         &self,
         now: i64,
         limit: usize,
-        busy: &dyn Fn(&str) -> bool,
+        busy: &HashSet<String>,
     ) -> Result<Vec<Job>, StoreError>;
     /// Pending jobs due at or before `now`, earliest first, at most `limit`.
     fn due(&self, now: i64, limit: usize) -> Result<Vec<Job>, StoreError> {
-        self.due_except(now, limit, &|_| false)
+        self.due_except(now, limit, &HashSet::new())
     }
     /// Jobs not yet delivered or failed (pending and in flight), for recovery and gauges.
     fn open(&self) -> Result<Vec<Job>, StoreError>;

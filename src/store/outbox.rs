@@ -6,7 +6,7 @@
 //! updated in one sled transaction; the open jobs a restart looks at are the two indexes, not
 //! every job ever sent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use sled::transaction::{
@@ -157,7 +157,7 @@ impl OutboxStore for SledOutbox {
         &self,
         now: i64,
         limit: usize,
-        busy: &dyn Fn(&str) -> bool,
+        busy: &HashSet<String>,
     ) -> Result<Vec<Job>, StoreError> {
         let end = u64::try_from(now)
             .unwrap_or(0)
@@ -170,7 +170,7 @@ impl OutboxStore for SledOutbox {
             }
             let (_, id) = item.map_err(err)?;
             let id = String::from_utf8_lossy(&id);
-            if busy(&id) {
+            if busy.contains(id.as_ref()) {
                 continue;
             }
             if let Some(job) = self.get(&id)? {
@@ -230,14 +230,14 @@ impl OutboxStore for MemoryOutbox {
         &self,
         now: i64,
         limit: usize,
-        busy: &dyn Fn(&str) -> bool,
+        busy: &HashSet<String>,
     ) -> Result<Vec<Job>, StoreError> {
         let mut due: Vec<Job> = self
             .jobs
             .lock()
             .map_err(err)?
             .values()
-            .filter(|j| j.due_at().is_some_and(|t| t <= now) && !busy(&j.id))
+            .filter(|j| j.due_at().is_some_and(|t| t <= now) && !busy.contains(&j.id))
             .cloned()
             .collect();
         due.sort_by_key(|j| (j.due_at(), j.id.clone()));
@@ -286,7 +286,7 @@ mod tests {
         );
         assert_eq!(store.due(5_000, 1).unwrap().len(), 1);
         // Jobs being attempted are passed over, and do not count against the limit.
-        let busy = |id: &str| id == "TB1/application";
+        let busy = HashSet::from(["TB1/application".to_string()]);
         assert_eq!(
             ids(store.due_except(5_000, 1, &busy).unwrap()),
             vec!["TB2/application"]

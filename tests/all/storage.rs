@@ -5,6 +5,7 @@
 //! `TONGBAN_TEST_POSTGRES` names, and skip, saying so, without it (unless
 //! `TONGBAN_REQUIRE_POSTGRES=1`).
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
@@ -69,6 +70,7 @@ conformance!(
     a_dropped_batch_writes_nothing,
     offices_and_recent_list_newest_first,
     due_jobs_come_earliest_first_and_finished_ones_never,
+    a_job_passed_over_as_busy_is_due_again_once_free,
     numbers_are_unique_and_increasing,
     the_ledger_appended_through_batches_reopens_with_its_root,
 );
@@ -378,7 +380,7 @@ fn due_jobs_come_earliest_first_and_finished_ones_never(b: &dyn Backend) {
     assert_eq!(ids(outbox.due(200_000, 10).unwrap()), [id(3), id(2)]);
     written_again();
     // Jobs being attempted are passed over and do not count against the limit.
-    let busy = |i: &str| i == id(3);
+    let busy: HashSet<String> = [id(3)].into();
     assert_eq!(ids(outbox.due_except(300_000, 1, &busy).unwrap()), [id(2)]);
     let mut open = ids(outbox.open().unwrap());
     open.sort();
@@ -389,6 +391,27 @@ fn due_jobs_come_earliest_first_and_finished_ones_never(b: &dyn Backend) {
     ));
     assert!(outbox.get("nope").unwrap().is_none());
     outbox.flush().unwrap();
+}
+
+/// The worker passes over the jobs it is still attempting or holding. A job its task has
+/// written already (an attempt's outcome, a hold) but whose task the worker has not yet seen
+/// end is such a job: once free, it must be due at the time it was written with, not kept
+/// from every instance (this one included) until a lease ends.
+fn a_job_passed_over_as_busy_is_due_again_once_free(b: &dyn Backend) {
+    let stores = b.open();
+    let outbox = &stores.outbox;
+    let id = |n: u64| format!("{}/application", gateway_no(n));
+    outbox.put(&job(7, 1_000)).unwrap();
+    outbox.put(&job(8, 1_000)).unwrap();
+    let busy: HashSet<String> = [id(7)].into();
+    assert_eq!(ids(outbox.due_except(2_000, 10, &busy).unwrap()), [id(8)]);
+    // The job taken is attempted, and its outcome written: due again later.
+    outbox.put(&job(8, 5_000)).unwrap();
+    assert_eq!(
+        ids(outbox.due(2_001, 10).unwrap()),
+        [id(7)],
+        "free again, the job passed over is due at once"
+    );
 }
 
 fn numbers_are_unique_and_increasing(b: &dyn Backend) {

@@ -4,13 +4,15 @@
 //! [`OutboxStore::due_except`] takes due jobs whose lease is free or has run out (`FOR UPDATE
 //! SKIP LOCKED`: two instances looking at once never take the same job) and leases them to
 //! this process until `now` + the configured lease, moving their `due` to the lease's end:
-//! the jobs leased are not due, so looking for due work reads none of them. Writing a job (`put`, or a batch's jobs)
-//! frees its lease. A job delivered or failed is never written back to pending or in flight:
+//! the jobs leased are not due, so looking for due work reads none of them. The jobs this
+//! process is still attempting or holding are left out of the look: written by their task,
+//! they are due as written. Writing a job (`put`, or a batch's jobs) frees its lease. A job delivered or failed is never written back to pending or in flight:
 //! an instance whose lease ran out while its attempt was slow cannot revive a job another
 //! instance finished meanwhile. If an instance dies, its jobs are due again for the others
 //! when their leases run out; the destination answers a second copy of an application as a
 //! duplicate of the same gateway number, which counts as delivered.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use tokio_postgres::types::ToSql;
@@ -30,7 +32,7 @@ pub(crate) const PUT: &str = "INSERT INTO tongban_outbox (id, state, due, job) \
 /// Leases due jobs: a leased job's `due` moves to the end of its lease, so the jobs other
 /// instances hold are not due (and not read) until their lease runs out.
 const CLAIM: &str = "UPDATE tongban_outbox SET lease_owner = $1, lease_until = $2, due = $2 \
-     WHERE id IN (SELECT id FROM tongban_outbox WHERE due <= $3 \
+     WHERE id IN (SELECT id FROM tongban_outbox WHERE due <= $3 AND id <> ALL($5::text[]) \
          ORDER BY due, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
      RETURNING job::text";
 
@@ -146,42 +148,33 @@ impl OutboxStore for PgOutbox {
         self.shared.gate.clone()
     }
 
-    /// Takes due jobs for this instance (see the module doc), at most `limit`. The jobs
-    /// `busy` names are this process's already: taking them again renews their lease, and
-    /// they are left out without counting against the limit (taken again, they are no longer
-    /// due for the next look, which finds the jobs after them).
+    /// Takes due jobs for this instance (see the module doc), at most `limit`, leaving the
+    /// jobs `busy` names alone: they are this process's already, and a busy job its task has
+    /// written but not yet ended must stay due as written, not be leased again.
     fn due_except(
         &self,
         now: i64,
         limit: usize,
-        busy: &dyn Fn(&str) -> bool,
+        busy: &HashSet<String>,
     ) -> Result<Vec<Job>, StoreError> {
         let lease = i64::try_from(self.shared.config.lease.as_millis()).unwrap_or(i64::MAX);
         let until = now.saturating_add(lease.max(1));
-        let mut out = Vec::new();
-        while out.len() < limit {
-            let asked = limit - out.len();
-            let me = self.shared.instance.clone();
-            let n = i64::try_from(asked).unwrap_or(i64::MAX);
-            let taken = self
-                .shared
-                .with(move |c| async move {
-                    let stmt = c.prepare_cached(CLAIM).await.map_err(PgError::db)?;
-                    let rows = c
-                        .query(&stmt, &[&me, &until, &now, &n])
-                        .await
-                        .map_err(PgError::db)?;
-                    rows.iter()
-                        .map(|r| decode(r.get(0)))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .map_err(err)?;
-            let all_asked = taken.len() == asked;
-            out.extend(taken.into_iter().filter(|j| !busy(&j.id)));
-            if !all_asked {
-                break;
-            }
-        }
+        let me = self.shared.instance.clone();
+        let n = i64::try_from(limit).unwrap_or(i64::MAX);
+        let busy: Vec<String> = busy.iter().cloned().collect();
+        let mut out = self
+            .shared
+            .with(move |c| async move {
+                let stmt = c.prepare_cached(CLAIM).await.map_err(PgError::db)?;
+                let rows = c
+                    .query(&stmt, &[&me, &until, &now, &n, &busy])
+                    .await
+                    .map_err(PgError::db)?;
+                rows.iter()
+                    .map(|r| decode(r.get(0)))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(err)?;
         out.sort_by(|a, b| (a.due_at(), &a.id).cmp(&(b.due_at(), &b.id)));
         Ok(out)
     }

@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 #[allow(dead_code)]
 mod backend;
 
-use tongban::gateway::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
-use tongban::gateway::tls;
+use tongban::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
+use tongban::gateway::transport::tls;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -124,7 +124,7 @@ async fn main() {
     lb.zj.set_down(destination_down);
     lb.stop_gateway().await;
     if alg != "ed25519" {
-        let gateway_dir = lb.dir.join(tongban::gateway::demo::DEMO_GATEWAY_DIR);
+        let gateway_dir = lb.dir.join(tongban::demo::DEMO_GATEWAY_DIR);
         let mut ring = tongban::store::DataDir::new(&gateway_dir)
             .keyring_or_create()
             .expect("keyring");

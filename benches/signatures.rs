@@ -5,7 +5,7 @@
 //! Run: `cargo bench --bench signatures`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use tongban::gateway::httpsig::{signature_base, REQUEST_COMPONENTS};
+use tongban::gateway::transport::httpsig::{signature_base, REQUEST_COMPONENTS};
 use tongban::ledger::Checkpoint;
 use tongban::signing::sm2::DEFAULT_DISTINGUISHING_ID;
 use tongban::signing::{SigningKey, Sm2SigningKey};

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use tongban::gateway::tls::{self, DevCa};
+use tongban::gateway::transport::tls::{self, DevCa};
 use tongban::ledger::{Checkpoint, Log};
 use tongban::signing::SigningKey;
 use tongban::store::MemStore;

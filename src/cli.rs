@@ -8,6 +8,7 @@ pub mod replay;
 mod serve;
 pub mod store;
 mod translate;
+pub mod verifying;
 pub mod web;
 pub mod witness;
 
@@ -167,7 +168,7 @@ pub enum Error {
     Config(String),
     /// An audit command could not run.
     #[error(transparent)]
-    Audit(#[from] audit::AuditCliError),
+    Audit(#[from] verifying::AuditCliError),
     /// A keys command could not run.
     #[error(transparent)]
     Keys(#[from] crate::signing::KeyringError),

@@ -41,7 +41,7 @@
 //! 1. A platform sends a document in its own format (or a window clerk submits the page's
 //!    form, written in the clerk's platform's format); its adapter reads it into the model,
 //!    collecting every problem with the platform's own field names.
-//! 2. One committer ([`gateway::commit`]), for many requests at a time, claims the source
+//! 2. One committer ([`gateway::intake::commit`]), for many requests at a time, claims the source
 //!    number and stores the exact bytes received, the other platform's adapter's translation,
 //!    the RECEIVED ledger entry (hashes only, no personal data) and the forwarding job, all in
 //!    one atomic, durable commit; the receipt carries the ledger index.
@@ -57,6 +57,7 @@
 
 pub mod cli;
 pub mod codes;
+pub mod demo;
 pub mod gateway;
 pub mod ledger;
 pub mod model;

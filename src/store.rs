@@ -2,7 +2,7 @@
 //!
 //! - [`layout`] — [`DataDir`], the data directory's layout; opens its storage (the embedded
 //!   store in it, or the PostgreSQL database `[storage]` names: [`config`]) and hands it out
-//!   behind the traits its users declare ([`Stores`]).
+//!   behind the traits its users declare ([`Stores`], defined here, below every backend).
 //! - [`sled`] — the one sled database, made durable for real (flush, then `fdatasync`), and
 //!   the ledger's trees in it ([`SledLedgerStore`]).
 //! - [`gateway`] — claims, records, documents and the outbox in the same database; a batch
@@ -29,6 +29,26 @@ pub mod outbox;
 pub mod postgres;
 pub mod sled;
 
-pub use self::layout::{DataDir, OpenError, Stores};
+pub use self::layout::{DataDir, OpenError};
 pub use self::memory::MemStore;
 pub use self::sled::SledLedgerStore;
+
+use std::sync::Arc;
+
+use crate::gateway::ops::StoreHealth;
+use crate::gateway::outbox::OutboxStore;
+use crate::gateway::record::AppStore;
+use crate::ledger::LedgerStore;
+
+/// The opened storage of a data directory, behind the traits its users need.
+#[derive(Clone)]
+pub struct Stores {
+    /// Claims, records, documents; commits batches with the ledger's writes.
+    pub records: Arc<dyn AppStore>,
+    /// The outbox (same database).
+    pub outbox: Arc<dyn OutboxStore>,
+    /// The ledger's trees (same database).
+    pub ledger: Arc<dyn LedgerStore>,
+    /// What the operator endpoints ask a database server (none for the embedded store).
+    pub health: Option<Arc<dyn StoreHealth>>,
+}

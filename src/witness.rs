@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 pub use config::{WitnessConfig, WitnessedLog};
 pub use server::{start, Answer, Running, Witness};
 
-use crate::gateway::tls::TlsError;
+use crate::gateway::transport::tls::TlsError;
 use crate::signing::keyring::{read_cosigner_file, write_cosigner_file, KeyringError};
 use crate::signing::{Cosigner, CosignerKey, KeyError};
 

@@ -16,7 +16,7 @@ use crate::gateway::record::{AppStore, DocKind};
 use crate::ledger::{Entry, LedgerStore, Log, StoreError};
 use crate::replay::{Documents, Hash};
 
-use super::audit::AuditCliError;
+use super::verifying::AuditCliError;
 
 /// The documents' directory inside a bundle.
 pub const DOCUMENTS_DIR: &str = "documents";

@@ -11,8 +11,8 @@ use crate::ledger::log::split_bundle;
 use crate::ledger::{Entry, Step};
 use crate::replay::{self, Report as Replay};
 
-use super::audit::{print_report, progress, AuditCliError, TrustArgs};
 use super::documents::{DocumentDir, DOCUMENTS_DIR};
+use super::verifying::{print_report, progress, AuditCliError, TrustArgs};
 use super::Outcome;
 
 /// `audit replay`'s arguments.

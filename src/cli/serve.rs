@@ -8,9 +8,10 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{Error, Outcome};
+use crate::demo;
+use crate::demo::sandbox::{Sandbox, SandboxOptions};
 use crate::gateway::config::Config;
-use crate::gateway::sandbox::{Sandbox, SandboxOptions};
-use crate::gateway::{demo, service, tls};
+use crate::gateway::{service, transport::tls};
 use crate::platform::Platform;
 
 /// `tongban serve`.

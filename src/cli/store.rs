@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use crate::gateway::invariant::Scope;
+use crate::gateway::ledger::invariant::Scope;
 use crate::ledger::{Log, LogError};
 use crate::store::check::{self, Report};
 use crate::store::config::Storage;

@@ -18,8 +18,8 @@ use serde::Deserialize;
 
 use super::calendar::Calendar;
 use super::outbox::RetryPolicy;
-use super::server::Limits;
-use super::tls::{self, ClientTimeouts, PartnerTrust};
+use super::transport::server::Limits;
+use super::transport::tls::{self, ClientTimeouts, PartnerTrust};
 use crate::codes::ItemKind;
 // The longest partner key id accepted is the longest a ledger entry can record.
 use crate::ledger::entry::MAX_SENDER_KEYID_LEN as MAX_KEYID_LEN;
@@ -216,7 +216,7 @@ pub struct PlatformFile {
     /// Ed25519 labelled `tongban` and SM2 labelled `tongban-sm2`). `sm2` and `both` need
     /// the keyring's SM2 key (`tongban keys generate --alg sm2`).
     #[serde(default)]
-    pub signatures: super::httpsig::SignWith,
+    pub signatures: super::transport::httpsig::SignWith,
     /// Refuse unsigned applications and decisions from this platform (needs `signing_keys`).
     #[serde(default)]
     pub require_signature: bool,
@@ -395,13 +395,13 @@ pub struct PlatformConfig {
     /// Target-region prefixes routed to it.
     pub regions: Vec<String>,
     /// The keys it signs what it sends with, by key id.
-    pub signing_keys: BTreeMap<String, super::httpsig::PublicKey>,
+    pub signing_keys: BTreeMap<String, super::transport::httpsig::PublicKey>,
     /// Whether what it sends must be signed.
     pub require_signature: bool,
     /// The language of our `msg` / `<Message>` to it.
     pub language: Lang,
     /// What the gateway signs its messages to it with.
-    pub signatures: super::httpsig::SignWith,
+    pub signatures: super::transport::httpsig::SignWith,
 }
 
 /// The gateway's own certificate chain and key (the key is not printable).
@@ -1044,7 +1044,7 @@ fn signing_keys(
     keys: &BTreeMap<String, String>,
     sm2_distid: &str,
     p: &mut Problems,
-) -> BTreeMap<String, super::httpsig::PublicKey> {
+) -> BTreeMap<String, super::transport::httpsig::PublicKey> {
     use base64::Engine as _;
     let mut out = BTreeMap::new();
     for (id, b64) in keys {
@@ -1144,7 +1144,7 @@ impl Problems {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::tls::generate_dev_pki;
+    use crate::gateway::transport::tls::generate_dev_pki;
 
     fn good(dir: &Path) -> String {
         generate_dev_pki(&dir.join("pki")).unwrap();
@@ -1269,7 +1269,10 @@ mod tests {
         let cfg = Config::from_toml(&text, dir.path()).unwrap();
         let zj = cfg.platform("zj").unwrap();
         assert_eq!(zj.signing_keys.get("zj-2026"), Some(&key.into()));
-        assert_eq!(zj.signatures, crate::gateway::httpsig::SignWith::Ed25519);
+        assert_eq!(
+            zj.signatures,
+            crate::gateway::transport::httpsig::SignWith::Ed25519
+        );
         assert!(!zj.require_signature);
         assert!(cfg.platform("sh").unwrap().signing_keys.is_empty());
 
@@ -1295,7 +1298,7 @@ mod tests {
 
     #[test]
     fn partners_sm2_keys_and_what_the_gateway_signs_them_with() {
-        use crate::gateway::httpsig::{PublicKey, SigAlg, SignWith};
+        use crate::gateway::transport::httpsig::{PublicKey, SigAlg, SignWith};
         use base64::Engine as _;
         let dir = tempfile::tempdir().unwrap();
         let sm2 =

@@ -27,11 +27,11 @@ use crate::web::{
     Summary,
 };
 
-use super::commit::{Change, Update};
-use super::journal::{now_ms, Step as LedgerStep};
-use super::pipeline::{decision_facts, Gateway, Intake};
+use super::intake::commit::{Change, Update};
+use super::intake::pipeline::{decision_facts, Gateway, Intake};
+use super::intake::sender::Sender;
+use super::ledger::journal::{now_ms, Step as LedgerStep};
 use super::record::{AppRecord, AppState, DocKind, Event};
-use super::sender::Sender;
 
 /// Most applications an office's work list shows, newest first: a busy window accepts a few
 /// dozen cross-province applications a day, so this is months of work, and the page still

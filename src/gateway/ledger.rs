@@ -7,6 +7,19 @@
 //! read-only ledger API: latest checkpoint, entries, inclusion and consistency proofs, public
 //! keys.
 
+//!
+//! Its parts:
+//! - [`journal`] — what the pipeline records in the ledger, and the small trait it records
+//!   through.
+//! - [`invariant`] — what the records and the ledger must agree on, checked over entries and
+//!   records. Pure.
+//! - [`witnesses`] — asks the configured witnesses to cosign each new checkpoint and merges
+//!   their cosignatures into it; exports their lag and the quorum's readiness.
+
+pub mod invariant;
+pub mod journal;
+pub mod witnesses;
+
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,10 +37,10 @@ use crate::model::Outcome;
 use crate::signing::keyring::Keyring;
 use crate::signing::NoteSignature;
 
-use super::httpsig::MessageSigner;
-use super::journal::{CommitWith, Journal, JournalError, Record, Step};
 use super::ops::Problem;
 use super::record::AppStore;
+use super::transport::httpsig::MessageSigner;
+use journal::{CommitWith, Journal, JournalError, Record, Step};
 
 /// How often the checkpoint signer looks for growth: auditors see a fresh checkpoint within
 /// a second, and a busy gateway signs one note per second, not one per entry.

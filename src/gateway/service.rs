@@ -12,19 +12,19 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::admission;
 use super::config::Config;
+use super::delivery::forwarder;
 use super::desk::GatewayDesk;
-use super::forwarder;
-use super::httpsig::MessageSigner;
-use super::journal::Journal;
+use super::intake::admission;
+use super::intake::pipeline::Gateway;
+use super::ledger::journal::Journal;
+use super::ledger::witnesses::Witnesses;
 use super::ledger::{self, GatewayLedger};
 use super::ops::{self, Ops};
-use super::pipeline::{self, Gateway};
-use super::server::{self, Clients, Limits, Serve};
 use super::status;
-use super::tls::{self, PartnerTrust, PartnerVerifier};
-use super::witnesses::Witnesses;
+use super::transport::httpsig::MessageSigner;
+use super::transport::server::{self, Clients, Limits, Serve};
+use super::transport::tls::{self, PartnerTrust, PartnerVerifier};
 use crate::store::DataDir;
 use crate::web::{self, Desk, StatusKey, WebConfig};
 
@@ -325,7 +325,7 @@ fn check_invariant(
         false => None,
     };
     let report = crate::store::check::run(
-        super::invariant::Scope::Tail,
+        super::ledger::invariant::Scope::Tail,
         ledger.size(),
         |r| ledger.entries(r).map_err(|e| e.to_string()),
         records,
@@ -385,7 +385,7 @@ impl Bound {
             "gateway serving"
         );
 
-        let partner_router = pipeline::router(gw.clone())
+        let partner_router = admission::router(gw.clone())
             .merge(status::router(gw.clone()))
             .merge(ledger::router(self.ledger.clone()));
         let readiness = ops.clone();

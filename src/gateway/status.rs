@@ -13,10 +13,10 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
 
+use super::intake::pipeline::Gateway;
 use super::ops::Problem;
-use super::pipeline::Gateway;
 use super::record::{AppRecord, DocKind};
-use super::tls::Partner;
+use super::transport::tls::Partner;
 
 /// Most records one list call returns: enough for a clerk's screen, small enough to answer fast.
 pub const MAX_LIST: usize = 200;

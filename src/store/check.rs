@@ -1,11 +1,11 @@
 //! Reads a store's ledger entries, records and claims and checks the invariant between them
-//! ([`crate::gateway::invariant`]): over everything (`tongban storage check`), or over the last
+//! ([`crate::gateway::ledger::invariant`]): over everything (`tongban storage check`), or over the last
 //! entries (at every start of the gateway, in milliseconds).
 
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use crate::gateway::invariant::{self, Facts, Scope, Violation};
+use crate::gateway::ledger::invariant::{self, Facts, Scope, Violation};
 use crate::gateway::record::AppStore;
 use crate::ledger::Entry;
 

@@ -13,7 +13,7 @@ use crate::gateway::outbox::{Job, StoreError};
 use crate::gateway::record::{AppRecord, DocKind};
 use crate::ledger::{Hash, KeyValue, LedgerStore, Log, SignedCheckpoint};
 
-use super::layout::Stores;
+use super::Stores;
 
 /// Items written per [`Importer::write`].
 pub const CHUNK: usize = 256;

@@ -16,15 +16,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::gateway::ops::StoreHealth;
-use crate::gateway::outbox::OutboxStore;
-use crate::gateway::record::AppStore;
-use crate::ledger::LedgerStore;
 use crate::signing::keyring::{Keyring, KeyringError, ACTIVE_FILE};
 
 use super::config::Storage;
 use super::gateway::SledGateway;
 use super::postgres::PgStore;
+use super::Stores;
 
 /// The database, under the data directory.
 pub const STORE_DIR: &str = "store";
@@ -74,19 +71,6 @@ pub enum OpenError {
     /// message gives the command that migrates it).
     #[error(transparent)]
     Postgres(#[from] super::postgres::PgError),
-}
-
-/// The opened storage of a data directory, behind the traits its users need.
-#[derive(Clone)]
-pub struct Stores {
-    /// Claims, records, documents; commits batches with the ledger's writes.
-    pub records: Arc<dyn AppStore>,
-    /// The outbox (same database).
-    pub outbox: Arc<dyn OutboxStore>,
-    /// The ledger's trees (same database).
-    pub ledger: Arc<dyn LedgerStore>,
-    /// What the operator endpoints ask a database server (none for the embedded store).
-    pub health: Option<Arc<dyn StoreHealth>>,
 }
 
 /// A data directory, and where its records, outbox and ledger are stored: in it (the

@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::gateway::invariant::Scope;
-use crate::gateway::journal::now_ms;
+use crate::gateway::ledger::invariant::Scope;
+use crate::gateway::ledger::journal::now_ms;
 use crate::gateway::outbox::{Job, JobKind, RetryPolicy};
 use crate::gateway::record::{AppStore, Batch};
 use crate::ledger::log::{bundle_key, split_bundle, TILE_WIDTH};

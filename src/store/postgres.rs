@@ -1,6 +1,6 @@
 //! PostgreSQL: the store several gateway instances share (`[storage] backend = "postgres"`).
 //!
-//! - [`runtime`] — the store's own tokio runtime and the one way a synchronous method waits
+//! - `runtime` — the store's own tokio runtime and the one way a synchronous method waits
 //!   for the database on it.
 //! - [`connection`] — the URL, TLS to the database (verified against the operator's CA, ring
 //!   provider) and the pool.
@@ -11,6 +11,8 @@
 //! - [`ledger`] — the ledger's key-value layout in one table.
 //! - `copy` — listing and writing a whole store for `tongban storage copy`
 //!   ([`Portable`](super::copy::Portable)).
+//! - `transaction` — a transaction on a pooled connection: the guard that discards a
+//!   connection left inside one, and a batch's statements pipelined with `COMMIT`.
 //! - [`latency`] — how long the batches' transactions take.
 //! - [`testing`] — a fresh database per test.
 //!
@@ -34,6 +36,7 @@ pub mod records;
 mod runtime;
 pub mod schema;
 pub mod testing;
+mod transaction;
 
 use std::future::Future;
 use std::ops::Range;

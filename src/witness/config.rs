@@ -35,8 +35,8 @@ use std::time::Duration;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
 
-use crate::gateway::server::Limits;
-use crate::gateway::tls;
+use crate::gateway::transport::server::Limits;
+use crate::gateway::transport::tls;
 use crate::signing::{check_key_name, VerifierKey};
 
 /// Default listener: loopback, so nothing is exposed by accident; beside the gateway's ports.
@@ -492,7 +492,7 @@ impl WitnessFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::tls::DevCa;
+    use crate::gateway::transport::tls::DevCa;
     use crate::signing::SigningKey;
 
     fn files(dir: &Path) {

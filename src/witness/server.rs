@@ -31,8 +31,8 @@ use super::protocol::{self, KnownLogs, Refusal, TEXT_CONTENT_TYPE};
 use super::state::{Evidence, Latest, State, StateError};
 use super::{load_key, WitnessError};
 use crate::gateway::ops::Ops;
-use crate::gateway::server::{self as listener, Clients, Serve};
-use crate::gateway::tls::{self, Partner, PartnerTrust, PartnerVerifier};
+use crate::gateway::transport::server::{self as listener, Clients, Serve};
+use crate::gateway::transport::tls::{self, Partner, PartnerTrust, PartnerVerifier};
 use crate::signing::{Cosigner, CosignerKey};
 
 /// What the witness answers to an add-checkpoint request.

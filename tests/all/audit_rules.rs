@@ -660,7 +660,7 @@ fn the_guide_states_exactly_the_rules_verify_applies() {
 
 #[test]
 fn every_offset_the_shanghai_reader_accepts_the_ledger_records() {
-    let sample = std::str::from_utf8(tongban::gateway::demo::SAMPLE_SH_APPLICATION).unwrap();
+    let sample = std::str::from_utf8(tongban::demo::SAMPLE_SH_APPLICATION).unwrap();
     for minutes in -(23 * 60 + 59i16)..=(23 * 60 + 59) {
         let sign = if minutes < 0 { '-' } else { '+' };
         let offset = format!("{sign}{:02}:{:02}", minutes.abs() / 60, minutes.abs() % 60);

@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use tongban::gateway::demo::LoopbackOptions;
+use tongban::demo::LoopbackOptions;
 use tongban::store::postgres::TestDatabase;
 
 /// Migrates the database at `url` as an operator would: `tongban storage migrate`.

@@ -151,7 +151,7 @@ fn web_hash_password_prints_a_hash_that_verifies() {
 #[test]
 fn serve_lists_every_problem_of_the_clerks_page_and_exits_64_before_binding() {
     let dir = tempfile::tempdir().unwrap();
-    tongban::gateway::tls::generate_dev_pki(&dir.path().join("pki")).unwrap();
+    tongban::gateway::transport::tls::generate_dev_pki(&dir.path().join("pki")).unwrap();
     let config = dir.path().join("tongban.toml");
     std::fs::write(
         &config,

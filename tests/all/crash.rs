@@ -53,12 +53,12 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::Value;
-use tongban::gateway::convention;
-use tongban::gateway::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
+use tongban::demo::sandbox::{Received, Sandbox};
+use tongban::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
+use tongban::gateway::intake::pipeline::{GATEWAY_NO_HEADER, LEDGER_INDEX_HEADER};
 use tongban::gateway::outbox::Attempt;
-use tongban::gateway::pipeline::{GATEWAY_NO_HEADER, LEDGER_INDEX_HEADER};
-use tongban::gateway::sandbox::{Received, Sandbox};
-use tongban::gateway::tls;
+use tongban::gateway::transport::convention;
+use tongban::gateway::transport::tls;
 use tongban::platform::Platform;
 
 /// The shared Shanghai sample's own number, replaced to make each application distinct.

@@ -7,7 +7,7 @@ use crate::wait_for;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tongban::gateway::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
+use tongban::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
 use tongban::gateway::desk::GatewayDesk;
 use tongban::model::Outcome;
 use tongban::platform::Platform;
@@ -16,7 +16,7 @@ use tongban::web::{Desk, DeskError, Lockout};
 use crate::web::{config, food_application, JIASHAN, LANGXIA, OPERATOR_USCC, PASSWORD, PINGHU};
 
 /// Both sandboxes wait an hour before deciding on their own: each test decides when and how
-/// through [`tongban::gateway::sandbox::Sandbox::decide`].
+/// through [`tongban::demo::sandbox::Sandbox::decide`].
 pub fn options() -> LoopbackOptions {
     LoopbackOptions {
         decide_after: Duration::from_secs(3600),

@@ -3,12 +3,12 @@
 use crate::{metric, wait_for, PATIENCE};
 use std::time::Duration;
 
-use tongban::gateway::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
-use tongban::gateway::httpsig::{self, Message, ReceivedHeaders};
-use tongban::gateway::pipeline::{GATEWAY_NO_HEADER, LEDGER_INDEX_HEADER};
+use tongban::demo::sandbox::{GatewayReply, Received};
+use tongban::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
+use tongban::gateway::intake::pipeline::{GATEWAY_NO_HEADER, LEDGER_INDEX_HEADER};
 use tongban::gateway::record::AppState;
-use tongban::gateway::sandbox::{GatewayReply, Received};
-use tongban::gateway::tls;
+use tongban::gateway::transport::httpsig::{self, Message, ReceivedHeaders};
+use tongban::gateway::transport::tls;
 use tongban::model::Uscc;
 
 pub(crate) fn options() -> LoopbackOptions {
@@ -375,7 +375,7 @@ async fn shanghai_cannot_post_zhejiang_decisions_or_use_its_endpoints() {
             }
             _ => unreachable!(),
         };
-    let decision = tongban::gateway::sandbox::grant(&app, 1);
+    let decision = tongban::demo::sandbox::grant(&app, 1);
     let sh_bytes = tongban::platform::write(
         tongban::platform::Platform::Shanghai,
         &tongban::model::Document::Decision(Box::new(decision.clone())),
@@ -664,7 +664,7 @@ async fn a_decision_with_text_the_ledger_cannot_record_is_refused_alone_naming_t
                 }
                 _ => unreachable!(),
             };
-        let mut decision = tongban::gateway::sandbox::grant(&app, i + 1);
+        let mut decision = tongban::demo::sandbox::grant(&app, i + 1);
         if i == 0 {
             decision.licence.as_mut().unwrap().issued_by = "平湖市市场监督管理局".repeat(7_000);
         }

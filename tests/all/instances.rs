@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use tongban::demo::sandbox::Received;
+use tongban::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
 use tongban::gateway::config::Config;
-use tongban::gateway::convention;
-use tongban::gateway::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
-use tongban::gateway::pipeline::{GATEWAY_NO_HEADER, LEDGER_INDEX_HEADER};
-use tongban::gateway::sandbox::Received;
-use tongban::gateway::{service, tls};
+use tongban::gateway::intake::pipeline::{GATEWAY_NO_HEADER, LEDGER_INDEX_HEADER};
+use tongban::gateway::transport::convention;
+use tongban::gateway::{service, transport::tls};
 use tongban::platform::Platform;
 
 use crate::{backend, wait_for};

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tongban::gateway::demo::{Loopback, SAMPLE_SH_APPLICATION};
-use tongban::gateway::httpsig::{self, Message, ReceivedHeaders};
-use tongban::gateway::tls;
+use tongban::demo::{Loopback, SAMPLE_SH_APPLICATION};
+use tongban::gateway::transport::httpsig::{self, Message, ReceivedHeaders};
+use tongban::gateway::transport::tls;
 use tongban::platform::Platform;
 
 use crate::gateway::{client_with, options, zj_application};
@@ -50,7 +50,7 @@ fn cert_name(p: Platform) -> &'static str {
 }
 
 fn apply_path(p: Platform) -> &'static str {
-    tongban::gateway::convention::apply_path(p)
+    tongban::gateway::transport::convention::apply_path(p)
 }
 
 /// A reply as read off the wire.
@@ -350,7 +350,7 @@ async fn send_zj(
 async fn into_reply(r: reqwest::Response) -> Reply {
     Reply {
         status: r.status().as_u16(),
-        headers: tongban::gateway::pipeline::header_map(r.headers()),
+        headers: tongban::gateway::intake::pipeline::header_map(r.headers()),
         body: r.bytes().await.unwrap().to_vec(),
     }
 }
@@ -401,7 +401,7 @@ async fn wrong_methods_and_unknown_paths_are_refused_in_the_callers_convention()
         let client = client_with(&lb, cert_name(p));
         for path in [
             apply_path(p),
-            tongban::gateway::convention::decision_path(p),
+            tongban::gateway::transport::convention::decision_path(p),
         ] {
             let r = into_reply(client.get(format!("{base}{path}")).send().await.unwrap()).await;
             assert_refused(&lb, p, &r, 400, "method GET not allowed: use POST");

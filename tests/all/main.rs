@@ -43,7 +43,7 @@ pub async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 /// A metric's value from the gateway's `/metrics`.
-pub async fn metric(lb: &tongban::gateway::demo::Loopback, name: &str) -> u64 {
+pub async fn metric(lb: &tongban::demo::Loopback, name: &str) -> u64 {
     metric_at(lb.ops_addr, name).await
 }
 
@@ -64,8 +64,8 @@ pub async fn metric_at(ops: std::net::SocketAddr, name: &str) -> u64 {
 
 /// A client trusting the loopback's dev CA that presents no certificate (a browser, or a
 /// stranger at the partner listener).
-pub fn without_client_cert(lb: &tongban::gateway::demo::Loopback) -> reqwest::ClientBuilder {
-    use tongban::gateway::tls;
+pub fn without_client_cert(lb: &tongban::demo::Loopback) -> reqwest::ClientBuilder {
+    use tongban::gateway::transport::tls;
     let ca = tls::certs_from_pem(&std::fs::read(lb.pki.ca()).unwrap(), "ca").unwrap();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca[0].clone()).unwrap();

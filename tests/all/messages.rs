@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use tongban::gateway::demo::SAMPLE_SH_APPLICATION;
+use tongban::demo::SAMPLE_SH_APPLICATION;
 use tongban::model::{Lang, Message};
 
 use crate::gateway::{options, start, text, zj_application};

@@ -7,8 +7,8 @@ use std::process::{Command, Output};
 use std::time::Instant as Clock;
 
 use sha2::{Digest as _, Sha256};
-use tongban::gateway::demo::{Loopback, SAMPLE_SH_APPLICATION};
-use tongban::gateway::pipeline::GATEWAY_NO_HEADER;
+use tongban::demo::{Loopback, SAMPLE_SH_APPLICATION};
+use tongban::gateway::intake::pipeline::GATEWAY_NO_HEADER;
 use tongban::gateway::record::{AppState, Batch, DocKind};
 use tongban::ledger::{self, Decision, DecisionResult, Entry, Instant, Log, Step};
 use tongban::model::{ApplicationNo, Document};
@@ -294,7 +294,7 @@ fn application(i: u64) -> Application {
     let Document::Application(there) = platform::read(dest, &forwarded).unwrap().document else {
         panic!("not an application")
     };
-    let decision = tongban::gateway::sandbox::grant(&there, i);
+    let decision = tongban::demo::sandbox::grant(&there, i);
     let licence = decision.licence.clone().unwrap();
     let decided = platform::write(dest, &Document::Decision(Box::new(decision))).bytes;
     let read = platform::read(dest, &decided).unwrap().document;

@@ -4,11 +4,11 @@
 use crate::gateway::{client_with, get_json, options, start, text, zj_application};
 use crate::{metric, wait_for};
 
-use tongban::gateway::convention;
-use tongban::gateway::demo::{Loopback, SAMPLE_SH_APPLICATION};
-use tongban::gateway::httpsig::{self, Message};
-use tongban::gateway::pipeline::GATEWAY_NO_HEADER;
+use tongban::demo::{Loopback, SAMPLE_SH_APPLICATION};
+use tongban::gateway::intake::pipeline::GATEWAY_NO_HEADER;
 use tongban::gateway::record::AppState;
+use tongban::gateway::transport::convention;
+use tongban::gateway::transport::httpsig::{self, Message};
 use tongban::platform::Platform;
 
 /// The application's timeline through the status API.

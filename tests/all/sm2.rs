@@ -12,10 +12,10 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use tongban::gateway::demo::SAMPLE_SH_APPLICATION;
-use tongban::gateway::httpsig::SigAlg;
-use tongban::gateway::pipeline::GATEWAY_NO_HEADER;
+use tongban::demo::SAMPLE_SH_APPLICATION;
+use tongban::gateway::intake::pipeline::GATEWAY_NO_HEADER;
 use tongban::gateway::record::AppState;
+use tongban::gateway::transport::httpsig::SigAlg;
 use tongban::ledger::bundle::{self, ExportOptions, FailureKind, VerifyOptions};
 use tongban::ledger::{Entry, Log};
 use tongban::signing::sm2::DEFAULT_DISTINGUISHING_ID;
@@ -366,7 +366,7 @@ fn sm2_keys_are_generated_rotated_listed_and_published_and_required_by_audit_ver
 #[tokio::test]
 async fn with_sm2_on_the_wire_the_sandbox_verifies_the_gateway_and_the_ledger_records_the_partners_sm2(
 ) {
-    let (_dir, lb) = start(tongban::gateway::demo::LoopbackOptions {
+    let (_dir, lb) = start(tongban::demo::LoopbackOptions {
         sm2: true,
         ..options()
     })

@@ -944,8 +944,9 @@ fn postgres_a_task_reading_many_times_in_one_turn_is_answered() {
 #[test]
 fn postgres_over_tls_verifies_the_server_against_the_configured_ca() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = tongban::gateway::tls::generate_dev_pki(&dir.path().join("pki")).unwrap();
-    let other = tongban::gateway::tls::generate_dev_pki(&dir.path().join("other")).unwrap();
+    let pki = tongban::gateway::transport::tls::generate_dev_pki(&dir.path().join("pki")).unwrap();
+    let other =
+        tongban::gateway::transport::tls::generate_dev_pki(&dir.path().join("other")).unwrap();
     let Some(cluster) =
         crate::backend::Cluster::start_tls(&pki.cert("gateway"), &pki.key("gateway"))
     else {

@@ -210,7 +210,7 @@ fn an_earlier_versions_data_directory_is_refused_then_migrated_whole() {
 
 #[tokio::test]
 async fn a_gateway_whose_ledger_disagrees_with_its_records_is_not_ready() {
-    use tongban::gateway::demo::{Loopback, LoopbackOptions, DEMO_GATEWAY_DIR};
+    use tongban::demo::{Loopback, LoopbackOptions, DEMO_GATEWAY_DIR};
     let dir = tempfile::tempdir().unwrap();
     let mut lb = Loopback::start(dir.path(), LoopbackOptions::default())
         .await

@@ -22,7 +22,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use rand::{Rng as _, SeedableRng as _};
 use sha2::{Digest, Sha256};
-use tongban::gateway::tls::{self, DevCa};
+use tongban::gateway::transport::tls::{self, DevCa};
 use tongban::ledger::merkle::{self, Hash};
 use tongban::ledger::{Checkpoint, Log};
 use tongban::signing::{CosignerKey, Note, SigningKey};

@@ -180,7 +180,7 @@ mod gateway {
     use super::*;
     use crate::gateway::options;
     use crate::PATIENCE;
-    use tongban::gateway::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
+    use tongban::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
 
     async fn start() -> (tempfile::TempDir, Loopback) {
         let dir = tempfile::tempdir().unwrap();
@@ -365,10 +365,10 @@ pub(crate) mod split_view {
     use std::sync::Arc;
     use std::time::Duration;
     use tongban::gateway::config::{Identity, WitnessPeer, WitnessSettings};
+    use tongban::gateway::ledger::witnesses::Witnesses;
     use tongban::gateway::ledger::GatewayLedger;
     use tongban::gateway::ops::Ops;
-    use tongban::gateway::tls::{self, ClientTimeouts, DevCa};
-    use tongban::gateway::witnesses::Witnesses;
+    use tongban::gateway::transport::tls::{self, ClientTimeouts, DevCa};
     use tongban::ledger::LedgerStore;
     use tongban::signing::Keyring;
     use tongban::witness::config::{default_limits, WitnessTls};
@@ -512,8 +512,8 @@ pub(crate) mod split_view {
 mod measure {
     use super::split_view::{collector, gateway_ledger, witness_of};
     use std::time::Instant;
-    use tongban::gateway::journal::{Journal as _, JournalError, Record, Step};
-    use tongban::gateway::tls::DevCa;
+    use tongban::gateway::ledger::journal::{Journal as _, JournalError, Record, Step};
+    use tongban::gateway::transport::tls::DevCa;
     use tongban::store::DataDir;
 
     /// A RECEIVED record of application `i` (hashes only, as the pipeline's).

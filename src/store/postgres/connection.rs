@@ -51,17 +51,18 @@ fn tls(config: &PgConfig) -> Result<Option<tokio_postgres_rustls::MakeRustlsConn
         reason,
     };
     let pem = std::fs::read(path).map_err(|e| failed(e.to_string()))?;
-    let certs = crate::gateway::tls::certs_from_pem(&pem, &path.display().to_string())
+    let certs = crate::gateway::transport::tls::certs_from_pem(&pem, &path.display().to_string())
         .map_err(|e| failed(e.to_string()))?;
     let mut roots = rustls::RootCertStore::empty();
     for cert in certs {
         roots.add(cert).map_err(|e| failed(e.to_string()))?;
     }
-    let client = rustls::ClientConfig::builder_with_provider(crate::gateway::tls::provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| failed(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let client =
+        rustls::ClientConfig::builder_with_provider(crate::gateway::transport::tls::provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| failed(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
     Ok(Some(tokio_postgres_rustls::MakeRustlsConnect::new(client)))
 }
 

@@ -3,14 +3,13 @@
 //! failure, before it commits).
 
 use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio_postgres::types::ToSql;
 
 use super::outbox::JobRow;
-use super::records::{InTx, PUT_CLAIMS, PUT_DOCS, PUT_RECORDS};
+use super::records::{PUT_CLAIMS, PUT_DOCS, PUT_RECORDS};
+use super::transaction::{InTx, Pending};
 use super::{PgError, PgStore, Shared};
 use crate::gateway::outbox::{Job, StoreError};
 use crate::gateway::record::{AppRecord, DocKind};
@@ -230,8 +229,6 @@ struct PgImport {
     shared: Arc<Shared>,
     tx: Option<InTx>,
 }
-
-type Pending<'a> = Pin<Box<dyn Future<Output = Result<u64, tokio_postgres::Error>> + Send + 'a>>;
 
 /// A part as the statements' parameter arrays.
 struct Rows {

@@ -11,8 +11,7 @@ use std::sync::Arc;
 
 use tokio_postgres::types::ToSql;
 
-use super::records::pipeline_commit;
-use super::records::InTx;
+use super::transaction::{pipeline_commit, InTx};
 use super::{PgError, Shared};
 use crate::ledger::{KeyValue, LedgerStore, StoreError, Write};
 

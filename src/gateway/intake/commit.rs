@@ -9,7 +9,7 @@
 //! records → has the ledger prepare its entries → writes claims, records, documents, outbox
 //! jobs and the ledger's writes in **one** transaction, made durable (one sync) before the
 //! outbox may see its jobs → answers each caller. A crash leaves all of a batch or none of it, so the ledger never records a step
-//! that the records do not hold (see [`super::invariant`]).
+//! that the records do not hold (see [`crate::gateway::ledger::invariant`]).
 //!
 //! Being the only writer of claims, records and the ledger, it settles races without locks:
 //! a number sent twice in one batch is claimed by its first copy, and the second copy is
@@ -24,10 +24,12 @@ use std::sync::{mpsc, Arc};
 use axum::body::Bytes;
 use tokio::sync::{oneshot, Notify};
 
-use super::journal::{base_record, now_ms, signed_note, Journal, JournalError, Record, Step};
-use super::ops::Ops;
-use super::outbox::{Job, JobKind, RetryPolicy, StoreError};
-use super::record::{AppRecord, AppStore, Batch, BatchTx, DocKind};
+use crate::gateway::ledger::journal::{
+    base_record, now_ms, signed_note, Journal, JournalError, Record, Step,
+};
+use crate::gateway::ops::Ops;
+use crate::gateway::outbox::{Job, JobKind, RetryPolicy, StoreError};
+use crate::gateway::record::{AppRecord, AppStore, Batch, BatchTx, DocKind};
 
 /// Most pieces of work one batch takes (bounds one transaction's size).
 pub const MAX_BATCH: usize = 512;
@@ -525,7 +527,7 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::journal::MemoryJournal;
+    use crate::gateway::ledger::journal::MemoryJournal;
     use crate::gateway::outbox::OutboxStore as _;
     use crate::store::gateway::{tests::rec, SledGateway};
 
@@ -736,7 +738,7 @@ mod probe_tests {
     use std::sync::atomic::AtomicBool;
 
     use super::*;
-    use crate::gateway::journal::MemoryJournal;
+    use crate::gateway::ledger::journal::MemoryJournal;
     use crate::store::gateway::{tests::rec, SledGateway};
 
     /// A store whose batches fail while `down` is set, as when its database is away.

@@ -19,11 +19,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
-use axum::Router;
 use sha2::{Digest as _, Sha256};
 use tokio::sync::{Notify, Semaphore};
 
@@ -32,17 +29,18 @@ use crate::model::rules::Field;
 use crate::model::{Document, Message, Problems};
 use crate::platform::{self, Platform, Read};
 
-use super::admission;
 use super::commit::{Change, Committer, IntakeError, Receive, Received, Update};
-use super::config::{Config, PlatformConfig};
-use super::convention::{self, ReplyBody};
-use super::httpsig::{self, MessageSigner};
-use super::journal::{base_record, now_ms, signed_note, DecisionFacts, Journal, Record, Step};
-use super::ops::Ops;
-use super::outbox::{Job, JobKind, OutboxStore};
-use super::record::{AppRecord, AppState, AppStore, DocKind};
 use super::sender::{self, Sender};
-use super::tls::Partner;
+use crate::gateway::config::{Config, PlatformConfig};
+use crate::gateway::ledger::journal::{
+    base_record, now_ms, signed_note, DecisionFacts, Journal, Record, Step,
+};
+use crate::gateway::ops::Ops;
+use crate::gateway::outbox::{Job, JobKind, OutboxStore};
+use crate::gateway::record::{AppRecord, AppState, AppStore, DocKind};
+use crate::gateway::transport::convention::{self, ReplyBody};
+use crate::gateway::transport::httpsig::{self, MessageSigner};
+use crate::gateway::transport::tls::Partner;
 
 /// Response header carrying the ledger index of the RECEIVED (or DECIDED) record.
 pub const LEDGER_INDEX_HEADER: &str = "tongban-ledger-index";
@@ -424,7 +422,7 @@ impl Gateway {
     }
 
     /// What the gateway signs its messages to platform `p` with (its `signatures` setting).
-    pub(super) fn signatures_to(&self, p: Platform) -> httpsig::SignWith {
+    pub(in crate::gateway) fn signatures_to(&self, p: Platform) -> httpsig::SignWith {
         self.config
             .platform(p.key())
             .map(|c| c.signatures)
@@ -432,7 +430,11 @@ impl Gateway {
     }
 
     /// `reply` as a response signed with the gateway's key (RFC 9421), with `headers` added.
-    pub(super) fn signed(&self, reply: ReplyBody, headers: &[(&'static str, String)]) -> Response {
+    pub(in crate::gateway) fn signed(
+        &self,
+        reply: ReplyBody,
+        headers: &[(&'static str, String)],
+    ) -> Response {
         let signed = httpsig::sign_message(
             httpsig::Message::Response {
                 status: reply.status,
@@ -472,7 +474,7 @@ impl Gateway {
         self.signed(reply, &headers)
     }
 
-    fn refuse(&self, reply: ReplyBody) -> Response {
+    pub(in crate::gateway) fn refuse(&self, reply: ReplyBody) -> Response {
         self.ops
             .metrics
             .documents_rejected_total
@@ -934,55 +936,6 @@ pub fn decision_facts(d: &crate::model::Decision) -> DecisionFacts {
             .as_ref()
             .map(|l| l.issued_by.clone())
             .unwrap_or_default(),
-    }
-}
-
-fn call<'a>(partner: &'a Partner, headers: &'a HeaderMap, uri: &'a Uri) -> Call<'a> {
-    Call {
-        partner,
-        headers,
-        path_and_query: uri.path_and_query().map_or("/", |pq| pq.as_str()),
-    }
-}
-
-/// The partner-facing routes: each platform's own two endpoints, behind [`admission`]
-/// (method, `Content-Type`, body size and time checked, refusals in the platform's
-/// convention), and the calling platform's convention for paths nothing serves.
-pub fn router(gw: Arc<Gateway>) -> Router {
-    let mut r = Router::new();
-    for p in Platform::ALL {
-        r = r
-            .route(
-                convention::apply_path(p),
-                any(move |State(gw), req| endpoint(gw, p, false, req)),
-            )
-            .route(
-                convention::decision_path(p),
-                any(move |State(gw), req| endpoint(gw, p, true, req)),
-            );
-    }
-    r.fallback(admission::unknown_path).with_state(gw)
-}
-
-/// Platform `p`'s endpoint for applications (or for decisions): admitted by [`admission`],
-/// then [`Gateway::submit`] (or [`Gateway::decide`]).
-async fn endpoint(gw: Arc<Gateway>, p: Platform, decision: bool, req: Request) -> Response {
-    let (parts, body) = match admission::admit(&gw.config.limits, p, req).await {
-        Ok(admitted) => admitted,
-        Err(why) => return admission::refused(&gw, p, &why),
-    };
-    let Some(partner) = parts.extensions.get::<Partner>() else {
-        return gw.refuse(convention::forbidden(
-            p,
-            &Message::NoClientCertificate,
-            gw.config.language(p),
-        ));
-    };
-    let call = call(partner, &parts.headers, &parts.uri);
-    if decision {
-        gw.decide(p, call, body).await
-    } else {
-        gw.submit(p, call, body).await
     }
 }
 

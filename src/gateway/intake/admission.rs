@@ -6,6 +6,8 @@
 //! [`convention::refusal`] and signed like every reply of the pipeline.
 //!
 //! The status and ledger APIs on the same listener keep their RFC 9457 problem details.
+//! [`router`] is the partners' side of the listener: each platform's endpoints, admitted here,
+//! then handed to the [`pipeline`](super::pipeline).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -14,21 +16,73 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue};
+use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 
 use crate::model::Message;
 use crate::platform::Platform;
 
-use super::convention::{self, HttpRefusal};
-use super::ops::Problem;
-use super::pipeline::Gateway;
-use super::server::{Limits, TimeoutReply};
-use super::tls::Partner;
+use super::pipeline::{Call, Gateway};
+use crate::gateway::ops::Problem;
+use crate::gateway::transport::convention::{self, HttpRefusal};
+use crate::gateway::transport::server::{Limits, TimeoutReply};
+use crate::gateway::transport::tls::Partner;
 
 /// Paths of the status and ledger APIs, which answer in RFC 9457 problem details rather than
 /// in a platform's convention.
 const API_PREFIX: &str = "/api/v1/";
+
+/// The partner-facing routes: each platform's own two endpoints, behind [`admit`]
+/// (method, `Content-Type`, body size and time checked, refusals in the platform's
+/// convention), and the calling platform's convention for paths nothing serves.
+pub fn router(gw: Arc<Gateway>) -> Router {
+    let mut r = Router::new();
+    for p in Platform::ALL {
+        r = r
+            .route(
+                convention::apply_path(p),
+                any(move |State(gw), req| endpoint(gw, p, false, req)),
+            )
+            .route(
+                convention::decision_path(p),
+                any(move |State(gw), req| endpoint(gw, p, true, req)),
+            );
+    }
+    r.fallback(unknown_path).with_state(gw)
+}
+
+/// Platform `p`'s endpoint for applications (or for decisions): admitted by [`admit`],
+/// then [`Gateway::submit`] (or [`Gateway::decide`]).
+async fn endpoint(gw: Arc<Gateway>, p: Platform, decision: bool, req: Request) -> Response {
+    let (parts, body) = match admit(&gw.config.limits, p, req).await {
+        Ok(admitted) => admitted,
+        Err(why) => return refused(&gw, p, &why),
+    };
+    let Some(partner) = parts.extensions.get::<Partner>() else {
+        return gw.refuse(convention::forbidden(
+            p,
+            &Message::NoClientCertificate,
+            gw.config.language(p),
+        ));
+    };
+    let call = call(partner, &parts.headers, &parts.uri);
+    if decision {
+        gw.decide(p, call, body).await
+    } else {
+        gw.submit(p, call, body).await
+    }
+}
+
+fn call<'a>(partner: &'a Partner, headers: &'a HeaderMap, uri: &'a Uri) -> Call<'a> {
+    Call {
+        partner,
+        headers,
+        path_and_query: uri.path_and_query().map_or("/", |pq| pq.as_str()),
+    }
+}
 
 /// Admits a request to platform `p`'s endpoint: checks its method and `Content-Type` and
 /// reads its body within `limits` (size and time). The error is what to refuse.

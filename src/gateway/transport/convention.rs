@@ -8,7 +8,7 @@
 use crate::model::{Lang, Message, Problems};
 use crate::platform::{shanghai, zhejiang, Platform, Reply};
 
-use super::outbox::Attempt;
+use crate::gateway::outbox::Attempt;
 
 /// Path below a platform's base URL that receives applications.
 pub fn apply_path(p: Platform) -> &'static str {
@@ -193,7 +193,7 @@ fn size(bytes: usize) -> String {
 }
 
 /// `20 s`, `300 ms`.
-pub(super) fn duration(d: std::time::Duration) -> String {
+pub(in crate::gateway) fn duration(d: std::time::Duration) -> String {
     if d.subsec_millis() == 0 {
         format!("{} s", d.as_secs())
     } else {

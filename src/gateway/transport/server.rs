@@ -26,8 +26,8 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
-use super::ops::Ops;
 use super::tls::{Partner, PartnerVerifier};
+use crate::gateway::ops::Ops;
 
 /// Resource limits of the partner listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,7 +303,7 @@ async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::tls::{
+    use crate::gateway::transport::tls::{
         self, DevCa, IssuedPem, PartnerTrust, DEV_SH_IDENTITY, DEV_ZJ_IDENTITY,
     };
     use axum::routing::{get, post};

@@ -3,6 +3,11 @@
 //! clerks' page when accounts are given) and both sandbox platforms on 127.0.0.1, and the
 //! shared sample application sent through with every step printed with its ledger index.
 
+//!
+//! [`sandbox`] — the stand-in partner platforms it runs (also the tests' harness).
+
+pub mod sandbox;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,18 +21,18 @@ use tokio::task::JoinHandle;
 use crate::platform::Platform;
 use crate::web::{self, Account, Office};
 
-use super::config::{Config, ConfigErrors};
-use super::httpsig::{KeySigner, MessageSigner as _};
-use super::pipeline::Gateway;
-use super::record::AppState;
-use super::sandbox::{Sandbox, SandboxOptions};
-use super::service::{self, ServiceError};
-use super::tls::{
+use crate::gateway::config::{Config, ConfigErrors};
+use crate::gateway::intake::pipeline::Gateway;
+use crate::gateway::record::AppState;
+use crate::gateway::service::{self, ServiceError};
+use crate::gateway::transport::httpsig::{KeySigner, MessageSigner as _};
+use crate::gateway::transport::tls::{
     self, DevPkiFiles, TlsError, DEV_GATEWAY_IDENTITY, DEV_SH_IDENTITY, DEV_ZJ_IDENTITY,
 };
+use sandbox::{Sandbox, SandboxOptions};
 
 /// The shared sample application (Shanghai XML; accepted in 金山区, decided in 平湖市).
-pub const SAMPLE_SH_APPLICATION: &[u8] = include_bytes!("../../demo/sh-application.xml");
+pub const SAMPLE_SH_APPLICATION: &[u8] = include_bytes!("../demo/sh-application.xml");
 
 /// Why the loopback set-up failed.
 #[derive(Debug, thiserror::Error)]
@@ -225,7 +230,10 @@ fn with_sandbox_sm2(p: Platform, signer: KeySigner) -> KeySigner {
 /// verifies them.
 fn gateway_sm2_keys(
     gateway_dir: &Path,
-) -> Result<std::collections::BTreeMap<String, super::httpsig::PublicKey>, DemoError> {
+) -> Result<
+    std::collections::BTreeMap<String, crate::gateway::transport::httpsig::PublicKey>,
+    DemoError,
+> {
     let witness = |e: crate::signing::KeyringError| DemoError::Keys(e.to_string());
     let mut ring = crate::store::DataDir::new(gateway_dir)
         .keyring_or_create()
@@ -238,12 +246,14 @@ fn gateway_sm2_keys(
     let mut keys = std::collections::BTreeMap::new();
     keys.insert(
         ring.active().key_id_hex(),
-        super::httpsig::PublicKey::Ed25519(*ring.active().verifier().dalek()),
+        crate::gateway::transport::httpsig::PublicKey::Ed25519(*ring.active().verifier().dalek()),
     );
     if let Some(k) = ring.sm2() {
         keys.insert(
             k.key_id_hex(),
-            super::httpsig::PublicKey::Sm2(crate::signing::Sm2VerifyingKey::from(k)),
+            crate::gateway::transport::httpsig::PublicKey::Sm2(
+                crate::signing::Sm2VerifyingKey::from(k),
+            ),
         );
     }
     Ok(keys)
@@ -517,9 +527,9 @@ impl Loopback {
                 key,
                 signer,
                 signs_with: if sm2 && p == Platform::Shanghai {
-                    super::httpsig::SignWith::Sm2
+                    crate::gateway::transport::httpsig::SignWith::Sm2
                 } else {
-                    super::httpsig::SignWith::Ed25519
+                    crate::gateway::transport::httpsig::SignWith::Ed25519
                 },
                 gateway_keys: gateway_keys.clone().filter(|_| p == Platform::Zhejiang),
             })?;
@@ -675,7 +685,7 @@ pub async fn run(
         .map_err(|e| DemoError::Http(e.to_string()))?;
     let gateway_no = reply
         .headers
-        .get(super::pipeline::GATEWAY_NO_HEADER)
+        .get(crate::gateway::intake::pipeline::GATEWAY_NO_HEADER)
         .cloned();
     println!(
         "  HTTP {} · receipt {} · ledger index {}",
@@ -683,7 +693,7 @@ pub async fn run(
         gateway_no.as_deref().unwrap_or("-"),
         reply
             .headers
-            .get(super::pipeline::LEDGER_INDEX_HEADER)
+            .get(crate::gateway::intake::pipeline::LEDGER_INDEX_HEADER)
             .map(String::as_str)
             .unwrap_or("-")
     );

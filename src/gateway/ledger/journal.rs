@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use super::record::AppRecord;
+use crate::gateway::record::AppRecord;
 use crate::ledger::Write;
 
 /// A step of the cross-province flow.

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use rand::Rng;
 
-use super::outbox::RetryPolicy;
+use crate::gateway::outbox::RetryPolicy;
 
 /// Retry-later outcomes in a row from one destination that open its breaker.
 pub const OPEN_AFTER: u32 = 5;

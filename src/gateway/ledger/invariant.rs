@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::ledger;
 
-use super::record::AppRecord;
+use crate::gateway::record::AppRecord;
 
 /// A broken rule, naming the application and the ledger entry.
 #[derive(Debug, Clone, PartialEq, Eq)]

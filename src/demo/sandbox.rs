@@ -31,16 +31,18 @@ use crate::model::{
 use crate::model::{Lang, Message};
 use crate::platform::{self, Platform};
 
-use super::convention::{self, ReplyBody};
+use crate::gateway::transport::convention::{self, ReplyBody};
 
 /// The language of a sandbox's replies: a platform's staff read Chinese, as the real
 /// platforms' replies are.
 const SANDBOX_LANG: Lang = Lang::Zh;
 
-use super::httpsig::{self, KeySigner};
-use super::ops::Ops;
-use super::server::{self, Clients, Limits, Serve};
-use super::tls::{self, ClientTimeouts, PartnerTrust, PartnerVerifier, TlsError};
+use crate::gateway::ops::Ops;
+use crate::gateway::transport::httpsig::{self, KeySigner};
+use crate::gateway::transport::server::{self, Clients, Limits, Serve};
+use crate::gateway::transport::tls::{
+    self, ClientTimeouts, PartnerTrust, PartnerVerifier, TlsError,
+};
 
 /// What a sandbox needs to run.
 pub struct SandboxOptions {
@@ -196,7 +198,7 @@ impl Sandbox {
             return Ok(());
         };
         let path = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
-        let target = super::sender::target_uri(headers, path).unwrap_or_default();
+        let target = crate::gateway::intake::sender::target_uri(headers, path).unwrap_or_default();
         let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let received = httpsig::ReceivedHeaders {
             content_type: h("content-type"),
@@ -389,7 +391,7 @@ impl Sandbox {
             Ok(_) => unreachable!("take gives the kind asked for"),
             Err(refused) => return self.reply(refused),
         };
-        let outcome = super::pipeline::outcome_key(&d.outcome).to_owned();
+        let outcome = crate::gateway::intake::pipeline::outcome_key(&d.outcome).to_owned();
         let number = d.number.as_str().to_owned();
         tracing::info!(platform = %p, %number, %outcome, "sandbox received a decision");
         self.received
@@ -433,7 +435,7 @@ impl Sandbox {
         }
         let resp = req.body(bytes.to_vec()).send().await?;
         let status = resp.status().as_u16();
-        let headers = super::pipeline::header_map(resp.headers());
+        let headers = crate::gateway::intake::pipeline::header_map(resp.headers());
         let body = resp.bytes().await?.to_vec();
         Ok(GatewayReply {
             status,
@@ -482,7 +484,7 @@ impl Sandbox {
 fn is_retry(p: Platform, r: &GatewayReply) -> bool {
     matches!(
         convention::classify(p, r.status, &r.body),
-        super::outbox::Attempt::RetryLater(_)
+        crate::gateway::outbox::Attempt::RetryLater(_)
     )
 }
 

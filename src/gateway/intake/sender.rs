@@ -16,8 +16,8 @@
 
 use http::HeaderMap;
 
-use super::config::PlatformConfig;
-use super::httpsig::{self, HttpSigError, SigAlg};
+use crate::gateway::config::PlatformConfig;
+use crate::gateway::transport::httpsig::{self, HttpSigError, SigAlg};
 
 /// What a request's signature establishes, when the gateway may accept the request.
 #[derive(Debug, Clone, PartialEq, Eq)]

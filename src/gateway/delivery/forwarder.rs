@@ -22,15 +22,15 @@ use crate::model::{ApplicationNo, Decision, Document, Outcome};
 use crate::platform::{self, Platform};
 
 use super::breaker::{Admit, Attempted, Breakers};
-use super::commit::{Change, IntakeError, Update};
-use super::config::Config;
-use super::convention;
-use super::httpsig;
-use super::journal::{base_record, now_ms, DecisionFacts, Step};
-use super::outbox::{Attempt, Job, JobKind, Transition};
-use super::pipeline::{decision_facts, for_destination, Gateway};
-use super::record::{AppRecord, AppState, DocKind};
-use super::tls;
+use crate::gateway::config::Config;
+use crate::gateway::intake::commit::{Change, IntakeError, Update};
+use crate::gateway::intake::pipeline::{decision_facts, for_destination, Gateway};
+use crate::gateway::ledger::journal::{base_record, now_ms, DecisionFacts, Step};
+use crate::gateway::outbox::{Attempt, Job, JobKind, Transition};
+use crate::gateway::record::{AppRecord, AppState, DocKind};
+use crate::gateway::transport::convention;
+use crate::gateway::transport::httpsig;
+use crate::gateway::transport::tls;
 
 /// How long the worker sleeps when nothing is due and nothing wakes it: the outbox is also
 /// polled, so jobs whose back-off ends are picked up within this delay.
@@ -505,7 +505,7 @@ async fn attempt(
             m.deliveries_failed_total.fetch_add(1, Ordering::Relaxed);
             gw.ops.add_pending(-1);
             let reason = match &job.state {
-                super::outbox::JobState::Failed { reason, .. } => reason.clone(),
+                crate::gateway::outbox::JobState::Failed { reason, .. } => reason.clone(),
                 _ => String::new(),
             };
             tracing::error!(job = %job.id, reason = %reason, "delivery failed for good");

@@ -25,11 +25,11 @@ use reqwest::StatusCode;
 use crate::ledger::SignedCheckpoint;
 use crate::signing::{CosignerKey, NoteSignature};
 
-use super::config::{Identity, WitnessSettings};
-use super::ledger::GatewayLedger;
-use super::ops::Ops;
-use super::tls::ClientTimeouts;
-use super::tls::{self, TlsError};
+use super::GatewayLedger;
+use crate::gateway::config::{Identity, WitnessSettings};
+use crate::gateway::ops::Ops;
+use crate::gateway::transport::tls::ClientTimeouts;
+use crate::gateway::transport::tls::{self, TlsError};
 
 /// The longest wait before asking a failing witness again.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(10);

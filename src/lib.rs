@@ -27,9 +27,14 @@
 //!   transaction under one writer row); the only module that names sled or PostgreSQL (plus
 //!   in-memory stores for tests); the records-to-ledger invariant check, the migration of old
 //!   directories and the copy between backends.
-//! - [`gateway`] — the daemon: mutual-TLS intake, the durable outbox and forwarder, RFC 9421
-//!   signatures, the working-day calendar, status and ledger API, the clerks' desk
-//!   ([`gateway::desk`]) and its HTTPS listener, sandboxes, the demo.
+//! - [`gateway`] — the daemon, in rooms: [`gateway::transport`] (mutual TLS, the listener,
+//!   RFC 9421 signatures, each platform's paths and replies), [`gateway::intake`] (admission,
+//!   the pipeline, the one committer), [`gateway::delivery`] (the outbox worker, a breaker per
+//!   destination), [`gateway::ledger`] (the ledger and its API, the journal, the invariant,
+//!   witnesses); beside them the outbox's jobs, the working-day calendar, configuration,
+//!   operations, the status API and the clerks' desk ([`gateway::desk`]).
+//! - [`demo`] — the stand-in platforms ([`demo::sandbox`]) and the loopback demo built on the
+//!   gateway (also the end-to-end tests' harness).
 //! - [`web`] — the window clerks' page and the applicants' status page behind a small `Desk`
 //!   trait, which the gateway implements on its pipeline, records and ledger; its fields'
 //!   labels for either platform's paths ([`web::labels`]).

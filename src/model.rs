@@ -30,6 +30,13 @@ pub type Instant = chrono::DateTime<chrono::FixedOffset>;
 /// A calendar date.
 pub type Date = chrono::NaiveDate;
 
+/// China Standard Time (Beijing time), UTC+8 without daylight saving: the time both provinces'
+/// platforms write, and in which the window and the applicant read every time.
+pub fn beijing() -> chrono::FixedOffset {
+    const SECONDS_EAST: i32 = 8 * 3600;
+    chrono::FixedOffset::east_opt(SECONDS_EAST).expect("UTC+8 is a valid offset")
+}
+
 /// Fields one platform has and the other lacks, carried so that a round trip gives back the
 /// same content: exactly what travels in the other platform's extension area (Zhejiang's
 /// `kzxx`, Shanghai's `Extensions/Field`), names and values unchanged.

@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use chrono::{Datelike as _, FixedOffset};
+use chrono::Datelike as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 
@@ -514,7 +514,7 @@ fn mod11_10(digits: &str) -> u32 {
 
 /// The decision a sandbox makes: granted, with a licence numbered in the platform's way.
 pub fn grant(app: &Application, n: u64) -> Decision {
-    let tz = FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let tz = crate::model::beijing();
     let now = chrono::Utc::now().with_timezone(&tz);
     let today = now.date_naive();
     let division = app.premises.division.code();
@@ -575,7 +575,7 @@ pub fn grant(app: &Application, n: u64) -> Decision {
 
 /// A decision without a licence: refused (不予), or materials to correct (补正).
 pub fn refuse(app: &Application, outcome: Outcome) -> Decision {
-    let tz = FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let tz = crate::model::beijing();
     Decision {
         number: app.number.clone(),
         outcome,

@@ -15,11 +15,11 @@
 
 use std::sync::Arc;
 
-use chrono::{FixedOffset, NaiveDate, TimeZone as _, Utc};
+use chrono::{NaiveDate, TimeZone as _, Utc};
 use sha2::{Digest as _, Sha256};
 
 use crate::codes::{Code, Item};
-use crate::model::{self, Document, Instant, Outcome, Problems};
+use crate::model::{self, beijing, Document, Instant, Outcome, Problems};
 use crate::platform::{self, Platform};
 use crate::web::{
     outcome_label, DecisionInfo, Desk, DeskError, DeskFuture, Detail, HandOver, LicenceFile,
@@ -40,11 +40,6 @@ pub const WORK_LIST_LIMIT: usize = 500;
 
 /// Timeline step of a hand-over.
 pub const HANDED_OVER: &str = "HANDED_OVER";
-
-/// China Standard Time, in which the window works and the page shows times.
-fn beijing() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
-}
 
 /// The gateway as a window clerk's page sees it.
 pub struct GatewayDesk {

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 
-use chrono::{Datelike, FixedOffset, NaiveDateTime, TimeZone, Timelike};
+use chrono::{Datelike, NaiveDateTime, TimeZone, Timelike};
 
 use super::{Read, Reply, Written};
 use crate::codes::{self, Code, Kind};
@@ -23,10 +23,10 @@ use crate::model::message::{JsonType, Lang, Message, TableName};
 use crate::model::rules::{self, ApplicationFacts, DecisionFacts, Field};
 use crate::model::text;
 use crate::model::{
-    format_fixed, parse_fixed, Acceptance, Applicant, Application, ApplicationNo, Base64Content,
-    CentiSquareMetres, Contact, Date, Decision, Document, Extensions, Fen, File, FoodBusiness,
-    IdDocument, Instant, Invalid, Licence, Material, Mobile, Operator, Outcome, Person, Premises,
-    Problems, ResidentId, SafetyManager, Sha256Digest, Target, Uscc,
+    beijing, format_fixed, parse_fixed, Acceptance, Applicant, Application, ApplicationNo,
+    Base64Content, CentiSquareMetres, Contact, Date, Decision, Document, Extensions, Fen, File,
+    FoodBusiness, IdDocument, Instant, Invalid, Licence, Material, Mobile, Operator, Outcome,
+    Person, Premises, Problems, ResidentId, SafetyManager, Sha256Digest, Target, Uscc,
 };
 use tree::Json;
 
@@ -44,13 +44,6 @@ const OWN_PREFIX: &str = "~zj:";
 const RESULT_NOTE_KEY: &str = "~sh:Result";
 /// Decimal places of 万元 that one fen needs (1 fen = 0.000001 万元).
 const WAN_YUAN_SCALE: u32 = 6;
-/// Zhejiang is Beijing time, UTC+8, no daylight saving.
-const BEIJING_SECONDS_EAST: i32 = 8 * 3600;
-
-fn beijing() -> FixedOffset {
-    FixedOffset::east_opt(BEIJING_SECONDS_EAST).expect("UTC+8 is a valid offset")
-}
-
 /// Reads an application (has `sxbm`) or a decision (has `jg`).
 pub fn read(bytes: &[u8]) -> Result<Read, Problems> {
     let mut problems = Problems::new();
@@ -1372,7 +1365,7 @@ mod tests {
     /// The digit-by-digit `time_text` writes what chrono's format string writes.
     #[test]
     fn time_text_matches_chrono() {
-        let utc = FixedOffset::east_opt(0).expect("UTC");
+        let utc = chrono::FixedOffset::east_opt(0).expect("UTC");
         let cases = [
             (2026, 11, 20, 1, 30, 0, 0),
             (2026, 12, 31, 16, 0, 0, 0),

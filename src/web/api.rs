@@ -18,7 +18,7 @@ use super::pages::{problem, province_of};
 use super::Web;
 use crate::codes::{self, Code, IdType};
 use crate::model::{
-    DivisionCode, Document, IdDocument, Lang, Message, Mobile, Problems, ResidentId, Uscc,
+    beijing, DivisionCode, Document, IdDocument, Lang, Message, Mobile, Problems, ResidentId, Uscc,
 };
 use crate::platform::{self, Platform};
 
@@ -197,11 +197,6 @@ fn fresh_number(platform: Platform) -> String {
         now.format("%Y%m%d%H%M%S"),
         hex::encode_upper(rand::random::<[u8; 2]>())
     )
-}
-
-/// Beijing time, UTC+8 (Zhejiang's `slsj` is Beijing local time without an offset).
-fn beijing() -> chrono::FixedOffset {
-    chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
 }
 
 /// Fills what only the server may say: the number and the acceptance (office, clerk, now).

@@ -9,7 +9,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use chrono::FixedOffset;
 use maud::{html, Markup, PreEscaped};
 use serde::Deserialize;
 
@@ -24,13 +23,9 @@ use crate::codes::{
 use crate::model::{Instant, Outcome};
 use crate::platform::Platform;
 
-/// Beijing time, in which clerks read every time.
-const BEIJING_SECONDS_EAST: i32 = 8 * 3600;
-
 /// `t` as a clerk reads it: Beijing time, to the minute.
 pub fn beijing(t: &Instant) -> String {
-    let offset = FixedOffset::east_opt(BEIJING_SECONDS_EAST).expect("UTC+8 is a valid offset");
-    t.with_timezone(&offset)
+    t.with_timezone(&crate::model::beijing())
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }

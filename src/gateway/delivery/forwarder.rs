@@ -326,7 +326,7 @@ fn outgoing(gw: &Gateway, job: &Job, rec: &AppRecord) -> Result<Outgoing, String
                 ),
                 officer: GATEWAY_OFFICER.into(),
                 decided_at: chrono::Utc::now()
-                    .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8")),
+                    .with_timezone(&crate::model::beijing()),
                 licence: None,
                 extensions: Default::default(),
             };

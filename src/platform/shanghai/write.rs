@@ -3,12 +3,12 @@
 //! pure function of the document, so the same document always gives the same bytes.
 
 use base64::Engine as _;
-use chrono::FixedOffset;
 
 use super::NAMESPACE;
 use crate::model::message::Message;
 use crate::model::{
-    format_fixed, Application, Decision, Document, File, IdDocument, Instant, Outcome, Problems,
+    beijing, format_fixed, Application, Decision, Document, File, IdDocument, Instant, Outcome,
+    Problems,
 };
 use crate::platform::Written;
 
@@ -56,11 +56,6 @@ pub(super) fn capacity(doc: &Document) -> usize {
                     .map_or(0, |l| l.file.content.as_str().len())
         }
     }
-}
-
-/// Beijing time, in which Shanghai documents are written.
-fn beijing() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
 }
 
 /// `2026-11-20T09:30:00+08:00`: the same instant, in Beijing time.

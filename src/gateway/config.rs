@@ -537,186 +537,12 @@ impl ConfigFile {
                 p.push(format!("listen and ops_listen are both {a}"));
             }
         }
-
-        let server_chain = p.certs("tls.cert", &abs(&self.tls.cert));
-        let server_key = p.key("tls.key", &abs(&self.tls.key));
-        let client_chain = match &self.tls.client_cert {
-            Some(c) => p.certs("tls.client_cert", &abs(c)),
-            None => server_chain.clone(),
-        };
-        let client_key = match &self.tls.client_key {
-            Some(k) => p.key("tls.client_key", &abs(k)),
-            None => server_key.as_ref().map(|k| k.clone_key()),
-        };
-
-        let mut platforms = Vec::new();
-        for (key, _) in KNOWN_PLATFORMS {
-            if !self.platforms.contains_key(key) {
-                p.push(format!("[platforms.{key}] is missing"));
-            }
-        }
-        let mut claimed: BTreeMap<String, String> = BTreeMap::new();
-        for (key, pf) in &self.platforms {
-            let at = format!("platforms.{key}");
-            let Some((_, default_province)) = KNOWN_PLATFORMS.iter().find(|(k, _)| k == key) else {
-                p.push(format!(
-                    "[{at}]: unknown platform (known: {})",
-                    KNOWN_PLATFORMS.map(|(k, _)| k).join(", ")
-                ));
-                continue;
-            };
-            let base_url = pf.base_url.trim_end_matches('/').to_owned();
-            match base_url.parse::<http::Uri>() {
-                Ok(u) if u.scheme_str() == Some("https") && u.host().is_some() => {}
-                Ok(_) => p.push(format!("{at}.base_url: {base_url} is not an https URL")),
-                Err(e) => p.push(format!("{at}.base_url: {e}")),
-            }
-            let client_ca = p.certs(&format!("{at}.client_ca"), &abs(&pf.client_ca));
-            let server_ca = match &pf.server_ca {
-                Some(ca) => p.certs(&format!("{at}.server_ca"), &abs(ca)),
-                None => client_ca.clone(),
-            };
-            if pf.client_identity.trim().is_empty() {
-                p.push(format!("{at}.client_identity is empty"));
-            }
-            let province = pf
-                .province
-                .clone()
-                .unwrap_or_else(|| (*default_province).to_owned());
-            if !(province.len() == 2 && province.bytes().all(|b| b.is_ascii_digit())) {
-                p.push(format!("{at}.province: {province} is not two digits"));
-            }
-            let regions = pf.regions.clone().unwrap_or_else(|| vec![province.clone()]);
-            if regions.is_empty() {
-                p.push(format!("{at}.regions is empty"));
-            }
-            for r in &regions {
-                if !(matches!(r.len(), 2 | 4 | 6) && r.bytes().all(|b| b.is_ascii_digit())) {
-                    p.push(format!("{at}.regions: {r} is not a 2, 4 or 6 digit prefix"));
-                } else if let Some(other) = claimed.insert(r.clone(), key.clone()) {
-                    p.push(format!("{at}.regions: {r} is also routed to {other}"));
-                }
-            }
-            let distid = pf
-                .sm2_distinguishing_id
-                .as_deref()
-                .unwrap_or(crate::signing::sm2::DEFAULT_DISTINGUISHING_ID);
-            if distid.is_empty() || distid.len() > crate::signing::sm2::MAX_DISTINGUISHING_ID_LEN {
-                p.push(format!(
-                    "{at}.sm2_distinguishing_id: must be 1 to {} bytes",
-                    crate::signing::sm2::MAX_DISTINGUISHING_ID_LEN
-                ));
-            }
-            let signing_keys = signing_keys(&at, &pf.signing_keys, distid, &mut p);
-            if pf.require_signature && pf.signing_keys.is_empty() {
-                p.push(format!(
-                    "{at}.require_signature is true but {at}.signing_keys is empty"
-                ));
-            }
-            if let (Some(client_ca), Some(server_ca)) = (client_ca, server_ca) {
-                platforms.push(PlatformConfig {
-                    key: key.clone(),
-                    base_url,
-                    trust: PartnerTrust {
-                        key: key.clone(),
-                        ca: client_ca,
-                        identity: pf.client_identity.trim().to_owned(),
-                    },
-                    server_ca,
-                    province,
-                    regions,
-                    signing_keys,
-                    require_signature: pf.require_signature,
-                    language: pf.language,
-                    signatures: pf.signatures,
-                });
-            }
-        }
-        // Nested prefixes across platforms (e.g. "33" and "3304") make routing ambiguous.
-        let all: Vec<(&String, &String)> = claimed.iter().collect();
-        for (i, (a, ka)) in all.iter().enumerate() {
-            for (b, kb) in &all[i + 1..] {
-                if ka != kb && (b.starts_with(a.as_str()) || a.starts_with(b.as_str())) {
-                    p.push(format!(
-                        "regions {a} ({ka}) and {b} ({kb}) overlap; routing would be ambiguous"
-                    ));
-                }
-            }
-        }
-
-        let o = &self.outbox;
-        if o.initial_backoff_ms == 0 {
-            p.push("outbox.initial_backoff_ms must be positive".into());
-        }
-        if o.max_backoff_ms < o.initial_backoff_ms {
-            p.push("outbox.max_backoff_ms is below outbox.initial_backoff_ms".into());
-        }
-        if !(o.multiplier.is_finite() && o.multiplier >= 1.0) {
-            p.push("outbox.multiplier must be at least 1".into());
-        }
-        if !(0.0..=1.0).contains(&o.jitter) {
-            p.push("outbox.jitter must be between 0 and 1".into());
-        }
-        if o.give_up_after_s == 0 {
-            p.push("outbox.give_up_after_s must be positive".into());
-        }
-        if o.concurrency == 0 {
-            p.push("outbox.concurrency must be positive".into());
-        }
-
-        let l = &self.limits;
-        for (name, v) in [
-            ("max_connections", l.max_connections as u64),
-            ("handshake_timeout_ms", l.handshake_timeout_ms),
-            ("header_read_timeout_ms", l.header_read_timeout_ms),
-            ("request_timeout_ms", l.request_timeout_ms),
-            ("max_body_bytes", l.max_body_bytes as u64),
-            ("body_timeout_ms", l.body_timeout_ms),
-            ("intake_concurrency", l.intake_concurrency as u64),
-            ("outgoing_connect_timeout_ms", l.outgoing_connect_timeout_ms),
-            ("outgoing_request_timeout_ms", l.outgoing_request_timeout_ms),
-        ] {
-            if v == 0 {
-                p.push(format!("limits.{name} must be positive"));
-            }
-        }
-        if l.body_timeout_ms >= l.request_timeout_ms {
-            p.push("limits.body_timeout_ms must be below limits.request_timeout_ms".into());
-        }
-
-        let t = &self.time_limits;
-        if t.food_business_licence == 0 {
-            p.push("time_limits.food_business_licence must be at least 1 day".into());
-        }
-        if t.business_licence == 0 {
-            p.push("time_limits.business_licence must be at least 1 day".into());
-        }
-        for (item, days) in &t.items {
-            if *days == 0 {
-                p.push(format!("time_limits.items.{item} must be at least 1 day"));
-            }
-        }
-
-        let calendar = match &self.calendar {
-            None => Some(Calendar::official_2026()),
-            Some(path) => {
-                let path = abs(path);
-                match std::fs::read_to_string(&path) {
-                    Ok(text) => match Calendar::parse(&text) {
-                        Ok(c) => Some(c),
-                        Err(e) => {
-                            p.push(format!("calendar {}: {e}", path.display()));
-                            None
-                        }
-                    },
-                    Err(e) => {
-                        p.push(format!("calendar {}: {e}", path.display()));
-                        None
-                    }
-                }
-            }
-        };
-
+        let identities = self.tls.resolve(&mut p, &abs);
+        let platforms = resolve_platforms(&self.platforms, &mut p, &abs);
+        let retry = self.outbox.resolve(&mut p);
+        let (limits, outgoing) = self.limits.resolve(&mut p);
+        let time_limits = self.time_limits.resolve(&mut p);
+        let calendar = resolve_calendar(self.calendar.as_deref(), &mut p, &abs);
         let web = self
             .web
             .as_ref()
@@ -725,34 +551,18 @@ impl ConfigFile {
             .witnesses
             .as_ref()
             .and_then(|w| w.resolve(&mut p, &abs));
-        let outgoing = Duration::from_millis(
-            l.outgoing_connect_timeout_ms
-                .saturating_add(l.outgoing_request_timeout_ms),
+        let storage = self.storage.resolve(
+            &mut p.0,
+            &abs,
+            outgoing.connect.saturating_add(outgoing.request),
+            &self.listen,
         );
-        let storage = self.storage.resolve(&mut p.0, &abs, outgoing, &self.listen);
 
         if !p.0.is_empty() {
             return Err(ConfigErrors(p.0));
         }
-        let (
-            Some(listen),
-            Some(ops_listen),
-            Some(server_chain),
-            Some(server_key),
-            Some(client_chain),
-            Some(client_key),
-            Some(calendar),
-            Some(storage),
-        ) = (
-            listen,
-            ops_listen,
-            server_chain,
-            server_key,
-            client_chain,
-            client_key,
-            calendar,
-            storage,
-        )
+        let (Some(listen), Some(ops_listen), Some((server, client)), Some(calendar), Some(storage)) =
+            (listen, ops_listen, identities, calendar, storage)
         else {
             return Err(ConfigErrors(vec!["incomplete configuration".into()]));
         };
@@ -760,48 +570,286 @@ impl ConfigFile {
             listen,
             ops_listen,
             data_dir: abs(&self.data_dir),
-            server: Identity {
-                chain: server_chain,
-                key: std::sync::Arc::new(server_key),
-            },
-            client: Identity {
-                chain: client_chain,
-                key: std::sync::Arc::new(client_key),
-            },
+            server,
+            client,
             platforms,
-            retry: RetryPolicy {
-                initial: Duration::from_millis(o.initial_backoff_ms),
-                max: Duration::from_millis(o.max_backoff_ms),
-                multiplier: o.multiplier,
-                jitter: o.jitter,
-                give_up_after: Duration::from_secs(o.give_up_after_s),
-            },
-            concurrency: o.concurrency,
-            limits: Limits {
-                max_connections: l.max_connections,
-                handshake_timeout: Duration::from_millis(l.handshake_timeout_ms),
-                header_read_timeout: Duration::from_millis(l.header_read_timeout_ms),
-                request_timeout: Duration::from_millis(l.request_timeout_ms),
-                max_body_bytes: l.max_body_bytes,
-                body_timeout: Duration::from_millis(l.body_timeout_ms),
-                intake_concurrency: l.intake_concurrency,
-                grace: Duration::from_millis(l.grace_period_ms),
-            },
-            outgoing: ClientTimeouts {
-                connect: Duration::from_millis(l.outgoing_connect_timeout_ms),
-                request: Duration::from_millis(l.outgoing_request_timeout_ms),
-            },
-            time_limits: TimeLimits {
-                food: t.food_business_licence,
-                business: t.business_licence,
-                items: t.items.clone(),
-            },
+            retry,
+            concurrency: self.outbox.concurrency,
+            limits,
+            outgoing,
+            time_limits,
             calendar,
             web,
             witnesses,
             storage,
         })
     }
+}
+
+impl TlsFile {
+    /// The server's identity and the client identity it presents to the platforms (the
+    /// server's unless configured apart), when every file reads.
+    fn resolve(
+        &self,
+        p: &mut Problems,
+        abs: &dyn Fn(&Path) -> PathBuf,
+    ) -> Option<(Identity, Identity)> {
+        let server_chain = p.certs("tls.cert", &abs(&self.cert));
+        let server_key = p.key("tls.key", &abs(&self.key));
+        let client_chain = match &self.client_cert {
+            Some(c) => p.certs("tls.client_cert", &abs(c)),
+            None => server_chain.clone(),
+        };
+        let client_key = match &self.client_key {
+            Some(k) => p.key("tls.client_key", &abs(k)),
+            None => server_key.as_ref().map(|k| k.clone_key()),
+        };
+        let identity = |chain, key| Identity {
+            chain,
+            key: std::sync::Arc::new(key),
+        };
+        Some((
+            identity(server_chain?, server_key?),
+            identity(client_chain?, client_key?),
+        ))
+    }
+}
+
+/// Resolves `[platforms.*]`: every known platform present, each one's settings, and the
+/// regions routed to them claimed once and never nested across platforms.
+fn resolve_platforms(
+    files: &BTreeMap<String, PlatformFile>,
+    p: &mut Problems,
+    abs: &dyn Fn(&Path) -> PathBuf,
+) -> Vec<PlatformConfig> {
+    for (key, _) in KNOWN_PLATFORMS {
+        if !files.contains_key(key) {
+            p.push(format!("[platforms.{key}] is missing"));
+        }
+    }
+    let mut platforms = Vec::new();
+    let mut claimed: BTreeMap<String, String> = BTreeMap::new();
+    for (key, pf) in files {
+        let Some((_, default_province)) = KNOWN_PLATFORMS.iter().find(|(k, _)| k == key) else {
+            p.push(format!(
+                "[platforms.{key}]: unknown platform (known: {})",
+                KNOWN_PLATFORMS.map(|(k, _)| k).join(", ")
+            ));
+            continue;
+        };
+        if let Some(platform) = pf.resolve(key, default_province, &mut claimed, p, abs) {
+            platforms.push(platform);
+        }
+    }
+    // Nested prefixes across platforms (e.g. "33" and "3304") make routing ambiguous.
+    let all: Vec<(&String, &String)> = claimed.iter().collect();
+    for (i, (a, ka)) in all.iter().enumerate() {
+        for (b, kb) in &all[i + 1..] {
+            if ka != kb && (b.starts_with(a.as_str()) || a.starts_with(b.as_str())) {
+                p.push(format!(
+                    "regions {a} ({ka}) and {b} ({kb}) overlap; routing would be ambiguous"
+                ));
+            }
+        }
+    }
+    platforms
+}
+
+impl PlatformFile {
+    /// Resolves `[platforms.<key>]`, claiming its regions in `claimed` (region → platform).
+    fn resolve(
+        &self,
+        key: &str,
+        default_province: &str,
+        claimed: &mut BTreeMap<String, String>,
+        p: &mut Problems,
+        abs: &dyn Fn(&Path) -> PathBuf,
+    ) -> Option<PlatformConfig> {
+        let at = format!("platforms.{key}");
+        let base_url = self.base_url.trim_end_matches('/').to_owned();
+        match base_url.parse::<http::Uri>() {
+            Ok(u) if u.scheme_str() == Some("https") && u.host().is_some() => {}
+            Ok(_) => p.push(format!("{at}.base_url: {base_url} is not an https URL")),
+            Err(e) => p.push(format!("{at}.base_url: {e}")),
+        }
+        let client_ca = p.certs(&format!("{at}.client_ca"), &abs(&self.client_ca));
+        let server_ca = match &self.server_ca {
+            Some(ca) => p.certs(&format!("{at}.server_ca"), &abs(ca)),
+            None => client_ca.clone(),
+        };
+        if self.client_identity.trim().is_empty() {
+            p.push(format!("{at}.client_identity is empty"));
+        }
+        let province = self
+            .province
+            .clone()
+            .unwrap_or_else(|| default_province.to_owned());
+        if !(province.len() == 2 && province.bytes().all(|b| b.is_ascii_digit())) {
+            p.push(format!("{at}.province: {province} is not two digits"));
+        }
+        let regions = self
+            .regions
+            .clone()
+            .unwrap_or_else(|| vec![province.clone()]);
+        if regions.is_empty() {
+            p.push(format!("{at}.regions is empty"));
+        }
+        for r in &regions {
+            if !(matches!(r.len(), 2 | 4 | 6) && r.bytes().all(|b| b.is_ascii_digit())) {
+                p.push(format!("{at}.regions: {r} is not a 2, 4 or 6 digit prefix"));
+            } else if let Some(other) = claimed.insert(r.clone(), key.to_owned()) {
+                p.push(format!("{at}.regions: {r} is also routed to {other}"));
+            }
+        }
+        let distid = self
+            .sm2_distinguishing_id
+            .as_deref()
+            .unwrap_or(crate::signing::sm2::DEFAULT_DISTINGUISHING_ID);
+        if distid.is_empty() || distid.len() > crate::signing::sm2::MAX_DISTINGUISHING_ID_LEN {
+            p.push(format!(
+                "{at}.sm2_distinguishing_id: must be 1 to {} bytes",
+                crate::signing::sm2::MAX_DISTINGUISHING_ID_LEN
+            ));
+        }
+        let signing_keys = signing_keys(&at, &self.signing_keys, distid, p);
+        if self.require_signature && self.signing_keys.is_empty() {
+            p.push(format!(
+                "{at}.require_signature is true but {at}.signing_keys is empty"
+            ));
+        }
+        Some(PlatformConfig {
+            key: key.to_owned(),
+            base_url,
+            trust: PartnerTrust {
+                key: key.to_owned(),
+                ca: client_ca?,
+                identity: self.client_identity.trim().to_owned(),
+            },
+            server_ca: server_ca?,
+            province,
+            regions,
+            signing_keys,
+            require_signature: self.require_signature,
+            language: self.language,
+            signatures: self.signatures,
+        })
+    }
+}
+
+impl OutboxFile {
+    /// Resolves `[outbox]` into the retry policy.
+    fn resolve(&self, p: &mut Problems) -> RetryPolicy {
+        if self.initial_backoff_ms == 0 {
+            p.push("outbox.initial_backoff_ms must be positive".into());
+        }
+        if self.max_backoff_ms < self.initial_backoff_ms {
+            p.push("outbox.max_backoff_ms is below outbox.initial_backoff_ms".into());
+        }
+        if !(self.multiplier.is_finite() && self.multiplier >= 1.0) {
+            p.push("outbox.multiplier must be at least 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.jitter) {
+            p.push("outbox.jitter must be between 0 and 1".into());
+        }
+        if self.give_up_after_s == 0 {
+            p.push("outbox.give_up_after_s must be positive".into());
+        }
+        if self.concurrency == 0 {
+            p.push("outbox.concurrency must be positive".into());
+        }
+        RetryPolicy {
+            initial: Duration::from_millis(self.initial_backoff_ms),
+            max: Duration::from_millis(self.max_backoff_ms),
+            multiplier: self.multiplier,
+            jitter: self.jitter,
+            give_up_after: Duration::from_secs(self.give_up_after_s),
+        }
+    }
+}
+
+impl LimitsFile {
+    /// Resolves `[limits]`: the listeners' limits and the outgoing requests' time limits.
+    fn resolve(&self, p: &mut Problems) -> (Limits, ClientTimeouts) {
+        for (name, v) in [
+            ("max_connections", self.max_connections as u64),
+            ("handshake_timeout_ms", self.handshake_timeout_ms),
+            ("header_read_timeout_ms", self.header_read_timeout_ms),
+            ("request_timeout_ms", self.request_timeout_ms),
+            ("max_body_bytes", self.max_body_bytes as u64),
+            ("body_timeout_ms", self.body_timeout_ms),
+            ("intake_concurrency", self.intake_concurrency as u64),
+            (
+                "outgoing_connect_timeout_ms",
+                self.outgoing_connect_timeout_ms,
+            ),
+            (
+                "outgoing_request_timeout_ms",
+                self.outgoing_request_timeout_ms,
+            ),
+        ] {
+            if v == 0 {
+                p.push(format!("limits.{name} must be positive"));
+            }
+        }
+        if self.body_timeout_ms >= self.request_timeout_ms {
+            p.push("limits.body_timeout_ms must be below limits.request_timeout_ms".into());
+        }
+        let limits = Limits {
+            max_connections: self.max_connections,
+            handshake_timeout: Duration::from_millis(self.handshake_timeout_ms),
+            header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            max_body_bytes: self.max_body_bytes,
+            body_timeout: Duration::from_millis(self.body_timeout_ms),
+            intake_concurrency: self.intake_concurrency,
+            grace: Duration::from_millis(self.grace_period_ms),
+        };
+        let outgoing = ClientTimeouts {
+            connect: Duration::from_millis(self.outgoing_connect_timeout_ms),
+            request: Duration::from_millis(self.outgoing_request_timeout_ms),
+        };
+        (limits, outgoing)
+    }
+}
+
+impl TimeLimitsFile {
+    /// Resolves `[time_limits]`: every legal time limit at least a day.
+    fn resolve(&self, p: &mut Problems) -> TimeLimits {
+        if self.food_business_licence == 0 {
+            p.push("time_limits.food_business_licence must be at least 1 day".into());
+        }
+        if self.business_licence == 0 {
+            p.push("time_limits.business_licence must be at least 1 day".into());
+        }
+        for (item, days) in &self.items {
+            if *days == 0 {
+                p.push(format!("time_limits.items.{item} must be at least 1 day"));
+            }
+        }
+        TimeLimits {
+            food: self.food_business_licence,
+            business: self.business_licence,
+            items: self.items.clone(),
+        }
+    }
+}
+
+/// The working-day calendar: the official 2026 one, or the file `calendar` names.
+fn resolve_calendar(
+    path: Option<&Path>,
+    p: &mut Problems,
+    abs: &dyn Fn(&Path) -> PathBuf,
+) -> Option<Calendar> {
+    let Some(path) = path else {
+        return Some(Calendar::official_2026());
+    };
+    let path = abs(path);
+    let parsed = std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| Calendar::parse(&text).map_err(|e| e.to_string()));
+    parsed
+        .map_err(|e| p.push(format!("calendar {}: {e}", path.display())))
+        .ok()
 }
 
 impl WitnessesFile {

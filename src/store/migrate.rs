@@ -127,12 +127,11 @@ fn copy_ledger(
     to: &super::SledLedgerStore,
     origin: &str,
 ) -> Result<(Vec<Vec<u8>>, usize), MigrateError> {
-    let db = sled::Config::new()
+    let config = sled::Config::new()
         .path(path)
         .mode(sled::Mode::HighThroughput)
-        .segment_size(LEGACY_LEDGER_SEGMENT)
-        .open()
-        .map_err(fail)?;
+        .segment_size(LEGACY_LEDGER_SEGMENT);
+    let db = super::sled::open_waiting(&config).map_err(fail)?;
     let tree = |kind: u8| db.open_tree(format!("{}{kind:02x}", super::sled::LEDGER_TREE_PREFIX));
     let get = |key: &[u8]| -> Result<Option<Vec<u8>>, MigrateError> {
         let t = tree(key[0]).map_err(fail)?;
@@ -183,11 +182,10 @@ fn copy_ledger(
 
 /// The earlier records database's trees, copied; the sequence of numbers continued.
 fn copy_records(path: &Path, to: &super::gateway::SledGateway) -> Result<u64, MigrateError> {
-    let db = sled::Config::new()
+    let config = sled::Config::new()
         .path(path)
-        .mode(sled::Mode::HighThroughput)
-        .open()
-        .map_err(fail)?;
+        .mode(sled::Mode::HighThroughput);
+    let db = super::sled::open_waiting(&config).map_err(fail)?;
     for name in to.tree_names() {
         let from = db.open_tree(name).map_err(fail)?;
         let mut batch = sled::Batch::default();

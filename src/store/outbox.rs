@@ -264,6 +264,11 @@ impl OutboxStore for MemoryOutbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The raw database at `path`, opened again right after a close.
+    fn reopen(path: &std::path::Path) -> sled::Db {
+        crate::store::sled::open_waiting(&sled::Config::new().path(path)).unwrap()
+    }
     use crate::gateway::outbox::{Attempt, JobKind, RetryPolicy};
     use rand::rngs::StdRng;
     use rand::SeedableRng;
@@ -352,7 +357,7 @@ mod tests {
     #[test]
     fn a_restart_reads_the_open_jobs_and_never_the_delivered_ones() {
         let dir = tempfile::tempdir().unwrap();
-        let db = sled::open(dir.path()).unwrap();
+        let db = reopen(dir.path());
         let store = three_jobs(&db);
         // A delivered job that no longer even decodes: the restart does not read it.
         store.jobs.insert("TB1/application", b"not json").unwrap();
@@ -361,7 +366,7 @@ mod tests {
         assert_eq!(ids, ["TB2/application", "TB3/application"]);
         drop(store);
         drop(db);
-        let db = sled::open(dir.path()).unwrap();
+        let db = reopen(dir.path());
         let store = SledOutbox::open(&db).unwrap();
         assert_eq!(store.open().unwrap().len(), 2);
     }
@@ -370,13 +375,13 @@ mod tests {
     fn a_store_written_before_the_in_flight_index_is_indexed_when_opened() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let db = sled::open(dir.path()).unwrap();
+            let db = reopen(dir.path());
             three_jobs(&db);
             // As an earlier version left it: no index of the jobs in flight.
             db.drop_tree(IN_FLIGHT_TREE).unwrap();
             db.flush().unwrap();
         }
-        let db = sled::open(dir.path()).unwrap();
+        let db = reopen(dir.path());
         let store = SledOutbox::open(&db).unwrap();
         let in_flight: Vec<_> = store
             .open()
@@ -392,10 +397,10 @@ mod tests {
     fn sled_outbox_behaves_and_survives_reopening() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let db = sled::open(dir.path()).unwrap();
+            let db = reopen(dir.path());
             exercise(&SledOutbox::open(&db).unwrap());
         }
-        let db = sled::open(dir.path()).unwrap();
+        let db = reopen(dir.path());
         let store = SledOutbox::open(&db).unwrap();
         assert_eq!(store.open().unwrap().len(), 1);
         assert!(store.get("TB1/application").unwrap().is_some());

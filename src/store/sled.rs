@@ -45,17 +45,38 @@ fn wrap(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError(Box::new(e))
 }
 
+/// How long opening waits for the lock of a database this process has just closed. sled
+/// releases its file lock from a background thread after the last handle is dropped, so a
+/// reopen right after a close (a migration, a test) may find it still held for a moment. A
+/// lock another process holds is still refused, after this wait.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens a sled database as `config` says, waiting up to [`LOCK_WAIT`] for its lock.
+pub fn open_waiting(config: &sled::Config) -> sled::Result<sled::Db> {
+    let start = std::time::Instant::now();
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.to_string().starts_with("could not acquire lock")
+                    && start.elapsed() < LOCK_WAIT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            opened => return opened,
+        }
+    }
+}
+
 /// Opens (or creates) the sled database at `path` with the settings its on-disk format and
 /// the gateway's memory budget depend on, and what makes its flushes durable.
 pub fn open(path: &Path) -> Result<(sled::Db, Arc<Durability>), StoreError> {
     let fresh = !path.exists();
-    let db = sled::Config::new()
+    let config = sled::Config::new()
         .path(path)
         .mode(sled::Mode::HighThroughput)
         .segment_size(SEGMENT_SIZE)
-        .cache_capacity(CACHE_BYTES)
-        .open()
-        .map_err(wrap)?;
+        .cache_capacity(CACHE_BYTES);
+    let db = open_waiting(&config).map_err(wrap)?;
     let durability = Durability::new(db.clone(), path)?;
     if fresh {
         // The new directory's own entry, so the database is found after a power loss.
@@ -252,5 +273,30 @@ impl LedgerStore for SledLedgerStore {
             None => Ok(None),
             Some(r) => r.map(|(k, v)| Some((k.to_vec(), v.to_vec()))).map_err(wrap),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_waits_for_the_lock_of_a_database_being_closed_and_refuses_a_held_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = sled::Config::new().path(dir.path());
+        let first = config.open().unwrap();
+        let closing = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            drop(first);
+        });
+        let second = open_waiting(&config).expect("opened once the first handle was dropped");
+        closing.join().unwrap();
+        // Still open here: a third open waits out the bound, then says why.
+        let refused = open_waiting(&config).unwrap_err();
+        assert!(
+            refused.to_string().contains("could not acquire lock"),
+            "{refused}"
+        );
+        drop(second);
     }
 }

@@ -1,11 +1,10 @@
 //! Operator surface: `/healthz`, `/readyz`, `/metrics` (Prometheus text format) and the
 //! RFC 9457 problem-details response used by every gateway-native JSON API.
 //!
-//! Metrics are a handful of atomics written by hand: the gateway needs a few counters, gauges
-//! and one histogram, not a metrics framework.
+//! Metrics are the Prometheus client library's counters, gauges and histograms
+//! (`prometheus-client`), written by every task and encoded into a registry at each scrape.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
@@ -13,58 +12,69 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use serde::Serialize;
 
 /// Prometheus text exposition format, version 0.0.4.
-pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub const METRICS_CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
 /// RFC 9457 media type.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
+/// Every metric's name starts `tongban_`.
+pub const METRICS_PREFIX: &str = "tongban";
+
 macro_rules! metrics {
     ($( $(#[$doc:meta])* $kind:ident $name:ident : $help:literal ),* $(,)?) => {
         /// The gateway's counters, gauges and histograms, shared by every task.
-        #[derive(Debug, Default)]
+        #[derive(Debug)]
         pub struct Metrics {
             $( $(#[$doc])* pub $name: metrics!(@ty $kind), )*
         }
 
+        impl Default for Metrics {
+            fn default() -> Self {
+                Self { $( $name: metrics!(@new $kind), )* }
+            }
+        }
+
         impl Metrics {
-            /// Renders every metric in the Prometheus text format.
-            pub fn render(&self) -> String {
-                let mut out = String::new();
-                $( Metric::write(&self.$name, stringify!($name), $help, &mut out); )*
-                out
+            /// Registers every metric (a counter under its name without `_total`, which the
+            /// encoder adds back).
+            pub fn register(&self, registry: &mut Registry) {
+                $( register(registry, stringify!($name), $help, self.$name.clone()); )*
             }
         }
     };
-    (@ty counter) => { AtomicU64 };
-    (@ty gauge) => { AtomicI64 };
+    (@ty counter) => { Counter };
+    (@ty gauge) => { Gauge };
     (@ty histogram) => { Histogram };
+    (@new histogram) => { duration_histogram(&BUCKETS) };
+    (@new $kind:ident) => { Default::default() };
 }
 
-/// One metric in the Prometheus text format: `# HELP`, `# TYPE` and its samples.
-trait Metric {
-    fn write(&self, name: &str, help: &str, out: &mut String);
+/// Registers `metric` as `name` (a counter's `_total` left to the encoder) with `help`
+/// (its final full stop left to the encoder, which adds one).
+pub fn register(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+    metric: impl prometheus_client::registry::Metric,
+) {
+    let name = name.strip_suffix("_total").unwrap_or(name);
+    registry.register(name, help.trim_end_matches('.'), metric);
 }
 
-fn header(out: &mut String, name: &str, help: &str, kind: &str) {
-    let _ = writeln!(out, "# HELP tongban_{name} {help}");
-    let _ = writeln!(out, "# TYPE tongban_{name} {kind}");
-}
-
-impl Metric for AtomicU64 {
-    fn write(&self, name: &str, help: &str, out: &mut String) {
-        header(out, name, help, "counter");
-        let _ = writeln!(out, "tongban_{name} {}", self.load(Ordering::Relaxed));
-    }
-}
-
-impl Metric for AtomicI64 {
-    fn write(&self, name: &str, help: &str, out: &mut String) {
-        header(out, name, help, "gauge");
-        let _ = writeln!(out, "tongban_{name} {}", self.load(Ordering::Relaxed));
-    }
+/// A registry's metrics in the Prometheus text format.
+pub fn encode(registry: &Registry) -> String {
+    let mut out = String::new();
+    prometheus_text::encode(&mut out, registry).expect("writing to a String");
+    out
 }
 
 /// Upper bounds (seconds) of the histogram buckets: from a delivery across loopback to one
@@ -73,73 +83,20 @@ pub const BUCKETS: [f64; 14] = [
     0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0, 600.0, 3_600.0, 86_400.0,
 ];
 
-/// A histogram of durations in seconds over fixed bucket bounds ([`BUCKETS`] unless made
-/// with others).
-#[derive(Debug)]
-pub struct Histogram {
-    /// Upper bounds of the buckets, in seconds, ascending.
-    bounds: &'static [f64],
-    /// Observations per bucket (not cumulative); beyond the last bound only in `count`.
-    buckets: Box<[AtomicU64]>,
-    sum_micros: AtomicU64,
-    count: AtomicU64,
+/// A histogram of durations in seconds over `bounds` (ascending).
+pub fn duration_histogram(bounds: &[f64]) -> Histogram {
+    Histogram::new(bounds.iter().copied())
 }
 
-impl Default for Histogram {
-    fn default() -> Self {
-        Self::with_bounds(&BUCKETS)
-    }
+/// Records a duration, in seconds, in a histogram of durations.
+pub fn observe(histogram: &Histogram, d: std::time::Duration) {
+    histogram.observe(d.as_secs_f64());
 }
 
-impl Histogram {
-    /// A histogram over `bounds` (seconds, ascending).
-    pub fn with_bounds(bounds: &'static [f64]) -> Self {
-        Self {
-            bounds,
-            buckets: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
-            sum_micros: AtomicU64::new(0),
-            count: AtomicU64::new(0),
-        }
-    }
-
-    /// Records one duration.
-    pub fn observe(&self, d: std::time::Duration) {
-        let secs = d.as_secs_f64();
-        if let Some(i) = self.bounds.iter().position(|le| secs <= *le) {
-            self.buckets[i].fetch_add(1, Ordering::Relaxed);
-        }
-        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
-        self.count.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Durations recorded so far.
-    pub fn count(&self) -> u64 {
-        self.count.load(Ordering::Relaxed)
-    }
-
-    /// The histogram `tongban_{name}` in the Prometheus text format.
-    pub fn render(&self, name: &str, help: &str) -> String {
-        let mut out = String::new();
-        self.write(name, help, &mut out);
-        out
-    }
-}
-
-impl Metric for Histogram {
-    fn write(&self, name: &str, help: &str, out: &mut String) {
-        header(out, name, help, "histogram");
-        let mut cumulative = 0;
-        for (le, n) in self.bounds.iter().zip(self.buckets.iter()) {
-            cumulative += n.load(Ordering::Relaxed);
-            let _ = writeln!(out, "tongban_{name}_bucket{{le=\"{le}\"}} {cumulative}");
-        }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "tongban_{name}_bucket{{le=\"+Inf\"}} {count}");
-        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "tongban_{name}_sum {sum}");
-        let _ = writeln!(out, "tongban_{name}_count {count}");
-    }
+/// The labels of a witness's lag.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct WitnessLabel {
+    witness: String,
 }
 
 metrics! {
@@ -208,7 +165,7 @@ pub struct Ops {
     /// The certificates the gateway relies on and the end of their validity (Unix seconds).
     certificates: Mutex<Vec<(String, i64)>>,
     /// Entries of the ledger beyond what each witness has cosigned, by witness name.
-    witness_lag: Mutex<std::collections::BTreeMap<String, i64>>,
+    witness_lag: Family<WitnessLabel, Gauge>,
     /// Why the witness policy is not met, once it has not been for the configured time.
     witness: Mutex<Option<String>>,
     /// The database, when the store is a server of its own.
@@ -223,9 +180,9 @@ pub struct Ops {
 pub trait StoreHealth: Send + Sync + std::fmt::Debug {
     /// Fails, saying why, when the store does not answer (within a short time limit).
     fn ping(&self) -> Result<(), String>;
-    /// The store's own metrics (its connection pool, its transactions' latency), in the
-    /// Prometheus text format.
-    fn render_metrics(&self) -> String;
+    /// Registers the store's own metrics (its connection pool, its transactions' latency),
+    /// read as they are now.
+    fn register_metrics(&self, registry: &mut Registry);
 }
 
 impl Ops {
@@ -261,16 +218,16 @@ impl Ops {
         let earliest = certificates.iter().map(|(_, t)| *t).min().unwrap_or(0);
         self.metrics
             .certificates_earliest_expiry_seconds
-            .store(earliest, Ordering::Relaxed);
+            .set(earliest);
         *self.certificates.lock().unwrap_or_else(|p| p.into_inner()) = certificates;
     }
 
     /// Sets how many ledger entries the witness `name` has not yet cosigned.
     pub fn set_witness_lag(&self, name: &str, lag: i64) {
-        self.witness_lag
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.to_owned(), lag);
+        let label = WitnessLabel {
+            witness: name.to_owned(),
+        };
+        self.witness_lag.get_or_create(&label).set(lag);
     }
 
     /// Records why the witness policy has gone unmet too long (`None` once it is met).
@@ -282,9 +239,7 @@ impl Ops {
     /// other instances share.
     pub fn add_pending(&self, delta: i64) {
         if !self.pending_from_store.load(Ordering::Relaxed) {
-            self.metrics
-                .outbox_pending
-                .fetch_add(delta, Ordering::Relaxed);
+            self.metrics.outbox_pending.inc_by(delta);
         }
     }
 
@@ -293,7 +248,7 @@ impl Ops {
     pub fn set_pending(&self, open: usize, shared: bool) {
         self.pending_from_store.store(shared, Ordering::Relaxed);
         let open = i64::try_from(open).unwrap_or(i64::MAX);
-        self.metrics.outbox_pending.store(open, Ordering::Relaxed);
+        self.metrics.outbox_pending.set(open);
     }
 
     /// Watches the database: `/readyz` asks it, `/metrics` shows its pool and transactions.
@@ -303,24 +258,18 @@ impl Ops {
 
     /// Every metric in the Prometheus text format, labelled ones included.
     pub fn render_metrics(&self) -> String {
-        let mut out = self.metrics.render();
+        let mut registry = Registry::with_prefix(METRICS_PREFIX);
+        self.metrics.register(&mut registry);
+        register(
+            &mut registry,
+            "witness_lag_entries",
+            "Ledger entries beyond the last checkpoint each witness cosigned.",
+            self.witness_lag.clone(),
+        );
         if let Some(db) = self.database.get() {
-            out.push_str(&db.render_metrics());
+            db.register_metrics(&mut registry);
         }
-        let lag = self.witness_lag.lock().unwrap_or_else(|p| p.into_inner());
-        if !lag.is_empty() {
-            header(
-                &mut out,
-                "witness_lag_entries",
-                "Ledger entries beyond the last checkpoint each witness cosigned.",
-                "gauge",
-            );
-            for (name, v) in lag.iter() {
-                let name = name.replace('\\', "\\\\").replace('"', "\\\"");
-                let _ = writeln!(out, "tongban_witness_lag_entries{{witness=\"{name}\"}} {v}");
-            }
-        }
-        out
+        encode(&registry)
     }
 
     /// What keeps the gateway from taking work at `now` (Unix seconds); empty when ready.
@@ -510,10 +459,8 @@ mod tests {
         );
         ops.watch_certificates(vec![("tls.cert".into(), future)]);
         assert_eq!(get_text(r.clone(), "/readyz").await.0, StatusCode::OK);
-        ops.metrics
-            .applications_accepted_total
-            .fetch_add(3, Ordering::Relaxed);
-        ops.metrics.outbox_pending.store(-1, Ordering::Relaxed);
+        ops.metrics.applications_accepted_total.inc_by(3);
+        ops.metrics.outbox_pending.set(-1);
         let (status, text) = get_text(r, "/metrics").await;
         assert_eq!(status, StatusCode::OK);
         assert!(text.contains("# TYPE tongban_applications_accepted_total counter\n"));
@@ -522,16 +469,16 @@ mod tests {
     }
 
     #[test]
-    fn histograms_render_cumulative_buckets_sum_and_count() {
-        let m = Metrics::default();
-        m.delivery_latency_seconds
-            .observe(std::time::Duration::from_millis(30));
-        m.delivery_latency_seconds
-            .observe(std::time::Duration::from_millis(700));
-        m.delivery_latency_seconds
-            .observe(std::time::Duration::from_secs(200_000));
-        let text = m.render();
+    fn histograms_render_cumulative_buckets_sum_and_count_and_witness_lag_its_label() {
+        let ops = Ops::new();
+        let latency = &ops.metrics.delivery_latency_seconds;
+        observe(latency, std::time::Duration::from_millis(30));
+        observe(latency, std::time::Duration::from_millis(700));
+        observe(latency, std::time::Duration::from_secs(200_000));
+        ops.set_witness_lag("witness.zj-platform \"a\"", 7);
+        let text = ops.render_metrics();
         for line in [
+            "# HELP tongban_delivery_latency_seconds Seconds from accepting a document to its delivery at the other platform.\n",
             "# TYPE tongban_delivery_latency_seconds histogram\n",
             "\ntongban_delivery_latency_seconds_bucket{le=\"0.025\"} 0\n",
             "\ntongban_delivery_latency_seconds_bucket{le=\"0.05\"} 1\n",
@@ -540,6 +487,8 @@ mod tests {
             "\ntongban_delivery_latency_seconds_bucket{le=\"+Inf\"} 3\n",
             "\ntongban_delivery_latency_seconds_sum 200000.73\n",
             "\ntongban_delivery_latency_seconds_count 3\n",
+            "# TYPE tongban_witness_lag_entries gauge\n",
+            "\ntongban_witness_lag_entries{witness=\"witness.zj-platform \\\"a\\\"\"} 7\n",
         ] {
             assert!(text.contains(line), "{line:?} not in\n{text}");
         }

@@ -194,9 +194,7 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
     check_invariant(&ledger, &*stores.records, &ops)?;
     ops.watch_certificates(config.certificate_expiries());
     let size = i64::try_from(ledger.size()).unwrap_or(i64::MAX);
-    ops.metrics
-        .ledger_size
-        .store(size, std::sync::atomic::Ordering::Relaxed);
+    ops.metrics.ledger_size.set(size);
 
     let trust: Vec<PartnerTrust> = config.platforms.iter().map(|p| p.trust.clone()).collect();
     let verifier = PartnerVerifier::new(&trust)?;

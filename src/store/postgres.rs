@@ -55,6 +55,9 @@ use self::runtime::PgRuntime;
 pub use self::schema::SCHEMA_VERSION;
 pub use self::testing::TestDatabase;
 use super::Stores;
+use crate::gateway::ops::register;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 
 /// Connections a store keeps at most, unless configured.
 pub const DEFAULT_POOL_SIZE: usize = 16;
@@ -380,42 +383,39 @@ impl crate::gateway::ops::StoreHealth for PgStore {
         PgStore::ping(self).map_err(|e| e.to_string())
     }
 
-    fn render_metrics(&self) -> String {
-        use std::fmt::Write as _;
+    fn register_metrics(&self, registry: &mut Registry) {
         let pool = self.pool_status();
-        let mut out = String::new();
         let gauges = [
             (
-                "tongban_db_pool_connections_max",
+                "db_pool_connections_max",
                 "Connections the pool keeps at most.",
                 pool.max_size,
             ),
             (
-                "tongban_db_pool_connections_open",
+                "db_pool_connections_open",
                 "Connections open to the database.",
                 pool.size,
             ),
             (
-                "tongban_db_pool_connections_in_use",
+                "db_pool_connections_in_use",
                 "Open connections in use.",
                 pool.size.saturating_sub(pool.available),
             ),
             (
-                "tongban_db_pool_waiting",
+                "db_pool_waiting",
                 "Callers waiting for a connection.",
                 pool.waiting,
             ),
         ];
         for (name, help, value) in gauges {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
-            );
+            let gauge: Gauge = Gauge::default();
+            gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
+            register(registry, name, help, gauge);
         }
-        out.push_str(&self.tx_latency().render(
+        self.tx_latency().register(
+            registry,
             "db_batch_transaction_seconds",
             "Seconds a batch's transaction took, from BEGIN to the durable COMMIT.",
-        ));
-        out
+        );
     }
 }

@@ -265,11 +265,7 @@ async fn a_destination_that_is_down_gets_it_once_it_is_back() {
     let no = reply.headers[GATEWAY_NO_HEADER].clone();
     let gw = lb.gateway().unwrap().clone();
     wait_for("a few retries", || {
-        gw.ops
-            .metrics
-            .deliveries_retried_total
-            .load(std::sync::atomic::Ordering::Relaxed)
-            >= 2
+        gw.ops.metrics.deliveries_retried_total.get() >= 2
     })
     .await;
     assert_eq!(state(&lb, &no), Some(AppState::Received));
@@ -294,12 +290,9 @@ async fn an_outage_costs_probes_not_attempts_and_everything_goes_once_it_ends() 
     }
     let gw = lb.gateway().unwrap().clone();
     let m = &gw.ops.metrics;
-    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    let load = |c: &prometheus_client::metrics::counter::Counter| c.get();
     wait_for("Zhejiang's deliveries held", || {
-        m.destinations_held
-            .load(std::sync::atomic::Ordering::Relaxed)
-            == 1
-            && load(&m.deliveries_held_total) > 0
+        m.destinations_held.get() == 1 && load(&m.deliveries_held_total) > 0
     })
     .await;
     // Each job alone would retry every 50–200 ms: some 100 attempts a second for 20 jobs.
@@ -319,11 +312,7 @@ async fn an_outage_costs_probes_not_attempts_and_everything_goes_once_it_ends() 
             .all(|no| state(&lb, no) == Some(AppState::Delivered))
     })
     .await;
-    assert_eq!(
-        m.destinations_held
-            .load(std::sync::atomic::Ordering::Relaxed),
-        0
-    );
+    assert_eq!(m.destinations_held.get(), 0);
     let steps = ledger_steps(&lb).await;
     assert_eq!(steps.iter().filter(|s| *s == "forwarded").count(), 20);
     lb.stop().await;

@@ -472,13 +472,7 @@ async fn a_heavy_document_keeps_neither_health_nor_the_other_platform_waiting() 
             into_reply(r).await
         })
     };
-    let running = || {
-        gw.ops
-            .metrics
-            .intake_work_running
-            .load(std::sync::atomic::Ordering::Relaxed)
-            > 0
-    };
+    let running = || gw.ops.metrics.intake_work_running.get() > 0;
     wait_for("the heavy document in the works", running).await;
     let health = reqwest::get(format!("http://{}/healthz", lb.ops_addr))
         .await
@@ -525,12 +519,7 @@ async fn one_platforms_flood_waits_behind_itself_only() {
     // One Zhejiang document at a time; three sent at once.
     let (_dir, lb) = start_with("intake_concurrency = 1\n").await;
     let gw = lb.gateway().unwrap().clone();
-    let running = || {
-        gw.ops
-            .metrics
-            .intake_work_running
-            .load(std::sync::atomic::Ordering::Relaxed)
-    };
+    let running = || gw.ops.metrics.intake_work_running.get();
     let url = format!(
         "https://localhost:{}{}",
         lb.gateway_addr.port(),
@@ -634,12 +623,7 @@ async fn latencies_while_heavy_documents_are_processed() {
     let gw = lb.gateway().unwrap().clone();
     // In the works, or already answered (a refusal at a limit takes microseconds).
     wait_for("heavy documents in the works", || {
-        gw.ops
-            .metrics
-            .intake_work_running
-            .load(std::sync::atomic::Ordering::Relaxed)
-            > 0
-            || heavy.iter().all(|h| h.is_finished())
+        gw.ops.metrics.intake_work_running.get() > 0 || heavy.iter().all(|h| h.is_finished())
     })
     .await;
     let (mut health, mut other) = (Vec::new(), Vec::new());

@@ -8,7 +8,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +25,7 @@ use crate::gateway::config::Config;
 use crate::gateway::intake::commit::{Change, IntakeError, Update};
 use crate::gateway::intake::pipeline::{decision_facts, for_destination, Gateway};
 use crate::gateway::ledger::journal::{base_record, now_ms, DecisionFacts, Step};
+use crate::gateway::ops::observe;
 use crate::gateway::outbox::{Attempt, Job, JobKind, Transition};
 use crate::gateway::record::{AppRecord, AppState, DocKind};
 use crate::gateway::transport::convention;
@@ -130,7 +130,7 @@ impl Dispatch {
                 .ops
                 .metrics
                 .deliveries_held_total
-                .fetch_add(held.len() as u64, Ordering::Relaxed);
+                .inc_by(held.len() as u64);
             let started = Started {
                 jobs: held.iter().map(|j| j.id.clone()).collect(),
                 attempt: None,
@@ -193,8 +193,7 @@ impl Dispatch {
                 let platforms = &self.gw.config.platforms;
                 let open = platforms.iter().filter(|p| self.breakers.is_open(&p.key));
                 let m = &self.gw.ops.metrics;
-                m.destinations_held
-                    .store(open.count() as i64, Ordering::Relaxed);
+                m.destinations_held.set(open.count() as i64);
             }
             None if probe => self.breakers.probe_lost(&destination),
             None => {}
@@ -385,7 +384,7 @@ async fn attempt(
     mut job: Job,
 ) -> Result<Option<bool>, IntakeError> {
     let m = &gw.ops.metrics;
-    m.deliveries_attempted_total.fetch_add(1, Ordering::Relaxed);
+    m.deliveries_attempted_total.inc();
     let rec = gw.store.get(&job.gateway_no)?;
     let built = match &rec {
         Some(rec) => outgoing(gw, &job, rec),
@@ -435,7 +434,7 @@ async fn attempt(
     };
     match transition {
         Transition::Retry { delay } => {
-            m.deliveries_retried_total.fetch_add(1, Ordering::Relaxed);
+            m.deliveries_retried_total.inc();
             tracing::warn!(
                 job = %job.id,
                 attempt = job.attempts,
@@ -446,10 +445,9 @@ async fn attempt(
             gw.change(change(None, None, None, vec![job])).await?;
         }
         Transition::Delivered => {
-            m.deliveries_succeeded_total.fetch_add(1, Ordering::Relaxed);
+            m.deliveries_succeeded_total.inc();
             let waited = u64::try_from(now.saturating_sub(job.created_at)).unwrap_or(0);
-            m.delivery_latency_seconds
-                .observe(Duration::from_millis(waited));
+            observe(&m.delivery_latency_seconds, Duration::from_millis(waited));
             gw.ops.add_pending(-1);
             let receipt = match &outcome {
                 Attempt::Accepted { receipt } => Some(receipt.clone()),
@@ -502,7 +500,7 @@ async fn attempt(
             tracing::info!(gateway_no = %rec.gateway_no, ledger_index = ?index, step, "delivery recorded");
         }
         Transition::Failed => {
-            m.deliveries_failed_total.fetch_add(1, Ordering::Relaxed);
+            m.deliveries_failed_total.inc();
             gw.ops.add_pending(-1);
             let reason = match &job.state {
                 crate::gateway::outbox::JobState::Failed { reason, .. } => reason.clone(),

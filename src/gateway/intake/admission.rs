@@ -9,7 +9,6 @@
 //! [`router`] is the partners' side of the listener: each platform's endpoints, admitted here,
 //! then handed to the [`pipeline`](super::pipeline).
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -139,10 +138,7 @@ pub async fn admit(
 /// The reply to `why` at platform `p`'s endpoint: its convention, signed; `Allow: POST` for a
 /// wrong method; the connection closed after a body that was not read to its end.
 pub fn refused(gw: &Gateway, p: Platform, why: &HttpRefusal) -> Response {
-    gw.ops
-        .metrics
-        .http_refusals_total
-        .fetch_add(1, Ordering::Relaxed);
+    gw.ops.metrics.http_refusals_total.inc();
     tracing::info!(platform = %p, reason = %why, "request refused by the HTTP layer");
     let mut resp = gw.signed(convention::refusal(p, why, gw.config.language(p)), &[]);
     let h = resp.headers_mut();

@@ -253,6 +253,7 @@ impl Worker {
                     self.ops
                         .metrics
                         .ledger_size
+                        .inner()
                         .fetch_max(size, Ordering::Relaxed);
                 }
                 for (reply, r) in receive_replies.into_iter().zip(done.received) {

@@ -15,7 +15,6 @@
 //! resubmission both complete it.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -291,9 +290,9 @@ impl Gateway {
         let ops = self.ops.clone();
         tokio::task::spawn_blocking(move || {
             let running = &ops.metrics.intake_work_running;
-            running.fetch_add(1, Ordering::Relaxed);
+            running.inc();
             let out = work();
-            running.fetch_sub(1, Ordering::Relaxed);
+            running.dec();
             drop(permit);
             out
         })
@@ -475,10 +474,7 @@ impl Gateway {
     }
 
     pub(in crate::gateway) fn refuse(&self, reply: ReplyBody) -> Response {
-        self.ops
-            .metrics
-            .documents_rejected_total
-            .fetch_add(1, Ordering::Relaxed);
+        self.ops.metrics.documents_rejected_total.inc();
         self.signed(reply, &[])
     }
 
@@ -543,14 +539,12 @@ impl Gateway {
         Ok(match checked {
             Ok((sender, read)) => {
                 if sender.keyid().is_some() {
-                    m.sender_signatures_verified_total
-                        .fetch_add(1, Ordering::Relaxed);
+                    m.sender_signatures_verified_total.inc();
                 }
                 Ok((sender, read))
             }
             Err(why) => {
-                m.sender_signatures_refused_total
-                    .fetch_add(1, Ordering::Relaxed);
+                m.sender_signatures_refused_total.inc();
                 tracing::warn!(platform = %p, reason = %why, "partner signature refused");
                 Err(Box::new(self.refuse(convention::forbidden(
                     p,
@@ -645,10 +639,7 @@ impl Gateway {
 
     /// Counts a refused document.
     fn rejected(&self, intake: Intake) -> Intake {
-        self.ops
-            .metrics
-            .documents_rejected_total
-            .fetch_add(1, Ordering::Relaxed);
+        self.ops.metrics.documents_rejected_total.inc();
         intake
     }
 
@@ -734,10 +725,7 @@ impl Gateway {
         {
             Received::New(rec) => rec,
             Received::Seen(first) => {
-                self.ops
-                    .metrics
-                    .applications_duplicate_total
-                    .fetch_add(1, Ordering::Relaxed);
+                self.ops.metrics.applications_duplicate_total.inc();
                 tracing::info!(
                     platform = %p,
                     source_no = %first.source_no,
@@ -752,10 +740,7 @@ impl Gateway {
                 return Ok(Intake::Duplicate(Box::new(first)));
             }
         };
-        self.ops
-            .metrics
-            .applications_accepted_total
-            .fetch_add(1, Ordering::Relaxed);
+        self.ops.metrics.applications_accepted_total.inc();
         tracing::info!(
             platform = %p,
             source_no = %rec.source_no,
@@ -881,10 +866,7 @@ impl Gateway {
             .await?
             .ok_or_else(|| IntakeError::Task("decision recorded without a ledger index".into()))?;
         self.ops.add_pending(1);
-        self.ops
-            .metrics
-            .decisions_accepted_total
-            .fetch_add(1, Ordering::Relaxed);
+        self.ops.metrics.decisions_accepted_total.inc();
         self.wake.notify_one();
         tracing::info!(
             platform = %p,

@@ -7,7 +7,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -146,9 +145,9 @@ pub async fn run(
                         continue;
                     }
                 };
-                serve.ops.metrics.connections_accepted_total.fetch_add(1, Ordering::Relaxed);
+                serve.ops.metrics.connections_accepted_total.inc();
                 let Ok(permit) = slots.clone().try_acquire_owned() else {
-                    serve.ops.metrics.connections_refused_total.fetch_add(1, Ordering::Relaxed);
+                    serve.ops.metrics.connections_refused_total.inc();
                     tracing::warn!(%peer, "connection limit reached; closing");
                     continue;
                 };
@@ -194,16 +193,12 @@ async fn connection(
     {
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
-            metrics
-                .handshakes_failed_total
-                .fetch_add(1, Ordering::Relaxed);
+            metrics.handshakes_failed_total.inc();
             tracing::info!(?peer, error = %e, "TLS handshake refused");
             return;
         }
         Err(_) => {
-            metrics
-                .handshakes_failed_total
-                .fetch_add(1, Ordering::Relaxed);
+            metrics.handshakes_failed_total.inc();
             tracing::info!(?peer, "TLS handshake timed out");
             return;
         }
@@ -218,9 +213,7 @@ async fn connection(
                 .peer_certificates()
                 .and_then(|chain| verifier.identify(chain))
             else {
-                metrics
-                    .handshakes_failed_total
-                    .fetch_add(1, Ordering::Relaxed);
+                metrics.handshakes_failed_total.inc();
                 tracing::warn!(?peer, "verified certificate names no partner; closing");
                 return;
             };
@@ -229,7 +222,7 @@ async fn connection(
         }
         Clients::Browsers => None,
     };
-    metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+    metrics.connections_open.inc();
 
     let limits = serve.limits;
     let ops = serve.ops.clone();
@@ -261,7 +254,7 @@ async fn connection(
             let _ = conn.as_mut().await;
         }
     }
-    metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+    metrics.connections_open.dec();
 }
 
 async fn handle(
@@ -272,7 +265,7 @@ async fn handle(
     ops: Arc<Ops>,
     timeout_reply: Option<TimeoutReply>,
 ) -> Result<Response<Body>, Infallible> {
-    ops.metrics.requests_total.fetch_add(1, Ordering::Relaxed);
+    ops.metrics.requests_total.inc();
     if let Some(partner) = partner {
         req.extensions_mut().insert(partner);
     }
@@ -285,9 +278,7 @@ async fn handle(
         Ok(Ok(resp)) => Ok(resp),
         Ok(Err(never)) => match never {},
         Err(_) => {
-            ops.metrics
-                .requests_timed_out_total
-                .fetch_add(1, Ordering::Relaxed);
+            ops.metrics.requests_timed_out_total.inc();
             let own = timeout_reply
                 .zip(path)
                 .and_then(|(reply, path)| reply(&path));
@@ -435,13 +426,7 @@ mod tests {
             .build()
             .unwrap();
         assert!(who(anon).await.is_err());
-        assert_eq!(
-            f.ops
-                .metrics
-                .handshakes_failed_total
-                .load(Ordering::Relaxed),
-            3
-        );
+        assert_eq!(f.ops.metrics.handshakes_failed_total.get(), 3);
     }
 
     #[tokio::test]

@@ -1,12 +1,14 @@
-//! How long the batches' transactions take, for the operator's metrics: the gateway's own
-//! [`Histogram`], over buckets of its own (a batch's transaction takes about a millisecond on a
-//! healthy database, the gateway's deliveries from 10 ms to a day), and a count of failures.
+//! How long the batches' transactions take, for the operator's metrics: a histogram over
+//! buckets of its own (a batch's transaction takes about a millisecond on a healthy database,
+//! the gateway's deliveries from 10 ms to a day), and a count of failures.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::gateway::ops::Histogram;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use crate::gateway::ops::{duration_histogram, observe, register};
 
 /// Upper bounds (seconds) of the buckets: from a commit on a local disk to one waiting out a
 /// failover.
@@ -19,14 +21,14 @@ pub const TX_BUCKETS: [f64; 14] = [
 #[derive(Debug)]
 pub struct TxLatency {
     committed: Histogram,
-    failed: AtomicU64,
+    failed: Counter,
 }
 
 impl Default for TxLatency {
     fn default() -> Self {
         Self {
-            committed: Histogram::with_bounds(&TX_BUCKETS),
-            failed: AtomicU64::new(0),
+            committed: duration_histogram(&TX_BUCKETS),
+            failed: Counter::default(),
         }
     }
 }
@@ -34,35 +36,28 @@ impl Default for TxLatency {
 impl TxLatency {
     /// Records one committed transaction.
     pub fn observe(&self, d: Duration) {
-        self.committed.observe(d);
+        observe(&self.committed, d);
     }
 
     /// Records a batch whose transaction failed (nothing of it was written).
     pub fn failed(&self) {
-        self.failed.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Transactions committed.
-    pub fn committed(&self) -> u64 {
-        self.committed.count()
+        self.failed.inc();
     }
 
     /// Transactions that failed.
     pub fn failures(&self) -> u64 {
-        self.failed.load(Ordering::Relaxed)
+        self.failed.get()
     }
 
-    /// The histogram `tongban_{name}` and the counter `tongban_{name}_failed_total`, in the
-    /// Prometheus text format, as the gateway's `/metrics` writes its own.
-    pub fn render(&self, name: &str, help: &str) -> String {
-        let mut out = self.committed.render(name, help);
-        let _ = writeln!(
-            out,
-            "# HELP tongban_{name}_failed_total Batches whose transaction failed."
+    /// Registers the histogram `tongban_{name}` and the counter `tongban_{name}_failed_total`.
+    pub fn register(&self, registry: &mut Registry, name: &str, help: &str) {
+        register(registry, name, help, self.committed.clone());
+        register(
+            registry,
+            &format!("{name}_failed_total"),
+            "Batches whose transaction failed.",
+            self.failed.clone(),
         );
-        let _ = writeln!(out, "# TYPE tongban_{name}_failed_total counter");
-        let _ = writeln!(out, "tongban_{name}_failed_total {}", self.failures());
-        out
     }
 }
 
@@ -77,12 +72,19 @@ mod tests {
         l.observe(Duration::from_millis(3));
         l.observe(Duration::from_secs(60));
         l.failed();
-        assert_eq!((l.committed(), l.failures()), (3, 1));
-        let text = l.render("pg_batch_seconds", "Batch transactions.");
-        assert!(text.contains("tongban_pg_batch_seconds_bucket{le=\"0.0005\"} 1\n"));
-        assert!(text.contains("tongban_pg_batch_seconds_bucket{le=\"0.005\"} 2\n"));
-        assert!(text.contains("tongban_pg_batch_seconds_bucket{le=\"30\"} 2\n"));
-        assert!(text.contains("tongban_pg_batch_seconds_bucket{le=\"+Inf\"} 3\n"));
-        assert!(text.contains("tongban_pg_batch_seconds_failed_total 1\n"));
+        assert_eq!(l.failures(), 1);
+        let mut registry = Registry::with_prefix(crate::gateway::ops::METRICS_PREFIX);
+        l.register(&mut registry, "pg_batch_seconds", "Batch transactions.");
+        let text = crate::gateway::ops::encode(&registry);
+        for line in [
+            "tongban_pg_batch_seconds_bucket{le=\"0.0005\"} 1\n",
+            "tongban_pg_batch_seconds_bucket{le=\"0.005\"} 2\n",
+            "tongban_pg_batch_seconds_bucket{le=\"30\"} 2\n",
+            "tongban_pg_batch_seconds_bucket{le=\"+Inf\"} 3\n",
+            "tongban_pg_batch_seconds_count 3\n",
+            "tongban_pg_batch_seconds_failed_total 1\n",
+        ] {
+            assert!(text.contains(line), "{line:?} not in\n{text}");
+        }
     }
 }

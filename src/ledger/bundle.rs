@@ -603,15 +603,53 @@ struct NoteCheck<'a> {
 
 /// Checks a bundle; collects every failure. `progress(done, total)` is called as entries
 /// are checked.
-pub fn verify(
-    files: &BundleFiles,
-    opts: &VerifyOptions,
-    mut progress: impl FnMut(u64, u64),
-) -> Report {
-    use FailureKind as K;
+///
+/// Each phase below is a function that adds its failures and notes to the report, in this
+/// order. Without a parsed checkpoint the check ends after the signatures; without a usable
+/// manifest, or with an entry range that does not fit the tree, before the entries.
+pub fn verify(files: &BundleFiles, opts: &VerifyOptions, progress: impl FnMut(u64, u64)) -> Report {
     let mut rep = Report::default();
+    let keys = read_keys(files, opts, &mut rep);
+    let manifest = read_manifest(files, &mut rep);
+    let checkpoints = read_checkpoints(files, opts, &mut rep);
+    let signed = check_signatures(&checkpoints, &keys, &mut rep);
+    let Some(main) = &checkpoints.main else {
+        return rep;
+    };
+    check_bundle_checkpoint(main, signed.main, &keys, opts, &mut rep);
+    let cp = &main.checkpoint;
+    let Some(man) = manifest else { return rep };
+    if !check_manifest_range(&man, cp, &mut rep) {
+        return rep;
+    }
+    let entries = check_entries(files, &man, progress, &mut rep);
+    let entries_proven = check_root(&man, cp, &entries, &mut rep);
+    if let Some(p) = &files.proofs {
+        check_inclusion_file(p, &man, cp, &entries.computed, &mut rep);
+    }
+    let tree = BundleTree {
+        cp,
+        proofs: man
+            .consistency
+            .iter()
+            .map(|c| (c.from_size, decode_b64_hashes(&c.proof)))
+            .collect(),
+        prefix_leaves: (man.first == 0 && entries_proven).then_some(entries.computed.as_slice()),
+    };
+    check_consistency_items(&man, &checkpoints, &tree, &mut rep);
+    check_history(&checkpoints.history, &signed.history, &tree, &mut rep);
+    check_history_split_view(&checkpoints.history, &mut rep);
+    if let Some(t) = checkpoints.trusted.as_ref().filter(|_| signed.trusted) {
+        check_trusted(t, &tree, &mut rep);
+    }
+    check_documents(&files.documents, &entries.decoded, man.first, &mut rep);
+    rep
+}
 
-    // Keys.
+/// Checks the bundle's `keys` file (B1, even with `--keys`) and returns the keys to trust:
+/// the auditor's, or else the bundle's own (with a note saying so).
+fn read_keys(files: &BundleFiles, opts: &VerifyOptions, rep: &mut Report) -> Verifiers {
+    use FailureKind as K;
     let bundle_keys = match files.keys.as_deref().map(Verifiers::parse_lines) {
         Some(Ok(k)) => k,
         Some(Err(e)) => {
@@ -623,7 +661,7 @@ pub fn verify(
             Verifiers::default()
         }
     };
-    let keys = match &opts.keys {
+    match &opts.keys {
         Some(k) => k.clone(),
         None => {
             rep.notes.push(
@@ -632,10 +670,13 @@ pub fn verify(
             );
             bundle_keys
         }
-    };
+    }
+}
 
-    // Manifest.
-    let manifest: Option<Manifest> = match &files.manifest {
+/// Reads `manifest.json`: present, JSON, of format [`FORMAT`] (B2); `None` when it is not.
+fn read_manifest(files: &BundleFiles, rep: &mut Report) -> Option<Manifest> {
+    use FailureKind as K;
+    match &files.manifest {
         None => {
             rep.fail(None, K::Malformed, "manifest.json: file missing");
             None
@@ -655,9 +696,23 @@ pub fn verify(
                 None
             }
         },
-    };
+    }
+}
 
-    // Checkpoint.
+/// The checkpoint notes of the bundle and of the auditor, as parsed.
+struct Checkpoints {
+    /// The bundle's `checkpoint`.
+    main: Option<SignedCheckpoint>,
+    /// The notes of `history/` that parse, with their file names.
+    history: Vec<(String, SignedCheckpoint)>,
+    /// The auditor's trusted checkpoint.
+    trusted: Option<SignedCheckpoint>,
+}
+
+/// Parses the bundle's checkpoint, each note of `history/` and the auditor's trusted
+/// checkpoint (B3); one that does not parse is a failure and is left out.
+fn read_checkpoints(files: &BundleFiles, opts: &VerifyOptions, rep: &mut Report) -> Checkpoints {
+    use FailureKind as K;
     let main = match files.checkpoint.as_deref().map(SignedCheckpoint::parse) {
         Some(Ok(c)) => Some(c),
         Some(Err(e)) => {
@@ -688,45 +743,85 @@ pub fn verify(
         }
         None => None,
     };
+    Checkpoints {
+        main,
+        history,
+        trusted,
+    }
+}
 
-    // Signatures: all checkpoint notes, batch-verified.
+/// Which of the [`Checkpoints`] carry a valid signature by a trusted key and no bad one.
+struct ValidlySigned {
+    /// The bundle's checkpoint.
+    main: bool,
+    /// Each note of `history/`, in order.
+    history: Vec<bool>,
+    /// The auditor's trusted checkpoint.
+    trusted: bool,
+}
+
+/// Verifies the signatures of every checkpoint note, batched (B4), and tells which notes are
+/// validly signed.
+fn check_signatures(
+    checkpoints: &Checkpoints,
+    keys: &Verifiers,
+    rep: &mut Report,
+) -> ValidlySigned {
     let mut checks: Vec<NoteCheck<'_>> = Vec::new();
-    if let Some(m) = &main {
+    if let Some(m) = &checkpoints.main {
         checks.push(NoteCheck {
             label: "checkpoint".into(),
             signed: m,
         });
     }
-    for (name, h) in &history {
+    for (name, h) in &checkpoints.history {
         checks.push(NoteCheck {
             label: format!("history/{name}"),
             signed: h,
         });
     }
-    if let Some(t) = &trusted {
+    if let Some(t) = &checkpoints.trusted {
         checks.push(NoteCheck {
             label: "trusted checkpoint".into(),
             signed: t,
         });
     }
-    let sig_ok = verify_signatures(&checks, &keys, &mut rep);
-    let main_ok = main.is_some() && sig_ok.first().copied().unwrap_or(false);
-
-    let Some(main) = main else { return rep };
-    if opts.require_sm2 {
-        check_sm2(&main, &keys, &mut rep);
+    let ok = verify_signatures(&checks, keys, rep);
+    let first_history = usize::from(checkpoints.main.is_some());
+    ValidlySigned {
+        main: checkpoints.main.is_some() && ok.first().copied().unwrap_or(false),
+        history: ok[first_history..first_history + checkpoints.history.len()].to_vec(),
+        trusted: checkpoints.trusted.is_some() && ok.last().copied().unwrap_or(false),
     }
-    check_witnesses(&main, opts, &mut rep);
-    let cp = main.checkpoint.clone();
+}
+
+/// Checks what the bundle's checkpoint alone must carry (an SM2 signature with
+/// `--require-sm2`, B16; witness cosignatures, B15) and records its log, size and root.
+fn check_bundle_checkpoint(
+    main: &SignedCheckpoint,
+    signed: bool,
+    keys: &Verifiers,
+    opts: &VerifyOptions,
+    rep: &mut Report,
+) {
+    if opts.require_sm2 {
+        check_sm2(main, keys, rep);
+    }
+    check_witnesses(main, opts, rep);
+    let cp = &main.checkpoint;
     rep.origin = cp.origin.clone();
     rep.tree_size = cp.size;
     rep.root = B64.encode(cp.root);
-    if !main_ok {
+    if !signed {
         rep.notes
             .push("the bundle's checkpoint is not validly signed by a trusted key; nothing in it is proven".into());
     }
+}
 
-    let Some(man) = manifest else { return rep };
+/// Checks the manifest against the checkpoint (B2: same log and size, entry range within the
+/// tree) and records the range; `false` when the range does not fit, which ends the check.
+fn check_manifest_range(man: &Manifest, cp: &Checkpoint, rep: &mut Report) -> bool {
+    use FailureKind as K;
     rep.first = man.first;
     rep.end = man.end;
     if man.origin != cp.origin || man.tree_size != cp.size {
@@ -748,37 +843,36 @@ pub fn verify(
                 man.first, man.end, cp.size
             ),
         );
-        return rep;
+        return false;
     }
+    true
+}
 
-    // Entries and leaves.
+/// The bundle's entries as read, for the phases after [`check_entries`].
+struct Entries {
+    /// The leaf hash of each entry as it is, up to the first missing one.
+    computed: Vec<Hash>,
+    /// The leaf hashes the `leaves` file records.
+    recorded: Vec<Hash>,
+    /// Each entry decoded (`None`: undecodable); only when there are documents to check.
+    decoded: Vec<Option<Entry>>,
+}
+
+/// Reads `entries` and `leaves`: every entry of the range there and decodable, nothing after
+/// the last (B5, B6), 32 bytes of `leaves` per entry (B7); `progress` as entries are read.
+fn check_entries(
+    files: &BundleFiles,
+    man: &Manifest,
+    mut progress: impl FnMut(u64, u64),
+    rep: &mut Report,
+) -> Entries {
+    use FailureKind as K;
     let total = man.end - man.first;
     let entries = files.entries.as_deref().unwrap_or_default();
     if files.entries.is_none() {
         rep.fail(None, K::Malformed, "entries: file missing");
     }
-    let recorded: Vec<Hash> = match files.leaves.as_deref() {
-        None => {
-            rep.fail(None, K::Malformed, "leaves: file missing");
-            Vec::new()
-        }
-        Some(l) => {
-            if l.len() as u64 != total * 32 {
-                rep.fail(
-                    None,
-                    K::Malformed,
-                    format!(
-                        "leaves: {} bytes, expected {} for {total} entries",
-                        l.len(),
-                        total * 32
-                    ),
-                );
-            }
-            l.chunks_exact(32)
-                .map(|c| c.try_into().expect("32"))
-                .collect()
-        }
-    };
+    let recorded = read_leaves(files, total, rep);
     let mut computed: Vec<Hash> = Vec::with_capacity(total as usize);
     let mut decoded: Vec<Option<Entry>> = Vec::new();
     let want_decoded = !files.documents.is_empty();
@@ -835,8 +929,50 @@ pub fn verify(
             ),
         );
     }
+    Entries {
+        computed,
+        recorded,
+        decoded,
+    }
+}
 
-    // Root from the entries as they are; and from the recorded leaves, to localise.
+/// Reads the leaf hashes the `leaves` file records: present, 32 bytes for each of the `total`
+/// entries (B7).
+fn read_leaves(files: &BundleFiles, total: u64, rep: &mut Report) -> Vec<Hash> {
+    use FailureKind as K;
+    match files.leaves.as_deref() {
+        None => {
+            rep.fail(None, K::Malformed, "leaves: file missing");
+            Vec::new()
+        }
+        Some(l) => {
+            if l.len() as u64 != total * 32 {
+                rep.fail(
+                    None,
+                    K::Malformed,
+                    format!(
+                        "leaves: {} bytes, expected {} for {total} entries",
+                        l.len(),
+                        total * 32
+                    ),
+                );
+            }
+            l.chunks_exact(32)
+                .map(|c| c.try_into().expect("32"))
+                .collect()
+        }
+    }
+}
+
+/// Rebuilds the signed root from the entries with the range proof (B8) and names each entry
+/// whose leaf hash is not the recorded one (B7); `true` when all are there and rebuild it.
+fn check_root(man: &Manifest, cp: &Checkpoint, entries: &Entries, rep: &mut Report) -> bool {
+    use FailureKind as K;
+    let Entries {
+        computed, recorded, ..
+    } = entries;
+    let total = man.end - man.first;
+    // The root from the entries as they are, and from the recorded leaves to localise.
     let range_proof = decode_b64_hashes(&man.range_proof);
     if range_proof.is_none() {
         rep.fail(
@@ -848,80 +984,107 @@ pub fn verify(
     let range_proof = range_proof.unwrap_or_default();
     let complete = computed.len() as u64 == total;
     let root_of = |leaves: &[Hash]| root_from_range(leaves, man.first, cp.size, &range_proof);
-    let computed_ok = complete && root_of(&computed) == Some(cp.root);
-    let recorded_ok = recorded.len() as u64 == total && root_of(&recorded) == Some(cp.root);
-    let mismatched: Vec<usize> = computed
-        .iter()
-        .zip(&recorded)
-        .enumerate()
-        .filter(|(_, (c, r))| c != r)
-        .map(|(i, _)| i)
-        .collect();
-    if !mismatched.is_empty() {
-        let by_hash: HashMap<Hash, usize> = mismatched.iter().map(|&i| (recorded[i], i)).collect();
-        for &i in &mismatched {
-            let idx = man.first + i as u64;
-            if computed_ok {
-                rep.fail(
-                    Some(idx),
-                    K::LeafRecordAltered,
-                    format!("leaves file altered at entry {idx} (the entry itself is proven by the checkpoint)"),
-                );
-            } else if let Some(&j) = by_hash.get(&computed[i]) {
-                rep.fail(
-                    Some(idx),
-                    K::EntryReordered,
-                    format!(
-                        "entry {idx} is the entry the log recorded at index {} (entries reordered)",
-                        man.first + j as u64
-                    ),
-                );
-            } else if recorded_ok {
-                rep.fail(
-                    Some(idx),
-                    K::EntryAltered,
-                    format!(
-                        "entry {idx} was altered: its bytes hash to {} but the signed tree records {}",
-                        hex::encode(computed[i]),
-                        hex::encode(recorded[i])
-                    ),
-                );
-            } else {
-                rep.fail(
-                    Some(idx),
-                    K::EntryAltered,
-                    format!("entry {idx} does not match its recorded leaf hash (entry or leaves file altered)"),
-                );
-            }
-        }
-    }
+    let computed_ok = complete && root_of(computed) == Some(cp.root);
+    let recorded_ok = recorded.len() as u64 == total && root_of(recorded) == Some(cp.root);
+    let any_differ = name_differing_entries(man.first, entries, computed_ok, recorded_ok, rep);
     if complete && !computed_ok {
         let mut msg = format!(
             "entries {}..{} with the range proof do not rebuild the signed root at size {}",
             man.first, man.end, cp.size
         );
-        if mismatched.is_empty() {
+        if !any_differ {
             msg.push_str(" (entries and leaves file altered consistently, or range proof altered)");
         }
         rep.fail(None, K::RootMismatch, msg);
     }
+    computed_ok
+}
 
-    // Per-entry inclusion proofs, if present.
-    if let Some(p) = &files.proofs {
-        check_inclusion_file(p, &man, &cp, &computed, &mut rep);
-    }
-
-    // Consistency: older checkpoints from the log's history.
-    let proofs: BTreeMap<u64, Option<Vec<Hash>>> = man
-        .consistency
+/// Names each entry whose leaf hash differs from the recorded one (B7): the `leaves` file
+/// altered, the entry reordered, or the entry altered; `true` when there is one.
+fn name_differing_entries(
+    first: u64,
+    entries: &Entries,
+    computed_ok: bool,
+    recorded_ok: bool,
+    rep: &mut Report,
+) -> bool {
+    use FailureKind as K;
+    let Entries {
+        computed, recorded, ..
+    } = entries;
+    let mismatched: Vec<usize> = computed
         .iter()
-        .map(|c| (c.from_size, decode_b64_hashes(&c.proof)))
+        .zip(recorded)
+        .enumerate()
+        .filter(|(_, (c, r))| c != r)
+        .map(|(i, _)| i)
         .collect();
-    let full_prefix = man.first == 0 && complete && computed_ok;
-    // Every consistency item must make sense; those not tied to a checkpoint in the bundle
-    // or to the trusted one are checked against the entries when the bundle starts at 0.
-    let mut with_checkpoint: Vec<u64> = history.iter().map(|(_, h)| h.checkpoint.size).collect();
-    with_checkpoint.extend(trusted.as_ref().map(|t| t.checkpoint.size));
+    let by_hash: HashMap<Hash, usize> = mismatched.iter().map(|&i| (recorded[i], i)).collect();
+    for &i in &mismatched {
+        let idx = first + i as u64;
+        if computed_ok {
+            rep.fail(
+                Some(idx),
+                K::LeafRecordAltered,
+                format!("leaves file altered at entry {idx} (the entry itself is proven by the checkpoint)"),
+            );
+        } else if let Some(&j) = by_hash.get(&computed[i]) {
+            rep.fail(
+                Some(idx),
+                K::EntryReordered,
+                format!(
+                    "entry {idx} is the entry the log recorded at index {} (entries reordered)",
+                    first + j as u64
+                ),
+            );
+        } else if recorded_ok {
+            rep.fail(
+                Some(idx),
+                K::EntryAltered,
+                format!(
+                    "entry {idx} was altered: its bytes hash to {} but the signed tree records {}",
+                    hex::encode(computed[i]),
+                    hex::encode(recorded[i])
+                ),
+            );
+        } else {
+            rep.fail(
+                Some(idx),
+                K::EntryAltered,
+                format!("entry {idx} does not match its recorded leaf hash (entry or leaves file altered)"),
+            );
+        }
+    }
+    !mismatched.is_empty()
+}
+
+/// The bundle's tree, as older checkpoints and consistency proofs are checked against it.
+struct BundleTree<'a> {
+    /// The bundle's checkpoint.
+    cp: &'a Checkpoint,
+    /// The manifest's consistency proofs by older size (`None`: the proof holds a bad hash).
+    proofs: BTreeMap<u64, Option<Vec<Hash>>>,
+    /// The entries' leaf hashes when the bundle starts at 0 and they rebuild the root.
+    prefix_leaves: Option<&'a [Hash]>,
+}
+
+/// Checks each consistency item of the manifest (B10): one whose size has no checkpoint here
+/// is verified against the entries' root when the bundle starts at 0, else noted unchecked.
+fn check_consistency_items(
+    man: &Manifest,
+    checkpoints: &Checkpoints,
+    tree: &BundleTree<'_>,
+    rep: &mut Report,
+) {
+    use FailureKind as K;
+    let cp = tree.cp;
+    let mut with_checkpoint: Vec<u64> = checkpoints
+        .history
+        .iter()
+        .map(|(_, h)| h.checkpoint.size)
+        .collect();
+    with_checkpoint.extend(checkpoints.trusted.as_ref().map(|t| t.checkpoint.size));
     let mut seen_sizes = std::collections::BTreeSet::new();
     for item in &man.consistency {
         let m = item.from_size;
@@ -937,11 +1100,11 @@ pub fn verify(
             continue;
         }
         if with_checkpoint.contains(&m) {
-            continue; // checked below with that checkpoint's root
+            continue; // checked with that checkpoint's root (check_older)
         }
-        match (proofs.get(&m), full_prefix) {
-            (Some(Some(p)), true) => {
-                let root1 = merkle::root_from_leaves(&computed[..m as usize]);
+        match (tree.proofs.get(&m), tree.prefix_leaves) {
+            (Some(Some(p)), Some(leaves)) => {
+                let root1 = merkle::root_from_leaves(&leaves[..m as usize]);
                 if merkle::verify_consistency(m, cp.size, p, &root1, &cp.root).is_err() {
                     rep.fail(
                         None,
@@ -960,27 +1123,33 @@ pub fn verify(
             )),
         }
     }
-    for (i, (name, h)) in history.iter().enumerate() {
-        if !sig_ok.get(1 + i).copied().unwrap_or(false) {
+}
+
+/// Checks each validly signed note of `history/` against the bundle's checkpoint (B11).
+fn check_history(
+    history: &[(String, SignedCheckpoint)],
+    signed: &[bool],
+    tree: &BundleTree<'_>,
+    rep: &mut Report,
+) {
+    for ((name, h), &ok) in history.iter().zip(signed) {
+        if !ok {
             continue; // reported as a signature failure
         }
         rep.history_checked += 1;
-        check_older(
-            &format!("history/{name}"),
-            &h.checkpoint,
-            &cp,
-            &proofs,
-            full_prefix.then_some(computed.as_slice()),
-            &mut rep,
-        );
+        check_older(&format!("history/{name}"), &h.checkpoint, tree, rep);
     }
-    // Split view inside the history.
+}
+
+/// Fails two notes of `history/` of one size with different roots: a split view inside the
+/// history (B11).
+fn check_history_split_view(history: &[(String, SignedCheckpoint)], rep: &mut Report) {
     let mut by_size: BTreeMap<u64, (&str, Hash)> = BTreeMap::new();
-    for (name, h) in &history {
+    for (name, h) in history {
         match by_size.get(&h.checkpoint.size) {
             Some((other, root)) if *root != h.checkpoint.root => rep.fail(
                 None,
-                K::SplitView,
+                FailureKind::SplitView,
                 format!(
                     "split view: history/{other} and history/{name} are both size {} with different roots",
                     h.checkpoint.size
@@ -991,96 +1160,89 @@ pub fn verify(
             }
         }
     }
-
-    // The auditor's trusted checkpoint.
-    if let Some(t) = &trusted {
-        if sig_ok.last().copied().unwrap_or(false) {
-            if t.checkpoint.origin != cp.origin {
-                rep.fail(
-                    None,
-                    K::Inconsistent,
-                    format!(
-                        "trusted checkpoint is for log {:?}, the bundle for {:?}",
-                        t.checkpoint.origin, cp.origin
-                    ),
-                );
-            } else {
-                check_older(
-                    "trusted checkpoint",
-                    &t.checkpoint,
-                    &cp,
-                    &proofs,
-                    full_prefix.then_some(computed.as_slice()),
-                    &mut rep,
-                );
-            }
-        }
-    }
-
-    // Documents.
-    if !files.documents.is_empty() {
-        let mut refs: HashMap<Hash, Vec<u64>> = HashMap::new();
-        for (k, e) in decoded.iter().enumerate() {
-            if let Some(e) = e {
-                let idx = man.first + k as u64;
-                refs.entry(e.received_sha256).or_default().push(idx);
-                if let Some(s) = e.sent_sha256 {
-                    refs.entry(s).or_default().push(idx);
-                }
-            }
-        }
-        for (name, bytes) in &files.documents {
-            // Lowercase only, so that each document has one name (the one replay looks up).
-            let lowercase = name.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
-            let named: Option<Hash> = hex::decode(name).ok().and_then(|b| b.try_into().ok());
-            let Some(named) = named.filter(|_| lowercase) else {
-                rep.fail(
-                    None,
-                    K::Document,
-                    format!("documents/{name}: not named by a lowercase hex SHA-256"),
-                );
-                continue;
-            };
-            rep.documents_checked += 1;
-            let actual: Hash = Sha256::digest(bytes).into();
-            let users = refs.get(&named).cloned().unwrap_or_default();
-            if actual != named {
-                if users.is_empty() {
-                    rep.fail(
-                        None,
-                        K::Document,
-                        format!("documents/{name}: content does not match its name"),
-                    );
-                }
-                for u in users {
-                    rep.fail(
-                        Some(u),
-                        K::Document,
-                        format!(
-                            "entry {u}: document {name} does not match the hash the entry records"
-                        ),
-                    );
-                }
-            } else if users.is_empty() {
-                rep.notes.push(format!(
-                    "documents/{name} is not referenced by any entry in the bundle"
-                ));
-            }
-        }
-    }
-    rep
 }
 
-/// Checks one older checkpoint against the bundle's: rollback, split view, consistency.
-fn check_older(
-    label: &str,
-    old: &Checkpoint,
-    cp: &Checkpoint,
-    proofs: &BTreeMap<u64, Option<Vec<Hash>>>,
-    prefix_leaves: Option<&[Hash]>,
+/// Checks the auditor's trusted checkpoint, validly signed, against the bundle's: the same
+/// log (B12), and consistent with it (B11).
+fn check_trusted(trusted: &SignedCheckpoint, tree: &BundleTree<'_>, rep: &mut Report) {
+    if trusted.checkpoint.origin != tree.cp.origin {
+        rep.fail(
+            None,
+            FailureKind::Inconsistent,
+            format!(
+                "trusted checkpoint is for log {:?}, the bundle for {:?}",
+                trusted.checkpoint.origin, tree.cp.origin
+            ),
+        );
+    } else {
+        check_older("trusted checkpoint", &trusted.checkpoint, tree, rep);
+    }
+}
+
+/// Checks each file of `documents/` (B13, B14): named by its lowercase hex SHA-256, and
+/// matching it, naming the entries (`decoded`, from index `first`) that record the hash.
+fn check_documents(
+    documents: &[(String, Vec<u8>)],
+    decoded: &[Option<Entry>],
+    first: u64,
     rep: &mut Report,
 ) {
     use FailureKind as K;
+    if documents.is_empty() {
+        return;
+    }
+    let mut refs: HashMap<Hash, Vec<u64>> = HashMap::new();
+    for (k, e) in decoded.iter().enumerate() {
+        if let Some(e) = e {
+            let idx = first + k as u64;
+            refs.entry(e.received_sha256).or_default().push(idx);
+            if let Some(s) = e.sent_sha256 {
+                refs.entry(s).or_default().push(idx);
+            }
+        }
+    }
+    for (name, bytes) in documents {
+        // Lowercase only, so that each document has one name (the one replay looks up).
+        let lowercase = name.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+        let named: Option<Hash> = hex::decode(name).ok().and_then(|b| b.try_into().ok());
+        let Some(named) = named.filter(|_| lowercase) else {
+            rep.fail(
+                None,
+                K::Document,
+                format!("documents/{name}: not named by a lowercase hex SHA-256"),
+            );
+            continue;
+        };
+        rep.documents_checked += 1;
+        let actual: Hash = Sha256::digest(bytes).into();
+        let users = refs.get(&named).cloned().unwrap_or_default();
+        if actual != named {
+            if users.is_empty() {
+                rep.fail(
+                    None,
+                    K::Document,
+                    format!("documents/{name}: content does not match its name"),
+                );
+            }
+            for u in users {
+                rep.fail(
+                    Some(u),
+                    K::Document,
+                    format!("entry {u}: document {name} does not match the hash the entry records"),
+                );
+            }
+        } else if users.is_empty() {
+            rep.notes.push(format!(
+                "documents/{name} is not referenced by any entry in the bundle"
+            ));
+        }
+    }
+}
+
+/// Checks one older checkpoint against the bundle's: rollback, split view, consistency.
+fn check_older(label: &str, old: &Checkpoint, tree: &BundleTree<'_>, rep: &mut Report) {
+    use FailureKind as K;
+    let cp = tree.cp;
     if old.size > cp.size {
         rep.fail(
             None,
@@ -1117,7 +1279,7 @@ fn check_older(
         }
         return;
     }
-    match proofs.get(&old.size) {
+    match tree.proofs.get(&old.size) {
         Some(Some(p)) => {
             if let Err(e) = merkle::verify_consistency(old.size, cp.size, p, &old.root, &cp.root) {
                 rep.fail(
@@ -1135,7 +1297,7 @@ fn check_older(
             K::Malformed,
             format!("manifest.json: consistency proof from size {} holds a bad hash", old.size),
         ),
-        None => match prefix_leaves {
+        None => match tree.prefix_leaves {
             Some(leaves) => {
                 if merkle::root_from_leaves(&leaves[..old.size as usize]) != old.root {
                     rep.fail(
@@ -1160,6 +1322,8 @@ fn check_older(
     }
 }
 
+/// Checks `proofs.jsonl` (B9): each line an inclusion proof, for an entry of the bundle, of
+/// that entry's leaf hash against the bundle's checkpoint; entries without one are noted.
 fn check_inclusion_file(
     p: &str,
     man: &Manifest,

@@ -1069,6 +1069,16 @@ struct BundleTree<'a> {
     prefix_leaves: Option<&'a [Hash]>,
 }
 
+impl BundleTree<'_> {
+    /// The root of the log's first `size` entries, when the bundle holds them all from 0 (a
+    /// bundle may stop before the checkpoint's size).
+    fn prefix_root(&self, size: u64) -> Option<Hash> {
+        let leaves = self.prefix_leaves?;
+        let n = usize::try_from(size).ok().filter(|&n| n <= leaves.len())?;
+        Some(merkle::root_from_leaves(&leaves[..n]))
+    }
+}
+
 /// Checks each consistency item of the manifest (B10): one whose size has no checkpoint here
 /// is verified against the entries' root when the bundle starts at 0, else noted unchecked.
 fn check_consistency_items(
@@ -1102,9 +1112,8 @@ fn check_consistency_items(
         if with_checkpoint.contains(&m) {
             continue; // checked with that checkpoint's root (check_older)
         }
-        match (tree.proofs.get(&m), tree.prefix_leaves) {
-            (Some(Some(p)), Some(leaves)) => {
-                let root1 = merkle::root_from_leaves(&leaves[..m as usize]);
+        match (tree.proofs.get(&m), tree.prefix_root(m)) {
+            (Some(Some(p)), Some(root1)) => {
                 if merkle::verify_consistency(m, cp.size, p, &root1, &cp.root).is_err() {
                     rep.fail(
                         None,
@@ -1297,9 +1306,9 @@ fn check_older(label: &str, old: &Checkpoint, tree: &BundleTree<'_>, rep: &mut R
             K::Malformed,
             format!("manifest.json: consistency proof from size {} holds a bad hash", old.size),
         ),
-        None => match tree.prefix_leaves {
-            Some(leaves) => {
-                if merkle::root_from_leaves(&leaves[..old.size as usize]) != old.root {
+        None => match tree.prefix_root(old.size) {
+            Some(root) => {
+                if root != old.root {
                     rep.fail(
                         None,
                         K::Inconsistent,

@@ -107,7 +107,9 @@ pub fn is_sm2_key_text(text: &str) -> bool {
     let material = text.splitn(3, '+').nth(2).unwrap_or_default();
     // base64 of the 16-byte type prefix is 21 characters and a partial quantum; compare the
     // first 20, which encode its first 15 bytes exactly.
-    B64.encode(SM2_TYPE)[..20] == material[..material.len().min(20)]
+    material
+        .as_bytes()
+        .starts_with(&B64.encode(SM2_TYPE).as_bytes()[..20])
 }
 
 /// An SM2 signing key (SM3, GM/T 0009 distinguishing ID) with its signed-note name and key
@@ -515,6 +517,14 @@ mod tests {
         let ed = super::super::SigningKey::from_seed("t.example/ledger", &[1; 32]).unwrap();
         assert!(!is_sm2_key_text(&ed.verifier().to_string()));
         assert!(Sm2PublicKey::parse(&ed.verifier().to_string()).is_err());
+    }
+
+    #[test]
+    fn a_key_text_with_other_than_ascii_is_neither_sm2_nor_a_panic() {
+        // A keys file pasted from a document: Chinese where the key material belongs.
+        let pasted = "t.example/ledger+6c9c8d44+账本公钥账本公钥账本公钥账本公钥";
+        assert!(!is_sm2_key_text(pasted));
+        assert!(crate::signing::Verifiers::parse_lines(pasted).is_err());
     }
 
     #[test]

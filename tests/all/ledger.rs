@@ -694,6 +694,53 @@ fn trusted_older_checkpoint_is_proven_consistent_or_the_gap_is_reported() {
     assert!(verify_dir(&dir, &[&key()], Some(trusted)).ok());
 }
 
+/// A bundle from entry 0 that stops before sizes the auditor asks about (`audit export --to 6
+/// --consistency-from 8` of a log of 12): every older size past the bundle's last entry is
+/// checked with a proof, or named as unchecked or missing, never read from entries the
+/// bundle does not hold (verify panicked on both before).
+#[test]
+fn a_bundle_ending_before_an_older_size_checks_it_by_proof_or_names_the_gap() {
+    let mut log = Log::open(MemStore::new(), ORIGIN).unwrap();
+    log.append_batch(&entries(0, 8)).unwrap();
+    let trusted = log.sign_checkpoint(&key()).unwrap();
+    log.append_batch(&entries(8, 4)).unwrap();
+    log.sign_checkpoint(&key()).unwrap();
+    let opts = ExportOptions {
+        range: Some(0..6),
+        consistency_from: vec![8],
+        no_history: true,
+        ..Default::default()
+    };
+    let (_t, dir) = bundle_of(&log, &opts);
+    let r = verify_dir(&dir, &[&key()], None);
+    assert!(r.ok(), "{:?}", r.failures);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("consistency proof from size 8 not checked")),
+        "{:?}",
+        r.notes
+    );
+    // With the checkpoint of size 8 trusted, the proof is checked against its root.
+    let r = verify_dir(&dir, &[&key()], Some(trusted.clone()));
+    assert!(r.ok(), "{:?}", r.failures);
+    // Without the proof, the trusted size is past the entries: the gap is named.
+    let opts = ExportOptions {
+        consistency_from: vec![],
+        ..opts
+    };
+    let (_t2, dir) = bundle_of(&log, &opts);
+    let r = verify_dir(&dir, &[&key()], Some(trusted));
+    assert!(
+        r.failures
+            .iter()
+            .any(|f| f.kind == FailureKind::Inconsistent
+                && f.message.contains("--consistency-from 8")),
+        "{:?}",
+        r.failures
+    );
+}
+
 #[test]
 fn after_rotation_old_checkpoints_still_verify_with_the_published_keys() {
     let old = key();

@@ -51,7 +51,7 @@ fn wrap(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 /// lock another process holds is still refused, after this wait.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Opens a sled database as `config` says, waiting up to [`LOCK_WAIT`] for its lock.
+/// Opens a sled database as `config` says, waiting up to 2 s for its lock (`LOCK_WAIT`).
 pub fn open_waiting(config: &sled::Config) -> sled::Result<sled::Db> {
     let start = std::time::Instant::now();
     loop {

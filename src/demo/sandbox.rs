@@ -484,7 +484,7 @@ impl Sandbox {
 fn is_retry(p: Platform, r: &GatewayReply) -> bool {
     matches!(
         convention::classify(p, r.status, &r.body),
-        crate::gateway::outbox::Attempt::RetryLater(_)
+        crate::platform::Reply::RetryLater(_)
     )
 }
 

@@ -27,6 +27,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::platform::Reply;
+
 /// What a job delivers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,23 +80,6 @@ pub enum JobState {
         /// Why.
         reason: String,
     },
-}
-
-/// The one outcome of a delivery attempt the outbox looks at (each platform adapter classifies
-/// its reply convention into this; transport errors are `RetryLater`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Attempt {
-    /// Accepted, with the destination's receipt number.
-    Accepted {
-        /// The destination's receipt number.
-        receipt: String,
-    },
-    /// The destination already has this gateway number: it was delivered before.
-    Duplicate,
-    /// Refused for good, with the destination's reason.
-    Rejected(String),
-    /// Try again later (5xx, timeout, connection refused), with the reason.
-    RetryLater(String),
 }
 
 /// One unit of outgoing work.
@@ -203,7 +188,7 @@ impl Job {
     /// Records the outcome of the attempt in flight.
     pub fn finish(
         &mut self,
-        outcome: Attempt,
+        outcome: Reply,
         now: i64,
         policy: &RetryPolicy,
         rng: &mut impl Rng,
@@ -212,21 +197,21 @@ impl Job {
             return Err(OutboxError::NotInFlight(self.id.clone()));
         }
         Ok(match outcome {
-            Attempt::Accepted { receipt } => {
+            Reply::Accepted { receipt } => {
                 self.state = JobState::Delivered {
                     at: now,
                     receipt: Some(receipt),
                 };
                 Transition::Delivered
             }
-            Attempt::Duplicate => {
+            Reply::Duplicate => {
                 self.state = JobState::Delivered {
                     at: now,
                     receipt: None,
                 };
                 Transition::Delivered
             }
-            Attempt::Rejected(reason) => {
+            Reply::Rejected(reason) => {
                 self.last_error = Some(reason.clone());
                 self.state = JobState::Failed {
                     at: now,
@@ -234,7 +219,7 @@ impl Job {
                 };
                 Transition::Failed
             }
-            Attempt::RetryLater(reason) => {
+            Reply::RetryLater(reason) => {
                 self.last_error = Some(reason.clone());
                 let delay = policy.delay(self.attempts, rng);
                 let next = now.saturating_add(millis(delay));
@@ -427,7 +412,7 @@ mod tests {
         job.start(0).unwrap();
         let t = job
             .finish(
-                Attempt::Accepted {
+                Reply::Accepted {
                     receipt: "R1".into(),
                 },
                 5,
@@ -440,7 +425,7 @@ mod tests {
 
         let mut dup = Job::new(JobKind::Decision, "TB2", "zj", 0, &p);
         dup.start(0).unwrap();
-        dup.finish(Attempt::Duplicate, 1, &p, &mut rng).unwrap();
+        dup.finish(Reply::Duplicate, 1, &p, &mut rng).unwrap();
         assert_eq!(
             dup.state,
             JobState::Delivered {
@@ -460,7 +445,7 @@ mod tests {
         loop {
             job.start(now).unwrap();
             match job
-                .finish(Attempt::RetryLater("503".into()), now, &p, &mut rng)
+                .finish(Reply::RetryLater("503".into()), now, &p, &mut rng)
                 .unwrap()
             {
                 Transition::Retry { delay } => {
@@ -487,7 +472,7 @@ mod tests {
         let mut job = Job::new(JobKind::Application, "TB1", "zj", 0, &p);
         job.start(0).unwrap();
         assert_eq!(
-            job.finish(Attempt::Rejected("4001 bad".into()), 1, &p, &mut rng),
+            job.finish(Reply::Rejected("4001 bad".into()), 1, &p, &mut rng),
             Ok(Transition::Failed)
         );
         assert_eq!(job.last_error.as_deref(), Some("4001 bad"));
@@ -503,7 +488,7 @@ mod tests {
             Err(OutboxError::NotDue("TB1/application".into()))
         );
         assert_eq!(
-            job.finish(Attempt::Duplicate, 10, &p, &mut rng),
+            job.finish(Reply::Duplicate, 10, &p, &mut rng),
             Err(OutboxError::NotInFlight("TB1/application".into()))
         );
         job.start(10).unwrap();

@@ -269,7 +269,8 @@ mod tests {
     fn reopen(path: &std::path::Path) -> sled::Db {
         crate::store::sled::open_waiting(&sled::Config::new().path(path)).unwrap()
     }
-    use crate::gateway::outbox::{Attempt, JobKind, RetryPolicy};
+    use crate::gateway::outbox::{JobKind, RetryPolicy};
+    use crate::platform::Reply;
     use rand::rngs::StdRng;
     use rand::SeedableRng;
 
@@ -303,7 +304,7 @@ mod tests {
         assert_eq!(ids(store.due(5_000, 10).unwrap()), vec!["TB2/application"]);
         assert_eq!(store.open().unwrap().len(), 2);
 
-        b.finish(Attempt::RetryLater("down".into()), 1_000, &p, &mut rng)
+        b.finish(Reply::RetryLater("down".into()), 1_000, &p, &mut rng)
             .unwrap();
         store.put(&b).unwrap();
         // Retried one second later: due at 2,000 together with TB2, ordered by id.
@@ -314,7 +315,7 @@ mod tests {
         );
 
         b.start(2_000).unwrap();
-        b.finish(Attempt::Duplicate, 2_000, &p, &mut rng).unwrap();
+        b.finish(Reply::Duplicate, 2_000, &p, &mut rng).unwrap();
         store.put(&b).unwrap();
         store.flush().unwrap();
         assert_eq!(
@@ -341,8 +342,7 @@ mod tests {
         let store = SledOutbox::open(db).unwrap();
         let mut done = Job::new(JobKind::Application, "TB1", "zj", 1_000, &p);
         done.start(1_000).unwrap();
-        done.finish(Attempt::Duplicate, 1_000, &p, &mut rng)
-            .unwrap();
+        done.finish(Reply::Duplicate, 1_000, &p, &mut rng).unwrap();
         let pending = Job::new(JobKind::Application, "TB2", "zj", 1_000, &p);
         let mut flying = Job::new(JobKind::Application, "TB3", "zj", 1_000, &p);
         store.put(&flying).unwrap();

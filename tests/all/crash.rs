@@ -56,10 +56,10 @@ use serde_json::Value;
 use tongban::demo::sandbox::{Received, Sandbox};
 use tongban::demo::{Loopback, LoopbackOptions, SAMPLE_SH_APPLICATION};
 use tongban::gateway::intake::pipeline::{GATEWAY_NO_HEADER, LEDGER_INDEX_HEADER};
-use tongban::gateway::outbox::Attempt;
 use tongban::gateway::transport::convention;
 use tongban::gateway::transport::tls;
 use tongban::platform::Platform;
+use tongban::platform::Reply;
 
 /// The shared Shanghai sample's own number, replaced to make each application distinct.
 const SH_SAMPLE_NO: &str = "SH-JS-LX-20261120-0007";
@@ -184,10 +184,10 @@ async fn post(http: &reqwest::Client, url: &str, p: Platform, body: &str) -> Ans
         return Answer::NoReceipt;
     };
     let duplicate = match convention::classify(p, status, &bytes) {
-        Attempt::Accepted { .. } => false,
-        Attempt::Duplicate => true,
-        Attempt::RetryLater(_) => return Answer::NoReceipt,
-        Attempt::Rejected(why) => {
+        Reply::Accepted { .. } => false,
+        Reply::Duplicate => true,
+        Reply::RetryLater(_) => return Answer::NoReceipt,
+        Reply::Rejected(why) => {
             return Answer::Refused(format!(
                 "HTTP {status}: {why}: {}",
                 String::from_utf8_lossy(&bytes)

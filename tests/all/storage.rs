@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use prometheus_client::registry::Registry;
 use tongban::gateway::ops::{self, StoreHealth};
-use tongban::gateway::outbox::{Attempt, Job, JobKind, JobState, OutboxStore, RetryPolicy};
+use tongban::gateway::outbox::{Job, JobKind, JobState, OutboxStore, RetryPolicy};
 use tongban::gateway::record::{AppRecord, AppState, AppStore, Batch, DocKind, Event};
 use tongban::ledger::log::KEY_SIZE;
 use tongban::ledger::{Entry, LedgerStore, Log, Step};
+use tongban::platform::Reply;
 use tongban::store::postgres::{PgConfig, PgError, PgStore, TestDatabase, SCHEMA_VERSION};
 use tongban::store::{DataDir, Stores};
 
@@ -128,7 +129,7 @@ fn delivered(mut job: Job, at: i64) -> Job {
     job.state = JobState::Pending { not_before: at };
     job.start(at).unwrap();
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
-    job.finish(Attempt::Duplicate, at, &policy(), &mut rng)
+    job.finish(Reply::Duplicate, at, &policy(), &mut rng)
         .unwrap();
     job
 }

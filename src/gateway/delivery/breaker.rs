@@ -33,9 +33,9 @@ pub struct Attempted {
 /// What to do with a due job for a destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admit {
-    /// Attempt it.
+    /// Reply it.
     Go,
-    /// Attempt it as the probe of an open breaker.
+    /// Reply it as the probe of an open breaker.
     Probe,
     /// Do not attempt it; it is due again at this time (Unix ms).
     Hold(i64),

@@ -26,11 +26,12 @@ use crate::gateway::intake::commit::{Change, IntakeError, Update};
 use crate::gateway::intake::pipeline::{decision_facts, for_destination, Gateway};
 use crate::gateway::ledger::journal::{base_record, now_ms, DecisionFacts, Step};
 use crate::gateway::ops::observe;
-use crate::gateway::outbox::{Attempt, Job, JobKind, Transition};
+use crate::gateway::outbox::{Job, JobKind, Transition};
 use crate::gateway::record::{AppRecord, AppState, DocKind};
 use crate::gateway::transport::convention;
 use crate::gateway::transport::httpsig;
 use crate::gateway::transport::tls;
+use crate::platform::Reply;
 
 /// How long the worker sleeps when nothing is due and nothing wakes it: the outbox is also
 /// polled, so jobs whose back-off ends are picked up within this delay.
@@ -342,7 +343,7 @@ fn outgoing(gw: &Gateway, job: &Job, rec: &AppRecord) -> Result<Outgoing, String
     })
 }
 
-async fn send(gw: &Gateway, client: &reqwest::Client, out: &Outgoing) -> Attempt {
+async fn send(gw: &Gateway, client: &reqwest::Client, out: &Outgoing) -> Reply {
     let ct = out.platform.content_type();
     let signed = httpsig::sign_message(
         httpsig::Message::Request {
@@ -369,10 +370,10 @@ async fn send(gw: &Gateway, client: &reqwest::Client, out: &Outgoing) -> Attempt
             let status = resp.status().as_u16();
             match resp.bytes().await {
                 Ok(body) => convention::classify(out.platform, status, &body),
-                Err(e) => Attempt::RetryLater(format!("reading the reply: {e}")),
+                Err(e) => Reply::RetryLater(format!("reading the reply: {e}")),
             }
         }
-        Err(e) => Attempt::RetryLater(format!("sending: {e}")),
+        Err(e) => Reply::RetryLater(format!("sending: {e}")),
     }
 }
 
@@ -393,20 +394,17 @@ async fn attempt(
     let (outcome, out) = match built {
         Ok(out) => match clients.get(out.platform.key()) {
             Some(client) => (send(gw, client, &out).await, Some(out)),
-            None => (
-                Attempt::RetryLater("no client for destination".into()),
-                None,
-            ),
+            None => (Reply::RetryLater("no client for destination".into()), None),
         },
         // A document that cannot be rebuilt will not get better by waiting.
         Err(e) => (
-            Attempt::Rejected(format!("cannot build the document: {e}")),
+            Reply::Rejected(format!("cannot build the document: {e}")),
             None,
         ),
     };
     let answered = out
         .as_ref()
-        .map(|_| !matches!(outcome, Attempt::RetryLater(_)));
+        .map(|_| !matches!(outcome, Reply::RetryLater(_)));
     let sent_sha: Option<[u8; 32]> = out.as_ref().map(|o| Sha256::digest(&o.bytes).into());
     // Bytes stored already are not written again.
     let to_store = out.as_ref().filter(|o| !o.stored).map(|o| o.bytes.to_vec());
@@ -450,7 +448,7 @@ async fn attempt(
             observe(&m.delivery_latency_seconds, Duration::from_millis(waited));
             gw.ops.add_pending(-1);
             let receipt = match &outcome {
-                Attempt::Accepted { receipt } => Some(receipt.clone()),
+                Reply::Accepted { receipt } => Some(receipt.clone()),
                 _ => None,
             };
             let kind = job.kind;
@@ -508,7 +506,7 @@ async fn attempt(
             };
             tracing::error!(job = %job.id, reason = %reason, "delivery failed for good");
             let code = match outcome {
-                Attempt::Rejected(_) => "rejected",
+                Reply::Rejected(_) => "rejected",
                 _ => "gave-up",
             };
             match job.kind {

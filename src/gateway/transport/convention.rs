@@ -1,14 +1,12 @@
 //! Each platform's conventions as the gateway's HTTP shell needs them: endpoint paths, reply
 //! bodies (Zhejiang `{code,msg,data}` with HTTP 200; Shanghai `Response` XML with status
-//! codes) and the classification of its replies into the outbox's one [`Attempt`]. All of it
+//! codes) and the classification of its replies into the outbox's one [`Reply`]. All of it
 //! delegates to the platform adapters; this module only picks the adapter. Every `msg` /
 //! `<Message>` is a [`Message`] of the catalogue, written in the platform's configured
 //! language (`[platforms.*] language`, Chinese by default).
 
 use crate::model::{Lang, Message, Problems};
 use crate::platform::{shanghai, zhejiang, Platform, Reply};
-
-use crate::gateway::outbox::Attempt;
 
 /// Path below a platform's base URL that receives applications.
 pub fn apply_path(p: Platform) -> &'static str {
@@ -249,25 +247,24 @@ fn bounded(reason: String) -> String {
     }
 }
 
-/// Classifies a platform's reply to something we sent, once, into the outbox's outcome.
-pub fn classify(p: Platform, status: u16, body: &[u8]) -> Attempt {
+/// Classifies a platform's reply to something we sent, once, by its adapter, within what the
+/// ledger records: a receipt number too long to record is not taken (the resend is answered
+/// as a duplicate, which counts as delivered), a reason is cut to [`MAX_REASON_CHARS`].
+pub fn classify(p: Platform, status: u16, body: &[u8]) -> Reply {
     let reply = match p {
         Platform::Zhejiang => zhejiang::classify_reply(status, body),
         Platform::Shanghai => shanghai::classify_reply(status, body),
     };
     match reply {
         Reply::Accepted { receipt } if receipt.chars().count() > MAX_RECEIPT_CHARS => {
-            // The ledger records the receipt: a longer one is not taken; the resend is
-            // answered as a duplicate, which counts as delivered.
-            Attempt::RetryLater(format!(
+            Reply::RetryLater(format!(
                 "the receipt number is {} characters long, more than the {MAX_RECEIPT_CHARS} recorded",
                 receipt.chars().count()
             ))
         }
-        Reply::Accepted { receipt } => Attempt::Accepted { receipt },
-        Reply::Duplicate => Attempt::Duplicate,
-        Reply::Rejected(r) => Attempt::Rejected(bounded(r)),
-        Reply::RetryLater(r) => Attempt::RetryLater(bounded(r)),
+        Reply::Rejected(r) => Reply::Rejected(bounded(r)),
+        Reply::RetryLater(r) => Reply::RetryLater(bounded(r)),
+        taken => taken,
     }
 }
 
@@ -281,11 +278,11 @@ mod tests {
         let body = format!(r#"{{"code":"0","msg":"ok","data":{{"sjbh":"{long}"}}}}"#);
         assert!(matches!(
             classify(Platform::Zhejiang, 200, body.as_bytes()),
-            Attempt::RetryLater(r) if r.contains("65 characters")
+            Reply::RetryLater(r) if r.contains("65 characters")
         ));
         let body = format!(r#"{{"code":"4001","msg":"{}"}}"#, "错".repeat(70_000));
         match classify(Platform::Zhejiang, 200, body.as_bytes()) {
-            Attempt::Rejected(r) => {
+            Reply::Rejected(r) => {
                 assert_eq!(r.chars().count(), MAX_REASON_CHARS + 1);
                 assert!(r.ends_with('…'));
             }
@@ -348,7 +345,7 @@ mod tests {
         assert_eq!(zj.status, 200);
         assert_eq!(
             classify(Platform::Zhejiang, zj.status, &zj.body),
-            Attempt::Accepted {
+            Reply::Accepted {
                 receipt: "TB1".into()
             }
         );
@@ -356,7 +353,7 @@ mod tests {
         assert_eq!(sh.status, 200);
         assert_eq!(
             classify(Platform::Shanghai, sh.status, &sh.body),
-            Attempt::Accepted {
+            Reply::Accepted {
                 receipt: "TB1".into()
             }
         );
@@ -364,31 +361,31 @@ mod tests {
         assert_eq!(zj.status, 200, "Zhejiang answers HTTP 200 even on failure");
         assert!(matches!(
             classify(Platform::Zhejiang, zj.status, &zj.body),
-            Attempt::Rejected(_)
+            Reply::Rejected(_)
         ));
         let sh = forbidden(Platform::Shanghai, &Message::NoClientCertificate, Lang::Zh);
         assert_eq!(sh.status, 403);
         assert!(matches!(
             classify(Platform::Shanghai, sh.status, &sh.body),
-            Attempt::Rejected(_)
+            Reply::Rejected(_)
         ));
         for p in Platform::ALL {
             let r = refusal(p, &HttpRefusal::TooLarge { limit: 16 << 20 }, Lang::En);
             assert!(
-                matches!(classify(p, r.status, &r.body), Attempt::Rejected(m) if m.contains("body larger than 16 MiB")),
+                matches!(classify(p, r.status, &r.body), Reply::Rejected(m) if m.contains("body larger than 16 MiB")),
                 "{p}"
             );
             let r = refusal(p, &HttpRefusal::TooLarge { limit: 16 << 20 }, Lang::Zh);
             assert!(
-                matches!(classify(p, r.status, &r.body), Attempt::Rejected(m) if m.contains("请求体超过 16 MiB")),
+                matches!(classify(p, r.status, &r.body), Reply::Rejected(m) if m.contains("请求体超过 16 MiB")),
                 "{p}"
             );
             let d = duplicate(p, "TB1", Lang::Zh);
-            assert_eq!(classify(p, d.status, &d.body), Attempt::Duplicate, "{p}");
+            assert_eq!(classify(p, d.status, &d.body), Reply::Duplicate, "{p}");
             let r = retry_later(p, &Message::GatewayInternal, Lang::Zh);
             assert!(matches!(
                 classify(p, r.status, &r.body),
-                Attempt::RetryLater(_)
+                Reply::RetryLater(_)
             ));
         }
     }

@@ -18,7 +18,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::task::JoinSet;
 
 use crate::model::{ApplicationNo, Decision, Document, Outcome};
-use crate::platform::{self, Platform};
+use crate::platform::{self, Platform, Reply};
 
 use super::breaker::{Admit, Attempted, Breakers};
 use crate::gateway::config::Config;
@@ -31,7 +31,6 @@ use crate::gateway::record::{AppRecord, AppState, DocKind};
 use crate::gateway::transport::convention;
 use crate::gateway::transport::httpsig;
 use crate::gateway::transport::tls;
-use crate::platform::Reply;
 
 /// How long the worker sleeps when nothing is due and nothing wakes it: the outbox is also
 /// polled, so jobs whose back-off ends are picked up within this delay.
@@ -84,8 +83,7 @@ struct Dispatch {
 impl Dispatch {
     /// Starts due jobs, at most `free`; holds those whose destination's breaker is open.
     fn start_due(&mut self, free: usize) {
-        let busy = &self.busy;
-        let due = match self.gw.outbox.due_except(now_ms(), free, busy) {
+        let due = match self.gw.outbox.due_except(now_ms(), free, &self.busy) {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(error = %e, "outbox read failed");

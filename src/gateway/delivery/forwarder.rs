@@ -26,7 +26,7 @@ use crate::gateway::intake::commit::{Change, IntakeError, Update};
 use crate::gateway::intake::pipeline::{decision_facts, for_destination, Gateway};
 use crate::gateway::ledger::journal::{base_record, now_ms, DecisionFacts, Step};
 use crate::gateway::ops::observe;
-use crate::gateway::outbox::{Job, JobKind, Transition};
+use crate::gateway::outbox::{Job, JobKind, JobState, Transition};
 use crate::gateway::record::{AppRecord, AppState, DocKind};
 use crate::gateway::transport::convention;
 use crate::gateway::transport::httpsig;
@@ -403,10 +403,12 @@ async fn attempt(
     let answered = out
         .as_ref()
         .map(|_| !matches!(outcome, Reply::RetryLater(_)));
-    let sent_sha: Option<[u8; 32]> = out.as_ref().map(|o| Sha256::digest(&o.bytes).into());
-    // Bytes stored already are not written again.
-    let to_store = out.as_ref().filter(|o| !o.stored).map(|o| o.bytes.to_vec());
-    let decided = out.and_then(|o| o.decision);
+    let sent = Sent {
+        sha: out.as_ref().map(|o| Sha256::digest(&o.bytes).into()),
+        // Bytes stored already are not written again.
+        to_store: out.as_ref().filter(|o| !o.stored).map(|o| o.bytes.to_vec()),
+        decided: out.and_then(|o| o.decision),
+    };
     let mut rng = StdRng::from_entropy();
     let now = now_ms();
     let transition = match job.finish(outcome.clone(), now, &gw.config.retry, &mut rng) {
@@ -420,14 +422,6 @@ async fn attempt(
         gw.outbox.put(&job)?;
         return Ok(answered);
     };
-    let gateway_no = job.gateway_no.clone();
-    let change = |update: Option<Update>, event, doc: Option<_>, jobs| Change {
-        gateway_no: gateway_no.clone(),
-        update,
-        event,
-        docs: doc.into_iter().collect(),
-        jobs,
-    };
     match transition {
         Transition::Retry { delay } => {
             m.deliveries_retried_total.inc();
@@ -438,117 +432,166 @@ async fn attempt(
                 reason = job.last_error.as_deref().unwrap_or(""),
                 "delivery to retry"
             );
-            gw.change(change(None, None, None, vec![job])).await?;
+            gw.change(change(&rec, None, None, None, vec![job])).await?;
         }
-        Transition::Delivered => {
-            m.deliveries_succeeded_total.inc();
-            let waited = u64::try_from(now.saturating_sub(job.created_at)).unwrap_or(0);
-            observe(&m.delivery_latency_seconds, Duration::from_millis(waited));
-            gw.ops.add_pending(-1);
-            let receipt = match &outcome {
-                Reply::Accepted { receipt } => Some(receipt.clone()),
-                _ => None,
-            };
-            let kind = job.kind;
-            let (update, step, doc): (Update, _, _) = match kind {
-                JobKind::Application => {
-                    let receipt = receipt.clone();
-                    let update: Update = Box::new(move |rec| {
-                        if receipt.is_some() {
-                            rec.destination_receipt = receipt;
-                        }
-                        let mut entry = base_record(rec, Step::Forwarded, now);
-                        entry.sent_sha256 = sent_sha;
-                        if rec.state == AppState::Received || rec.state == AppState::Failed {
-                            rec.state = AppState::Forwarded;
-                        }
-                        Some(entry)
-                    });
-                    (
-                        update,
-                        "FORWARDED",
-                        to_store.map(|b| (DocKind::ApplicationSent, b)),
-                    )
-                }
-                JobKind::Decision => {
-                    // The DELIVERED record commits to the decision as received and its facts.
-                    let update: Update = Box::new(move |rec| {
-                        let mut entry = base_record(rec, Step::Delivered, now);
-                        entry.sent_sha256 = sent_sha;
-                        if let Some((sha, facts)) = decided {
-                            entry.received_sha256 = sha;
-                            entry.decision = Some(facts);
-                        }
-                        rec.state = AppState::Delivered;
-                        Some(entry)
-                    });
-                    (
-                        update,
-                        "DELIVERED",
-                        to_store.map(|b| (DocKind::DecisionSent, b)),
-                    )
-                }
-                JobKind::FailureNotice => (Box::new(|_| None), "SOURCE_NOTIFIED", None),
-            };
-            let index = gw
-                .change(change(Some(update), Some((step, receipt)), doc, vec![job]))
-                .await?;
-            tracing::info!(gateway_no = %rec.gateway_no, ledger_index = ?index, step, "delivery recorded");
-        }
-        Transition::Failed => {
-            m.deliveries_failed_total.inc();
-            gw.ops.add_pending(-1);
-            let reason = match &job.state {
-                crate::gateway::outbox::JobState::Failed { reason, .. } => reason.clone(),
-                _ => String::new(),
-            };
-            tracing::error!(job = %job.id, reason = %reason, "delivery failed for good");
-            let code = match outcome {
-                Reply::Rejected(_) => "rejected",
-                _ => "gave-up",
-            };
-            match job.kind {
-                JobKind::Application | JobKind::Decision => {
-                    let notice = (job.kind == JobKind::Application).then(|| {
-                        Job::new(
-                            JobKind::FailureNotice,
-                            &rec.gateway_no,
-                            &rec.source,
-                            now,
-                            &gw.config.retry,
-                        )
-                    });
-                    let code = format!("{}-{code}", job.kind.as_str());
-                    let failure = reason.clone();
-                    let update: Update = Box::new(move |rec| {
-                        let mut entry = base_record(rec, Step::Failed, now);
-                        entry.reason = Some(code);
-                        rec.state = AppState::Failed;
-                        rec.failure = Some(failure);
-                        Some(entry)
-                    });
-                    let has_notice = notice.is_some();
-                    let jobs = std::iter::once(job).chain(notice).collect();
-                    gw.change(change(
-                        Some(update),
-                        Some(("FAILED", Some(reason))),
-                        None,
-                        jobs,
-                    ))
-                    .await?;
-                    if has_notice {
-                        gw.ops.add_pending(1);
-                        gw.wake.notify_one();
-                    }
-                }
-                JobKind::FailureNotice => {
-                    let update: Update = Box::new(|_| None);
-                    let event = Some(("SOURCE_NOT_NOTIFIED", Some(reason)));
-                    gw.change(change(Some(update), event, None, vec![job]))
-                        .await?;
-                }
-            }
-        }
+        Transition::Delivered => delivered(gw, job, &rec, &outcome, sent, now).await?,
+        Transition::Failed => failed(gw, job, &rec, &outcome, now).await?,
     }
     Ok(answered)
+}
+
+/// What an attempt sent, for the record of its delivery.
+struct Sent {
+    /// The hash of the bytes sent (none when nothing was sent).
+    sha: Option<[u8; 32]>,
+    /// The bytes sent, when not stored already.
+    to_store: Option<Vec<u8>>,
+    /// For a decision: the hash of the decision as received and its facts.
+    decided: Option<([u8; 32], DecisionFacts)>,
+}
+
+/// A change of `rec`'s application.
+fn change(
+    rec: &AppRecord,
+    update: Option<Update>,
+    event: Option<(&'static str, Option<String>)>,
+    doc: Option<(DocKind, Vec<u8>)>,
+    jobs: Vec<Job>,
+) -> Change {
+    Change {
+        gateway_no: rec.gateway_no.clone(),
+        update,
+        event,
+        docs: doc.into_iter().collect(),
+        jobs,
+    }
+}
+
+/// Records a delivery: FORWARDED for an application (with the destination's receipt),
+/// DELIVERED for a decision (committing to it as received and its facts), nothing in the
+/// ledger for a failure notice.
+async fn delivered(
+    gw: &Gateway,
+    job: Job,
+    rec: &AppRecord,
+    outcome: &Reply,
+    sent: Sent,
+    now: i64,
+) -> Result<(), IntakeError> {
+    let m = &gw.ops.metrics;
+    m.deliveries_succeeded_total.inc();
+    let waited = u64::try_from(now.saturating_sub(job.created_at)).unwrap_or(0);
+    observe(&m.delivery_latency_seconds, Duration::from_millis(waited));
+    gw.ops.add_pending(-1);
+    let receipt = match outcome {
+        Reply::Accepted { receipt } => Some(receipt.clone()),
+        _ => None,
+    };
+    let Sent {
+        sha: sent_sha,
+        to_store,
+        decided,
+    } = sent;
+    let (update, step, doc): (Update, _, _) = match job.kind {
+        JobKind::Application => {
+            let receipt = receipt.clone();
+            let update: Update = Box::new(move |rec| {
+                if receipt.is_some() {
+                    rec.destination_receipt = receipt;
+                }
+                let mut entry = base_record(rec, Step::Forwarded, now);
+                entry.sent_sha256 = sent_sha;
+                if rec.state == AppState::Received || rec.state == AppState::Failed {
+                    rec.state = AppState::Forwarded;
+                }
+                Some(entry)
+            });
+            (
+                update,
+                "FORWARDED",
+                to_store.map(|b| (DocKind::ApplicationSent, b)),
+            )
+        }
+        JobKind::Decision => {
+            let update: Update = Box::new(move |rec| {
+                let mut entry = base_record(rec, Step::Delivered, now);
+                entry.sent_sha256 = sent_sha;
+                if let Some((sha, facts)) = decided {
+                    entry.received_sha256 = sha;
+                    entry.decision = Some(facts);
+                }
+                rec.state = AppState::Delivered;
+                Some(entry)
+            });
+            (
+                update,
+                "DELIVERED",
+                to_store.map(|b| (DocKind::DecisionSent, b)),
+            )
+        }
+        JobKind::FailureNotice => (Box::new(|_| None), "SOURCE_NOTIFIED", None),
+    };
+    let event = Some((step, receipt));
+    let index = gw
+        .change(change(rec, Some(update), event, doc, vec![job]))
+        .await?;
+    tracing::info!(gateway_no = %rec.gateway_no, ledger_index = ?index, step, "delivery recorded");
+    Ok(())
+}
+
+/// Records a delivery failed for good: FAILED (the application's source then told by a
+/// failure notice), or, for a failure notice itself, that the source could not be told.
+async fn failed(
+    gw: &Gateway,
+    job: Job,
+    rec: &AppRecord,
+    outcome: &Reply,
+    now: i64,
+) -> Result<(), IntakeError> {
+    gw.ops.metrics.deliveries_failed_total.inc();
+    gw.ops.add_pending(-1);
+    let reason = match &job.state {
+        JobState::Failed { reason, .. } => reason.clone(),
+        _ => String::new(),
+    };
+    tracing::error!(job = %job.id, reason = %reason, "delivery failed for good");
+    if job.kind == JobKind::FailureNotice {
+        let update: Update = Box::new(|_| None);
+        let event = Some(("SOURCE_NOT_NOTIFIED", Some(reason)));
+        gw.change(change(rec, Some(update), event, None, vec![job]))
+            .await?;
+        return Ok(());
+    }
+    let code = match outcome {
+        Reply::Rejected(_) => "rejected",
+        _ => "gave-up",
+    };
+    let notice = (job.kind == JobKind::Application).then(|| {
+        Job::new(
+            JobKind::FailureNotice,
+            &rec.gateway_no,
+            &rec.source,
+            now,
+            &gw.config.retry,
+        )
+    });
+    let code = format!("{}-{code}", job.kind.as_str());
+    let failure = reason.clone();
+    let update: Update = Box::new(move |rec| {
+        let mut entry = base_record(rec, Step::Failed, now);
+        entry.reason = Some(code);
+        rec.state = AppState::Failed;
+        rec.failure = Some(failure);
+        Some(entry)
+    });
+    let has_notice = notice.is_some();
+    let jobs = std::iter::once(job).chain(notice).collect();
+    let event = Some(("FAILED", Some(reason)));
+    gw.change(change(rec, Some(update), event, None, jobs))
+        .await?;
+    if has_notice {
+        gw.ops.add_pending(1);
+        gw.wake.notify_one();
+    }
+    Ok(())
 }

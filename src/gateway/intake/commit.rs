@@ -216,6 +216,11 @@ fn drain<T>(first: T, rx: &mpsc::Receiver<T>, max: usize) -> Vec<T> {
     batch
 }
 
+/// Where a change went: its record's position among the changed records, and its ledger
+/// record's position among the batch's entries (none when it changed nothing, or recorded
+/// nothing).
+type Applied = (Option<usize>, Option<usize>);
+
 /// How one [`Receive`] of a batch is answered.
 enum Answer {
     /// By the record at this position of the new records, as `New`.
@@ -372,6 +377,80 @@ impl Worker {
             })
             .collect();
 
+        let (mut changed, applied) = Self::apply(&mut *tx, &mut changes, &mut entries)?;
+
+        // A copy's documents stored ahead under its own, unclaimed number.
+        let copies: Vec<&str> = answers
+            .iter()
+            .zip(work)
+            .filter(|(a, w)| w.stored && !matches!(a, Answer::New(_)))
+            .map(|(_, w)| w.rec.gateway_no.as_str())
+            .collect();
+        let mut tx = Some(tx);
+        let mut jobs = Vec::with_capacity(new.len());
+        let mut indexes = Vec::with_capacity(changes.len());
+        let mut write = |range: Range<u64>, ledger| -> Result<(), JournalError> {
+            let index_of = |entry: usize| range.start + entry as u64;
+            for (k, rec) in new.iter_mut().enumerate() {
+                let index = index_of(k);
+                rec.received_index = Some(index);
+                let note = signed_note(rec.sender_keyid.as_deref());
+                rec.event("RECEIVED", now, Some(index), note);
+                jobs.push(Job::new(
+                    JobKind::Application,
+                    &rec.gateway_no,
+                    &rec.destination,
+                    now,
+                    &self.retry,
+                ));
+            }
+            for (c, (at, entry)) in changes.iter_mut().zip(&applied) {
+                let index = entry.map(index_of);
+                if let (Some(at), Some((step, note))) = (at, c.event.take()) {
+                    changed[*at].event(step, now, index, note);
+                }
+                indexes.push(index);
+            }
+            let batch = Self::batch(ledger, &new, &changed, &jobs, &origin, &copies, &changes);
+            tx.take()
+                .ok_or_else(|| JournalError("a batch commits once".into()))?
+                .commit(batch)
+                .map_err(|e| JournalError(e.to_string()))
+        };
+        let range = if entries.is_empty() {
+            let size = self.journal.size();
+            write(size..size, Vec::new())?;
+            size..size
+        } else {
+            self.journal.append(entries, &mut write)?
+        };
+
+        let received = answers
+            .into_iter()
+            .map(|a| match a {
+                Answer::New(at) => Received::New(new[at].clone()),
+                Answer::SeenNew(at) => Received::Seen(new[at].clone()),
+                Answer::Seen(first) => Received::Seen(*first),
+            })
+            .collect();
+        Ok(Committed {
+            received,
+            indexes,
+            new_jobs: jobs.len(),
+            ledger_size: (!range.is_empty()).then_some(range.end),
+        })
+    }
+
+    /// Applies the batch's changes, in order, to the records they concern (read under the
+    /// batch's lock, all at once), appending their ledger records to `entries`. Returns the
+    /// records as the batch leaves them and, per change, its record's position there and its
+    /// ledger record's position in `entries`. A step the application already has in the
+    /// ledger, or is given earlier in this batch, is not recorded again (its event dropped).
+    fn apply(
+        tx: &mut dyn BatchTx,
+        changes: &mut [Change],
+        entries: &mut Vec<Record>,
+    ) -> Result<(Vec<AppRecord>, Vec<Applied>), IntakeError> {
         // The records the changes concern, read at once.
         let mut wanted: Vec<&str> = changes
             .iter()
@@ -389,9 +468,9 @@ impl Worker {
         let mut changed: Vec<AppRecord> = Vec::new();
         let mut changed_at: HashMap<String, usize> = HashMap::new();
         // Per change: (position in `changed`, position of its ledger record in `entries`).
-        let mut applied: Vec<(Option<usize>, Option<usize>)> = Vec::with_capacity(changes.len());
+        let mut applied: Vec<Applied> = Vec::with_capacity(changes.len());
         let mut once = std::collections::HashSet::new();
-        for c in &mut changes {
+        for c in changes.iter_mut() {
             let Some(update) = c.update.take() else {
                 applied.push((None, None));
                 continue;
@@ -438,90 +517,48 @@ impl Worker {
             };
             applied.push((Some(at), entry));
         }
+        Ok((changed, applied))
+    }
 
-        let mut tx = Some(tx);
-        let mut jobs = Vec::with_capacity(new.len());
-        let mut indexes = Vec::with_capacity(changes.len());
-        let mut write = |range: Range<u64>, ledger| -> Result<(), JournalError> {
-            let index_of = |entry: usize| range.start + entry as u64;
-            for (k, rec) in new.iter_mut().enumerate() {
-                let index = index_of(k);
-                rec.received_index = Some(index);
-                let note = signed_note(rec.sender_keyid.as_deref());
-                rec.event("RECEIVED", now, Some(index), note);
-                jobs.push(Job::new(
-                    JobKind::Application,
-                    &rec.gateway_no,
-                    &rec.destination,
-                    now,
-                    &self.retry,
-                ));
-            }
-            for (c, (at, entry)) in changes.iter_mut().zip(&applied) {
-                let index = entry.map(index_of);
-                if let (Some(at), Some((step, note))) = (at, c.event.take()) {
-                    changed[*at].event(step, now, index, note);
-                }
-                indexes.push(index);
-            }
-            let mut batch = Batch {
-                ledger,
-                ..Batch::default()
-            };
-            batch.claims.extend(new.iter());
-            batch.records.extend(new.iter().chain(changed.iter()));
-            batch.jobs.extend(jobs.iter());
-            for (rec, w) in new.iter().zip(&origin) {
-                let no = rec.gateway_no.as_str();
-                if !w.stored {
-                    batch.docs.push((no, DocKind::ApplicationReceived, &w.body));
-                    batch.docs.push((no, DocKind::ApplicationSent, &w.outgoing));
-                }
-                if let Some(signature) = &w.signature {
-                    batch
-                        .docs
-                        .push((no, DocKind::ApplicationSignature, signature));
-                }
-            }
-            // A copy's documents stored ahead under its own, unclaimed number.
-            for (a, w) in answers.iter().zip(work) {
-                if w.stored && !matches!(a, Answer::New(_)) {
-                    batch.drop_docs.push(&w.rec.gateway_no);
-                }
-            }
-            for c in &changes {
-                batch.jobs.extend(c.jobs.iter());
-                for (kind, bytes) in &c.docs {
-                    batch.docs.push((c.gateway_no.as_str(), *kind, bytes));
-                }
-            }
-            tx.take()
-                .ok_or_else(|| JournalError("a batch commits once".into()))?
-                .commit(batch)
-                .map_err(|e| JournalError(e.to_string()))
+    /// The batch's writes: the new records (claimed, with the documents of the requests they
+    /// came from, `origin`, and their first jobs), the changed records, the changes' jobs and
+    /// documents, the documents stored ahead for `copies` to drop, and the ledger's writes.
+    fn batch<'a>(
+        ledger: Vec<crate::ledger::Write>,
+        new: &'a [AppRecord],
+        changed: &'a [AppRecord],
+        jobs: &'a [Job],
+        origin: &[&'a Receive],
+        copies: &[&'a str],
+        changes: &'a [Change],
+    ) -> Batch<'a> {
+        let mut batch = Batch {
+            ledger,
+            ..Batch::default()
         };
-        let range = if entries.is_empty() {
-            let size = self.journal.size();
-            write(size..size, Vec::new())?;
-            size..size
-        } else {
-            self.journal.append(entries, &mut write)?
-        };
-
-        let received = answers
-            .into_iter()
-            .map(|a| match a {
-                Answer::New(at) => Received::New(new[at].clone()),
-                Answer::SeenNew(at) => Received::Seen(new[at].clone()),
-                Answer::Seen(first) => Received::Seen(*first),
-            })
-            .collect();
-        Ok(Committed {
-            received,
-            indexes,
-            new_jobs: jobs.len(),
-            ledger_size: (!range.is_empty()).then_some(range.end),
-        })
+        batch.claims.extend(new.iter());
+        batch.records.extend(new.iter().chain(changed.iter()));
+        batch.jobs.extend(jobs.iter());
+        for (rec, w) in new.iter().zip(origin) {
+            let no = rec.gateway_no.as_str();
+            if !w.stored {
+                batch.docs.push((no, DocKind::ApplicationReceived, &w.body));
+                batch.docs.push((no, DocKind::ApplicationSent, &w.outgoing));
+            }
+            if let Some(signature) = &w.signature {
+                batch
+                    .docs
+                    .push((no, DocKind::ApplicationSignature, signature));
+            }
+        }
+        batch.drop_docs = copies.to_vec();
+        for c in changes {
+            batch.jobs.extend(c.jobs.iter());
+            for (kind, bytes) in &c.docs {
+                batch.docs.push((c.gateway_no.as_str(), *kind, bytes));
+            }
+        }
+        batch
     }
 }
 

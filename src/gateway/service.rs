@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::config::Config;
+use super::config::{Config, WebSettings};
 use super::delivery::forwarder;
 use super::desk::GatewayDesk;
 use super::intake::admission;
@@ -214,77 +214,15 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
             ops.clone(),
         )?),
     };
-    let bind = |addr: SocketAddr| async move {
-        TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServiceError::Bind { addr, source })
-    };
-    let web = match &config.web {
-        None => None,
+    let (web_addr, web) = match &config.web {
+        None => (None, None),
         Some(w) => {
-            // The secret behind the receipts' status links, made on the first start.
-            let status_key = StatusKey::new(secret32(
-                &data.status_key(),
-                "the key of the status links printed on receipts",
-            )?);
-            let listener = bind(w.listen).await?;
-            let addr = listener.local_addr().map_err(|source| ServiceError::Bind {
-                addr: w.listen,
-                source,
-            })?;
-            let serve = Serve {
-                tls: tls::browser_server_config(
-                    config.server.chain.clone(),
-                    config.server.key.clone_key(),
-                )?,
-                clients: Clients::Browsers,
-                // A submission carries its scanned materials inline; the page's router
-                // limits every other request to a few kilobytes.
-                limits: Limits {
-                    max_body_bytes: crate::web::MAX_SUBMISSION,
-                    ..config.limits
-                },
-                // Browsers' connections are not counted with the partners'.
-                ops: Ops::new(),
-                timeout_reply: None,
-            };
-            Some((
-                addr,
-                WebListener {
-                    listener,
-                    serve,
-                    page: w.page.clone(),
-                    status_key,
-                },
-            ))
+            let (addr, web) = web_listener(&config, w, &data).await?;
+            (Some(addr), Some(web))
         }
     };
-    let (web_addr, web) = match web {
-        Some((addr, w)) => (Some(addr), Some(w)),
-        None => (None, None),
-    };
-    let partner = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| ServiceError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-    let ops_listener = TcpListener::bind(config.ops_listen)
-        .await
-        .map_err(|source| ServiceError::Bind {
-            addr: config.ops_listen,
-            source,
-        })?;
-    let partner_addr = partner.local_addr().map_err(|source| ServiceError::Bind {
-        addr: config.listen,
-        source,
-    })?;
-    let ops_addr = ops_listener
-        .local_addr()
-        .map_err(|source| ServiceError::Bind {
-            addr: config.ops_listen,
-            source,
-        })?;
+    let (partner, partner_addr) = bind(config.listen).await?;
+    let (ops_listener, ops_addr) = bind(config.ops_listen).await?;
     Ok(Bound {
         partner_addr,
         ops_addr,
@@ -304,6 +242,51 @@ pub async fn start(config: Config) -> Result<Bound, ServiceError> {
         clients,
         witnesses,
     })
+}
+
+/// Binds `addr`: the listener and the address it got (port 0 made a real one).
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), ServiceError> {
+    let failed = move |source| ServiceError::Bind { addr, source };
+    let listener = TcpListener::bind(addr).await.map_err(failed)?;
+    let local = listener.local_addr().map_err(failed)?;
+    Ok((listener, local))
+}
+
+/// The clerks' HTTPS listener, bound, with the secret behind the receipts' status links (made
+/// on the first start).
+async fn web_listener(
+    config: &Config,
+    w: &WebSettings,
+    data: &DataDir,
+) -> Result<(SocketAddr, WebListener), ServiceError> {
+    let status_key = StatusKey::new(secret32(
+        &data.status_key(),
+        "the key of the status links printed on receipts",
+    )?);
+    let (listener, addr) = bind(w.listen).await?;
+    let serve = Serve {
+        tls: tls::browser_server_config(
+            config.server.chain.clone(),
+            config.server.key.clone_key(),
+        )?,
+        clients: Clients::Browsers,
+        // A submission carries its scanned materials inline; the page's router limits every
+        // other request to a few kilobytes.
+        limits: Limits {
+            max_body_bytes: crate::web::MAX_SUBMISSION,
+            ..config.limits
+        },
+        // Browsers' connections are not counted with the partners'.
+        ops: Ops::new(),
+        timeout_reply: None,
+    };
+    let web = WebListener {
+        listener,
+        serve,
+        page: w.page.clone(),
+        status_key,
+    };
+    Ok((addr, web))
 }
 
 /// Checks the last entries of the ledger against the records at start; a violation keeps the

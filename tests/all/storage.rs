@@ -125,6 +125,17 @@ fn job(n: u64, due: i64) -> Job {
     Job::new(JobKind::Application, &gateway_no(n), "zj", due, &policy())
 }
 
+/// Commits `r` as a new application: its claim and its record, nothing else.
+fn commit_new(records: &dyn AppStore, r: &AppRecord) {
+    records
+        .commit(Batch {
+            claims: vec![r],
+            records: vec![r],
+            ..Batch::default()
+        })
+        .unwrap();
+}
+
 fn delivered(mut job: Job, at: i64) -> Job {
     job.state = JobState::Pending { not_before: at };
     job.start(at).unwrap();
@@ -324,14 +335,7 @@ fn offices_and_recent_list_newest_first(b: &dyn Backend) {
         rec(10, OFFICE),
     ];
     for r in &recs {
-        stores
-            .records
-            .commit(Batch {
-                claims: vec![r],
-                records: vec![r],
-                ..Batch::default()
-            })
-            .unwrap();
+        commit_new(&*stores.records, r);
     }
     let nos = |v: Vec<AppRecord>| -> Vec<u64> {
         v.iter()
@@ -425,14 +429,7 @@ fn numbers_are_unique_and_increasing(b: &dyn Backend) {
     assert!(first.windows(2).all(|w| w[0] < w[1]), "{first:?}");
     // What a restart hands out is above what was committed before it.
     let r = rec(*first.last().unwrap(), OFFICE);
-    stores
-        .records
-        .commit(Batch {
-            claims: vec![&r],
-            records: vec![&r],
-            ..Batch::default()
-        })
-        .unwrap();
+    commit_new(&*stores.records, &r);
     drop(stores);
     let stores = b.open();
     let next = stores.records.next_sequence().unwrap();
@@ -524,13 +521,7 @@ fn postgres_a_failed_commit_leaves_nothing() {
     };
     let records = store.records();
     let first = rec(1, OFFICE);
-    records
-        .commit(Batch {
-            claims: vec![&first],
-            records: vec![&first],
-            ..Batch::default()
-        })
-        .unwrap();
+    commit_new(&records, &first);
     // A second claim of the same source number under another gateway number (what the
     // committer never writes) fails, and with it everything else of its batch.
     let mut copy = rec(2, OFFICE);
@@ -560,13 +551,7 @@ fn postgres_a_failed_commit_leaves_nothing() {
     assert_eq!(store.ledger().get(KEY_SIZE).unwrap(), None);
     assert_eq!(store.tx_latency().failures(), 1);
     // The writer lock was released and the pool's connection is usable.
-    records
-        .commit(Batch {
-            claims: vec![&other],
-            records: vec![&other],
-            ..Batch::default()
-        })
-        .unwrap();
+    commit_new(&records, &other);
     assert!(records.claimed("sh", "SH-3").unwrap().is_some());
 }
 

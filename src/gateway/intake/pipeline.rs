@@ -509,15 +509,19 @@ impl Gateway {
         Ok(())
     }
 
-    /// Checks the platform's own signature on what it sent, when it signs (see [`sender`]),
-    /// and reads its document, both off the async workers. The error is the refusal of the
-    /// signature, in the platform's convention, naming the header at fault.
+    /// Checks that the caller is platform `p` itself, then the platform's own signature on
+    /// what it sent, when it signs (see [`sender`]), and reads its document, both off the
+    /// async workers. The error is the refusal, in the platform's convention: of a caller at
+    /// another platform's endpoint, or of the signature, naming the header at fault.
     async fn verify_and_read(
         &self,
         p: Platform,
         call: Call<'_>,
         body: &Bytes,
     ) -> Result<Result<Checked, Box<Response>>, IntakeError> {
+        if let Err(reply) = self.check_partner(p, call.partner) {
+            return Ok(Err(reply));
+        }
         let config = self.config.clone();
         let headers = call.headers.clone();
         let path_and_query = call.path_and_query.to_owned();
@@ -577,9 +581,6 @@ impl Gateway {
         call: Call<'_>,
         body: Bytes,
     ) -> Result<Response, IntakeError> {
-        if let Err(reply) = self.check_partner(p, call.partner) {
-            return Ok(*reply);
-        }
         let (sender, parsed) = match self.verify_and_read(p, call, &body).await? {
             Ok(checked) => checked,
             Err(reply) => return Ok(*reply),
@@ -764,9 +765,6 @@ impl Gateway {
         call: Call<'_>,
         body: Bytes,
     ) -> Result<Response, IntakeError> {
-        if let Err(reply) = self.check_partner(p, call.partner) {
-            return Ok(*reply);
-        }
         let (sender, parsed) = match self.verify_and_read(p, call, &body).await? {
             Ok(checked) => checked,
             Err(reply) => return Ok(*reply),
